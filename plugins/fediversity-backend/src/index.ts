@@ -1,0 +1,1 @@
+export { fediversityPlugin as default } from './plugin';

@@ -1,0 +1,4 @@
+export * from './annotations';
+export * from './permissions';
+export * from './jobs';
+export * from './jobsClient';

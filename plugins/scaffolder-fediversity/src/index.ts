@@ -1,0 +1,1 @@
+export { scaffolderModuleFediversity as default } from './module';
