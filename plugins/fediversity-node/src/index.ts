@@ -1,0 +1,3 @@
+export {};
+export * from './nix';
+export * from './proxmox';
