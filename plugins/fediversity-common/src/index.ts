@@ -3,3 +3,5 @@ export * from './permissions';
 export * from './jobs';
 export * from './jobsClient';
 export * from './hostDescription';
+export * from './openSourceLicenses';
+export * from './schemas';
