@@ -38,3 +38,9 @@ export type { PveParams, PveParamValue } from './params';
 export { systemClock, backoffDelay } from './clock';
 export type { Clock } from './clock';
 export * from './types';
+export {
+  pveClustersServiceRef,
+  StaticPveClusters,
+  staticPveClustersServiceFactory,
+} from './pveClustersService';
+export type { PveCluster, PveClustersService } from './pveClustersService';

@@ -1,0 +1,2 @@
+export { catalogModuleFediversityProxmox } from './module';
+export { ProxmoxEntityProvider } from './ProxmoxEntityProvider';
