@@ -1,5 +1,5 @@
 import { InputError } from '@backstage/errors';
-import { shellQuote, toCommandLine } from './commandLine';
+import { toCommandLine } from './commandLine';
 import { assertHostname, assertPort, assertRemotePath, assertUsername } from './identifiers';
 
 /*
@@ -81,11 +81,12 @@ export function rsyncPushArgv(options: RsyncPushOptions): string[] {
   validatePeer(peer);
   assertRemotePath(options.sourcePath.replace(/(.)\/$/, '$1'), 'rsync source', { plain: true });
   assertRemotePath(options.targetPath.replace(/(.)\/$/, '$1'), 'rsync target', { plain: true });
-  const remoteShell = ['ssh', ...sshOptions(peer)].map(shellQuote).join(' ');
-  if (remoteShell.includes("'")) {
-    // rsync's -e parser understands quotes but not backslashes; plain values never need quoting.
-    throw new InputError('rsync remote shell options must not need quoting');
+  const remoteShellWords = ['ssh', ...sshOptions(peer)];
+  if (!remoteShellWords.every(word => /^[A-Za-z0-9_@%+=:,./-]+$/.test(word))) {
+    // rsync splits -e on spaces and has no backslash escapes, so only plain words are safe.
+    throw new InputError('rsync remote shell options must be plain words');
   }
+  const remoteShell = remoteShellWords.join(' ');
   const host = peer.host.includes(':') ? `[${peer.host}]` : peer.host;
   return [
     'rsync',
