@@ -1,0 +1,15 @@
+# Builds a host's NixOS system from its description: a path to hosts/<name>.json (or .nix), or the
+# already-read attribute set. The only host-specific input is that description.
+{ nixpkgs, modules }:
+description:
+let
+  read = if builtins.isAttrs description then description else import ./readHostDescription.nix description;
+in
+nixpkgs.lib.nixosSystem {
+  modules = [
+    modules.default
+    (import ./hostSettings.nix read)
+    # Proxmox LXC guests of the portal are x86_64; the description has no say in it.
+    { nixpkgs.hostPlatform = "x86_64-linux"; }
+  ];
+}
