@@ -69,6 +69,7 @@ describe('hostDescriptionSchema', () => {
     'command="rm -rf /" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Ttk0m8bmW9k3m1uJ4pQe',
     'ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4EddRIpUt9KnC7s5Of2EbdSPO9EAMMeP4C2USZpRV1AIlH7WT2NWPq',
     `${key}\r`,
+    `${key} lone \ud83d surrogate`,
   ])('refuses the ssh key %j', sshKey => {
     expect(hostDescriptionSchema.safeParse({ ...minimal, sshAuthorizedKeys: [sshKey] }).success).toBe(false);
   });

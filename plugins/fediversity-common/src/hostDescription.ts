@@ -191,7 +191,7 @@ const hostBaseShape = {
   domain,
   stateVersion: z.string().regex(STATE_VERSION_PATTERN, 'must be a NixOS release like 25.05').default('25.05'),
   sshAuthorizedKeys: z
-    .array(z.string().max(17000).regex(SSH_PUBLIC_KEY_PATTERN, 'must be one OpenSSH public key line'))
+    .array(nixSafeText(17000).pipe(z.string().regex(SSH_PUBLIC_KEY_PATTERN, 'must be one OpenSSH public key line')))
     .min(1)
     .max(32),
   acmeEmail: email,
@@ -212,22 +212,35 @@ const hostBaseShape = {
   motd: nixSafeText(2000).optional(),
 };
 
-const appVariant = <A extends HostAppName>(app: A) =>
-  z
+function appVariant<A extends HostAppName, S extends z.ZodTypeAny>(app: A, options: S) {
+  return z
     .object({
       ...hostBaseShape,
       app: z.literal(app),
       // Apps whose options all have defaults may leave `appOptions` out; for the others the
       // empty object fails with the names of the missing fields.
-      appOptions: hostAppOptionsSchemas[app].default({} as never),
+      appOptions: options.default({} as never),
     })
     .strict();
+}
 
-type AppVariants = { [A in HostAppName]: ReturnType<typeof appVariant<A>> }[HostAppName];
-
-const variants = HOST_APP_NAMES.map(appVariant) as unknown as [AppVariants, AppVariants, ...AppVariants[]];
-
-export const hostDescriptionSchema = z.discriminatedUnion('app', variants);
+export const hostDescriptionSchema = z.discriminatedUnion('app', [
+  appVariant('mastodon', hostAppOptionsSchemas.mastodon),
+  appVariant('pixelfed', hostAppOptionsSchemas.pixelfed),
+  appVariant('peertube', hostAppOptionsSchemas.peertube),
+  appVariant('synapse', hostAppOptionsSchemas.synapse),
+  appVariant('gotosocial', hostAppOptionsSchemas.gotosocial),
+  appVariant('nextcloud', hostAppOptionsSchemas.nextcloud),
+  appVariant('cryptpad', hostAppOptionsSchemas.cryptpad),
+  appVariant('forgejo', hostAppOptionsSchemas.forgejo),
+  appVariant('hedgedoc', hostAppOptionsSchemas.hedgedoc),
+  appVariant('roundcube', hostAppOptionsSchemas.roundcube),
+  appVariant('vikunja', hostAppOptionsSchemas.vikunja),
+  appVariant('knot', hostAppOptionsSchemas.knot),
+  appVariant('maddy', hostAppOptionsSchemas.maddy),
+  appVariant('kanidm', hostAppOptionsSchemas.kanidm),
+  appVariant('vaultwarden', hostAppOptionsSchemas.vaultwarden),
+]);
 
 /** A validated host description, defaults applied (what gets rendered). */
 export type HostDescription = z.output<typeof hostDescriptionSchema>;
