@@ -12,8 +12,9 @@
   "hedgedoc"
   "roundcube"
   "vikunja"
-  "knot"
+  "bind9"
   "maddy"
-  "kanidm"
-  "vaultwarden"
+  "lldap"
+  "authelia"
+  "openbao"
 ]

@@ -13,7 +13,8 @@ let
   postgresqlEnabled = config.services.postgresql.enable;
   nginxEnabled = config.services.nginx.enable;
   exporterWanted = name: builtins.elem name cfg.exporters.enabled;
-  esc = lib.escapeShellArgs;
+  # Shell lines from argv lists, every argument quoted.
+  lines = commands: lib.concatMapStrings (argv: "${lib.escapeShellArgs argv}\n") commands;
 
   resticPasswordFile = name: "/var/lib/fediversity/secrets/restic-${name}";
   timerCalendar = {
@@ -117,13 +118,16 @@ in
         "--keep-weekly 5"
         "--keep-monthly 12"
       ];
-      backupPrepareCommand = lib.concatStringsSep "\n" (
-        lib.optional (cfg.backup.prepareUnits != [ ]) "systemctl start ${esc cfg.backup.prepareUnits}"
-        ++ lib.optional (cfg.backup.quiesceUnits != [ ]) "systemctl stop ${esc cfg.backup.quiesceUnits}"
+      # Dumps first, then app-specific quiesce steps; undone in reverse order afterwards.
+      backupPrepareCommand = lines (
+        lib.optional (cfg.backup.prepareUnits != [ ]) ([ "systemctl" "start" ] ++ cfg.backup.prepareUnits)
+        ++ cfg.backup.prepareCommands
+        ++ lib.optional (cfg.backup.quiesceUnits != [ ]) ([ "systemctl" "stop" ] ++ cfg.backup.quiesceUnits)
       );
-      backupCleanupCommand = lib.optionalString (
-        cfg.backup.quiesceUnits != [ ]
-      ) "systemctl start ${esc cfg.backup.quiesceUnits}";
+      backupCleanupCommand = lines (
+        lib.optional (cfg.backup.quiesceUnits != [ ]) ([ "systemctl" "start" ] ++ cfg.backup.quiesceUnits)
+        ++ cfg.backup.cleanupCommands
+      );
     }) cfg.backup.targets;
 
     services.prometheus.exporters = {

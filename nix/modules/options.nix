@@ -84,6 +84,16 @@ in
         default = [ ];
         description = "Oneshot units run before each backup, e.g. database dumps.";
       };
+      prepareCommands = mkOption {
+        type = types.listOf (types.nonEmptyListOf types.str);
+        default = [ ];
+        description = "Commands (argv lists) run before each backup, after the prepare units.";
+      };
+      cleanupCommands = mkOption {
+        type = types.listOf (types.nonEmptyListOf types.str);
+        default = [ ];
+        description = "Commands (argv lists) run after each backup, also when it failed.";
+      };
       quiesceUnits = mkOption {
         type = types.listOf (types.strMatching "[A-Za-z0-9@._-]+");
         default = [ ];

@@ -1,6 +1,6 @@
-# GoToSocial on services.gotosocial: local PostgreSQL (setupPostgresqlDB) rather than SQLite, so the
-# database can be streamed to a replica; the module has no nginx option, so the vhost proxies with
-# websockets and a media-sized body limit.
+# GoToSocial on services.gotosocial with its default SQLite database (small footprint; copied while
+# the service is stopped). The module has no nginx option, so the vhost proxies with websockets and
+# a media-sized body limit.
 {
   config,
   lib,
@@ -32,7 +32,6 @@ in
   config = mkIf cfg.enable {
     services.gotosocial = {
       enable = true;
-      setupPostgresqlDB = true;
       settings = {
         # `host` is part of every account's identity and can never change.
         host = domain;
@@ -54,7 +53,10 @@ in
       };
     };
 
-    # The database holds every signing key; it is dumped by the common module.
-    fediversity.backup.paths = [ "/var/lib/gotosocial/storage" ];
+    # database.sqlite holds every signing key: losing it loses the domain for federation.
+    fediversity.backup = {
+      paths = [ "/var/lib/gotosocial" ];
+      quiesceUnits = [ "gotosocial.service" ];
+    };
   };
 }

@@ -1,6 +1,6 @@
 # Nextcloud on services.nextcloud: a pinned major (the module has no default package, and upgrades
-# go one major at a time), local PostgreSQL, Redis caching, ACME on the vhost the module creates,
-# and the admin password generated on the host.
+# go one major at a time), local MariaDB (upstream's recommendation) over its socket, Redis caching,
+# ACME on the vhost the module creates, and the admin password generated on the host.
 {
   config,
   lib,
@@ -38,7 +38,7 @@ in
       configureRedis = true;
       maxUploadSize = cfg.maxUploadSize;
       config = {
-        dbtype = "pgsql";
+        dbtype = "mysql";
         adminuser = "root";
         inherit adminpassFile;
       };
@@ -62,7 +62,18 @@ in
       requiredBy = [ "nextcloud-setup.service" ];
     };
 
-    # config/ holds the instance secret and the data directory must keep its path.
-    fediversity.backup.paths = [ "/var/lib/nextcloud" ];
+    # MariaDB's files are not consistent while it runs: back up a dump taken just before.
+    # config/ holds the instance secret, and the data directory must keep its path.
+    services.mysqlBackup = {
+      enable = true;
+      databases = [ "nextcloud" ];
+    };
+    fediversity.backup = {
+      prepareUnits = [ "mysql-backup.service" ];
+      paths = [
+        "/var/lib/nextcloud"
+        config.services.mysqlBackup.location
+      ];
+    };
   };
 }

@@ -1,6 +1,6 @@
-# Vikunja (project planning; AGPL, no open-core edition) on services.vikunja: local PostgreSQL via
-# ensureDatabases (the module creates none), the JWT secret generated on the host into an
-# environment file, and an nginx vhost with ACME.
+# Vikunja (project planning; AGPL, no open-core edition) on services.vikunja with SQLite, the JWT
+# secret generated on the host into an environment file (otherwise every restart logs users out),
+# and an nginx vhost with ACME.
 {
   config,
   lib,
@@ -27,17 +27,6 @@ in
   };
 
   config = mkIf cfg.enable {
-    services.postgresql = {
-      enable = true;
-      ensureDatabases = [ "vikunja" ];
-      ensureUsers = [
-        {
-          name = "vikunja";
-          ensureDBOwnership = true;
-        }
-      ];
-    };
-
     services.vikunja = {
       enable = true;
       frontendScheme = "https";
@@ -45,23 +34,18 @@ in
       inherit port;
       environmentFiles = [ environmentFile ];
       database = {
-        type = "postgres";
-        host = "/run/postgresql";
-        user = "vikunja";
-        database = "vikunja";
+        type = "sqlite";
+        path = "/var/lib/vikunja/vikunja.db";
       };
       settings.service.enableregistration = cfg.enableRegistration;
     };
-    # The module uses DynamicUser; peer auth and a stable owner of /var/lib/vikunja (restores,
-    # migrations) want a fixed `vikunja` user instead.
+    # The module uses DynamicUser; restores and migrations want a stable owner of /var/lib/vikunja.
     users.users.vikunja = {
       isSystemUser = true;
       group = "vikunja";
     };
     users.groups.vikunja = { };
     systemd.services.vikunja = {
-      after = [ "postgresql.service" ];
-      requires = [ "postgresql.service" ];
       serviceConfig = {
         DynamicUser = lib.mkForce false;
         User = "vikunja";
@@ -83,6 +67,9 @@ in
       };
     };
 
-    fediversity.backup.paths = [ "/var/lib/vikunja" ];
+    fediversity.backup = {
+      paths = [ "/var/lib/vikunja" ];
+      quiesceUnits = [ "vikunja.service" ];
+    };
   };
 }

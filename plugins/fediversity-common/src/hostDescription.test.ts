@@ -27,7 +27,8 @@ describe('hostDescriptionSchema', () => {
   it('has a variant for every app, each accepting its own options', () => {
     const required: Record<string, object> = {
       roundcube: { imapHost: 'mail.example.org' },
-      knot: { zones: ['example.org'] },
+      bind9: { zones: ['example.org'] },
+      authelia: { ldapHost: 'id.example.org', ldapBaseDn: 'dc=id,dc=example,dc=org' },
     };
     for (const app of HOST_APP_NAMES) {
       const parsed = parseHostDescription({ ...minimal, app, appOptions: required[app] ?? {} });

@@ -22,10 +22,11 @@ export const HOST_APP_NAMES = [
   'hedgedoc',
   'roundcube',
   'vikunja',
-  'knot',
+  'bind9',
   'maddy',
-  'kanidm',
-  'vaultwarden',
+  'lldap',
+  'authelia',
+  'openbao',
 ] as const;
 
 export type HostAppName = (typeof HOST_APP_NAMES)[number];
@@ -61,6 +62,9 @@ export const STATE_VERSION_PATTERN = /^\d{2}\.(?:05|11)$/;
 /** A short display title: letters, digits and plain punctuation only, because apps write it into
  * .env and .ini files whose own quoting rules we do not want to depend on. */
 export const TITLE_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} .,!?&()_+-]{0,79}$/u;
+
+/** An LDAP base DN made of domain components, as LLDAP derives it from its domain. */
+export const LDAP_BASE_DN_PATTERN = /^dc=[a-z0-9-]{1,63}(?:,dc=[a-z0-9-]{1,63})*$/;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -153,7 +157,7 @@ export const hostAppOptionsSchemas = {
       enableRegistration: z.boolean().default(false),
     })
     .strict(),
-  knot: z
+  bind9: z
     .object({
       /** Zones this server is primary for; updated by the portal over RFC 2136 with a TSIG key. */
       zones: z.array(domain).min(1).max(64),
@@ -165,12 +169,17 @@ export const hostAppOptionsSchemas = {
       mailDomains: z.array(domain).min(1).max(64).optional(),
     })
     .strict(),
-  kanidm: z.object({}).strict(),
-  vaultwarden: z
+  lldap: z.object({}).strict(),
+  authelia: z
     .object({
-      signupsAllowed: z.boolean().default(false),
+      /** The LLDAP host, reached over LDAPS (port 6360). */
+      ldapHost: domain,
+      ldapBaseDn: z.string().max(253).regex(LDAP_BASE_DN_PATTERN, 'must be dc=…,dc=… components'),
+      /** Parent domain whose subdomains share the sign-in; defaults to `domain`. */
+      cookieDomain: domain.optional(),
     })
     .strict(),
+  openbao: z.object({}).strict(),
 } satisfies Record<HostAppName, z.ZodTypeAny>;
 
 export const hostBackupTargetSchema = z
@@ -236,10 +245,11 @@ export const hostDescriptionSchema = z.discriminatedUnion('app', [
   appVariant('hedgedoc', hostAppOptionsSchemas.hedgedoc),
   appVariant('roundcube', hostAppOptionsSchemas.roundcube),
   appVariant('vikunja', hostAppOptionsSchemas.vikunja),
-  appVariant('knot', hostAppOptionsSchemas.knot),
+  appVariant('bind9', hostAppOptionsSchemas.bind9),
   appVariant('maddy', hostAppOptionsSchemas.maddy),
-  appVariant('kanidm', hostAppOptionsSchemas.kanidm),
-  appVariant('vaultwarden', hostAppOptionsSchemas.vaultwarden),
+  appVariant('lldap', hostAppOptionsSchemas.lldap),
+  appVariant('authelia', hostAppOptionsSchemas.authelia),
+  appVariant('openbao', hostAppOptionsSchemas.openbao),
 ]);
 
 /** A validated host description, defaults applied (what gets rendered). */
