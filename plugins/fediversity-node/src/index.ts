@@ -1,3 +1,5 @@
 export {};
 export * from './nix';
 export * from './proxmox';
+export * from './ssh';
+export * from './dns';

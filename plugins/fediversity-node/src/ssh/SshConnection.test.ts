@@ -74,6 +74,15 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
     await expect(connection.run(['false'])).rejects.toThrow(/Remote command false on .* failed with exit code 1/);
   });
 
+  it('passes environment variables through env, quoted like any argument', async () => {
+    if (!live()) return;
+    const result = await connection.run(['sh', '-c', 'printf %s "$NIX_CONFIG"'], {
+      env: { NIX_CONFIG: 'experimental-features = nix-command flakes; $(id)' },
+    });
+    expect(result.stdout).toBe('experimental-features = nix-command flakes; $(id)');
+    await expect(connection.run(['true'], { env: { 'A;B': 'x' } })).rejects.toThrow(/Invalid environment/);
+  });
+
   it('streams stdin to the remote command', async () => {
     if (!live()) return;
     const result = await connection.run(['wc', '-c'], { stdin: Buffer.alloc(100_000, 'x') });

@@ -51,6 +51,11 @@ export type KillMode = 'signal' | 'pid';
 
 export interface ExecOptions {
   signal?: AbortSignal;
+  /**
+   * Environment for the command, passed as `env NAME=value argv…` (sshd drops most `env`
+   * requests). Visible in the remote process list: never put secrets here.
+   */
+  env?: Record<string, string>;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
   /** Sent to the command's stdin, then EOF. Without it stdin is closed at once. */
@@ -174,12 +179,16 @@ export class SshConnection {
    * RemoteCommandAbortedError if `signal` fired (after the remote process was told to die).
    */
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (!Array.isArray(argv) || argv.length === 0) {
+      throw new InputError('Command argv must be a non-empty array');
+    }
     const killMode = options.killMode ?? 'pid';
+    const what = argv[0];
+    const fullArgv = [...envPrefix(options.env), ...argv];
     const command =
       killMode === 'pid'
-        ? toCommandLine(['sh', '-c', 'echo $$; exec "$@"', 'sh', ...argv])
-        : toCommandLine(argv);
-    const what = argv[0];
+        ? toCommandLine(['sh', '-c', 'echo $$; exec "$@"', 'sh', ...fullArgv])
+        : toCommandLine(fullArgv);
     if (options.signal?.aborted) {
       throw new RemoteCommandAbortedError(`Remote command ${what} aborted before it started`);
     }
@@ -379,6 +388,19 @@ export class SshConnection {
   }
 }
 
+function envPrefix(env: Record<string, string> | undefined): string[] {
+  if (!env || Object.keys(env).length === 0) return [];
+  return [
+    'env',
+    ...Object.entries(env).map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        throw new InputError(`Invalid environment variable name ${JSON.stringify(name)}`);
+      }
+      return `${name}=${value}`;
+    }),
+  ];
+}
+
 /**
  * ssh2's `channel.signal()` silently does nothing once our side of the channel has sent EOF, which
  * is the normal state here (stdin is closed right after the exec). The protocol layer has no such
@@ -389,9 +411,10 @@ function sendKillSignal(channel: ClientChannel): void {
     outgoing?: { id: number; state: string };
     _client?: { _protocol?: { signal(id: number, name: string): void } };
   };
-  const state = internal.outgoing?.state;
-  if ((state === 'open' || state === 'eof') && internal._client?._protocol) {
-    internal._client._protocol.signal(internal.outgoing.id, 'KILL');
+  const outgoing = internal.outgoing;
+  const protocol = internal._client?._protocol;
+  if (outgoing && (outgoing.state === 'open' || outgoing.state === 'eof') && protocol) {
+    protocol.signal(outgoing.id, 'KILL');
   } else {
     channel.signal('KILL');
   }

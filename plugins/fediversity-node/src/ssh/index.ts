@@ -1,0 +1,39 @@
+export { shellQuote, toCommandLine, parseCommandLine } from './commandLine';
+export {
+  assertHostname,
+  assertUsername,
+  assertUnitName,
+  assertPort,
+  assertZfsDataset,
+  assertRemotePath,
+} from './identifiers';
+export type { RemotePathOptions } from './identifiers';
+export {
+  sha256Fingerprint,
+  keyBlobAlgorithm,
+  describeHostKey,
+  parsePublicKeyLine,
+  pinFingerprint,
+  hostKeyMatchesPin,
+  knownHostsLine,
+} from './hostKeys';
+export type { HostKeyPin, HostPublicKey } from './hostKeys';
+export { HostKeyMismatchError, RemoteCommandAbortedError, RemoteCommandError } from './errors';
+export { SshConnection, enrollHostKey } from './SshConnection';
+export type {
+  SshTarget,
+  SshConnectOptions,
+  KillMode,
+  ExecOptions,
+  ExecResult,
+  RunOptions,
+  RunResult,
+  UploadOptions,
+  EnrollHostKeyOptions,
+} from './SshConnection';
+export { sshArgv, rsyncPushArgv, pipeToPeerArgv } from './hostToHost';
+export type { PeerEndpoint, RsyncPushOptions } from './hostToHost';
+export { generateSshKeyPair, loadOrCreateSshKeyPair } from './keys';
+export type { SshKeyPair } from './keys';
+export { startTestSshd } from './testing/testSshd';
+export type { TestSshd } from './testing/testSshd';
