@@ -1,0 +1,94 @@
+import { failure, parameterError } from '../errors';
+import { flagParam, intParam, RequestContext, Route } from '../route';
+import { guestInterfaces } from './guestHelpers';
+import { listEntry } from './lxc';
+
+function guestFor({ core, params }: RequestContext) {
+  return core.guestOn(String(params.node), intParam(params, 'vmid')!);
+}
+
+/** skiplock is root-only in PVE. */
+function skiplock(ctx: RequestContext): boolean {
+  if (!flagParam(ctx.params, 'skiplock')) return false;
+  if (ctx.caller.fullId !== 'root@pam') throw parameterError({ skiplock: 'Only root may use this option.' });
+  return true;
+}
+
+const powerPermission = { perm: '/vms/{vmid}', privs: ['VM.PowerMgmt'] };
+
+export const powerRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/nodes/{node}/lxc/{vmid}/status/current',
+    permissions: { perm: '/vms/{vmid}', privs: ['VM.Audit'] },
+    proxyto: true,
+    handle: ctx => {
+      const guest = guestFor(ctx);
+      return {
+        ...listEntry(ctx.core, guest),
+        ha: { managed: 0 },
+        ...(guest.status === 'running' ? { pid: 10_000 + guest.vmid } : {}),
+      };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/nodes/{node}/lxc/{vmid}/status/start',
+    permissions: powerPermission,
+    proxyto: true,
+    handle: ctx => {
+      const guest = guestFor(ctx);
+      ctx.core.checkLock(guest, skiplock(ctx));
+      if (guest.config.template === '1') throw failure("you can't start a CT if it's a template");
+      if (guest.status === 'running') throw failure(`CT ${guest.vmid} already running`);
+      return ctx.core.tasks.start({
+        node: guest.node,
+        type: 'vzstart',
+        id: String(guest.vmid),
+        caller: ctx.caller,
+        finish: () => {
+          guest.status = 'running';
+          guest.startedAt = ctx.core.clock.now();
+        },
+      }).upid;
+    },
+  },
+  ...(['stop', 'shutdown', 'reboot'] as const).map(
+    (action): Route => ({
+      method: 'POST',
+      path: `/nodes/{node}/lxc/{vmid}/status/${action}`,
+      permissions: powerPermission,
+      proxyto: true,
+      handle: ctx => {
+        const guest = guestFor(ctx);
+        ctx.core.checkLock(guest, action === 'stop' ? skiplock(ctx) : false);
+        if (guest.status !== 'running') throw failure(`CT ${guest.vmid} not running`);
+        return ctx.core.tasks.start({
+          node: guest.node,
+          type: `vz${action}`,
+          id: String(guest.vmid),
+          caller: ctx.caller,
+          finish: () => {
+            if (action === 'reboot') {
+              guest.startedAt = ctx.core.clock.now();
+              return;
+            }
+            guest.status = 'stopped';
+            guest.startedAt = undefined;
+          },
+        }).upid;
+      },
+    }),
+  ),
+  {
+    method: 'GET',
+    path: '/nodes/{node}/lxc/{vmid}/interfaces',
+    permissions: { perm: '/vms/{vmid}', privs: ['VM.Audit'] },
+    proxyto: true,
+    handle: ctx => {
+      const guest = guestFor(ctx);
+      if (guest.status !== 'running') throw failure(`CT ${guest.vmid} not running`);
+      return guestInterfaces(ctx.core, guest);
+    },
+  },
+];

@@ -1,0 +1,10 @@
+export { startPveSimulator } from './simulator';
+export type { PveSimulator, PveSimulatorOptions, ValidationMode } from './simulator';
+export { ManualClock, systemClock } from './clock';
+export type { Clock } from './clock';
+export type { RequestFaultSpec, TaskFaultSpec } from './faults';
+export { FaultInjector } from './faults';
+export { generateTopology, readTopologyFile } from './topology';
+export type { TopologySpec, NodeSpec, StorageSpec, GuestSpec, TokenSpec, AclSpec } from './topology';
+export { TASK_DURATIONS_MS } from './tasks/durations';
+export { ClusterState } from './state/cluster';
