@@ -6,6 +6,7 @@
 {
   config,
   lib,
+  pkgs,
   ...
 }:
 let
@@ -38,7 +39,7 @@ in
       enable = true;
       # Runs once, when the cluster is created: the database must exist with C collation before
       # Synapse's first start, and ensureDatabases cannot set the collation.
-      initialScript = builtins.toFile "synapse-init.sql" ''
+      initialScript = pkgs.writeText "synapse-init.sql" ''
         CREATE ROLE "matrix-synapse" LOGIN;
         CREATE DATABASE "matrix-synapse" WITH OWNER "matrix-synapse"
           TEMPLATE template0 LC_COLLATE = 'C' LC_CTYPE = 'C' ENCODING = 'UTF8';
