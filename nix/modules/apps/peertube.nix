@@ -41,7 +41,6 @@ in
       smtp.createLocally = true;
       secrets.secretsFile = secretsFile;
       settings = {
-        listen.hostname = "127.0.0.1";
         transcoding.enabled = cfg.transcoding;
       }
       // lib.optionalAttrs (cfg.title != null) { instance.name = cfg.title; };

@@ -11,3 +11,4 @@ export {
 export type { RenderedFile } from './hostFiles';
 export { createNixInstantiate, isNixInstantiateAvailable } from './nixInstantiate';
 export type { NixInstantiate, NixInstantiateOptions } from './nixInstantiate';
+export { readFlakeFiles } from './flakeFiles';
