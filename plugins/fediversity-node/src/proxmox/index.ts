@@ -44,3 +44,4 @@ export {
   staticPveClustersServiceFactory,
 } from './pveClustersService';
 export type { PveCluster, PveClustersService } from './pveClustersService';
+export { CountingTransport } from './CountingTransport';
