@@ -3,3 +3,4 @@ export * from './nix';
 export * from './proxmox';
 export * from './ssh';
 export * from './dns';
+export * from './demo';

@@ -45,7 +45,8 @@ export interface SshConnectOptions extends SshTarget {
  *   command's children die too. Works for every login, root included.
  * - `signal`: an SSH `signal` channel request. OpenSSH (≥ 7.9) answers it with killpg() only for
  *   non-root logins; for root ("requires privilege separation") and forced commands it refuses
- *   (verified with OpenSSH 9.2). The demo hosts support it.
+ *   (verified with OpenSSH 9.2). Servers that ignore it (ssh2-based ones such as the demo hosts)
+ *   still end the command when the channel is closed after `killGraceMs`.
  */
 export type KillMode = 'signal' | 'pid';
 

@@ -1,0 +1,8 @@
+export { DemoHostServer } from './DemoHostServer';
+export type { DemoHostServerOptions, DemoHostEndpoint } from './DemoHostServer';
+export { DemoGuest, assertDemoGuestName } from './DemoGuest';
+export type { DemoGuestInit, DemoGuestState, DemoGeneration } from './DemoGuest';
+export { defaultDemoCommands, demoNixosRebuildCommand, demoSystemctlCommand } from './commands';
+export type { DemoCommand, DemoCommandContext, DemoCommandRegistry, NixosRebuildOptions } from './commands';
+export { startDemoHosts } from './startDemoHosts';
+export type { DemoHosts } from './startDemoHosts';
