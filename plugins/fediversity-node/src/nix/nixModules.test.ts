@@ -133,6 +133,69 @@ describe('nix/modules evaluated against a stand-in lib', () => {
     },
   );
 
+  it.each(HOST_APP_NAMES.map(app => [app]))(
+    '%s: every value hostSettings.nix derives from a description is a declared, well-typed option',
+    async app => {
+      if (!nix) return;
+      const description = validateHostDescription({
+        schemaVersion: 1,
+        hostname: 'app-1',
+        domain: DOMAIN,
+        app,
+        appOptions: REQUIRED_OPTIONS[app] ?? {},
+        sshAuthorizedKeys: [`${KEY} "quoted" \${x}`],
+        acmeEmail: 'ops@example.org',
+        postgresqlMajor: 17,
+        backupTargets: [{ name: 'offsite', repository: 'sftp:backup@example.net:/srv/restic', schedule: 'weekly' }],
+        exporters: { enabled: ['node', 'nginx'], openFirewall: true },
+        motd: 'line\n"two" ${three}',
+      });
+      const file = join(dir, `settings-${app}.nix`);
+      await writeFile(
+        file,
+        `import ${toNixString(resolve(__dirname, 'testdata/checkHostSettings.nix'))} {
+          nixDir = ${toNixString(NIX_DIR)};
+          description = ${renderNixValue(description as unknown as NixValue)};
+        }\n`,
+      );
+      const checked = (await nix.evalFileToJson(file)) as { fediversity: any; app: any };
+      expect(checked.fediversity).toEqual(
+        expect.objectContaining({
+          domain: DOMAIN,
+          sshAuthorizedKeys: description.sshAuthorizedKeys,
+          motd: description.motd,
+          postgresql: { major: 17 },
+          exporters: { enabled: ['node', 'nginx'], openFirewall: true },
+        }),
+      );
+      expect(checked.app).toEqual(expect.objectContaining({ enable: true, ...description.appOptions }));
+    },
+  );
+
+  it('refuses a description value the options do not accept', async () => {
+    if (!nix) return;
+    const description = {
+      ...validateHostDescription({
+        schemaVersion: 1,
+        hostname: 'app-1',
+        domain: DOMAIN,
+        app: 'mastodon',
+        sshAuthorizedKeys: [KEY],
+        acmeEmail: 'ops@example.org',
+      }),
+      postgresqlMajor: 14,
+    };
+    const file = join(dir, 'settings-bad.nix');
+    await writeFile(
+      file,
+      `import ${toNixString(resolve(__dirname, 'testdata/checkHostSettings.nix'))} {
+        nixDir = ${toNixString(NIX_DIR)};
+        description = ${renderNixValue(description as unknown as NixValue)};
+      }\n`,
+    );
+    await expect(nix.evalFileToJson(file)).rejects.toThrow(/option major: 14 is not a one of \[15,16,17\]/);
+  });
+
   it('creates the Synapse database with C collation from template0', async () => {
     if (!nix) return;
     const result = await evaluateModule('synapse-db', join(NIX_DIR, 'modules/apps/synapse.nix'), {
