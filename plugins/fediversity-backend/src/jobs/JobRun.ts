@@ -1,0 +1,415 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { JobError } from '@fediversity/plugin-fediversity-common';
+import { Clock, sleep } from './clock';
+import { EngineStoppingError, JobCancelledError, LeaseLostError, PermanentJobError } from './errors';
+import { JobStore } from './JobStore';
+import { JobRecord, Lease, NewEvent, StepRecord } from './records';
+import { Redactor } from './redaction';
+import { isRunStep } from './registry';
+import { DEFAULT_RETRY_POLICY, JobKind, RetryPolicy, RunStepDefinition, StepContext } from './types';
+
+export interface JobRunOptions {
+  store: JobStore;
+  clock: Clock;
+  logger: LoggerService;
+  redactor: Redactor;
+  leaseMs: number;
+  heartbeatMs: number;
+  /** In [0, 1); the jitter of retry delays. */
+  random: () => number;
+}
+
+const PROGRESS_INTERVAL_MS = 1_000;
+
+type StepOutcome = { type: 'succeeded'; output: unknown } | { type: 'stopped' };
+
+/**
+ * Runs one claimed job until it ends, parks at an approval gate, is requeued for a retry, or the lease
+ * is lost. Resumes at the first step that has not succeeded, so a job taken over from a dead worker
+ * continues where that worker was.
+ */
+export class JobRun {
+  private readonly lease: Lease;
+  /** Aborted when this run must stop writing: lease lost, or the engine stops. */
+  private readonly runController = new AbortController();
+  private stepController?: AbortController;
+  private readonly redactor: Redactor;
+  private cancelRequested: boolean;
+  private pointOfNoReturnStarted = false;
+  private stopHeartbeat?: () => void;
+  private finished = false;
+  private lastProgressAt = -Infinity;
+
+  constructor(
+    private readonly options: JobRunOptions,
+    private readonly job: JobRecord,
+    private readonly kind: JobKind<any> | undefined,
+  ) {
+    this.lease = { jobId: job.id, token: job.leaseToken, owner: job.leaseOwner ?? '' };
+    this.redactor = options.redactor.child();
+    this.cancelRequested = job.cancelRequested;
+    this.pointOfNoReturnStarted = job.pointOfNoReturnAt !== undefined;
+  }
+
+  async run(): Promise<void> {
+    this.scheduleHeartbeat();
+    try {
+      await this.execute();
+    } catch (error) {
+      const reason = this.runController.signal.aborted ? this.runController.signal.reason : error;
+      if (reason instanceof LeaseLostError || error instanceof LeaseLostError) {
+        this.options.logger.warn(`Job ${this.job.id}: lease ${this.lease.token} lost; stopped without writing`);
+      } else if (reason instanceof EngineStoppingError) {
+        await this.store.releaseLease(this.lease, this.now(), {
+          level: 'warn',
+          message: `Released by ${this.lease.owner}: backend stopping`,
+        }).catch(() => {});
+      } else {
+        // A database failure: leave the lease to expire, another claim resumes the job.
+        this.options.logger.error(`Job ${this.job.id} stopped by an unexpected error`, toJobError(error, this.redactor));
+      }
+    } finally {
+      this.finished = true;
+      this.stopHeartbeat?.();
+    }
+  }
+
+  /** Checks for a cancellation now instead of at the next heartbeat. */
+  checkNow(): Promise<void> {
+    return this.heartbeat();
+  }
+
+  stop(): void {
+    this.abortRun(new EngineStoppingError('Backend stopping'));
+  }
+
+  private get store() {
+    return this.options.store;
+  }
+
+  private now() {
+    return this.options.clock.now();
+  }
+
+  private async execute(): Promise<void> {
+    const kind = this.kind;
+    if (!kind) {
+      await this.finish('failed', {
+        name: 'UnknownJobKind',
+        message: `This backend has no job kind ${this.job.kind}`,
+      });
+      return;
+    }
+    const rows = await this.store.getSteps(this.job.id);
+    const outputs: Record<string, unknown> = {};
+    for (const [index, definition] of kind.steps.entries()) {
+      const row = rows.find(candidate => candidate.name === definition.name);
+      if (!row) {
+        await this.finish('failed', {
+          name: 'JobDefinitionChanged',
+          message: `Step ${definition.name} of ${kind.kind} is not in the stored job`,
+        });
+        return;
+      }
+      if (row.status === 'succeeded') {
+        outputs[row.name] = row.output;
+        continue;
+      }
+      if (this.cancelRequested) {
+        await this.compensateAndFinish(kind, rows, 'cancelled');
+        return;
+      }
+      if (!isRunStep(definition)) {
+        await this.store.parkForApproval(this.lease, this.now(), definition.name, {
+          step: definition.name,
+          message: `Waiting for approval${definition.title ? `: ${definition.title}` : ''}`,
+        });
+        return;
+      }
+      const outcome = await this.runStep(kind, definition, row, index, outputs, rows);
+      if (outcome.type === 'stopped') return;
+      outputs[row.name] = outcome.output;
+      row.status = 'succeeded';
+    }
+    await this.finish('succeeded');
+  }
+
+  private async runStep(
+    kind: JobKind<any>,
+    definition: RunStepDefinition<any>,
+    row: StepRecord,
+    index: number,
+    outputs: Record<string, unknown>,
+    rows: StepRecord[],
+  ): Promise<StepOutcome> {
+    const name = definition.name;
+    const stepController = new AbortController();
+    this.stepController = stepController;
+    const ctx = this.context(definition, row, index, outputs, stepController.signal);
+    const startedBefore = row.status === 'running' || row.status === 'failed';
+    const pointOfNoReturn = definition.pointOfNoReturn === true;
+    let startedNow = false;
+    try {
+      if (startedBefore && (pointOfNoReturn || definition.idempotent === false)) {
+        // Check-then-act: the step may have taken effect before the crash or error; never rerun it blindly.
+        if (!definition.reconcile) {
+          throw new PermanentJobError(
+            `Step ${name} was interrupted and is not idempotent; it has no reconcile(), ` +
+              'so an operator must check its effect and retry the job',
+          );
+        }
+        await this.event({ level: 'warn', step: name, message: 'Step started before; reconciling' });
+        const result = await definition.reconcile(ctx);
+        if (result.done) {
+          await this.store.completeStep(this.lease, this.now(), name, result.output, {
+            step: name,
+            message: 'Step had already taken effect; not run again',
+          });
+          return { type: 'succeeded', output: result.output };
+        }
+        await this.event({ step: name, message: 'Step had not taken effect; running it' });
+      }
+      const started = await this.store.startStep(
+        this.lease,
+        this.now(),
+        { name, pointOfNoReturn },
+        {
+          step: name,
+          message: `Step started (attempt ${row.attempt + 1}${pointOfNoReturn ? ', point of no return' : ''})`,
+        },
+      );
+      if (started === 'cancel_requested') {
+        this.cancelRequested = true;
+        await this.compensateAndFinish(kind, rows, 'cancelled');
+        return { type: 'stopped' };
+      }
+      startedNow = true;
+      row.status = 'running';
+      if (pointOfNoReturn) this.pointOfNoReturnStarted = true;
+      const output = await definition.run(ctx);
+      await this.store.completeStep(this.lease, this.now(), name, output, {
+        step: name,
+        message: 'Step succeeded',
+      });
+      return { type: 'succeeded', output };
+    } catch (error) {
+      return this.handleStepError(kind, definition, row, rows, error, stepController.signal, startedNow);
+    } finally {
+      this.stepController = undefined;
+    }
+  }
+
+  private async handleStepError(
+    kind: JobKind<any>,
+    definition: RunStepDefinition<any>,
+    row: StepRecord,
+    rows: StepRecord[],
+    error: unknown,
+    signal: AbortSignal,
+    startedNow: boolean,
+  ): Promise<StepOutcome> {
+    const reason = signal.aborted ? signal.reason : error;
+    if (reason instanceof LeaseLostError || reason instanceof EngineStoppingError) throw reason;
+    if (error instanceof LeaseLostError) throw error;
+    const name = definition.name;
+    if (reason instanceof JobCancelledError) {
+      if (startedNow) {
+        await this.store.failStep(this.lease, this.now(), name, toJobError(reason, this.redactor), {
+          level: 'warn',
+          step: name,
+          message: 'Step stopped: job cancelled',
+        });
+        row.status = 'failed';
+      }
+      await this.compensateAndFinish(kind, rows, 'cancelled');
+      return { type: 'stopped' };
+    }
+    const jobError = toJobError(error, this.redactor);
+    const policy: RetryPolicy = definition.retry ?? kind.retry ?? DEFAULT_RETRY_POLICY;
+    // A failed reconcile counts as an attempt too, or a step that cannot be checked would retry forever.
+    const attempt = row.attempt + 1;
+    const countAttempt = !startedNow;
+    const budgetLeft = attempt < policy.maxAttempts && !(error instanceof PermanentJobError);
+    const tries = `attempt ${attempt}/${policy.maxAttempts}`;
+    if (budgetLeft) {
+      const delay = retryDelay(policy, attempt, this.options.random);
+      await this.store.failStep(
+        this.lease,
+        this.now(),
+        name,
+        jobError,
+        { level: 'warn', step: name, message: `Step failed (${tries}): ${jobError.message}; retrying in ${delay} ms` },
+        { retryAt: this.now() + delay, countAttempt },
+      );
+      return { type: 'stopped' };
+    }
+    await this.store.failStep(
+      this.lease,
+      this.now(),
+      name,
+      jobError,
+      { level: 'error', step: name, message: `Step failed (${tries}): ${jobError.message}` },
+      { countAttempt },
+    );
+    row.status = 'failed';
+    await this.compensateAndFinish(kind, rows, 'failed', jobError);
+    return { type: 'stopped' };
+  }
+
+  /**
+   * Undoes started steps in reverse order (those with compensate()), then ends the job. After a
+   * point-of-no-return step started there is nothing to undo: the job ends as it is.
+   */
+  private async compensateAndFinish(
+    kind: JobKind<any>,
+    rows: StepRecord[],
+    status: 'failed' | 'cancelled',
+    error?: JobError,
+  ): Promise<void> {
+    if (this.pointOfNoReturnStarted) {
+      await this.event({ level: 'warn', message: 'Past the point of no return: nothing is compensated' });
+    } else {
+      for (let index = kind.steps.length - 1; index >= 0; index--) {
+        const definition = kind.steps[index];
+        const row = rows.find(candidate => candidate.name === definition.name);
+        if (!isRunStep(definition) || !definition.compensate || !row) continue;
+        if (!['succeeded', 'failed', 'running'].includes(row.status)) continue;
+        await this.event({ step: definition.name, message: 'Compensating' });
+        try {
+          await definition.compensate(this.context(definition, row, index, {}, this.runController.signal));
+        } catch (compensationError) {
+          if (compensationError instanceof LeaseLostError || this.runController.signal.aborted) {
+            throw compensationError;
+          }
+          const failure = toJobError(compensationError, this.redactor);
+          await this.finish('failed', {
+            name: 'CompensationFailed',
+            message: `Compensating ${definition.name} failed: ${failure.message}`,
+          });
+          return;
+        }
+        await this.store.markCompensated(this.lease, this.now(), definition.name, {
+          step: definition.name,
+          message: 'Compensated',
+        });
+        row.status = 'compensated';
+      }
+    }
+    await this.finish(status, error);
+  }
+
+  private async finish(status: 'succeeded' | 'failed' | 'cancelled', error?: JobError): Promise<void> {
+    const message =
+      status === 'succeeded' ? 'Job succeeded' : status === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message}`;
+    await this.store.finishJob(this.lease, this.now(), status, error, {
+      level: status === 'succeeded' ? 'info' : status === 'cancelled' ? 'warn' : 'error',
+      message,
+    });
+  }
+
+  private context(
+    definition: RunStepDefinition<any>,
+    row: StepRecord,
+    index: number,
+    outputs: Record<string, unknown>,
+    signal: AbortSignal,
+  ): StepContext<any> {
+    const step = definition.name;
+    let checkpoint = row.checkpoint;
+    return {
+      job: {
+        id: this.job.id,
+        kind: this.job.kind,
+        entityRef: this.job.entityRef,
+        params: this.job.params,
+        createdBy: this.job.createdBy,
+      },
+      step: { name: step, index, attempt: row.attempt + 1 },
+      signal,
+      get checkpoint() {
+        return checkpoint;
+      },
+      saveCheckpoint: async value => {
+        await this.fencedWrite(() => this.store.saveCheckpoint(this.lease, this.now(), step, value));
+        checkpoint = value;
+      },
+      outputs: { ...outputs },
+      log: (message, fields, level = 'info') => this.event({ level, step, message, fields }),
+      progress: async progress => {
+        const now = this.now();
+        if (now - this.lastProgressAt < PROGRESS_INTERVAL_MS) return;
+        this.lastProgressAt = now;
+        await this.fencedWrite(() =>
+          this.store.setProgress(this.lease, now, this.redactor.redact({ step, ...progress })),
+        );
+      },
+      registerSecret: value => this.redactor.add(value),
+      clock: this.options.clock,
+      sleep: ms => sleep(this.options.clock, ms, signal),
+    };
+  }
+
+  private event(event: NewEvent): Promise<void> {
+    return this.fencedWrite(() =>
+      this.store.appendEvent(this.lease, this.now(), {
+        ...event,
+        message: this.redactor.redactString(event.message),
+        fields: event.fields && this.redactor.redact(event.fields),
+      }),
+    );
+  }
+
+  /** A write that finds the lease gone stops the whole run, not just the call. */
+  private async fencedWrite(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (error instanceof LeaseLostError) this.abortRun(error);
+      throw error;
+    }
+  }
+
+  private scheduleHeartbeat() {
+    if (this.finished) return;
+    this.stopHeartbeat = this.options.clock.setTimeout(() => {
+      void this.heartbeat().finally(() => this.scheduleHeartbeat());
+    }, this.options.heartbeatMs);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.finished || this.runController.signal.aborted) return;
+    try {
+      const { cancelRequested } = await this.store.heartbeat(this.lease, this.now(), this.options.leaseMs);
+      if (cancelRequested && !this.cancelRequested) {
+        this.cancelRequested = true;
+        // Past the point of no return the API refuses cancellation, so this only stops undoable work.
+        this.stepController?.abort(new JobCancelledError('Job cancelled'));
+      }
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.abortRun(error);
+      } else {
+        // A database hiccup; the lease may still hold. The next heartbeat tries again.
+        this.options.logger.warn(`Heartbeat of job ${this.job.id} failed: ${String(error)}`);
+      }
+    }
+  }
+
+  private abortRun(reason: Error) {
+    if (!this.runController.signal.aborted) this.runController.abort(reason);
+    this.stepController?.abort(reason);
+  }
+}
+
+/** Exponential backoff with jitter: half of the delay fixed, half random, capped. `attempt` counts from 1. */
+export function retryDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+function toJobError(error: unknown, redactor: Redactor): JobError {
+  if (error instanceof Error) {
+    return { name: error.name, message: redactor.redactString(error.message) };
+  }
+  return { name: 'Error', message: redactor.redactString(String(error)) };
+}

@@ -1,0 +1,80 @@
+/**
+ * Keeps secret values out of job events, errors and API responses.
+ * Two nets: known secret values (registered by whoever resolves them) are replaced wherever they appear
+ * in a string, and any string under a secret-sounding key is masked, whatever its value.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Keys whose string values are treated as secrets. */
+const SECRET_KEY = /pass(word|phrase)?|secret|token|private[_-]?key|credential|api[_-]?key/i;
+
+/** Shorter values would redact ordinary words; secrets that short are not secrets. */
+const MIN_SECRET_LENGTH = 6;
+
+export class Redactor {
+  private readonly values = new Set<string>();
+
+  constructor(values: Iterable<string> = [], private readonly parent?: Redactor) {
+    for (const value of values) this.add(value);
+  }
+
+  /** Registers a secret value to be redacted from now on. */
+  add(value: string) {
+    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH) this.values.add(value);
+  }
+
+  /** A redactor that knows this one's values plus its own (one per job run). */
+  child(): Redactor {
+    return new Redactor([], this);
+  }
+
+  redact<T>(value: T): T {
+    return this.redactValue(value, false) as T;
+  }
+
+  redactString(text: string): string {
+    let result = text;
+    for (const secret of this.allValues()) {
+      if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    }
+    return result;
+  }
+
+  private *allValues(): Iterable<string> {
+    yield* this.values;
+    if (this.parent) yield* this.parent.allValues();
+  }
+
+  private redactValue(value: unknown, underSecretKey: boolean): unknown {
+    if (typeof value === 'string') return underSecretKey ? REDACTED : this.redactString(value);
+    if (Array.isArray(value)) return value.map(item => this.redactValue(item, underSecretKey));
+    if (value instanceof Error) {
+      return { name: value.name, message: this.redactString(value.message) };
+    }
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [
+          key,
+          // A secret reference names a secret, it is not one: keep it readable.
+          key === 'secretRef' ? item : this.redactValue(item, underSecretKey || SECRET_KEY.test(key)),
+        ]),
+      );
+    }
+    return value;
+  }
+}
+
+/**
+ * Job params may carry references to secrets (`{ secretRef: 'name' }`), never their values.
+ * Returns the paths of values under secret-sounding keys that are not references.
+ */
+export function findSecretValues(value: unknown, path = 'params'): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => findSecretValues(item, `${path}[${i}]`));
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => {
+    const itemPath = `${path}.${key}`;
+    if (SECRET_KEY.test(key) && typeof item === 'string') return [itemPath];
+    return findSecretValues(item, itemPath);
+  });
+}
