@@ -140,6 +140,19 @@ describe('PVE simulator over HTTP', () => {
     );
   });
 
+  it('refuses API tokens on the login call and supports ticket logins', async () => {
+    const withToken = await post('/access/ticket', { username: 'auditor@pve', password: 'auditor-demo' });
+    expect([withToken.status, withToken.json.message]).toEqual([403, "URI '/access/ticket' not available with API token, need proper ticket.\n"]);
+    const wrong = await request(sim, 'POST', '/access/ticket', { token: null, form: { username: 'auditor@pve', password: 'nope' } });
+    expect([wrong.status, wrong.reason]).toEqual([401, 'authentication failure']);
+    const login = await request(sim, 'POST', '/access/ticket', { token: null, form: { username: 'auditor@pve', password: 'auditor-demo' } });
+    expect(login.json.data).toMatchObject({ username: 'auditor@pve', ticket: expect.stringMatching(/^PVE:auditor@pve:[0-9A-F]{8}::/) });
+    const { ticket, CSRFPreventionToken } = login.json.data;
+    const call = async (method: string, path: string, headers: Record<string, string>) =>
+      (await request(sim, method, path, { token: null, headers: { Cookie: `PVEAuthCookie=${encodeURIComponent(ticket)}`, ...headers } })).status;
+    expect(await call('POST', '/nodes/pve-a/lxc/101/status/stop', { CSRFPreventionToken })).toBe(403);
+  });
+
   it('lets only root@pam itself change feature flags other than nesting', async () => {
     const res = await post('/nodes/pve-a/lxc', { vmid: 131, ostemplate: NIXOS, rootfs: 'local-zfs:4', features: 'nesting=1,keyctl=1' });
     expect([res.status, res.json.message]).toEqual([403, 'changing feature flags (except nesting) is only allowed for root@pam\n']);

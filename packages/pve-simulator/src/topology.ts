@@ -21,7 +21,7 @@ export interface TopologySpec {
   pools?: Array<{ poolid: string; comment?: string }>;
   guests?: GuestSpec[];
   roles?: Record<string, string[]>;
-  users?: Array<{ userid: string; acl?: AclSpec[] }>;
+  users?: Array<{ userid: string; password?: string; acl?: AclSpec[] }>;
   tokens?: TokenSpec[];
 }
 
@@ -160,7 +160,7 @@ export function buildCluster(spec: TopologySpec, now: number): ClusterState {
 
   state.users.set('root@pam', { userid: 'root@pam', acl: [] });
   for (const user of spec.users ?? []) {
-    state.users.set(user.userid, { userid: user.userid, acl: toAcl(user.acl, state.roles, `user ${user.userid}`) });
+    state.users.set(user.userid, { userid: user.userid, password: user.password, acl: toAcl(user.acl, state.roles, `user ${user.userid}`) });
   }
   for (const token of spec.tokens ?? []) addToken(state, token);
   return state;

@@ -55,6 +55,8 @@ export const FORMAT_SAMPLES: Record<string, { valid: string[]; invalid: string[]
   'disk-size': { valid: ['8G'], invalid: ['8X'] },
   'pve-lxc-mp-string': { valid: ['local-zfs:8', '/mnt/data'], invalid: ['/mnt/../etc'] },
   'pve-lxc-dev-string': { valid: ['/dev/fuse'], invalid: ['/tmp/fuse'] },
+  'pve-realm': { valid: ['pve'], invalid: ['1realm'] },
+  'pve-priv-list': { valid: ['VM.Audit,Sys.Audit'], invalid: ['VM.Audit,not-a-privilege'] },
 };
 
 /** Candidates tried against a schema pattern (anchored as PVE does). */

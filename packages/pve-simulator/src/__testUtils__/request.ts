@@ -19,11 +19,17 @@ export function request(
   sim: Pick<PveSimulator, 'url' | 'caPem' | 'token'>,
   method: string,
   path: string,
-  options: { form?: Record<string, string | number>; json?: unknown; token?: string | null; rawBody?: string } = {},
+  options: {
+    form?: Record<string, string | number>;
+    json?: unknown;
+    token?: string | null;
+    rawBody?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<WireResponse> {
   const url = new URL(path.startsWith('/_sim') ? path : `/api2/json${path}`, sim.url);
   let body: string | undefined;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   const token = options.token === undefined ? sim.token : options.token;
   if (token) headers.Authorization = `PVEAPIToken=${token}`;
   if (options.form) {

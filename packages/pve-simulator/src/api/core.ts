@@ -8,11 +8,13 @@ import { MethodSchema, ParamSchema } from '../schema/types';
 import { ParameterValidator } from '../schema/validate';
 import { TaskManager } from '../tasks/taskManager';
 import { failure, missingConfig } from './errors';
+import { TicketStore } from './tickets';
 
 /** Everything a request handler may use. */
 export class SimulatorCore {
   readonly permissions: PermissionChecker;
   readonly tasks: TaskManager;
+  readonly tickets: TicketStore;
 
   constructor(
     readonly state: ClusterState,
@@ -29,6 +31,7 @@ export class SimulatorCore {
   ) {
     this.permissions = new PermissionChecker(state);
     this.tasks = new TaskManager(state, clock, faults, speed);
+    this.tickets = new TicketStore(state, clock);
   }
 
   nowSeconds(): number {

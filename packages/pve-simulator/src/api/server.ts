@@ -11,6 +11,14 @@ import { Router } from './routes';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** The caller of an unauthenticated login request. */
+const ANONYMOUS: Caller = { userid: '', fullId: '' };
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export interface ApiServerOptions {
   /** PVE delays 401 answers by about 3 s to slow down guessing. */
   authFailureDelayMs: number;
@@ -57,16 +65,20 @@ export class ApiServer {
     } catch (e) {
       return errorReply(new ApiError(413, `${(e as Error).message}\n`));
     }
-    const auth = authenticate(this.core.state, req.headers.authorization);
+    const apiPath = /^\/api2\/json(\/.*)?$/.exec(url.pathname);
+    const relPath = (apiPath?.[1] ?? '/').replace(/\/+$/, '') || '/';
+    // PVE lets the login call through without credentials.
+    const loginCall = Boolean(apiPath) && relPath === '/access/ticket' && (method === 'GET' || method === 'POST');
+    const auth = req.headers.authorization
+      ? authenticate(this.core.state, req.headers.authorization)
+      : (this.core.tickets.verify(req.headers.cookie, header(req, 'csrfpreventiontoken'), method) ??
+        (loginCall ? { caller: ANONYMOUS } : { failure: 'No ticket' }));
     if ('failure' in auth) {
       await sleep(this.options.authFailureDelayMs);
       return { status: 401, message: auth.failure, empty: true };
     }
     if (url.pathname.startsWith('/_sim/')) return this.handleAdmin(method, url.pathname, auth.caller, req.headers['content-type'], rawBody);
-
-    const apiPath = /^\/api2\/json(\/.*)?$/.exec(url.pathname);
     if (!apiPath) return errorReply(new ApiError(501, 'no such uri\n'));
-    const relPath = (apiPath[1] ?? '/').replace(/\/+$/, '') || '/';
 
     const fault = this.core.faults.takeRequestFault(method, relPath);
     if (fault) {

@@ -139,6 +139,17 @@ const guest = (extra: Record<string, ParamSchema> = {}) => method({ node: node()
 export function builtinMethodSchemas(): Record<string, MethodSchema> {
   return {
     'GET /version': method({}),
+    'GET /access/ticket': method({}),
+    'POST /access/ticket': method({
+      username: str({ maxLength: 64 }),
+      password: str(),
+      realm: optional(str({ format: 'pve-realm', maxLength: 32 })),
+      otp: optional(str()),
+      path: optional(str({ maxLength: 64, requires: 'privs' })),
+      privs: optional(str({ format: 'pve-priv-list', maxLength: 64, requires: 'path' })),
+      'new-format': bool(),
+      'tfa-challenge': optional(str()),
+    }),
     'GET /cluster/status': method({}),
     'GET /cluster/resources': method({ type: enumOf('vm', 'storage', 'node', 'sdn') }),
     'GET /cluster/nextid': method({ vmid: optional(vmid()) }),

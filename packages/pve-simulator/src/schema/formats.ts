@@ -189,6 +189,8 @@ export function createFormatRegistry(): Map<string, NamedFormat> {
       if (!EMAIL_RE.test(v) && !EMAIL_USER_RE.test(v)) fail('value does not look like a valid email address or user name');
     })],
     ['pve-task-status-type', code(v => { if (!/^(ok|error|warning|unknown)$/i.test(v)) fail(`invalid status '${v}'`); })],
+    ['pve-realm', code(v => { if (!/^[A-Za-z][A-Za-z0-9.\-_]+$/.test(v)) fail(`value '${v}' does not look like a valid realm name`); })], // (approx.)
+    ['pve-priv', code(v => { if (!/^[A-Z][A-Za-z]*(\.[A-Z][A-Za-z]*)+$/.test(v)) fail(`invalid privilege name '${v}'`); })], // (approx.)
     ['pve-startup-order', code(v => {
       const parts = v.split(',').filter(p => !/^\s*$/.test(p));
       const ok = v !== '' && v !== '0' && parts.every(p => /^(order=)?(\d+)$/.test(p) || /^up=(\d+)$/.test(p) || /^down=(\d+)$/.test(p));

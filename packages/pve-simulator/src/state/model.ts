@@ -79,6 +79,8 @@ export interface AclEntry {
 export interface SimUser {
   userid: string;
   acl: AclEntry[];
+  /** For ticket logins (POST /access/ticket); tokens are the normal way in. */
+  password?: string;
 }
 
 export interface SimToken {

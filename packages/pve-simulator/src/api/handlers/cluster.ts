@@ -5,6 +5,23 @@ import { guestUsage, nodeUsage, storageFigures } from './usage';
 export const clusterRoutes: Route[] = [
   {
     method: 'GET',
+    path: '/access/ticket',
+    permissions: { user: 'all' },
+    handle: () => null,
+  },
+  {
+    method: 'POST',
+    path: '/access/ticket',
+    permissions: { user: 'all' },
+    allowtoken: false,
+    handle: ({ core, params }) => {
+      const answer = core.tickets.login(String(params.username), String(params.password), strParam(params, 'realm'));
+      if (!answer) throw new ApiError(401, 'authentication failure\n');
+      return answer;
+    },
+  },
+  {
+    method: 'GET',
     path: '/version',
     permissions: { user: 'all' },
     handle: () => ({ version: '9.1.1', release: '9.1', repoid: 'a1b2c3d4e5f60718', console: 'xtermjs' }),
