@@ -57,7 +57,11 @@ in
       };
       environmentVariables.AUTHELIA_AUTHENTICATION_BACKEND_LDAP_PASSWORD_FILE = "${secretsDir}/ldap-password";
       settings = {
-        server.address = "tcp://127.0.0.1:${toString port}/";
+        # host/port rather than the newer `address`: the nixpkgs module declares them with defaults.
+        server = {
+          host = "127.0.0.1";
+          inherit port;
+        };
         log.level = "info";
         authentication_backend.ldap = {
           implementation = "lldap";
@@ -74,10 +78,7 @@ in
         storage.local.path = "${stateDir}/db.sqlite3";
         notifier.filesystem.filename = "${stateDir}/notifications.txt";
         access_control.default_policy = "two_factor";
-        telemetry.metrics = {
-          enabled = true;
-          address = "tcp://127.0.0.1:9959/";
-        };
+        telemetry.metrics.enabled = true;
       };
     };
 

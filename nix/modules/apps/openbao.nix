@@ -24,17 +24,22 @@ in
   config = mkIf cfg.enable {
     services.openbao = {
       enable = true;
-      address = "127.0.0.1:${toString port}";
-      storageBackend = "raft";
-      # The host name is a checked host label.
-      storageConfig = ''
-        node_id = "${hostName}"
-      '';
-      extraConfig = ''
-        api_addr = "https://${domain}"
-        cluster_addr = "http://127.0.0.1:8201"
-        ui = true
-      '';
+      settings = {
+        ui = true;
+        api_addr = "https://${domain}";
+        cluster_addr = "http://127.0.0.1:8201";
+        # TLS ends at nginx; the listener is loopback only.
+        listener.default = {
+          type = "tcp";
+          address = "127.0.0.1:${toString port}";
+          tls_disable = true;
+        };
+        storage.raft = {
+          path = "/var/lib/openbao";
+          # The host name is a checked host label.
+          node_id = hostName;
+        };
+      };
     };
 
     services.nginx = {
@@ -42,9 +47,10 @@ in
       virtualHosts.${domain} = proxyVhost { inherit port; };
     };
 
-    # The raft data is encrypted at rest; a stopped server gives a consistent copy.
+    # The raft data is encrypted at rest; a stopped server gives a consistent copy. The module
+    # uses DynamicUser, so the files live under /var/lib/private.
     fediversity.backup = {
-      paths = [ "/var/lib/openbao" ];
+      paths = [ "/var/lib/private/openbao" ];
       quiesceUnits = [ "openbao.service" ];
     };
   };
