@@ -248,6 +248,23 @@ describe('PVE simulator over HTTP', () => {
   });
 });
 
+describe('task speed factor', () => {
+  it('divides task durations by the speed', async () => {
+    const clock = new ManualClock();
+    const sim = await startPveSimulator({ http: true, clock, speed: 10, authFailureDelayMs: 0 });
+    try {
+      const upid = (await request(sim, 'POST', '/nodes/pve-a/lxc/110/status/stop')).json.data;
+      const status = async () => (await request(sim, 'GET', `/nodes/pve-a/tasks/${encodeURIComponent(upid)}/status`)).json.data.status;
+      clock.advance(99);
+      expect(await status()).toBe('running');
+      clock.advance(1);
+      expect(await status()).toBe('stopped');
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe('PVE simulator over HTTPS', () => {
   it('serves a self-signed certificate whose fingerprint it reports', async () => {
     const sim = await startPveSimulator({ authFailureDelayMs: 0 });

@@ -34,15 +34,10 @@ function post(endpoint: RemoteEndpoint, secure: boolean, body: string): Promise<
       timeout: 30_000,
     };
     if (secure) {
-      // Pinned by fingerprint when given, like PVE; otherwise PVE would fetch and
-      // trust the target's certificate info, which the simulator stands in for.
+      // Self-signed like PVE's: trust comes from the pinned fingerprint when given;
+      // without one PVE would fetch the target's certificate info, which the simulator stands in for.
       options.rejectUnauthorized = false;
-      options.checkServerIdentity = (_host: string, cert: tls.PeerCertificate) => {
-        if (endpoint.fingerprint && certificateFingerprint(cert.raw).toUpperCase() !== endpoint.fingerprint.toUpperCase()) {
-          return new Error(`fingerprint mismatch: got ${certificateFingerprint(cert.raw)}`);
-        }
-        return undefined;
-      };
+      options.agent = false;
     }
     const request = (secure ? https : http).request(options, response => {
       let text = '';
@@ -52,7 +47,21 @@ function post(endpoint: RemoteEndpoint, secure: boolean, body: string): Promise<
     });
     request.on('timeout', () => request.destroy(new Error('connection timed out')));
     request.on('error', reject);
-    request.end(body);
+    if (!secure) {
+      request.end(body);
+      return;
+    }
+    // Nothing (the token included) is sent before the certificate is checked.
+    request.on('socket', socket => {
+      (socket as tls.TLSSocket).once('secureConnect', () => {
+        const actual = certificateFingerprint((socket as tls.TLSSocket).getPeerCertificate().raw);
+        if (endpoint.fingerprint && actual !== endpoint.fingerprint.toUpperCase()) {
+          request.destroy(new Error(`fingerprint mismatch: expected ${endpoint.fingerprint}, got ${actual}`));
+          return;
+        }
+        request.end(body);
+      });
+    });
   });
 }
 
