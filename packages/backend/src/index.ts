@@ -1,4 +1,5 @@
 import { createBackend } from '@backstage/backend-defaults';
+import { catalogModuleFediversityProcessor } from '@fediversity/plugin-fediversity-backend';
 
 const backend = createBackend();
 
@@ -23,5 +24,7 @@ backend.add(import('@backstage/plugin-signals-backend'));
 // Fediversity
 backend.add(import('@fediversity/plugin-fediversity-backend'));
 backend.add(import('@fediversity/plugin-scaffolder-backend-module-fediversity'));
+// Validates our catalog fields (processing errors name field and reason), SWOT tags, dependsOn relations.
+backend.add(catalogModuleFediversityProcessor);
 
 backend.start();

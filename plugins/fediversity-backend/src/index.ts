@@ -1,1 +1,2 @@
 export { fediversityPlugin as default } from './plugin';
+export { catalogModuleFediversityProcessor } from './catalog/processor';
