@@ -17,11 +17,6 @@ let
   lines = commands: lib.concatMapStrings (argv: "${lib.escapeShellArgs argv}\n") commands;
 
   resticPasswordFile = name: "/var/lib/fediversity/secrets/restic-${name}";
-  timerCalendar = {
-    hourly = "hourly";
-    daily = "daily";
-    weekly = "weekly";
-  };
 in
 {
   imports = [
@@ -108,7 +103,7 @@ in
       initialize = true;
       paths = cfg.backup.paths ++ lib.optional postgresqlEnabled config.services.postgresqlBackup.location;
       timerConfig = {
-        OnCalendar = timerCalendar.${target.schedule};
+        OnCalendar = target.schedule;
         RandomizedDelaySec = "15m";
         Persistent = true;
       };

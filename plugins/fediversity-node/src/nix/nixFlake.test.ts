@@ -163,10 +163,11 @@ describe('nix/ tree', () => {
         nixpkgsUrl = flake.inputs.nixpkgs.url;
         modules = builtins.attrNames outputs.nixosModules;
         hosts = builtins.attrNames outputs.nixosConfigurations;
-        social = (host "social-1" 1).fediversity.apps;
-        padMotd = (host "pad" 1).fediversity.motd;
-        padApps = (host "pad" 1).fediversity.apps;
-        platform = host "pad" 2;
+        padModules = map toString [ (host "pad" 0) (host "pad" 1) ];
+        social = (host "social-1" 2).fediversity.apps;
+        padMotd = (host "pad" 2).fediversity.motd;
+        padApps = (host "pad" 2).fediversity.apps;
+        platform = host "pad" 3;
         moduleFilesExist = map builtins.pathExists (builtins.attrValues (removeAttrs outputs.nixosModules [ "default" ]));
       }`,
     )) as Record<string, unknown>;
@@ -174,6 +175,7 @@ describe('nix/ tree', () => {
       nixpkgsUrl: 'github:NixOS/nixpkgs/nixos-25.05',
       modules: [...HOST_APP_NAMES, 'common', 'default'].sort(),
       hosts: ['pad', 'social-1'],
+      padModules: [join(flakeDir, 'modules/common.nix'), join(flakeDir, 'modules/apps/hedgedoc.nix')],
       social: { mastodon: { enable: true, streamingProcesses: 3, singleUserMode: false } },
       padMotd: HOSTILE_MOTD,
       padApps: { hedgedoc: { enable: true, allowAnonymous: false, allowEmailRegister: false } },
