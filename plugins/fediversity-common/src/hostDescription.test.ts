@@ -60,6 +60,8 @@ describe('hostDescriptionSchema', () => {
     ['domain', 'example.org.'],
     ['acmeEmail', 'a@b'],
     ['acmeEmail', 'a"@example.org\nx'],
+    ['acmeEmail', "o'brien@example.org"],
+    ['acmeEmail', 'a$(id)@example.org'],
     ['stateVersion', '25.05"; }'],
   ])('refuses %s %j', (field, value) => {
     expect(hostDescriptionSchema.safeParse({ ...minimal, [field]: value }).success).toBe(false);

@@ -54,9 +54,10 @@ export const RESTIC_REPOSITORY_PATTERN =
   /^(?:(?:s3|sftp|rest|b2|azure|gs|swift|rclone):)?[A-Za-z0-9._~:/@%+=,-]{1,512}$/;
 /** An absolute path on the guest (secrets the portal uploads; never a store path). */
 export const GUEST_PATH_PATTERN = /^\/(?!nix\/)(?:(?!\.\.?\/)[A-Za-z0-9._-]+\/)*(?!\.\.?$)[A-Za-z0-9._-]+$/;
-/** A simple e-mail address for ACME registration and notification senders. */
+/** An e-mail address for ACME registration. Deliberately narrower than RFC 5322: it ends up in
+ * nixpkgs-generated command lines and config files we do not control the quoting of. */
 export const EMAIL_PATTERN =
-  /^[A-Za-z0-9.!#%&'*+/=?^_`{|}~-]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+  /^[A-Za-z0-9._%+-]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** A NixOS release, e.g. "25.05". */
 export const STATE_VERSION_PATTERN = /^\d{2}\.(?:05|11)$/;
 /** A short display title: letters, digits and plain punctuation only, because apps write it into

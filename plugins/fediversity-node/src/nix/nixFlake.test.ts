@@ -40,7 +40,7 @@ const hostileDescription = {
   app: 'mastodon',
   appOptions: { streamingProcesses: 3 },
   sshAuthorizedKeys: [`${KEY} "operator" \${HOME} \\ é 😀`, `${KEY} portal-deploy`],
-  acmeEmail: "o'brien+ops@example.org",
+  acmeEmail: 'o.brien+ops@example.org',
   backupTargets: [
     { name: 'offsite', repository: 's3:https://s3.example.net/backups/social-1', environmentFile: '/var/lib/fediversity/secrets/offsite.env' },
   ],
@@ -112,7 +112,7 @@ describe('nix/ tree', () => {
       fediversity: {
         domain: 'social.example.org',
         sshAuthorizedKeys: description.sshAuthorizedKeys,
-        acme: { email: "o'brien+ops@example.org", staging: false },
+        acme: { email: 'o.brien+ops@example.org', staging: false },
         postgresql: { major: 16 },
         backup: {
           targets: {
