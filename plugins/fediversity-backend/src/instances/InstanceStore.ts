@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError } from '@backstage/errors';
+import { Knex } from 'knex';
+import { guestEntityName, resourceRef, storageEntityName } from '../catalog/proxmox/lib/entityNames';
+import { CreateInstanceRequest, createInstanceRequestSchema, InstanceRecord } from './types';
+
+const TABLE = 'fediversity_instances';
+
+interface InstanceRow {
+  id: string;
+  name: string;
+  app: string;
+  owner: string;
+  domain: string;
+  record_json: string;
+  created_by: string;
+  idempotency_key: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+/** The running instances provisioning created; the instance entity provider turns them into catalog entities. */
+export class InstanceStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Records an instance. The same idempotency key returns the instance recorded first (`created: false`);
+   * another instance with the same name or domain is a ConflictError.
+   */
+  async create(
+    request: CreateInstanceRequest,
+    createdBy: string,
+  ): Promise<{ instance: InstanceRecord; created: boolean }> {
+    const { idempotencyKey, ...fields } = createInstanceRequestSchema.parse(request);
+    if (idempotencyKey) {
+      const existing = await this.db<InstanceRow>(TABLE).where({ idempotency_key: idempotencyKey }).first();
+      if (existing) return { instance: toRecord(existing), created: false };
+    }
+    const clash = await this.db<InstanceRow>(TABLE)
+      .where({ name: fields.name })
+      .orWhere({ domain: fields.domain })
+      .first();
+    if (clash) {
+      throw new ConflictError(
+        clash.domain === fields.domain
+          ? `The domain ${fields.domain} is already served by instance ${clash.name}`
+          : `An instance named ${fields.name} already exists`,
+      );
+    }
+    const now = this.now();
+    const stamp = new Date(now).toISOString();
+    const record: InstanceRecord = {
+      ...fields,
+      id: randomUUID(),
+      guestRef: resourceRef(guestEntityName(fields.cluster, 'lxc', fields.vmid)),
+      storageRef: resourceRef(
+        storageEntityName(
+          fields.cluster,
+          fields.storage,
+          fields.storageShared ? { shared: true } : { shared: false, node: fields.node },
+        ),
+      ),
+      createdBy,
+      createdAt: stamp,
+      updatedAt: stamp,
+    };
+    try {
+      await this.db<InstanceRow>(TABLE).insert({
+        id: record.id,
+        name: record.name,
+        app: record.app,
+        owner: record.owner,
+        domain: record.domain,
+        record_json: JSON.stringify(record),
+        created_by: createdBy,
+        idempotency_key: idempotencyKey ?? null,
+        created_at: now,
+        updated_at: now,
+      });
+    } catch (error) {
+      // A concurrent request with the same key won the insert: its instance is the answer.
+      const winner =
+        idempotencyKey &&
+        (await this.db<InstanceRow>(TABLE).where({ idempotency_key: idempotencyKey }).first());
+      if (winner) return { instance: toRecord(winner), created: false };
+      throw new ConflictError(`Could not record instance ${record.name}: ${(error as Error).message}`);
+    }
+    return { instance: record, created: true };
+  }
+
+  async get(id: string): Promise<InstanceRecord> {
+    const row = await this.db<InstanceRow>(TABLE).where({ id }).first();
+    if (!row) throw new NotFoundError(`No instance ${id}`);
+    return toRecord(row);
+  }
+
+  async list(filter: { owner?: string; limit?: number; offset?: number } = {}): Promise<InstanceRecord[]> {
+    let query = this.db<InstanceRow>(TABLE).orderBy('name');
+    if (filter.owner) query = query.where({ owner: filter.owner });
+    const rows = await query.limit(filter.limit ?? 1000).offset(filter.offset ?? 0);
+    return rows.map(toRecord);
+  }
+}
+
+function toRecord(row: InstanceRow): InstanceRecord {
+  return JSON.parse(row.record_json) as InstanceRecord;
+}
