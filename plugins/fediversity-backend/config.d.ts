@@ -4,5 +4,47 @@ export interface Config {
      * Allow an in-memory SQLite database (jobs are lost on restart). For tests only.
      */
     allowInMemoryDatabase?: boolean;
+    /** The durable job engine (see the plugin's README). */
+    jobs?: {
+      /** Whether this instance runs jobs (default true); false makes an API-only instance. */
+      worker?: boolean;
+      /** Jobs this instance runs at once (default 4). */
+      concurrency?: number;
+      /** A job whose worker stops heartbeating is taken over this long after the last heartbeat (default 60). */
+      leaseSeconds?: number;
+      /** Default 10; at most half the lease. */
+      heartbeatSeconds?: number;
+      /** How often to look for runnable jobs, e.g. retries that came due (default 5). */
+      tickSeconds?: number;
+    };
+    /**
+     * Proxmox VE clusters the portal manages. Without this section the backend runs the PVE simulator in-process
+     * on loopback with the demo topology.
+     */
+    proxmox?: {
+      clusters: Array<{
+        /** Short name used in entity names (`<name>-ct-105`): lowercase letters, digits, dashes. */
+        name: string;
+        /** `https://host:8006` */
+        url: string;
+        /** API token id, `USER@REALM!TOKENID`. */
+        tokenId: string;
+        /**
+         * API token secret.
+         * @visibility secret
+         */
+        tokenSecret: string;
+        /** PEM of the CA that signed the API certificate (pve-root-ca.pem). One of caPem or fingerprint is required. */
+        caPem?: string;
+        /** SHA-256 fingerprint of the API certificate, `AA:BB:…`. */
+        fingerprint?: string;
+        /** Catalog refresh schedule for this cluster (frequency, timeout, initialDelay). */
+        schedule?: {
+          frequency: { cron: string } | string | Record<string, number>;
+          timeout: string | Record<string, number>;
+          initialDelay?: string | Record<string, number>;
+        };
+      }>;
+    };
   };
 }

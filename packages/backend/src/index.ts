@@ -1,5 +1,9 @@
 import { createBackend } from '@backstage/backend-defaults';
-import { catalogModuleFediversityProcessor } from '@fediversity/plugin-fediversity-backend';
+import {
+  catalogModuleFediversityProcessor,
+  catalogModuleFediversityProxmox,
+  pveClustersServiceFactory,
+} from '@fediversity/plugin-fediversity-backend';
 
 const backend = createBackend();
 
@@ -24,6 +28,9 @@ backend.add(import('@backstage/plugin-signals-backend'));
 // Fediversity
 backend.add(import('@fediversity/plugin-fediversity-backend'));
 backend.add(import('@fediversity/plugin-scaffolder-backend-module-fediversity'));
+// Proxmox clusters (the embedded simulator without configuration), shared by all plugins, and their catalog provider.
+backend.add(pveClustersServiceFactory);
+backend.add(catalogModuleFediversityProxmox);
 // Validates our catalog fields (processing errors name field and reason), SWOT tags, dependsOn relations.
 backend.add(catalogModuleFediversityProcessor);
 

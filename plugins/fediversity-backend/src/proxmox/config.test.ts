@@ -1,4 +1,5 @@
 import { ConfigReader } from '@backstage/config';
+import { JsonObject } from '@backstage/types';
 import { readPveClusterConfigs } from './config';
 
 const fingerprint = Array.from({ length: 32 }, () => 'ab').join(':');
@@ -9,7 +10,7 @@ const cluster = {
   tokenSecret: 'c0ffee00-1111-4222-8333-444455556666',
   fingerprint,
 };
-const read = (clusters: unknown[]) =>
+const read = (clusters: JsonObject[]) =>
   readPveClusterConfigs(new ConfigReader({ fediversity: { proxmox: { clusters } } }));
 
 describe('readPveClusterConfigs', () => {

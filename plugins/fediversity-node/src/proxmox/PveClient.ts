@@ -108,7 +108,8 @@ export interface GuestConfigUpdate {
   hostname?: string;
   name?: string;
   cores?: number;
-  memory?: number;
+  /** MiB; for VMs also PVE's `current=…` property string. */
+  memory?: number | string;
   swap?: number;
   onboot?: boolean;
   tags?: string[];

@@ -39,25 +39,30 @@ export function buildEntities(inventory: ClusterInventory, options: BuildEntitie
   const resource = (
     name: string,
     spec: { type: string; owner: string; dependsOn?: string[] },
-    metadata: { title?: string; description?: string; annotations: Record<string, string>; tags?: string[] },
-  ): Entity => ({
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Resource',
-    metadata: withoutUndefined({
-      name,
-      title: metadata.title,
-      description: metadata.description,
-      tags: metadata.tags?.length ? metadata.tags : undefined,
-      annotations: {
-        'backstage.io/managed-by-location': options.location,
-        'backstage.io/managed-by-origin-location': options.location,
-        [ANNOTATION_PVE_CLUSTER]: cluster,
-        ...(options.demo ? { [ANNOTATION_DEMO]: 'true' } : {}),
-        ...metadata.annotations,
+    metadata: { title: string; description: string; annotations: Record<string, string>; tags?: string[] },
+  ): Entity => {
+    const entity: Entity = {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Resource',
+      metadata: {
+        name,
+        title: metadata.title,
+        description: metadata.description,
+        annotations: { ...commonAnnotations, ...metadata.annotations },
       },
-    }),
-    spec: withoutUndefined({ ...spec, dependsOn: spec.dependsOn?.length ? spec.dependsOn : undefined }),
-  });
+      spec: { type: spec.type, owner: spec.owner },
+    };
+    // Entities are validated as JSON: optional fields are left out, never undefined.
+    if (metadata.tags?.length) entity.metadata.tags = metadata.tags;
+    if (spec.dependsOn?.length) entity.spec!.dependsOn = spec.dependsOn;
+    return entity;
+  };
+  const commonAnnotations: Record<string, string> = {
+    'backstage.io/managed-by-location': options.location,
+    'backstage.io/managed-by-origin-location': options.location,
+    [ANNOTATION_PVE_CLUSTER]: cluster,
+    ...(options.demo ? { [ANNOTATION_DEMO]: 'true' } : {}),
+  };
   const clusterRef = resourceRef(clusterEntityName(cluster));
 
   const nodes = inventory.resources.filter(r => r.type === 'node' && r.node);
@@ -93,7 +98,7 @@ export function buildEntities(inventory: ClusterInventory, options: BuildEntitie
         nodeEntityName(cluster, node.node!),
         { type: 'proxmox-node', owner: DEFAULT_OWNER, dependsOn: [clusterRef] },
         {
-          title: node.node,
+          title: node.node!,
           description: `Proxmox node ${node.node} (${node.status ?? 'unknown'})`,
           annotations: { [ANNOTATION_PVE_NODE]: node.node! },
         },
@@ -166,7 +171,3 @@ function truthy(value: number | boolean | string | undefined): boolean {
   return value === true || value === 1 || value === '1';
 }
 
-/** Entities are validated as JSON; leave optional fields out rather than undefined. */
-function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}

@@ -1,0 +1,3 @@
+export { pveClustersServiceFactory, createPveClustersServiceFactory } from './pveClustersServiceFactory';
+export { readPveClusterConfigs } from './config';
+export type { PveClusterConfig } from './config';
