@@ -36,6 +36,10 @@ const EVENT_POLL_MS = 250;
 export class JobService {
   constructor(private readonly options: JobServiceOptions) {}
 
+  listKinds(): JobKind<any>[] {
+    return this.options.kinds.list();
+  }
+
   /** The kind, or InputError: a request naming an unknown kind is a bad request. */
   kindOf(name: string): JobKind<any> {
     const kind = this.options.kinds.get(name);

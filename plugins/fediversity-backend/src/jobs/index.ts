@@ -18,3 +18,5 @@ export type {
   RetryPolicy,
   StepContext,
 } from './types';
+export { fediversityJobKindsExtensionPoint } from './extensionPoint';
+export type { FediversityJobKindsExtensionPoint } from './extensionPoint';

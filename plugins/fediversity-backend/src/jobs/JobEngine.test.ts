@@ -1,0 +1,413 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { Knex } from 'knex';
+import { join } from 'node:path';
+import { Clock } from './clock';
+import { JobCancelledError, PermanentJobError } from './errors';
+import { JobEngine } from './JobEngine';
+import { JobService } from './JobService';
+import { JobStore } from './JobStore';
+import { Redactor } from './redaction';
+import { JobKindRegistry } from './registry';
+import { JobTestDatabases } from './testing/databases';
+import { FakeClock, settle } from './testing/FakeClock';
+import { expectGoldenLog, renderEventLog } from './testing/goldenLog';
+import { JobKind } from './types';
+
+/**
+ * State-machine tests in the style of Proxmox's replication tests: an injected clock, fake step effects,
+ * and each scenario's event log compared with a committed golden file in __golden__/.
+ */
+
+jest.setTimeout(30_000);
+
+const T0 = 1_000_000;
+const LEASE_MS = 60_000;
+const HEARTBEAT_MS = 10_000;
+const ENTITY = 'component:default/mastodon';
+const ALICE = 'user:default/alice';
+
+const databases = new JobTestDatabases();
+afterAll(() => databases.stop());
+
+interface Harness {
+  clock: FakeClock;
+  store: JobStore;
+  kinds: JobKindRegistry;
+  service: JobService;
+  engine: JobEngine;
+  /** Another instance on the same database. */
+  newEngine(owner: string, clock?: Clock): JobEngine;
+  golden(name: string, jobId: string): Promise<void>;
+}
+
+async function harness(kinds: JobKind<any>[]): Promise<Harness> {
+  const knex: Knex = await databases.init('SQLITE_3');
+  const clock = new FakeClock(T0);
+  const store = new JobStore(knex);
+  const registry = new JobKindRegistry(kinds);
+  const redactor = new Redactor();
+  const newEngine = (owner: string, engineClock: Clock = clock) =>
+    new JobEngine({
+      store,
+      kinds: registry,
+      logger: mockServices.logger.mock(),
+      clock: engineClock,
+      redactor,
+      owner,
+      concurrency: 1,
+      leaseMs: LEASE_MS,
+      heartbeatMs: HEARTBEAT_MS,
+      random: () => 0.5,
+    });
+  const engine = newEngine('engine-a');
+  // Without an engine: each test drives the engines itself (runUntilIdle), so nothing claims early.
+  const service = new JobService({ store, kinds: registry, clock, redactor });
+  return {
+    clock,
+    store,
+    kinds: registry,
+    service,
+    engine,
+    newEngine,
+    async golden(name, jobId) {
+      const log = renderEventLog(await store.listEvents(jobId, 0, 10_000), T0);
+      expectGoldenLog(join(__dirname, '__golden__', `${name}.log`), log);
+    },
+  };
+}
+
+async function create(h: Harness, kind: string, params: Record<string, unknown> = {}) {
+  const { job } = await h.service.create({ kind, entityRef: ENTITY, params }, ALICE);
+  return job.id;
+}
+
+describe('JobEngine', () => {
+  it('runs the steps in order, passing outputs, checkpoints and progress', async () => {
+    const seen: unknown[] = [];
+    const h = await harness([
+      {
+        kind: 'test.steps',
+        steps: [
+          {
+            name: 'prepare',
+            run: async ctx => {
+              await ctx.log('Preparing', { target: 'pve-b' });
+              return { snapshot: 'snap-1' };
+            },
+          },
+          {
+            name: 'copy',
+            run: async ctx => {
+              seen.push(ctx.outputs.prepare, ctx.checkpoint);
+              await ctx.progress({ done: 1, total: 2 });
+              await ctx.saveCheckpoint({ pass: 1 });
+              return { bytes: 42 };
+            },
+          },
+          { name: 'finish', run: async () => undefined },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.steps');
+    await h.engine.runUntilIdle();
+
+    const job = await h.service.get(id);
+    expect(job).toMatchObject({ status: 'succeeded', progress: { stepsDone: 3, stepsTotal: 3 } });
+    expect(seen).toEqual([{ snapshot: 'snap-1' }, undefined]);
+    expect((await h.store.getSteps(id))[1]).toMatchObject({ checkpoint: { pass: 1 }, output: { bytes: 42 } });
+    await h.golden('happy-path', id);
+  });
+
+  it('retries a failing step with exponential backoff on the injected clock', async () => {
+    let failuresLeft = 2;
+    const h = await harness([
+      {
+        kind: 'test.flaky',
+        retry: { maxAttempts: 4, initialDelayMs: 10_000, maxDelayMs: 60_000 },
+        steps: [
+          {
+            name: 'sync',
+            run: async () => {
+              if (failuresLeft-- > 0) throw new Error('connection reset');
+              return 'synced';
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.flaky');
+    await h.engine.runUntilIdle();
+    // random() = 0.5: half the base fixed, a quarter from the jitter.
+    expect(await h.store.getJob(id)).toMatchObject({ status: 'queued', nextRunAt: T0 + 7_500 });
+
+    await h.clock.advance(7_499);
+    await h.engine.runUntilIdle();
+    expect((await h.store.getJob(id))?.status).toBe('queued');
+
+    await h.clock.advance(1);
+    await h.engine.runUntilIdle();
+    expect(await h.store.getJob(id)).toMatchObject({ status: 'queued', nextRunAt: T0 + 7_500 + 15_000 });
+
+    await h.clock.advance(15_000);
+    await h.engine.runUntilIdle();
+    expect((await h.store.getJob(id))?.status).toBe('succeeded');
+    await h.golden('retry-backoff', id);
+  });
+
+  it('fails after the last attempt, compensates earlier steps, and resumes after a retry', async () => {
+    let syncWorks = false;
+    const unquiesced: number[] = [];
+    const h = await harness([
+      {
+        kind: 'test.migrate',
+        retry: { maxAttempts: 2, initialDelayMs: 1_000, maxDelayMs: 1_000 },
+        steps: [
+          {
+            name: 'quiesce',
+            run: async ctx => ctx.log('Maintenance mode on'),
+            compensate: async ctx => {
+              unquiesced.push(ctx.clock.now());
+              await ctx.log('Maintenance mode off');
+            },
+          },
+          {
+            name: 'final-sync',
+            run: async () => {
+              if (!syncWorks) throw new Error('rsync exited with 23');
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.migrate');
+    await h.engine.runUntilIdle();
+    await h.clock.advance(1_000);
+    await h.engine.runUntilIdle();
+    expect(await h.service.get(id)).toMatchObject({
+      status: 'failed',
+      error: { message: 'rsync exited with 23' },
+    });
+    expect(unquiesced).toEqual([T0 + 1_000]);
+
+    syncWorks = true;
+    await h.clock.advance(5_000);
+    await h.service.retry(id, ALICE);
+    await h.engine.runUntilIdle();
+    expect((await h.service.get(id)).status).toBe('succeeded');
+    await h.golden('failure-compensation-retry', id);
+  });
+
+  it('fails a step at once on a PermanentJobError', async () => {
+    const h = await harness([
+      {
+        kind: 'test.permanent',
+        steps: [
+          {
+            name: 'check',
+            run: async () => {
+              throw new PermanentJobError('rsync 3.0 on the target; 3.1 or newer needed');
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.permanent');
+    await h.engine.runUntilIdle();
+    expect((await h.service.get(id)).status).toBe('failed');
+    await h.golden('permanent-failure', id);
+  });
+
+  it('parks at the approval gate until someone approves, and records who', async () => {
+    const promoted: string[] = [];
+    const h = await harness([
+      {
+        kind: 'test.cutover',
+        steps: [
+          { name: 'catch-up', run: async () => 'lag 0' },
+          { name: 'approve-cutover', title: 'Approve the cut-over', approvalGate: true },
+          {
+            name: 'promote',
+            pointOfNoReturn: true,
+            reconcile: async ctx => ({ done: promoted.includes(ctx.job.id) }),
+            run: async ctx => {
+              promoted.push(ctx.job.id);
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.cutover');
+    await h.engine.runUntilIdle();
+    expect((await h.service.get(id)).status).toBe('awaiting_approval');
+    await h.clock.advance(3_600_000);
+    await h.engine.runUntilIdle();
+    expect(promoted).toEqual([]);
+
+    await h.service.approve(id, 'user:default/bob', { comment: 'window agreed with users' });
+    await h.engine.runUntilIdle();
+    const job = await h.service.get(id);
+    expect(job.status).toBe('succeeded');
+    expect(job.steps[1]).toMatchObject({
+      status: 'succeeded',
+      approvalGate: true,
+      approval: { approvedBy: 'user:default/bob', comment: 'window agreed with users' },
+    });
+    expect(job.steps[2].pointOfNoReturn).toBe(true);
+    expect(promoted).toEqual([id]);
+    await h.golden('approval-gate', id);
+  });
+
+  it('cancels a running step through its AbortSignal (seen at the heartbeat) and compensates', async () => {
+    const killed: unknown[] = [];
+    const h = await harness([
+      {
+        kind: 'test.transfer',
+        steps: [
+          { name: 'snapshot', run: async () => 'snap', compensate: async ctx => ctx.log('Snapshot removed') },
+          {
+            name: 'transfer',
+            run: async ctx => {
+              // Stands for a remote process: the SSH handle kills it when the signal aborts.
+              ctx.signal.addEventListener('abort', () => killed.push(ctx.signal.reason));
+              await ctx.sleep(3_600_000);
+            },
+          },
+          { name: 'never', run: async () => undefined },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.transfer');
+    const idle = h.engine.runUntilIdle();
+    await settle(20);
+    expect((await h.store.getJob(id))?.currentStep).toBe('transfer');
+
+    await h.clock.advance(5_000);
+    await h.store.requestCancel(id, 'user:default/bob', 'wrong target', h.clock.now());
+    await h.clock.advance(HEARTBEAT_MS);
+    await idle;
+
+    expect(killed).toEqual([expect.any(JobCancelledError)]);
+    const job = await h.service.get(id);
+    expect(job.status).toBe('cancelled');
+    expect(job.steps.map(step => step.status)).toEqual(['compensated', 'failed', 'pending']);
+    await h.golden('cancel-running', id);
+  });
+
+  it('hands a job to another instance after the lease expires; the point of no return is reconciled, not rerun', async () => {
+    const dnsFlips: string[] = [];
+    let releaseCrashedStep: () => void = () => {};
+    const h = await harness([
+      {
+        kind: 'test.takeover',
+        steps: [
+          { name: 'verify', run: async () => 'equal' },
+          {
+            name: 'flip-dns',
+            pointOfNoReturn: true,
+            reconcile: async ctx => {
+              await ctx.log('Checking the DNS record');
+              return dnsFlips.length ? { done: true, output: { record: 'A 10.0.0.2' } } : { done: false };
+            },
+            run: async ctx => {
+              dnsFlips.push(ctx.job.id);
+              // The first worker "crashes" here: it never returns and never heartbeats again.
+              if (dnsFlips.length === 1) await new Promise<void>(resolve => (releaseCrashedStep = resolve));
+              return { record: 'A 10.0.0.2' };
+            },
+          },
+          { name: 'observe', run: async () => 'healthy' },
+        ],
+      },
+    ]);
+    // Engine A's timers never fire (a dead process does not heartbeat); its notion of "now" is shared.
+    const deadClock: Clock = { now: () => h.clock.now(), setTimeout: () => () => {} };
+    const engineA = h.newEngine('engine-a', deadClock);
+    const engineB = h.newEngine('engine-b');
+    const id = await create(h, 'test.takeover');
+
+    void engineA.tick();
+    await settle(20);
+    expect(await h.store.getJob(id)).toMatchObject({ currentStep: 'flip-dns', leaseOwner: 'engine-a' });
+
+    await h.clock.advance(LEASE_MS - 1);
+    await engineB.runUntilIdle();
+    expect((await h.store.getJob(id))?.leaseOwner).toBe('engine-a');
+
+    await h.clock.advance(2);
+    await engineB.runUntilIdle();
+    expect((await h.store.getJob(id))?.status).toBe('succeeded');
+    expect(dnsFlips).toEqual([id]);
+
+    // The old worker wakes up: its writes are fenced off and nothing changes.
+    const before = await h.store.listEvents(id, 0);
+    releaseCrashedStep();
+    await engineA.runUntilIdle();
+    expect(await h.store.listEvents(id, 0)).toEqual(before);
+    expect((await h.store.getSteps(id))[1]).toMatchObject({ status: 'succeeded', attempt: 1 });
+    await h.golden('takeover-point-of-no-return', id);
+  });
+
+  it('reruns an interrupted point-of-no-return step only when reconcile finds no effect', async () => {
+    let runs = 0;
+    const h = await harness([
+      {
+        kind: 'test.promote',
+        steps: [
+          {
+            name: 'promote',
+            pointOfNoReturn: true,
+            reconcile: async () => ({ done: false }),
+            run: async () => {
+              runs += 1;
+              if (runs === 1) throw new Error('connection lost before pg_promote() was sent');
+              return 'promoted';
+            },
+          },
+        ],
+        retry: { maxAttempts: 2, initialDelayMs: 1_000, maxDelayMs: 1_000 },
+      },
+    ]);
+    const id = await create(h, 'test.promote');
+    await h.engine.runUntilIdle();
+    await h.clock.advance(1_000);
+    await h.engine.runUntilIdle();
+    expect((await h.store.getJob(id))?.status).toBe('succeeded');
+    expect(runs).toBe(2);
+    await h.golden('point-of-no-return-reconciled-not-done', id);
+  });
+
+  it('never reruns an interrupted non-idempotent step without reconcile', async () => {
+    let runs = 0;
+    const h = await harness([
+      {
+        kind: 'test.unsafe',
+        steps: [
+          {
+            name: 'delete-source',
+            idempotent: false,
+            run: async () => {
+              runs += 1;
+              throw new Error('timeout after sending the delete');
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.unsafe');
+    await h.engine.runUntilIdle();
+    await h.clock.advance(60_000);
+    await h.engine.runUntilIdle();
+    expect(runs).toBe(1);
+    expect(await h.service.get(id)).toMatchObject({ status: 'failed', error: { name: 'PermanentJobError' } });
+    await h.golden('non-idempotent-without-reconcile', id);
+  });
+
+  it('refuses kinds with a point of no return but no reconcile', () => {
+    expect(
+      () =>
+        new JobKindRegistry([
+          { kind: 'test.bad', steps: [{ name: 'flip', pointOfNoReturn: true, run: async () => undefined }] },
+        ]),
+    ).toThrow(/needs reconcile/);
+  });
+});

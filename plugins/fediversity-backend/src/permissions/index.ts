@@ -1,0 +1,2 @@
+export { FediversityOwnerPolicy } from './policy';
+export { permissionModuleFediversityPolicy } from './policyModule';
