@@ -25,7 +25,7 @@ const UPID = '{upid-of-a-task}';
 const SCHEMA_MESSAGE =
   /^(property is not defined in schema and the schema does not allow additional properties|property is missing and it is not optional|type check \('\w+'\) failed( - got .*)?|value must have a (minimum|maximum) value of .+|value '.*' does not have a value in the enumeration '.*'|value does not match the regex pattern|value may only be \d+ characters long|value must be at least \d+ characters long|invalid format - [\s\S]+|missing property - '.+' requires this property)$/s;
 
-function fixtureFor(key: string): EndpointFixture {
+function fixture(): EndpointFixture {
   const values: Record<string, string> = { node: 'pve-a', vmid: '101', storage: 'local', snapname: 'snap1', upid: UPID };
   return { path: values, skipInvalidPath: ['node'] };
 }
@@ -71,7 +71,7 @@ function verdict(c: CorpusCase, res: WireResponse): string | undefined {
         implementedMethodKeys().map(key => {
           const raw = index.get(key);
           if (!raw) throw new Error(`schema has no ${key}`);
-          return { key, properties: raw.properties, fixture: fixtureFor(key) };
+          return { key, properties: raw.properties, fixture: fixture() };
         }),
       )
     : [];

@@ -31,7 +31,10 @@ export interface PveSimulatorOptions {
   http?: boolean;
   /** Task speed factor: 10 makes every task ten times faster. Default 1. */
   speed?: number;
-  /** API tokens `user@realm!id=SECRET`; the first is returned as `token`. Default: one fresh `root@pam!fediversity` token. */
+  /**
+   * API tokens `user@realm!id=SECRET` (privsep 0); the first is returned as `token`. A user the
+   * topology does not define gets Administrator on `/`. Default: one fresh `root@pam!fediversity` token.
+   */
   tokens?: string[];
   /** Time source for tasks; default the system clock. */
   clock?: Clock;
@@ -72,7 +75,10 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
   const state = buildCluster(spec, clock.now());
   const tokens = (options.tokens ?? [`root@pam!fediversity=${crypto.randomUUID()}`]).map(parseTokenArgument);
   for (const token of tokens) {
-    if (!state.users.has(token.id.split('!')[0])) state.users.set(token.id.split('!')[0], { userid: token.id.split('!')[0], acl: [] });
+    // A token given on the command line is for the portal: a user the topology does not
+    // define gets Administrator on `/`; the token shares its user's rights (privsep 0).
+    const userid = token.id.split('!')[0];
+    if (!state.users.has(userid)) state.users.set(userid, { userid, acl: [{ path: '/', roles: ['Administrator'], propagate: true }] });
     addToken(state, { id: token.id, secret: token.secret, privsep: false });
   }
 

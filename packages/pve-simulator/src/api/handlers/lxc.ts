@@ -1,7 +1,9 @@
+import { PermissionDenied } from '../../access/permissions';
 import { SimGuest } from '../../state/model';
 import { macFor } from '../../topology';
 import { SimulatorCore } from '../core';
-import { failure } from '../errors';
+import { splitList } from '../../schema/formats';
+import { failure, parameterError } from '../errors';
 import { flagParam, intParam, RequestContext, Route, strParam } from '../route';
 import {
   allocateDisk,
@@ -42,12 +44,12 @@ function createContainer({ core, caller, params }: RequestContext): string {
 
   const pool = strParam(params, 'pool');
   if (pool !== undefined && !core.state.pools.has(pool)) throw failure(`pool '${pool}' does not exist`);
-  if (
-    !core.permissions.has(caller, `/vms/${vmid}`, ['VM.Allocate']) &&
-    !(pool && core.permissions.has(caller, `/pool/${pool}`, ['VM.Allocate']))
-  ) {
-    core.permissions.check(caller, `/vms/${vmid}`, ['VM.Allocate']);
-  }
+  const allowed =
+    core.permissions.has(caller, `/vms/${vmid}`, ['VM.Allocate']) ||
+    (pool !== undefined && core.permissions.has(caller, `/pool/${pool}`, ['VM.Allocate'])) ||
+    (overwrite && core.permissions.has(caller, `/vms/${vmid}`, ['VM.Backup']));
+  // pve-container raises a bare permission error here (raise_perm_exc without a path).
+  if (!allowed) throw new PermissionDenied();
 
   const ostemplate = String(params.ostemplate);
   const archive = core.state.findVolume(node, ostemplate);
@@ -153,26 +155,35 @@ function readConfig({ core, params }: RequestContext) {
 
 const READ_ONLY_OPTIONS = ['unprivileged'];
 
+const NOT_OPTIONS = ['node', 'vmid', 'delete', 'digest', 'revert'];
+
 function updateConfig({ core, caller, params }: RequestContext): null {
   const guest = core.guestOn(String(params.node), intParam(params, 'vmid')!);
-  core.checkLock(guest);
-  const digest = strParam(params, 'digest');
-  if (digest !== undefined && digest !== core.digest(guest.config)) {
-    throw failure('detected modified configuration - file changed by other user? Try again.');
+  const changes = Object.entries(params).filter(([key]) => !NOT_OPTIONS.includes(key));
+  if (changes.length === 0 && params.delete === undefined && params.revert === undefined) throw failure('no options specified');
+  const options = core.builtinSchemas['PUT /nodes/{node}/lxc/{vmid}/config'].properties;
+  const deletions = splitList(strParam(params, 'delete') ?? '');
+  for (const opt of splitList(strParam(params, 'revert') ?? '')) {
+    if (!options[opt] || NOT_OPTIONS.includes(opt)) throw parameterError({ revert: `unknown option '${opt}'` });
   }
-  const deletions = (strParam(params, 'delete') ?? '').split(/[,;\s\0]+/).filter(Boolean);
-  const changes = Object.entries(params).filter(([key]) => !['node', 'vmid', 'delete', 'digest', 'revert'].includes(key));
-  for (const key of [...deletions, ...changes.map(([key]) => key)]) {
-    if (READ_ONLY_OPTIONS.includes(key)) throw failure(`unable to modify read-only option: '${key}'`);
-  }
-  for (const key of deletions) {
-    if (changes.some(([changed]) => changed === key)) throw failure(`can't set and delete option '${key}' at the same time`); // (approx.)
+  for (const opt of deletions) {
+    if (!options[opt] || NOT_OPTIONS.includes(opt)) throw parameterError({ delete: `unknown option '${opt}'` });
+    // (sic: PVE's message has the unbalanced quote)
+    if (params[opt] !== undefined) throw parameterError({ delete: `you can't use '-${opt}' and -delete ${opt}' at the same time` });
   }
   const unprivileged = guest.config.unprivileged === '1';
   if (params.features !== undefined || deletions.includes('features')) {
     checkFeatureChange(caller, guest.config.features, deletions.includes('features') ? undefined : strParam(params, 'features'), unprivileged);
   }
-  if (!unprivileged && !core.isRoot(caller)) core.permissions.check(caller, '/', ['Sys.Modify']);
+  core.checkLock(guest);
+  const digest = strParam(params, 'digest');
+  if (digest !== undefined && digest !== core.digest(guest.config)) {
+    throw failure('detected modified configuration - file changed by other user? Try again.');
+  }
+  for (const key of [...deletions, ...changes.map(([key]) => key)]) {
+    if (READ_ONLY_OPTIONS.includes(key)) throw failure(`unable to modify read-only option: '${key}'`);
+  }
+  // Changes apply at once; PVE would keep some of them pending while the CT runs.
   for (const key of deletions) delete guest.config[key];
   for (const [key, value] of changes) guest.config[key] = configText(value);
   return null;
@@ -208,8 +219,15 @@ function destroyContainer({ core, caller, params }: RequestContext): string {
 function convertToTemplate({ core, params }: RequestContext): null {
   const guest = core.guestOn(String(params.node), intParam(params, 'vmid')!);
   core.checkLock(guest);
-  if (guest.config.template === '1') throw failure(`CT ${guest.vmid} is already a template`); // (approx.)
-  if (guest.status === 'running') throw failure("you can't convert a running CT to a template");
+  if (guest.snapshots.length > 0) throw failure('unable to create template, because CT contains snapshots');
+  if (guest.config.template === '1') throw failure("you can't convert a template to a template");
+  if (guest.status === 'running') throw failure("you can't convert a CT to template if the CT is running");
+  for (const key of Object.keys(guest.config).filter(k => k === 'rootfs' || /^mp\d+$/.test(k))) {
+    const storageId = guest.config[key].split(':')[0];
+    if (core.state.storage(guest.node, storageId)?.type === 'dir') {
+      throw failure(`Directory storage '${storageId}' does not support container templates!`);
+    }
+  }
   for (const key of Object.keys(guest.config).filter(k => k === 'rootfs' || /^mp\d+$/.test(k))) {
     const volid = guest.config[key].split(',')[0];
     const found = core.state.findVolume(guest.node, volid);

@@ -109,10 +109,8 @@ function migrateContainer(ctx: RequestContext): string {
   if (!targetNode.online) throw failure(`target node '${target}' is not online`); // (approx.)
   core.checkLock(guest);
   const restart = flagParam(params, 'restart');
-  if (guest.status === 'running') {
-    if (flagParam(params, 'online')) throw failure('lxc live migration is currently not implemented');
-    if (!restart) throw failure('running container can only be migrated in restart mode');
-  }
+  const online = flagParam(params, 'online');
+  if (guest.status === 'running' && !online && !restart) throw failure("can't migrate running container without --online or --restart");
   const wasRunning = guest.status === 'running';
   guest.config.lock = 'migrate';
   return core.tasks.start({
@@ -125,6 +123,8 @@ function migrateContainer(ctx: RequestContext): string {
       `starting migration of CT ${guest.vmid} to node '${target}' (${targetNode.ip})`,
     ],
     finish: () => {
+      // LXC has no live migration; PVE fails the task in its preparation step.
+      if (online && wasRunning && !restart) throw new Error('lxc live migration is currently not implemented');
       if (wasRunning) guest.status = 'stopped';
       moveVolumes(core, guest, target, parseIdMap(strParam(params, 'target-storage')));
       core.state.moveGuest(guest.vmid, target);

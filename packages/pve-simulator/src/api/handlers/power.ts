@@ -38,15 +38,17 @@ export const powerRoutes: Route[] = [
     proxyto: true,
     handle: ctx => {
       const guest = guestFor(ctx);
-      ctx.core.checkLock(guest, skiplock(ctx));
-      if (guest.config.template === '1') throw failure("you can't start a CT if it's a template");
+      const skip = skiplock(ctx);
       if (guest.status === 'running') throw failure(`CT ${guest.vmid} already running`);
+      // pve-container checks template and lock inside the worker: they fail the task.
       return ctx.core.tasks.start({
         node: guest.node,
         type: 'vzstart',
         id: String(guest.vmid),
         caller: ctx.caller,
         finish: () => {
+          if (guest.config.template === '1') throw new Error("you can't start a CT if it's a template");
+          if (guest.config.lock !== 'mounted') ctx.core.checkLock(guest, skip);
           guest.status = 'running';
           guest.startedAt = ctx.core.clock.now();
         },
@@ -61,8 +63,9 @@ export const powerRoutes: Route[] = [
       proxyto: true,
       handle: ctx => {
         const guest = guestFor(ctx);
-        ctx.core.checkLock(guest, action === 'stop' ? skiplock(ctx) : false);
-        if (guest.status !== 'running') throw failure(`CT ${guest.vmid} not running`);
+        const skip = action === 'stop' ? skiplock(ctx) : false;
+        // (PVE words the reboot check with "VM".)
+        if (guest.status !== 'running') throw failure(`${action === 'reboot' ? 'VM' : 'CT'} ${guest.vmid} not running`);
         return ctx.core.tasks.start({
           node: guest.node,
           type: `vz${action}`,
@@ -73,6 +76,7 @@ export const powerRoutes: Route[] = [
               guest.startedAt = ctx.core.clock.now();
               return;
             }
+            if (guest.config.lock !== 'mounted' || action === 'shutdown') ctx.core.checkLock(guest, skip);
             guest.status = 'stopped';
             guest.startedAt = undefined;
           },
