@@ -188,10 +188,13 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
     await connection.uploadFile(target, '{ }\n', { mode: 0o600, mkdirs: true });
     expect(await readFile(target, 'utf8')).toBe('{ }\n');
     expect((await stat(target)).mode & 0o777).toBe(0o600);
-    await connection.uploadFile(target, Buffer.alloc(200_000, 'y'), { mode: 0o644 });
-    expect((await stat(target)).size).toBe(200_000);
+    // Patterned and larger than the in-flight window, so reordered pipelined writes would show.
+    const big = Buffer.alloc(3_000_001);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    await connection.uploadFile(target, big, { mode: 0o644 });
+    expect((await readFile(target)).equals(big)).toBe(true);
     expect((await stat(target)).mode & 0o777).toBe(0o644);
-    expect((await connection.readFile(target)).length).toBe(200_000);
+    expect((await connection.readFile(target)).equals(big)).toBe(true);
     await expect(connection.uploadFile('relative/path', 'x')).rejects.toThrow(/absolute/);
   });
 });

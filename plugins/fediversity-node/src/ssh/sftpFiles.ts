@@ -8,6 +8,8 @@ import type { SFTPWrapper } from 'ssh2';
  */
 
 const CHUNK = 32 * 1024;
+/** Writes kept in flight at once; one at a time would cost a round trip per 32 KiB. */
+const WRITES_IN_FLIGHT = 32;
 
 function call<T>(fn: (cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
@@ -50,6 +52,19 @@ async function renameOver(sftp: SFTPWrapper, from: string, to: string): Promise<
   }
 }
 
+async function writePipelined(sftp: SFTPWrapper, handle: Buffer, content: Buffer): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < content.length) {
+      const offset = next;
+      next += CHUNK;
+      const length = Math.min(CHUNK, content.length - offset);
+      await call<void>(cb => sftp.write(handle, content, offset, length, offset, err => cb(err, undefined)));
+    }
+  };
+  await Promise.all(Array.from({ length: WRITES_IN_FLIGHT }, worker));
+}
+
 export interface SftpWriteOptions {
   /** File mode, applied explicitly after writing so the remote umask cannot widen or narrow it. */
   mode: number;
@@ -69,10 +84,7 @@ export async function sftpWriteFileAtomic(
   const handle = await call<Buffer>(cb => sftp.open(temp, 'w', { mode: 0o600 }, cb));
   let closed = false;
   try {
-    for (let offset = 0; offset < content.length; offset += CHUNK) {
-      const length = Math.min(CHUNK, content.length - offset);
-      await call<void>(cb => sftp.write(handle, content, offset, length, offset, err => cb(err, undefined)));
-    }
+    await writePipelined(sftp, handle, content);
     await call<void>(cb => sftp.fchmod(handle, options.mode, err => cb(err, undefined)));
     await call<void>(cb => sftp.ext_openssh_fsync(handle, err => cb(err, undefined))).catch(() => undefined);
     await call<void>(cb => sftp.close(handle, err => cb(err, undefined)));

@@ -35,6 +35,10 @@ export async function startTestSshd(): Promise<TestSshd | string> {
     return reason;
   };
   if (!existsSync(SSHD_PATH)) return unavailable(`${SSHD_PATH} is not installed (Debian: openssh-server)`);
+  const shell = userInfo().shell ?? '';
+  if (/nologin|\/false$/.test(shell)) {
+    return unavailable(`user ${userInfo().username} has no login shell (${shell}); sshd could not run commands`);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'fediversity-sshd-'));
   const hostKey = generateSshKeyPair('test-host');
   const client = generateSshKeyPair('test-client');
