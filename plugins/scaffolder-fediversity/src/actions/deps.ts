@@ -1,0 +1,31 @@
+import { InputError } from '@backstage/errors';
+import { PveCluster, PveClustersService, RenderedFile } from '@fediversity/plugin-fediversity-node';
+import { FediversityBackend } from '../lib/backendClient';
+import { DnsSetup } from '../lib/dnsConfig';
+import { GuestAccess } from '../lib/guestAccess';
+
+/** Everything the fediversity:* actions use, injected by the module (or a test). */
+export interface FediversityActionDeps {
+  clusters: PveClustersService;
+  guestAccess: GuestAccess;
+  /** Undefined when `fediversity.dns` is not configured (the embedded default). */
+  dns?: DnsSetup;
+  backend: FediversityBackend;
+  /** The flake's own files (the repository's nix/), uploaded next to every host description. */
+  flakeFiles(): Promise<RenderedFile[]>;
+  /** Waits, shortened by tests. */
+  timing?: {
+    /** First interval of the reachability poll; it grows by half up to 5 s. */
+    pollInitialMs?: number;
+    /** How often long steps log that they are still running. */
+    heartbeatMs?: number;
+  };
+}
+
+/** The named cluster, or the only/first one when none is named. */
+export function pickCluster(clusters: PveClustersService, name?: string): PveCluster {
+  if (name) return clusters.get(name);
+  const [first] = clusters.list();
+  if (!first) throw new InputError('cluster: no Proxmox cluster is configured');
+  return first;
+}

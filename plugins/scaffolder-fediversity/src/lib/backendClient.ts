@@ -1,0 +1,80 @@
+import { AuthService, BackstageCredentials, DiscoveryService } from '@backstage/backend-plugin-api';
+import { ResponseError } from '@backstage/errors';
+import type { CreateJobRequest } from '@fediversity/plugin-fediversity-common';
+
+/** What provisioning records about an instance (POST /api/fediversity/instances). */
+export interface InstanceRegistration {
+  idempotencyKey: string;
+  name: string;
+  app: string;
+  owner: string;
+  domain: string;
+  os: 'nixos' | 'linux';
+  cluster: string;
+  node: string;
+  vmid: number;
+  storage: string;
+  storageShared: boolean;
+  coreServices: string[];
+  flakeRef?: string;
+  ipv4?: string;
+  ssh?: {
+    host: string;
+    port: number;
+    username: string;
+    hostKey: string;
+    hostKeyFingerprint: string;
+    trust: 'tofu' | 'demo' | 'configured';
+  };
+  demo: boolean;
+  taskId?: string;
+}
+
+export interface RegisteredInstance {
+  id: string;
+  name: string;
+  guestRef: string;
+  storageRef: string;
+}
+
+export interface EnqueuedJob {
+  id: string;
+  status: string;
+}
+
+/** The fediversity backend as the actions use it: the instance store and the job engine. */
+export interface FediversityBackend {
+  registerInstance(registration: InstanceRegistration, onBehalfOf: BackstageCredentials): Promise<RegisteredInstance>;
+  enqueueJob(request: CreateJobRequest, onBehalfOf: BackstageCredentials): Promise<EnqueuedJob>;
+}
+
+/**
+ * Calls the fediversity plugin's REST API with a token for the task's initiator (the backend then checks that
+ * person's ownership and permissions) or, for tasks a service started, the scaffolder's own service token.
+ */
+export class FediversityBackendClient implements FediversityBackend {
+  constructor(private readonly services: { discovery: DiscoveryService; auth: AuthService }) {}
+
+  registerInstance(registration: InstanceRegistration, onBehalfOf: BackstageCredentials) {
+    return this.post<RegisteredInstance>('/instances', registration, onBehalfOf);
+  }
+
+  enqueueJob(request: CreateJobRequest, onBehalfOf: BackstageCredentials) {
+    return this.post<EnqueuedJob>('/jobs', request, onBehalfOf);
+  }
+
+  private async post<T>(path: string, body: unknown, onBehalfOf: BackstageCredentials): Promise<T> {
+    const { token } = await this.services.auth.getPluginRequestToken({
+      onBehalfOf,
+      targetPluginId: 'fediversity',
+    });
+    const baseUrl = await this.services.discovery.getBaseUrl('fediversity');
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw await ResponseError.fromResponse(response);
+    return (await response.json()) as T;
+  }
+}
