@@ -25,12 +25,12 @@ const NOTES_APPS = {
 };
 
 function listYamlFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap(entry => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
+  return fs.readdirSync(dir).flatMap(name => {
+    const full = path.join(dir, name);
+    if (fs.statSync(full).isDirectory()) {
       return listYamlFiles(full);
     }
-    return entry.name.endsWith('.yaml') ? [full] : [];
+    return name.endsWith('.yaml') ? [full] : [];
   });
 }
 
