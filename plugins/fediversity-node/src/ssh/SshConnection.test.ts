@@ -65,6 +65,18 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
     expect(existsSync('/tmp/fediversity-pwned')).toBe(false);
   });
 
+  it('handles hostile file names in SFTP and exec paths literally', async () => {
+    if (!live()) return;
+    const name = `$(touch ${sshd!.dir}/pwned); \`id\` 'q' "d" ;|&<>*? -x ü`;
+    const path = join(sshd!.dir, name);
+    await connection.uploadFile(path, 'literal');
+    expect(await readFile(path, 'utf8')).toBe('literal');
+    expect((await connection.run(['cat', '--', path])).stdout).toBe('literal');
+    expect((await connection.run(['ls', '-1', '--', sshd!.dir])).stdout).not.toMatch(/^pwned$/m);
+    expect(existsSync(join(sshd!.dir, 'pwned'))).toBe(false);
+    await expect(connection.uploadFile(`${path}\nsecond line`, 'x')).rejects.toThrow(/line break/);
+  });
+
   it('reuses one connection for many execs and reports exit codes', async () => {
     if (!live()) return;
     const results = await Promise.all(

@@ -36,4 +36,4 @@ export type { PeerEndpoint, RsyncPushOptions } from './hostToHost';
 export { generateSshKeyPair, loadOrCreateSshKeyPair } from './keys';
 export type { SshKeyPair } from './keys';
 export { startTestSshd } from './testing/testSshd';
-export type { TestSshd } from './testing/testSshd';
+export type { TestSshd, TestSshdOptions } from './testing/testSshd';

@@ -29,7 +29,13 @@ export const SSHD_PATH = '/usr/sbin/sshd';
  * instead when this machine cannot run one (no sshd, or sshd refuses to start as a non-root user).
  * As root nothing excuses a missing server: it throws, so the tests fail rather than skip.
  */
-export async function startTestSshd(): Promise<TestSshd | string> {
+export interface TestSshdOptions {
+  /** sshd's LogLevel (default ERROR); DEBUG2 shows why a request was refused. */
+  logLevel?: string;
+  onLog?: (text: string) => void;
+}
+
+export async function startTestSshd(options: TestSshdOptions = {}): Promise<TestSshd | string> {
   const unavailable = (reason: string): string => {
     if (process.getuid?.() === 0) throw new Error(reason);
     return reason;
@@ -63,7 +69,7 @@ export async function startTestSshd(): Promise<TestSshd | string> {
     `AllowUsers ${username}`,
     'Subsystem sftp internal-sftp',
     'PrintMotd no',
-    process.env.SSHD_LOGLEVEL ? `LogLevel ${process.env.SSHD_LOGLEVEL}` : 'LogLevel ERROR',
+    `LogLevel ${options.logLevel ?? 'ERROR'}`,
     '',
   ].join('\n');
   await writeFile(join(dir, 'sshd_config'), config);
@@ -76,7 +82,10 @@ export async function startTestSshd(): Promise<TestSshd | string> {
   const child: ChildProcess = spawn(SSHD_PATH, ['-D', '-e', '-f', join(dir, 'sshd_config')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', chunk => { stderr.push(chunk); if (process.env.SSHD_LOGLEVEL) process.stderr.write(chunk); });
+  child.stderr!.on('data', chunk => {
+    stderr.push(chunk);
+    options.onLog?.(chunk.toString());
+  });
   let exited = false;
   child.once('exit', () => {
     exited = true;
