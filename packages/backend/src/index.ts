@@ -2,6 +2,7 @@ import { createBackend } from '@backstage/backend-defaults';
 import {
   catalogModuleFediversityProcessor,
   catalogModuleFediversityProxmox,
+  permissionModuleFediversityPolicy,
   pveClustersServiceFactory,
 } from '@fediversity/plugin-fediversity-backend';
 
@@ -19,6 +20,8 @@ backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 backend.add(import('@backstage/plugin-scaffolder-backend'));
 
 backend.add(import('@backstage/plugin-permission-backend'));
+// Owners only for our job permissions; everything else allowed as the default portal does.
+backend.add(permissionModuleFediversityPolicy);
 
 backend.add(import('@backstage/plugin-search-backend'));
 backend.add(import('@backstage/plugin-search-backend-module-catalog'));

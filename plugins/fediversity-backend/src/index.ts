@@ -5,5 +5,26 @@ export {
   createPveClustersServiceFactory,
 } from './proxmox';
 export { catalogModuleFediversityProcessor } from './catalog/processor';
+export { permissionModuleFediversityPolicy } from './permissions';
 export { fediversityModuleInstances } from './instances';
 export { catalogModuleFediversityInstances } from './catalog/instances';
+// The job engine's API for job kind authors (modules add kinds through the extension point).
+export {
+  fediversityJobKindsExtensionPoint,
+  PermanentJobError,
+  JobCancelledError,
+  LeaseLostError,
+  EngineStoppingError,
+  DEFAULT_RETRY_POLICY,
+} from './jobs';
+export type {
+  FediversityJobKindsExtensionPoint,
+  JobKind,
+  JobStepDefinition,
+  RunStepDefinition,
+  ApprovalGateDefinition,
+  ReconcileResult,
+  RetryPolicy,
+  StepContext,
+  Clock,
+} from './jobs';
