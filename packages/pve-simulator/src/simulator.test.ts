@@ -191,6 +191,18 @@ describe('PVE simulator over HTTP', () => {
     expect(storage.avail).toBe(0);
   });
 
+  it('reports per-guest backup failures as PVE does (job errors)', async () => {
+    sim.faults.setStorageFull('pve-a', 'local');
+    const upid = (await post('/nodes/pve-a/vzdump', { vmid: '101,110', storage: 'local', mode: 'snapshot' })).json.data;
+    expect(upid).toMatch(/:vzdump::root@pam!fediversity:$/);
+    clock.advance(90_000);
+    expect((await taskStatus(upid)).exitstatus).toBe('job errors');
+    const lines = (await get(`/nodes/pve-a/tasks/${encodeURIComponent(upid)}/log?limit=100`)).json.data.map((l: { t: string }) => l.t);
+    expect(lines).toContain('ERROR: Backup of VM 101 failed - vzdump archive creation failed: write error: No space left on device');
+    expect(lines.at(-1)).toBe('TASK ERROR: job errors');
+    expect(sim.state.guests.get(101)!.config.lock).toBeUndefined();
+  });
+
   it('stops a running task on DELETE', async () => {
     const upid = await createCt(150);
     expect((await request(sim, 'DELETE', `/nodes/pve-a/tasks/${encodeURIComponent(upid)}`)).json).toEqual({ data: null });
@@ -227,7 +239,11 @@ describe('PVE simulator over HTTP', () => {
     expect((await get('/nodes/pve-b/lxc/110/status/current')).json.data.status).toBe('running');
     expect((await get('/cluster/resources?type=vm')).json.data.find((r: { vmid: number }) => r.vmid === 110).node).toBe('pve-b');
 
-    expect(await run(post('/nodes/pve-b/vzdump', { vmid: '110', storage: 'local', compress: 'zstd', 'notes-template': '{{guestname}}' }), 45_000)).toMatchObject({ exitstatus: 'OK' });
+    const dump = post('/nodes/pve-b/vzdump', { vmid: '110', storage: 'local', compress: 'zstd', 'notes-template': '{{guestname}}' });
+    await dump;
+    expect((await get('/nodes/pve-b/lxc/110/config')).json.data.lock).toBe('backup');
+    expect(await run(dump, 45_000)).toMatchObject({ exitstatus: 'OK' });
+    expect((await get('/nodes/pve-b/lxc/110/config')).json.data.lock).toBeUndefined();
     const backups = (await get('/nodes/pve-b/storage/local/content?content=backup&vmid=110')).json.data;
     expect(backups).toEqual([expect.objectContaining({ vmid: 110, notes: 'dns.demo.fediversity.test', format: 'tar.zst' })]);
     expect(backups[0].volid).toMatch(/^local:backup\/vzdump-lxc-110-\d{4}_\d\d_\d\d-\d\d_\d\d_\d\d\.tar\.zst$/);

@@ -49,6 +49,21 @@ function vzdump({ core, caller, params }: RequestContext): string {
   const mode = strParam(params, 'mode') ?? 'snapshot';
   const notesTemplate = strParam(params, 'notes-template');
   const keepLast = parseKeepLast(strParam(params, 'prune-backups'));
+  // Guests hold `lock: backup` while the job runs, as on PVE.
+  const lockedByJob = new Set<number>();
+  for (const vmid of vmids) {
+    const guest = state.guests.get(vmid);
+    if (guest && guest.node === node && !guest.config.lock) {
+      guest.config.lock = 'backup';
+      lockedByJob.add(vmid);
+    }
+  }
+  const unlock = () => {
+    for (const vmid of lockedByJob) {
+      const guest = state.guests.get(vmid);
+      if (guest?.config.lock === 'backup') delete guest.config.lock;
+    }
+  };
 
   return core.tasks.start({
     node,
@@ -58,6 +73,7 @@ function vzdump({ core, caller, params }: RequestContext): string {
     durationMs: 45_000 * Math.max(1, vmids.length),
     startLog: [`INFO: starting new backup job: vzdump ${vmids.join(' ')} --mode ${mode} --storage ${storageId}${ext !== 'tar' ? ` --compress ${strParam(params, 'compress')}` : ''}`],
     finish: () => {
+      unlock();
       const log: string[] = [];
       let failures = 0;
       for (const vmid of vmids) {
@@ -71,7 +87,7 @@ function vzdump({ core, caller, params }: RequestContext): string {
           fail(`unable to find configuration file for VM ${vmid} on node '${node}'`);
           continue;
         }
-        if (guest.config.lock) {
+        if (!lockedByJob.has(vmid)) {
           fail(`CT is locked (${guest.config.lock})`);
           continue;
         }
@@ -112,6 +128,7 @@ function vzdump({ core, caller, params }: RequestContext): string {
       }
       return { log };
     },
+    rollback: unlock,
   }).upid;
 }
 
