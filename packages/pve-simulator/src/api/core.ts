@@ -56,8 +56,9 @@ export class SimulatorCore {
     if (existing) throw failure(`CT ${vmid} already exists on node '${existing.node}'`);
   }
 
+  /** PVE compares the authenticated id with root@pam, so root's API tokens are not root. */
   isRoot(caller: Caller): boolean {
-    return caller.userid === 'root@pam';
+    return caller.fullId === 'root@pam';
   }
 
   /** Config values typed as the schema says (integers and booleans as JSON numbers). */

@@ -96,11 +96,6 @@ export class TaskManager {
     return this.byNode.get(node) ?? [];
   }
 
-  /** Running tasks for a guest (to answer "is a create still running?"). */
-  activeFor(vmid: number): SimTask[] {
-    return [...this.tasks.values()].filter(t => t.status === 'running' && t.id === String(vmid));
-  }
-
   /** DELETE /nodes/{node}/tasks/{upid}: the worker is killed. */
   stop(task: SimTask): void {
     if (task.status !== 'running') return;

@@ -1,6 +1,6 @@
 import { Caller } from '../../access/permissions';
 import { SimGuest, SimStorage } from '../../state/model';
-import { formatDiskSize, GiB, parseBytes } from '../../state/sizes';
+import { formatDiskSize, GiB } from '../../state/sizes';
 import { SimulatorCore } from '../core';
 import { ApiError, failure, parameterError } from '../errors';
 
@@ -84,7 +84,7 @@ function parseFeatures(value: string | undefined): Record<string, string> {
 /** Non-root callers may only toggle `nesting`, and nothing on privileged CTs. */
 export function checkFeatureChange(caller: Caller, oldValue: string | undefined, newValue: string | undefined, unprivileged: boolean): void {
   // PVE compares the authenticated id, so even root@pam's tokens are restricted.
-  if (caller.fullId === 'root@pam') return;
+  if (caller.fullId === 'root@pam') return; // (SimulatorCore.isRoot)
   const before = parseFeatures(oldValue);
   const after = parseFeatures(newValue);
   for (const key of FEATURE_KEYS) {
@@ -122,8 +122,4 @@ export function guestInterfaces(core: SimulatorCore, guest: SimGuest) {
     interfaces.push(entry);
   }
   return interfaces;
-}
-
-export function bytesOf(size: string): number {
-  return parseBytes(size);
 }

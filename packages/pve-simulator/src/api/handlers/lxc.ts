@@ -302,4 +302,3 @@ export const lxcRoutes: Route[] = [
   },
 ];
 
-export { configText };

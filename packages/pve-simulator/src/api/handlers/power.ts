@@ -10,7 +10,7 @@ function guestFor({ core, params }: RequestContext) {
 /** skiplock is root-only in PVE. */
 function skiplock(ctx: RequestContext): boolean {
   if (!flagParam(ctx.params, 'skiplock')) return false;
-  if (ctx.caller.fullId !== 'root@pam') throw parameterError({ skiplock: 'Only root may use this option.' });
+  if (!ctx.core.isRoot(ctx.caller)) throw parameterError({ skiplock: 'Only root may use this option.' });
   return true;
 }
 
