@@ -1,0 +1,67 @@
+import { Entity } from '@backstage/catalog-model';
+import { ANNOTATION_APP } from '@fediversity/plugin-fediversity-common';
+
+/** The catalog `spec.type` of a Component that describes an app we can run (Mastodon, Forgejo…). */
+export const APP_DEFINITION_TYPE = 'fediversity-app';
+
+/** The four SWOT lists of an app definition. */
+export interface Swot {
+  strengths: string[];
+  weaknesses: string[];
+  opportunities: string[];
+  threats: string[];
+}
+
+export const SWOT_QUADRANTS = [
+  { key: 'strengths', title: 'Strengths' },
+  { key: 'weaknesses', title: 'Weaknesses' },
+  { key: 'opportunities', title: 'Opportunities' },
+  { key: 'threats', title: 'Threats' },
+] as const satisfies ReadonlyArray<{ key: keyof Swot; title: string }>;
+
+export function isAppDefinition(entity: Entity): boolean {
+  return (
+    entity.kind.toLocaleLowerCase('en-US') === 'component' &&
+    entity.spec?.type === APP_DEFINITION_TYPE
+  );
+}
+
+/** The app definition an instance (or other entity) uses, from its `fediversity.eu/app` annotation. */
+export function appRefOf(entity: Entity): string | undefined {
+  return entity.metadata.annotations?.[ANNOTATION_APP] || undefined;
+}
+
+/** True for entities the SWOT card belongs on: app definitions and everything that uses one. */
+export function hasSwot(entity: Entity): boolean {
+  return isAppDefinition(entity) || appRefOf(entity) !== undefined;
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string')
+    : [];
+}
+
+/**
+ * Reads `spec.swot` of an app definition. The catalog processor validates it; the frontend still reads
+ * defensively, because an entity may come from a source that is not processed by our validator.
+ */
+export function readSwot(entity: Entity): Swot {
+  const swot = (entity.spec?.swot ?? {}) as Record<string, unknown>;
+  return {
+    strengths: stringList(swot.strengths),
+    weaknesses: stringList(swot.weaknesses),
+    opportunities: stringList(swot.opportunities),
+    threats: stringList(swot.threats),
+  };
+}
+
+export function isSwotEmpty(swot: Swot): boolean {
+  return SWOT_QUADRANTS.every(({ key }) => swot[key].length === 0);
+}
+
+/** The licence of an app definition (SPDX expression), if recorded. */
+export function readLicence(entity: Entity): string | undefined {
+  const licence = entity.spec?.licence ?? entity.spec?.license;
+  return typeof licence === 'string' ? licence : undefined;
+}

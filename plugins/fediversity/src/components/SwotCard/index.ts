@@ -1,0 +1,1 @@
+export { SwotCard } from './SwotCard';

@@ -1,0 +1,15 @@
+/**
+ * Frontend plugin of the Fediversity portal: SWOT cards and the Apps page.
+ * Legacy frontend system exports; the new frontend system plugin is the default export of `./alpha`.
+ *
+ * @packageDocumentation
+ */
+export { fediversityPlugin, EntitySwotCard, FediversityAppsPage } from './plugin';
+export { appsRouteRef } from './routes';
+export {
+  APP_DEFINITION_TYPE,
+  hasSwot,
+  isAppDefinition,
+  readSwot,
+  type Swot,
+} from './appDefinition';
