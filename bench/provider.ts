@@ -62,8 +62,10 @@ async function runProvider(target: Target): Promise<void> {
   await provider.connect(connection);
 
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   await provider.refresh();
   const refreshMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuBefore);
   https.close();
   process.send!({
     type: 'provider-bench-result',
@@ -72,6 +74,7 @@ async function runProvider(target: Target): Promise<void> {
     rssMb: process.resourceUsage().maxRSS / 1024,
     apiCalls: counter.calls,
     entities,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   });
 }
 
@@ -87,7 +90,13 @@ async function main() {
       execArgv: process.execArgv,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    const result = await new Promise<{ refreshMs: number; rssMb: number; apiCalls: number; entities: number }>(
+    const result = await new Promise<{
+      refreshMs: number;
+      rssMb: number;
+      apiCalls: number;
+      entities: number;
+      cpuMs: number;
+    }>(
       (resolve, reject) => {
         // Only our message: the TypeScript transform uses the IPC channel too.
         child.on('message', (message: any) => {
@@ -96,7 +105,10 @@ async function main() {
         child.once('exit', code => reject(new Error(`provider process exited with ${code}`)));
       },
     );
-    process.stderr.write(`entities=${result.entities}\n`);
+    // Context on stderr: the wall time includes waiting for the (single-threaded) simulator on a shared machine.
+    process.stderr.write(
+      `entities: ${result.entities}, provider CPU during refresh: ${Math.round(result.cpuMs)} ms\n`,
+    );
     process.stdout.write(
       `refresh_ms=${Math.round(result.refreshMs)}\nrss_mb=${Math.round(result.rssMb)}\napi_calls=${result.apiCalls}\n`,
     );
