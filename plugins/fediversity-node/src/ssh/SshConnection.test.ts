@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HOSTILE_ARGS } from './hostileArgs';
 import { SshConnection, enrollHostKey } from './SshConnection';
@@ -67,13 +68,13 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
 
   it('handles hostile file names in SFTP and exec paths literally', async () => {
     if (!live()) return;
-    const name = `$(touch ${sshd!.dir}/pwned); \`id\` 'q' "d" ;|&<>*? -x ü`;
+    // No `/` (a file name), so the injected command would run in the login's home directory.
+    const name = `$(touch fediversity-pwned); \`id\` 'q' "d" ;|&<>*? -x ü`;
     const path = join(sshd!.dir, name);
     await connection.uploadFile(path, 'literal');
     expect(await readFile(path, 'utf8')).toBe('literal');
     expect((await connection.run(['cat', '--', path])).stdout).toBe('literal');
-    expect((await connection.run(['ls', '-1', '--', sshd!.dir])).stdout).not.toMatch(/^pwned$/m);
-    expect(existsSync(join(sshd!.dir, 'pwned'))).toBe(false);
+    expect(existsSync(join(homedir(), 'fediversity-pwned'))).toBe(false);
     await expect(connection.uploadFile(`${path}\nsecond line`, 'x')).rejects.toThrow(/line break/);
   });
 

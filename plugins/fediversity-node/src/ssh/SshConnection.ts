@@ -32,8 +32,8 @@ export interface SshConnectOptions extends SshTarget {
   /** Keepalive so that a dead peer fails a long job instead of hanging it. */
   keepaliveIntervalMs?: number;
   /**
-   * Concurrent exec channels; more wait their turn. Default 8, below OpenSSH's MaxSessions (10)
-   * with room for the SFTP session.
+   * Concurrent exec channels; more wait their turn. Default 6: below OpenSSH's MaxSessions (10)
+   * with room for the SFTP session and for slots sshd has not freed yet.
    */
   maxConcurrentExecs?: number;
 }
@@ -168,7 +168,7 @@ export class SshConnection {
     const { host, port, username, hostKey } = options;
     return new SshConnection(
       client,
-      new ChannelLimiter(options.maxConcurrentExecs ?? 8),
+      new ChannelLimiter(options.maxConcurrentExecs ?? 6),
       { host, port, username, hostKey },
       describeHostKey(presented!),
     );
@@ -199,14 +199,29 @@ export class SshConnection {
       if (options.signal?.aborted) {
         throw new RemoteCommandAbortedError(`Remote command ${what} aborted before it started`);
       }
-      const channel = await new Promise<ClientChannel>((resolve, reject) =>
-        this.client.exec(command, (err, ch) =>
-          err ? reject(new Error(`Could not run ${what} on ${target(this.target)}: ${err.message}`)) : resolve(ch),
-        ),
-      );
+      const channel = await this.openExecChannel(command, what);
       return await this.runOnChannel(channel, what, killMode, options);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * sshd frees a session slot a moment after it confirms the close, so a channel opened right
+   * then can be refused ("open failed") near MaxSessions. Nothing ran yet, so retrying is safe.
+   */
+  private async openExecChannel(command: string, what: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<ClientChannel>((resolve, reject) =>
+          this.client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch))),
+        );
+      } catch (err) {
+        if (attempt >= 4 || !/open failed/i.test((err as Error).message) || this.closed) {
+          throw new Error(`Could not run ${what} on ${target(this.target)}: ${(err as Error).message}`);
+        }
+        await new Promise(r => setTimeout(r, 50 * attempt));
+      }
     }
   }
 
