@@ -291,6 +291,8 @@ describe('PVE simulator over HTTPS', () => {
       const res = await request(sim, 'GET', '/nodes');
       expect(res.json.data.map((n: { node: string }) => n.node)).toEqual(['pve-a', 'pve-b', 'pve-c']);
       expect(res.json.data[0].ssl_fingerprint).toBe(sim.fingerprint);
+      const info = (await request(sim, 'GET', '/nodes/pve-b/certificates/info')).json.data;
+      expect(info).toEqual([expect.objectContaining({ filename: 'pve-ssl.pem', fingerprint: sim.fingerprint, pem: sim.caPem, 'public-key-bits': 2048 })]);
     } finally {
       await sim.close();
     }

@@ -97,6 +97,7 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
     builtin,
     options.speed ?? 1,
     certificate?.fingerprint,
+    certificate?.certPem,
   );
   const api = new ApiServer(core, allRoutes(), { authFailureDelayMs: options.authFailureDelayMs ?? 3000 });
   const server = certificate

@@ -27,7 +27,9 @@ export class SimulatorCore {
     readonly builtinSchemas: Record<string, MethodSchema>,
     readonly speed: number,
     /** sha256 fingerprint of the server certificate (colon hex), when serving HTTPS. */
-    public fingerprint: string | undefined,
+    readonly fingerprint: string | undefined,
+    /** The server certificate (PEM), when serving HTTPS. */
+    readonly certificatePem: string | undefined,
   ) {
     this.permissions = new PermissionChecker(state);
     this.tasks = new TaskManager(state, clock, faults, speed);

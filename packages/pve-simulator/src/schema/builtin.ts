@@ -155,6 +155,7 @@ export function builtinMethodSchemas(): Record<string, MethodSchema> {
     'GET /cluster/nextid': method({ vmid: optional(vmid()) }),
     'GET /nodes': method({}),
     'GET /nodes/{node}/status': method({ node: node() }),
+    'GET /nodes/{node}/certificates/info': method({ node: node() }),
     'GET /nodes/{node}/storage': method({
       node: node(),
       content: optional(str({ format: 'pve-storage-content-list' })),

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { ApiError, failure, parameterError } from '../errors';
 import { intParam, Route, strParam } from '../route';
 import { guestUsage, nodeUsage, storageFigures } from './usage';
@@ -159,6 +160,31 @@ export const clusterRoutes: Route[] = [
           ...(core.fingerprint ? { ssl_fingerprint: core.fingerprint } : {}),
           ...(node.online ? nodeUsage(node, core.state.guestsOn(node.name), now) : {}),
         }));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/certificates/info',
+    permissions: { user: 'all' },
+    proxyto: true,
+    handle: ({ core }) => {
+      if (!core.certificatePem) return [];
+      // Every simulated node serves the one certificate of the simulator's listener.
+      const cert = new crypto.X509Certificate(core.certificatePem);
+      return [
+        {
+          filename: 'pve-ssl.pem',
+          fingerprint: cert.fingerprint256,
+          subject: `/${cert.subject.replace(/\n/g, '/')}`,
+          issuer: `/${cert.issuer.replace(/\n/g, '/')}`,
+          notbefore: Math.floor(Date.parse(cert.validFrom) / 1000),
+          notafter: Math.floor(Date.parse(cert.validTo) / 1000),
+          san: (cert.subjectAltName ?? '').split(', ').filter(Boolean).map(entry => entry.replace(/^IP Address:/, 'IP:')),
+          pem: core.certificatePem,
+          'public-key-type': cert.publicKey.asymmetricKeyType === 'rsa' ? 'rsaEncryption' : String(cert.publicKey.asymmetricKeyType),
+          'public-key-bits': cert.publicKey.asymmetricKeyDetails?.modulusLength,
+        },
+      ];
     },
   },
   {
