@@ -45,7 +45,14 @@ export function createPinnedAgent(options: PveTlsOptions): https.Agent {
   const pinned = options.fingerprint
     ? normalizeFingerprint(options.fingerprint)
     : undefined;
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  // Idle sockets are closed after 4 s, so a write rarely lands on a socket the server is already closing: such a
+  // write fails ambiguously and is never retried.
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 16,
+    scheduling: 'lifo',
+    timeout: 4_000,
+  });
 
   agent.createConnection = (
     connectOptions: https.RequestOptions,
