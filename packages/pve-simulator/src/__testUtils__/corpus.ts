@@ -13,7 +13,9 @@ export interface CorpusCase {
   endpoint: string;
   method: string;
   path: string;
-  params: Record<string, string>;
+  params: Record<string, string | boolean | number>;
+  /** Sent as a JSON body (POST/PUT) instead of a form. */
+  json?: boolean;
   expect: { accept: true } | { accept: false; key: string };
   why: string;
 }
@@ -194,8 +196,8 @@ export function generateCorpus(
       if (optional(p) || name.endsWith('[n]')) continue;
       base[name] = validValues(p, `${key} ${name}`)[0];
     }
-    const add = (params: Record<string, string>, expect: CorpusCase['expect'], why: string, path = fixture.path) =>
-      cases.push({ endpoint: key, method, path: buildPath(path), params, expect, why });
+    const add = (params: CorpusCase['params'], expect: CorpusCase['expect'], why: string, path = fixture.path, json = false) =>
+      cases.push({ endpoint: key, method, path: buildPath(path), params, expect, why, json });
 
     add({ ...base }, { accept: true }, 'required parameters only');
     add({ ...base, 'bogus-param': '1' }, { accept: false, key: 'bogus-param' }, 'unknown parameter');
@@ -218,6 +220,14 @@ export function generateCorpus(
         add({ ...base, [beyond]: validValues(p, `${key} ${rawName}`)[0] }, { accept: false, key: beyond }, `${beyond} beyond the index range`);
       }
       for (const name of names) {
+        if (p.type === 'boolean' && (method === 'POST' || method === 'PUT') && !p.requires) {
+          // In a JSON body booleans may be JSON literals; strings still must be 0 or 1.
+          add({ ...base, [name]: true }, { accept: true }, `${name}=true (JSON literal)`, fixture.path, true);
+          add({ ...base, [name]: 'true' }, { accept: false, key: name }, `${name}="true" (JSON string)`, fixture.path, true);
+        }
+        if ((p.type === 'integer' || p.type === 'number') && (method === 'POST' || method === 'PUT') && p.minimum === undefined && p.maximum === undefined && !p.format) {
+          add({ ...base, [name]: 7 }, { accept: true }, `${name}=7 (JSON number)`, fixture.path, true);
+        }
         if (p.type === 'array') {
           add({ ...base, [name]: 'sample' }, { accept: true }, `${name} as one array item`);
           continue;

@@ -54,7 +54,13 @@ function createContainer({ core, caller, params }: RequestContext): string {
   const ostemplate = String(params.ostemplate);
   const archive = core.state.findVolume(node, ostemplate);
   if (!archive) throw failure(`volume '${ostemplate}' does not exist`);
-  core.permissions.check(caller, `/storage/${archive.storage.id}`, ['Datastore.Audit']);
+  // PVE::Storage::check_volume_access: templates need read access, backups their guest's VM.Backup.
+  if (archive.volume.content === 'backup') {
+    core.permissions.check(caller, `/storage/${archive.storage.id}`, ['Datastore.AllocateSpace']);
+    if (archive.volume.vmid !== undefined) core.permissions.check(caller, `/vms/${archive.volume.vmid}`, ['VM.Backup']);
+  } else {
+    core.permissions.check(caller, `/storage/${archive.storage.id}`, ['Datastore.AllocateSpace', 'Datastore.Audit'], true);
+  }
   if (restore && archive.volume.content !== 'backup') throw failure(`volume '${ostemplate}' is not a backup archive`);
   if (!restore && archive.volume.content !== 'vztmpl') throw failure(`volume '${ostemplate}' is not a container template`);
 
