@@ -161,7 +161,7 @@ export class JobRun {
         await this.event({ level: 'warn', step: name, message: 'Step started before; reconciling' });
         const result = await definition.reconcile(ctx);
         if (result.done) {
-          await this.store.completeStep(this.lease, this.now(), name, result.output, {
+          await this.store.completeStep(this.lease, this.now(), name, this.redactor.redactKnownValues(result.output), {
             step: name,
             message: 'Step had already taken effect; not run again',
           });
@@ -186,7 +186,8 @@ export class JobRun {
       startedNow = true;
       row.status = 'running';
       if (pointOfNoReturn) this.pointOfNoReturnStarted = true;
-      const output = await definition.run(ctx);
+      // Outputs and checkpoints are stored, so they pass the redactor like events do.
+      const output = this.redactor.redactKnownValues(await definition.run(ctx));
       await this.store.completeStep(this.lease, this.now(), name, output, {
         step: name,
         message: 'Step succeeded',
@@ -330,7 +331,9 @@ export class JobRun {
         return checkpoint;
       },
       saveCheckpoint: async value => {
-        await this.fencedWrite(() => this.store.saveCheckpoint(this.lease, this.now(), step, value));
+        await this.fencedWrite(() =>
+          this.store.saveCheckpoint(this.lease, this.now(), step, this.redactor.redactKnownValues(value)),
+        );
         checkpoint = value;
       },
       outputs: { ...outputs },

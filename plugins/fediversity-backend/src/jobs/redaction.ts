@@ -29,8 +29,17 @@ export class Redactor {
     return new Redactor([], this);
   }
 
+  /** Known values anywhere, and every string under a secret-sounding key. For events and responses. */
   redact<T>(value: T): T {
-    return this.redactValue(value, false) as T;
+    return this.redactValue(value, false, true) as T;
+  }
+
+  /**
+   * Known values only. For checkpoints and outputs, whose keys are the step's own business
+   * (a ZFS `receive_resume_token` is no secret, and masking it would break the resume).
+   */
+  redactKnownValues<T>(value: T): T {
+    return this.redactValue(value, false, false) as T;
   }
 
   redactString(text: string): string {
@@ -46,9 +55,9 @@ export class Redactor {
     if (this.parent) yield* this.parent.allValues();
   }
 
-  private redactValue(value: unknown, underSecretKey: boolean): unknown {
+  private redactValue(value: unknown, underSecretKey: boolean, byKey: boolean): unknown {
     if (typeof value === 'string') return underSecretKey ? REDACTED : this.redactString(value);
-    if (Array.isArray(value)) return value.map(item => this.redactValue(item, underSecretKey));
+    if (Array.isArray(value)) return value.map(item => this.redactValue(item, underSecretKey, byKey));
     if (value instanceof Error) {
       return { name: value.name, message: this.redactString(value.message) };
     }
@@ -57,7 +66,9 @@ export class Redactor {
         Object.entries(value).map(([key, item]) => [
           key,
           // A secret reference names a secret, it is not one: keep it readable.
-          key === 'secretRef' ? item : this.redactValue(item, underSecretKey || SECRET_KEY.test(key)),
+          key === 'secretRef'
+            ? item
+            : this.redactValue(item, underSecretKey || (byKey && SECRET_KEY.test(key)), byKey),
         ]),
       );
     }
@@ -74,6 +85,7 @@ export function findSecretValues(value: unknown, path = 'params'): string[] {
   if (!value || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, item]) => {
     const itemPath = `${path}.${key}`;
+    if (key === 'secretRef') return [];
     if (SECRET_KEY.test(key) && typeof item === 'string') return [itemPath];
     return findSecretValues(item, itemPath);
   });
