@@ -1,16 +1,43 @@
-import { createBackendModule } from '@backstage/backend-plugin-api';
+import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import { scaffolderAutocompleteExtensionPoint } from '@backstage/plugin-scaffolder-node/alpha';
+import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
 import { createActions } from './actions';
+import { createAutocompleteHandler } from './autocomplete/autocomplete';
+import { FediversityBackendClient } from './lib/backendClient';
+import { readDnsConfig } from './lib/dnsConfig';
+import { findFlakeDir, flakeFilesLoader } from './lib/flakeDir';
+import { guestAccessServiceRef } from './lib/guestAccess';
 
-/** Registers the fediversity:* scaffolder actions. */
+/** Registers the fediversity:* scaffolder actions and the live form options (nodes, storages, templates). */
 export const scaffolderModuleFediversity = createBackendModule({
   pluginId: 'scaffolder',
   moduleId: 'fediversity',
   register(reg) {
     reg.registerInit({
-      deps: { actions: scaffolderActionsExtensionPoint },
-      async init({ actions }) {
-        actions.addActions(...createActions());
+      deps: {
+        actions: scaffolderActionsExtensionPoint,
+        autocomplete: scaffolderAutocompleteExtensionPoint,
+        config: coreServices.rootConfig,
+        logger: coreServices.logger,
+        discovery: coreServices.discovery,
+        auth: coreServices.auth,
+        clusters: pveClustersServiceRef,
+        guestAccess: guestAccessServiceRef,
+      },
+      async init({ actions, autocomplete, config, logger, discovery, auth, clusters, guestAccess }) {
+        const dns = readDnsConfig(config);
+        if (!dns) logger.info('fediversity.dns is not configured: provisioning will record "dns: skipped, no provider configured"');
+        actions.addActions(
+          ...createActions({
+            clusters,
+            guestAccess,
+            dns,
+            backend: new FediversityBackendClient({ discovery, auth }),
+            flakeFiles: flakeFilesLoader(() => findFlakeDir(config)),
+          }),
+        );
+        autocomplete.addAutocompleteProvider({ id: 'fediversity', handler: createAutocompleteHandler(clusters) });
       },
     });
   },

@@ -43,7 +43,7 @@ function rfc2136(server: TestNamed) {
           provider: 'rfc2136',
           zones: ['fedi.test', 'sub.fedi.test'],
           ttl: 120,
-          rfc2136: { server: '127.0.0.1', port: server.port, tsig: server.tsig },
+          rfc2136: { server: '127.0.0.1', port: server.port, tsig: { ...server.tsig } },
         },
       },
     }),

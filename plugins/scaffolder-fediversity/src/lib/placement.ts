@@ -15,12 +15,13 @@ export interface PlacementRequest {
   diskGiB: number;
 }
 
-export interface Placement {
+/** A type, not an interface, so it is JSON for ctx.checkpoint. */
+export type Placement = {
   node: string;
   storage: string;
   storageShared: boolean;
   template: string;
-}
+};
 
 /** Online nodes, the one with the most free memory first. */
 export async function listNodesByFreeMemory(client: PveClient, signal?: AbortSignal): Promise<NodeSummary[]> {
