@@ -57,6 +57,8 @@ function globToRegExp(glob: string): RegExp {
 export class FaultInjector {
   private requestFaults: ActiveRequestFault[] = [];
   private taskFaults: ActiveTaskFault[] = [];
+  /** New tasks answer `no such task` this long (clock ms), as a UPID polled at once may on PVE. */
+  taskVisibilityDelayMs = 0;
 
   constructor(private readonly state: ClusterState) {}
 
@@ -80,6 +82,7 @@ export class FaultInjector {
   clear(): void {
     this.requestFaults = [];
     this.taskFaults = [];
+    this.taskVisibilityDelayMs = 0;
     for (const storage of this.state.storages.values()) storage.full = false;
   }
 
@@ -100,8 +103,9 @@ export class FaultInjector {
     return { error: fault.error, warnings: fault.warnings };
   }
 
-  describe(): { requests: RequestFaultSpec[]; tasks: TaskFaultSpec[]; fullStorages: string[] } {
+  describe() {
     return {
+      taskVisibilityDelayMs: this.taskVisibilityDelayMs,
       requests: this.requestFaults.map(({ matcher: _m, remaining, ...spec }) => ({ ...spec, count: remaining })),
       tasks: this.taskFaults.map(({ remaining, ...spec }) => ({ ...spec, count: Number.isFinite(remaining) ? remaining : undefined })),
       fullStorages: [...this.state.storages.values()].filter(s => s.full).map(s => `${s.node}/${s.id}`),

@@ -207,6 +207,11 @@ describe('PVE simulator over HTTP', () => {
     const upid = await createCt(150);
     expect((await request(sim, 'DELETE', `/nodes/pve-a/tasks/${encodeURIComponent(upid)}`)).json).toEqual({ data: null });
     expect(await taskStatus(upid)).toMatchObject({ status: 'stopped', exitstatus: 'interrupted by signal' });
+    sim.faults.taskVisibilityDelayMs = 500;
+    const fresh = (await post('/nodes/pve-a/lxc/110/status/stop')).json.data;
+    expect((await get(`/nodes/pve-a/tasks/${encodeURIComponent(fresh)}/status`)).json.errors).toEqual({ upid: 'no such task' });
+    clock.advance(500);
+    expect((await taskStatus(fresh)).status).toBe('running');
     const unknown = await get(`/nodes/pve-a/tasks/${encodeURIComponent(upid.replace('vzcreate', 'vzstart'))}/status`);
     expect([unknown.status, unknown.json.errors]).toEqual([400, { upid: 'no such task' }]);
     const active = (await get('/nodes/pve-a/tasks?source=all&vmid=150&typefilter=vzcreate')).json.data;

@@ -165,7 +165,10 @@ export class ApiServer {
       if (params.task) faults.addTaskFault(params.task as never);
       const storage = params.storage as { node: string; storage: string; full?: boolean } | undefined;
       if (storage) faults.setStorageFull(storage.node, storage.storage, storage.full ?? true);
-      if (!params.request && !params.task && !storage) throw new ApiError(400, 'expected one of request, task, storage\n');
+      if (params.taskVisibilityDelayMs !== undefined) faults.taskVisibilityDelayMs = Number(params.taskVisibilityDelayMs);
+      if (!params.request && !params.task && !storage && params.taskVisibilityDelayMs === undefined) {
+        throw new ApiError(400, 'expected one of request, task, storage, taskVisibilityDelayMs\n');
+      }
       return { status: 200, body: { data: faults.describe() } };
     } catch (error) {
       if (error instanceof Error && !(error instanceof ApiError) && !(error instanceof PermissionDenied)) {

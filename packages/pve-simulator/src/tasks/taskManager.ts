@@ -39,6 +39,8 @@ export interface SimTask {
   user: string;
   tokenid?: string;
   status: 'running' | 'stopped';
+  /** Clock time the task started (ms). */
+  startedAtMs: number;
   exitstatus?: string;
   endtime?: number;
   log: string[];
@@ -76,6 +78,7 @@ export class TaskManager {
       user: spec.caller.fullId,
       tokenid: spec.caller.tokenid,
       status: 'running',
+      startedAtMs: now,
       log: [...(spec.startLog ?? [])],
       spec,
     };

@@ -14,7 +14,8 @@ function findTask({ core, caller, params }: RequestContext): SimTask {
   const fields = parseUpid(upid);
   if (!fields) throw failure(`unable to parse worker upid '${upid}'`);
   const task = core.tasks.get(upid);
-  if (!task || task.node !== params.node) throw parameterError({ upid: 'no such task' });
+  const visible = task && core.clock.now() - task.startedAtMs >= core.faults.taskVisibilityDelayMs;
+  if (!task || !visible || task.node !== params.node) throw parameterError({ upid: 'no such task' });
   if (task.user !== caller.fullId) core.permissions.check(caller, `/nodes/${task.node}`, ['Sys.Audit']);
   return task;
 }
