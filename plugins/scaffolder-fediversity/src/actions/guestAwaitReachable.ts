@@ -39,7 +39,7 @@ export function createGuestAwaitReachableAction(deps: FediversityActionDeps) {
         cluster: z => z.string().optional(),
         node: z => z.string().min(1),
         vmid: z => z.number().int().min(100),
-        hostname: z => z.string().regex(HOSTNAME_PATTERN, 'must be a lower-case host label'),
+        hostname: z => z.string().regex(HOSTNAME_PATTERN, 'must be a lower-case host label').optional(),
         timeoutSeconds: z => z.number().int().min(10).max(3600).default(600),
       },
       output: {
@@ -72,7 +72,7 @@ export function createGuestAwaitReachableAction(deps: FediversityActionDeps) {
         const endpoint = await ctx.checkpoint({
           key: `reach.${cluster.name}.${input.vmid}.endpoint`,
           fn: async () => {
-            const prepared = await deps.guestAccess.prepare(cluster, { vmid: input.vmid, hostname: input.hostname, ipv4 });
+            const prepared = await deps.guestAccess.prepare(cluster, { vmid: input.vmid, hostname: input.hostname ?? `ct-${input.vmid}`, ipv4 });
             return { host: prepared.host, port: prepared.port, username: prepared.username, hostKey: prepared.hostKey ?? null, trust: prepared.trust };
           },
         });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
-import { HOSTNAME_PATTERN } from '@fediversity/plugin-fediversity-common';
+import { DOMAIN_PATTERN, HOSTNAME_PATTERN } from '@fediversity/plugin-fediversity-common';
 import {
   ensureContainer,
   lxcFeatures,
@@ -9,6 +10,7 @@ import {
   nixosContainerParams,
   PveClient,
 } from '@fediversity/plugin-fediversity-node';
+import { guestTags, hostnameOf } from '../lib/appDefaults';
 import { GuestOs, Placement, resolvePlacement } from '../lib/placement';
 import { FediversityActionDeps, pickCluster } from './deps';
 import { readCheckpoint, recordCheckpoint } from './lib/checkpoints';
@@ -37,7 +39,12 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
     examples,
     schema: {
       input: {
-        hostname: z => z.string().regex(HOSTNAME_PATTERN, 'must be a lower-case host label (letters, digits, dashes)'),
+        hostname: z =>
+          z.string().regex(HOSTNAME_PATTERN, 'must be a lower-case host label (letters, digits, dashes)').optional()
+            .describe('Defaults to the first label of domain'),
+        domain: z => z.string().regex(DOMAIN_PATTERN, 'must be a lower-case DNS name (punycode)').optional(),
+        owner: z => z.string().optional().describe('Owning group; tagged owner-<group> so the catalog shows the owner'),
+        app: z => z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/).optional().describe('App name, tagged app-<app>'),
         os: z => z.enum(['nixos', 'linux']).default('nixos').describe('NixOS, or another Linux (not everything starts on Nix)'),
         cluster: z => z.string().optional().describe('Configured cluster name; the first one by default'),
         node: z => z.string().optional().describe('Node; by default the one with the most free memory'),
@@ -50,6 +57,7 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
       },
       output: {
         cluster: z => z.string(),
+        hostname: z => z.string(),
         node: z => z.string(),
         vmid: z => z.number().int(),
         upid: z => z.string().optional(),
@@ -63,12 +71,14 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
     },
     async handler(ctx) {
       const { input, signal } = ctx;
+      if (!input.hostname && !input.domain) throw new InputError('hostname or domain is required');
+      const hostname = input.hostname ?? hostnameOf(input.domain!);
       const cluster = pickCluster(deps.clusters, input.cluster);
       const { client } = cluster;
       const os: GuestOs = input.os ?? 'nixos';
       const memoryMiB = input.memoryMiB ?? 2048;
       const diskGiB = input.diskGiB ?? 16;
-      const tag = identityTag(ctx.task.id, ctx.step?.id, input.hostname);
+      const tag = identityTag(ctx.task.id, ctx.step?.id, hostname);
       const base = `guest.${tag}`;
       const request = { os, node: input.node, storage: input.storage, template: input.template, memoryMiB, diskGiB };
 
@@ -76,10 +86,10 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
         const placement = await resolvePlacement(client, request, signal);
         const vmid = await client.nextId(undefined, { signal });
         ctx.logger.info(
-          `Dry run: would create ${os} container ${input.hostname} (VMID ${vmid} is free now) on ${cluster.name}/${placement.node}, ` +
+          `Dry run: would create ${os} container ${hostname} (VMID ${vmid} is free now) on ${cluster.name}/${placement.node}, ` +
             `${diskGiB} GiB on ${placement.storage}, template ${placement.template}; nothing was created`,
         );
-        output(ctx, { cluster: cluster.name, ...placement, vmid, os, identityTag: tag, outcome: 'dry-run' });
+        output(ctx, { cluster: cluster.name, hostname, ...placement, vmid, os, identityTag: tag, outcome: 'dry-run' });
         return;
       }
 
@@ -93,9 +103,10 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
             upid: await readCheckpoint<string>(ctx, `${base}.upid`),
           };
           const { publicKey } = await deps.guestAccess.clientKey(cluster);
-          const params = createParams({ ...input, os, memoryMiB, diskGiB }, placement, publicKey, [
+          const params = createParams({ ...input, hostname, os, memoryMiB, diskGiB }, placement, publicKey, [
             'fediversity',
             tag,
+            ...guestTags(input.owner, input.app),
             ...(input.tags ?? []),
           ]);
           const result = await ensureContainer(client, {
@@ -130,6 +141,7 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
       });
       output(ctx, {
         cluster: cluster.name,
+        hostname,
         ...placement,
         node: created.node,
         vmid: created.vmid,
@@ -144,7 +156,7 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
 
 function output(
   ctx: { output(name: string, value: any): void },
-  values: Placement & { cluster: string; vmid: number; upid?: string; os: GuestOs; identityTag: string; outcome: string },
+  values: Placement & { cluster: string; hostname: string; vmid: number; upid?: string; os: GuestOs; identityTag: string; outcome: string },
 ) {
   for (const [name, value] of Object.entries(values)) {
     if (value !== undefined) ctx.output(name, value);

@@ -10,6 +10,7 @@ import {
   SshConnection,
   validateHostDescription,
 } from '@fediversity/plugin-fediversity-node';
+import { derivedAppOptions } from '../lib/appDefaults';
 import { FediversityActionDeps, pickCluster } from './deps';
 import { startHeartbeat } from './lib/progress';
 import { examples } from './nixosDeploy.examples';
@@ -55,7 +56,7 @@ export function createNixosDeployAction(deps: FediversityActionDeps) {
         hostname: z => z.string().regex(HOSTNAME_PATTERN, 'must be a lower-case host label'),
         domain: z => z.string().min(4),
         app: z => z.enum(HOST_APP_NAMES),
-        appOptions: z => z.record(z.unknown()).default({}),
+        appOptions: z => z.record(z.unknown()).optional().describe('Options of the app module; some are derived from domain when left out'),
         acmeEmail: z => z.string().optional().describe('Defaults to hostmaster@<domain>'),
         acmeStaging: z => z.boolean().optional().describe("Let's Encrypt staging; defaults to true on demo clusters"),
         flakeDir: z => z.string().default(DEFAULT_FLAKE_DIR),
@@ -76,7 +77,7 @@ export function createNixosDeployAction(deps: FediversityActionDeps) {
         hostname: input.hostname,
         domain: input.domain,
         app: input.app,
-        appOptions: input.appOptions ?? {},
+        appOptions: { ...derivedAppOptions(input.app, input.domain), ...(input.appOptions ?? {}) },
         acmeEmail: input.acmeEmail ?? `hostmaster@${input.domain}`,
         acmeStaging: input.acmeStaging ?? cluster.demo,
         sshAuthorizedKeys: [keyPair.publicKey],
