@@ -1,0 +1,139 @@
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import catalogModuleScaffolderEntityModel from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
+import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
+import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import fediversityPlugin, {
+  catalogModuleFediversityInstances,
+  catalogModuleFediversityProcessor,
+  catalogModuleFediversityProxmox,
+  fediversityModuleInstances,
+} from '@fediversity/plugin-fediversity-backend';
+import { staticPveClustersServiceFactory } from '@fediversity/plugin-fediversity-node';
+import { guestAccessServiceRef } from '../lib/guestAccess';
+import { scaffolderModuleFediversity } from '../module';
+import { SimulatorHarness, startSimulatorHarness } from './simulatorHarness';
+
+export const REPO_ROOT = join(__dirname, '../../../..');
+
+/** Owns the demo organisation's teams, so the instance store lets it record instances for them. */
+export const TEST_USER = 'user:default/mock';
+const OWNERSHIP = [TEST_USER, 'group:default/social-team', 'group:default/collaboration-team', 'group:default/platform-team'];
+
+export interface ProvisioningBackend {
+  baseUrl: string;
+  harness: SimulatorHarness;
+  /** Runs a template through the scaffolder's REST API and waits for the task to end. */
+  runTemplate(name: string, values: Record<string, unknown>): Promise<TaskResult>;
+  getJson<T = any>(path: string): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+export interface TaskResult {
+  id: string;
+  status: string;
+  /** Wall time from the POST to the task's end as the client saw it. */
+  durationMs: number;
+  /** The task's log messages, for failures. */
+  log: string[];
+}
+
+/**
+ * The real scaffolder and catalog backends with our modules, the fediversity backend plugin (instance store, job
+ * engine), the PVE simulator with the demo topology and demo SSH hosts: the embedded default, in one process.
+ * The catalog reads catalog/ and templates/; providers refresh every second so new entities show up quickly.
+ */
+export async function startProvisioningBackend(options: { speed?: number } = {}): Promise<ProvisioningBackend> {
+  const harness = await startSimulatorHarness({ speed: options.speed ?? 100 });
+  const every = { frequency: { seconds: 1 }, timeout: { seconds: 60 } };
+  const backend = await startTestBackend({
+    features: [
+      scaffolderPlugin,
+      catalogPlugin,
+      catalogModuleScaffolderEntityModel,
+      scaffolderModuleFediversity,
+      fediversityPlugin,
+      fediversityModuleInstances,
+      catalogModuleFediversityInstances,
+      catalogModuleFediversityProxmox,
+      catalogModuleFediversityProcessor,
+      staticPveClustersServiceFactory(harness.clusters.list()),
+      createServiceFactory({ service: guestAccessServiceRef, deps: {}, factory: () => harness.guestAccess }),
+      createServiceFactory({
+        service: coreServices.userInfo,
+        deps: {},
+        factory: () => mockServices.userInfo({ userEntityRef: TEST_USER, ownershipEntityRefs: OWNERSHIP }),
+      }),
+      // The real scheduler: the mock one runs tasks only at startup, and the providers must refresh.
+      schedulerServiceFactory,
+      mockServices.rootConfig.factory({
+        data: {
+          catalog: {
+            rules: [{ allow: ['Component', 'System', 'API', 'Resource', 'Location', 'Domain', 'Group', 'User', 'Template'] }],
+            locations: [
+              { type: 'file', target: join(REPO_ROOT, 'catalog/all.yaml') },
+              { type: 'file', target: join(REPO_ROOT, 'templates/all.yaml'), rules: [{ allow: ['Template'] }] },
+            ],
+          },
+          fediversity: {
+            allowInMemoryDatabase: true,
+            instances: { schedule: every },
+            // Only the refresh schedule of the embedded cluster; the clusters themselves come from the harness.
+            proxmox: { clusters: [{ name: 'demo', schedule: every }] },
+            jobs: { tickSeconds: 1 },
+          },
+        },
+      }),
+    ],
+  });
+  const { port } = backend.server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  const getJson = async <T,>(path: string) => {
+    const response = await fetch(`${baseUrl}${path}`);
+    return { status: response.status, body: (await response.json().catch(() => undefined)) as T };
+  };
+
+  async function waitForTemplate(name: string) {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if ((await getJson(`/api/catalog/entities/by-name/template/default/${name}`)).status === 200) return;
+      await new Promise(resolve => setTimeout(resolve, 250));
+    }
+    throw new Error(`Template ${name} did not appear in the catalog`);
+  }
+
+  return {
+    baseUrl,
+    harness,
+    getJson,
+    async runTemplate(name, values) {
+      await waitForTemplate(name);
+      const started = Date.now();
+      const created = await fetch(`${baseUrl}/api/scaffolder/v2/tasks`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ templateRef: `template:default/${name}`, values }),
+      });
+      if (created.status !== 201) throw new Error(`POST /v2/tasks: ${created.status} ${await created.text()}`);
+      const { id } = (await created.json()) as { id: string };
+      // The task's event stream ends with the completion event, so no polling interval is involved.
+      const events = await fetch(`${baseUrl}/api/scaffolder/v2/tasks/${id}/eventstream`);
+      const text = await events.text();
+      const durationMs = Date.now() - started;
+      const task = await getJson<{ status: string }>(`/api/scaffolder/v2/tasks/${id}`);
+      const log = [...text.matchAll(/^data: (.*)$/gm)].map(match => {
+        const event = JSON.parse(match[1]);
+        return `${event.body?.stepId ?? ''} ${event.body?.message ?? event.type}`;
+      });
+      return { id, status: task.body.status, durationMs, log };
+    },
+    async stop() {
+      await backend.stop();
+      await harness.stop();
+    },
+  };
+}
