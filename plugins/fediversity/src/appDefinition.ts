@@ -1,16 +1,13 @@
 import { Entity } from '@backstage/catalog-model';
-import { ANNOTATION_APP } from '@fediversity/plugin-fediversity-common';
+import {
+  ANNOTATION_APP,
+  APP_DEFINITION_TYPE,
+  Swot,
+  SwotKeywords,
+} from '@fediversity/plugin-fediversity-common';
 
-/** The catalog `spec.type` of a Component that describes an app we can run (Mastodon, Forgejo…). */
-export const APP_DEFINITION_TYPE = 'fediversity-app';
-
-/** The four SWOT lists of an app definition. */
-export interface Swot {
-  strengths: string[];
-  weaknesses: string[];
-  opportunities: string[];
-  threats: string[];
-}
+export { APP_DEFINITION_TYPE };
+export type { Swot, SwotKeywords };
 
 export const SWOT_QUADRANTS = [
   { key: 'strengths', title: 'Strengths' },
@@ -53,6 +50,15 @@ export function readSwot(entity: Entity): Swot {
     weaknesses: stringList(swot.weaknesses),
     opportunities: stringList(swot.opportunities),
     threats: stringList(swot.threats),
+  };
+}
+
+/** Reads `spec.swotKeywords` (machine keywords of the weaknesses and threats), empty lists when absent. */
+export function readSwotKeywords(entity: Entity): SwotKeywords {
+  const keywords = (entity.spec?.swotKeywords ?? {}) as Record<string, unknown>;
+  return {
+    weaknesses: stringList(keywords.weaknesses),
+    threats: stringList(keywords.threats),
   };
 }
 

@@ -15,13 +15,26 @@ export function appDefinition(
 }
 
 export const mastodon = appDefinition('mastodon', {
-  licence: 'AGPL-3.0-only',
+  license: 'AGPL-3.0-only',
   swot: {
     strengths: ['Reference ActivityPub server'],
     weaknesses: ['Heavy: Rails, Sidekiq, Node and PostgreSQL'],
     opportunities: ['Institutions leaving X'],
     threats: ['Media storage grows without bound'],
   },
+  swotKeywords: { weaknesses: ['resource-heavy'], threats: ['unbounded-storage'] },
+});
+
+export const forgejo = appDefinition('forgejo', {
+  owner: 'dev-team',
+  license: 'GPL-3.0-or-later',
+  swot: {
+    strengths: ['Community governed'],
+    weaknesses: ['Repositories on local disk'],
+    opportunities: ['ForgeFed federation'],
+    threats: ['Spam accounts on open registration'],
+  },
+  swotKeywords: { weaknesses: ['local-disk'], threats: ['spam'] },
 });
 
 export function instanceOf(appRef: string): Entity {

@@ -22,6 +22,7 @@ import { APP_DEFINITION_TYPE } from '../../appDefinition';
 import {
   AppRow,
   filterApps,
+  matchingRiskKeywords,
   matchingRisks,
   ownersOf,
   toAppRow,
@@ -103,15 +104,8 @@ export function AppsPage() {
     },
     {
       id: 'risks',
-      label: keyword ? `Weaknesses and threats matching "${keyword}"` : 'Weaknesses and threats',
-      cell: row =>
-        keyword ? (
-          <CellText title={matchingRisks(row, keyword).join('; ')} />
-        ) : (
-          <CellText
-            title={`${row.swot.weaknesses.length} weaknesses, ${row.swot.threats.length} threats`}
-          />
-        ),
+      label: 'Weaknesses and threats',
+      cell: row => <RisksCell row={row} keyword={keyword} />,
     },
   ];
 
@@ -140,6 +134,11 @@ export function AppsPage() {
             onChange={value => setParam(KEYWORD_PARAM, value)}
           />
         </Flex>
+        {loading && (
+          <Text role="status" color="secondary">
+            Loading app definitions…
+          </Text>
+        )}
         <Table
           columnConfig={columns}
           data={loading ? undefined : shown}
@@ -156,5 +155,24 @@ export function AppsPage() {
         />
       </Flex>
     </Container>
+  );
+}
+
+/** Keywords of the weaknesses and threats; with a search keyword, only what matched it. */
+function RisksCell(props: { row: AppRow; keyword: string }) {
+  const { row, keyword } = props;
+  const keywords = keyword
+    ? matchingRiskKeywords(row, keyword)
+    : [...row.swotKeywords.weaknesses, ...row.swotKeywords.threats];
+  const sentences = keyword ? matchingRisks(row, keyword) : [];
+  return (
+    <CellText
+      title={keywords.join(', ') || sentences.join('; ') || '-'}
+      description={
+        keyword && keywords.length > 0
+          ? sentences.join('; ')
+          : `${row.swot.weaknesses.length} weaknesses, ${row.swot.threats.length} threats`
+      }
+    />
   );
 }

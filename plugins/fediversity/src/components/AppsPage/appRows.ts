@@ -3,7 +3,13 @@ import {
   parseEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
-import { Swot, readLicence, readSwot } from '../../appDefinition';
+import {
+  Swot,
+  SwotKeywords,
+  readLicence,
+  readSwot,
+  readSwotKeywords,
+} from '../../appDefinition';
 
 /** One app definition as the Apps page lists it. */
 export interface AppRow {
@@ -15,12 +21,13 @@ export interface AppRow {
   ownerRef?: string;
   licence?: string;
   swot: Swot;
+  swotKeywords: SwotKeywords;
 }
 
 export interface AppFilter {
   /** Full owner entity ref; undefined lists every owner. */
   ownerRef?: string;
-  /** Matched case-insensitively against the app's weaknesses and threats. */
+  /** Matched case-insensitively against the app's weaknesses and threats and their keywords. */
   keyword?: string;
 }
 
@@ -48,6 +55,7 @@ export function toAppRow(entity: Entity): AppRow {
     ownerRef: ownerRefOf(entity),
     licence: readLicence(entity),
     swot: readSwot(entity),
+    swotKeywords: readSwotKeywords(entity),
   };
 }
 
@@ -59,12 +67,21 @@ export function matchingRisks(row: AppRow, keyword: string): string[] {
   return risks.filter(risk => risk.toLocaleLowerCase().includes(needle));
 }
 
+/** The weakness and threat keywords of `row` (`spec.swotKeywords`) that contain `keyword`. */
+export function matchingRiskKeywords(row: AppRow, keyword: string): string[] {
+  const needle = keyword.trim().toLocaleLowerCase();
+  const keywords = [...row.swotKeywords.weaknesses, ...row.swotKeywords.threats];
+  return keywords.filter(candidate => candidate.toLocaleLowerCase().includes(needle));
+}
+
 export function filterApps(rows: AppRow[], filter: AppFilter): AppRow[] {
   const keyword = filter.keyword?.trim() ?? '';
   return rows.filter(
     row =>
       (!filter.ownerRef || row.ownerRef === filter.ownerRef) &&
-      (keyword === '' || matchingRisks(row, keyword).length > 0),
+      (keyword === '' ||
+        matchingRisks(row, keyword).length > 0 ||
+        matchingRiskKeywords(row, keyword).length > 0),
   );
 }
 

@@ -1,0 +1,20 @@
+import { createFrontendModule } from '@backstage/frontend-plugin-api';
+import { SignInPageBlueprint } from '@backstage/plugin-app-react';
+import { SignInPage } from '@backstage/core-components';
+
+/**
+ * Guest sign-in: the backend's guest provider issues the identity configured in app-config.yaml
+ * (`auth.providers.guest.userEntityRef`).
+ */
+const guestSignInPage = SignInPageBlueprint.make({
+  params: {
+    loader: async () => props => (
+      <SignInPage {...props} providers={['guest']} title="Fediversity portal" />
+    ),
+  },
+});
+
+export const signInModule = createFrontendModule({
+  pluginId: 'app',
+  extensions: [guestSignInPage],
+});
