@@ -2,7 +2,7 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
 import { join } from 'node:path';
 import { Clock } from './clock';
-import { JobCancelledError, PermanentJobError } from './errors';
+import { EngineStoppingError, JobCancelledError, PermanentJobError } from './errors';
 import { JobEngine } from './JobEngine';
 import { JobService } from './JobService';
 import { JobStore } from './JobStore';
@@ -400,6 +400,39 @@ describe('JobEngine', () => {
     expect(runs).toBe(1);
     expect(await h.service.get(id)).toMatchObject({ status: 'failed', error: { name: 'PermanentJobError' } });
     await h.golden('non-idempotent-without-reconcile', id);
+  });
+
+  it('hands running jobs back at shutdown, so another instance continues without waiting for the lease', async () => {
+    const reasons: unknown[] = [];
+    let runs = 0;
+    const h = await harness([
+      {
+        kind: 'test.long',
+        steps: [
+          {
+            name: 'transfer',
+            run: async ctx => {
+              runs += 1;
+              if (runs > 1) return 'done';
+              ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason));
+              await ctx.sleep(3_600_000);
+              return 'never';
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.long');
+    void h.engine.tick();
+    await settle(20);
+    await h.clock.advance(1_000);
+    await h.engine.stop();
+    expect(reasons).toEqual([expect.any(EngineStoppingError)]);
+    expect(await h.store.getJob(id)).toMatchObject({ status: 'queued', leaseOwner: undefined });
+
+    await h.newEngine('engine-b').runUntilIdle();
+    expect((await h.store.getJob(id))?.status).toBe('succeeded');
+    await h.golden('shutdown-handover', id);
   });
 
   it('refuses kinds with a point of no return but no reconcile', () => {

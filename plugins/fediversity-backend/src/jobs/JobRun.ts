@@ -115,6 +115,8 @@ export class JobRun {
         outputs[row.name] = row.output;
         continue;
       }
+      // Stopping or lease lost between steps: start nothing new.
+      if (this.runController.signal.aborted) throw this.runController.signal.reason;
       if (this.cancelRequested) {
         await this.compensateAndFinish(kind, rows, 'cancelled');
         return;
