@@ -9,6 +9,9 @@ import { generateSshKeyPair } from '../ssh/keys';
 import { DemoHostServer, type DemoHostEndpoint } from './DemoHostServer';
 import { defaultDemoCommands, type DemoCommand } from './commands';
 
+// Real servers on a shared 2-core machine: allow for load, not for hangs.
+jest.setTimeout(30_000);
+
 const FLAKE = `{
   inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
   outputs = { self, nixpkgs }: {

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { SshConnection } from '../ssh/SshConnection';
 import { startDemoHosts } from './startDemoHosts';
 
+// Real servers on a shared 2-core machine: allow for load, not for hangs.
+jest.setTimeout(30_000);
+
 describe('startDemoHosts', () => {
   let dataDir: string;
 

@@ -4,6 +4,9 @@ import { txtRecordValue } from './records';
 import { digAnswer } from './testing/startDaemon';
 import { startTestPowerDns, type TestPowerDns } from './testing/testPowerDns';
 
+// Real servers on a shared 2-core machine: allow for load, not for hangs.
+jest.setTimeout(30_000);
+
 describe('PowerDnsProvider against a real PowerDNS Authoritative server on loopback', () => {
   let pdns: TestPowerDns | undefined;
   let provider: PowerDnsProvider;

@@ -5,6 +5,9 @@ import type { ProcessRunner } from './runProcess';
 import { digAnswer } from './testing/startDaemon';
 import { startTestNamed, type TestNamed } from './testing/testNamed';
 
+// Real servers on a shared 2-core machine: allow for load, not for hangs.
+jest.setTimeout(30_000);
+
 describe('Rfc2136DnsProvider against a real BIND named on loopback', () => {
   let named: TestNamed | undefined;
   let provider: Rfc2136DnsProvider;

@@ -8,6 +8,9 @@ import { generateSshKeyPair } from './keys';
 import { pinFingerprint } from './hostKeys';
 import { startTestSshd, type TestSshd } from './testing/testSshd';
 
+// Real servers on a shared 2-core machine: allow for load, not for hangs.
+jest.setTimeout(30_000);
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

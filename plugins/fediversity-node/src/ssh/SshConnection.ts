@@ -199,8 +199,7 @@ export class SshConnection {
       if (options.signal?.aborted) {
         throw new RemoteCommandAbortedError(`Remote command ${what} aborted before it started`);
       }
-      const channel = await this.openExecChannel(command, what);
-      return await this.runOnChannel(channel, what, killMode, options);
+      return await this.openAndRun(command, what, killMode, options);
     } finally {
       release();
     }
@@ -210,13 +209,29 @@ export class SshConnection {
    * sshd frees a session slot a moment after it confirms the close, so a channel opened right
    * then can be refused ("open failed") near MaxSessions. Nothing ran yet, so retrying is safe.
    */
-  private async openExecChannel(command: string, what: string): Promise<ClientChannel> {
+  private async openAndRun(
+    command: string,
+    what: string,
+    killMode: KillMode,
+    options: ExecOptions,
+  ): Promise<ExecResult> {
     for (let attempt = 1; ; attempt++) {
+      let opened = false;
       try {
-        return await new Promise<ClientChannel>((resolve, reject) =>
-          this.client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch))),
+        return await new Promise<ExecResult>((resolve, reject) =>
+          this.client.exec(command, (err, channel) => {
+            if (err) {
+              reject(err);
+              return;
+            }
+            opened = true;
+            // Listeners must be attached in this callback: a fast command's exit-status can be
+            // parsed from the same packet batch, before any awaited continuation would run.
+            this.runOnChannel(channel, what, killMode, options).then(resolve, reject);
+          }),
         );
       } catch (err) {
+        if (opened) throw err;
         if (attempt >= 4 || !/open failed/i.test((err as Error).message) || this.closed) {
           throw new Error(`Could not run ${what} on ${target(this.target)}: ${(err as Error).message}`);
         }

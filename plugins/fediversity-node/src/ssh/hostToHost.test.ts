@@ -7,6 +7,9 @@ import { pipeToPeerArgv, rsyncPushArgv, sshArgv, type PeerEndpoint } from './hos
 import { generateSshKeyPair } from './keys';
 import { startTestSshd, type TestSshd } from './testing/testSshd';
 
+// Real servers on a shared 2-core machine: allow for load, not for hangs.
+jest.setTimeout(30_000);
+
 const peerBase: PeerEndpoint = {
   host: '10.0.0.2',
   port: 22,
