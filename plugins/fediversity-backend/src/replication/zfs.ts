@@ -1,0 +1,270 @@
+import { InputError } from '@backstage/errors';
+import { assertZfsDataset, pipeToPeerArgv, type PeerEndpoint } from '@fediversity/plugin-fediversity-node';
+import { PermanentJobError } from '../jobs/errors';
+import { CommandRunner } from './commandRunner';
+
+/*
+ * ZFS replication: snapshot → send the delta since the newest snapshot both sides hold (matched by guid, never by
+ * name alone) → verify the guid on the target → record the new common point → only then prune old snapshots.
+ * The data goes from the source host straight to the target host (`zfs send | ssh target zfs receive`); the
+ * portal only runs the commands. A failed run leaves the target at its last good snapshot.
+ */
+
+export interface ZfsSnapshot {
+  /** The part after `@`. */
+  name: string;
+  guid: string;
+  /** Seconds since the epoch. */
+  creation: number;
+}
+
+export interface ZfsCommonPoint {
+  snapshot: string;
+  guid: string;
+  /** When the snapshot was taken (ms): the recovery point of the copy. */
+  takenAt: number;
+}
+
+export interface ZfsReplicationOptions {
+  source: CommandRunner;
+  sourceDataset: string;
+  target: CommandRunner;
+  targetDataset: string;
+  /** How the source host reaches the target host over SSH (pinned key, per-job known_hosts). */
+  peer: PeerEndpoint;
+  /** Names this schedule's snapshots (`<prefix>_<time>`), so one schedule never prunes another's. */
+  snapshotPrefix: string;
+  /** Snapshots of this schedule kept on each side, newest first (at least 1: the common point). */
+  keepSnapshots: number;
+  /** Receive with `-s` and continue interrupted streams from their token where the pool supports it. */
+  useResumeTokens?: boolean;
+  now: () => number;
+  signal?: AbortSignal;
+  /** A snapshot an earlier attempt of this run created and did not finish sending (its checkpoint). */
+  pendingSnapshot?: string;
+  /** Persists the snapshot about to be sent, so a retry sends it instead of taking another. */
+  savePendingSnapshot?(snapshot: string): Promise<void>;
+  /** Persists the new common point. Old snapshots are pruned only after this resolves. */
+  recordCommonPoint(point: ZfsCommonPoint): Promise<void>;
+  log?(message: string, fields?: Record<string, unknown>, level?: 'info' | 'warn'): Promise<void> | void;
+}
+
+export interface ZfsReplicationResult {
+  mode: 'full' | 'incremental';
+  snapshot: string;
+  guid: string;
+  base?: string;
+  resumedFromToken: boolean;
+  rolledBackTarget: boolean;
+  pruned: { source: string[]; target: string[] };
+}
+
+const SNAPSHOT_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,100}$/;
+
+export class NoCommonSnapshotError extends PermanentJobError {
+  name = 'NoCommonSnapshotError';
+}
+
+export class ForeignTargetSnapshotsError extends PermanentJobError {
+  name = 'ForeignTargetSnapshotsError';
+}
+
+/** Snapshots of a dataset, oldest first; undefined when the dataset does not exist. */
+export async function listZfsSnapshots(
+  runner: CommandRunner,
+  dataset: string,
+  signal?: AbortSignal,
+): Promise<ZfsSnapshot[] | undefined> {
+  assertZfsDataset(dataset);
+  // `zfs get` (not `zfs list -p`, which zfs-fuse lacks); -d 1 = the dataset's own snapshots and children.
+  const result = await runner.run(
+    ['zfs', 'get', '-Hp', '-r', '-d', '1', '-o', 'name,property,value', 'guid,creation', dataset],
+    { signal, check: false },
+  );
+  if (result.exitCode !== 0) {
+    if (/does not exist/.test(result.stderr)) return undefined;
+    throw new Error(`zfs get on ${dataset} failed: ${result.stderr.trim().slice(-500)}`);
+  }
+  const byName = new Map<string, Partial<ZfsSnapshot> & { order: number }>();
+  for (const line of result.stdout.split('\n')) {
+    const [fullName, property, value] = line.split('\t');
+    if (!fullName?.startsWith(`${dataset}@`)) continue;
+    const name = fullName.slice(dataset.length + 1);
+    const entry = byName.get(name) ?? { name, order: byName.size };
+    if (property === 'guid') entry.guid = value;
+    if (property === 'creation') entry.creation = Number(value);
+    byName.set(name, entry);
+  }
+  return [...byName.values()]
+    .filter((s): s is ZfsSnapshot & { order: number } => s.guid !== undefined && s.creation !== undefined)
+    .sort((a, b) => a.creation - b.creation || a.order - b.order)
+    .map(({ name, guid, creation }) => ({ name, guid, creation }));
+}
+
+/** The newest target snapshot whose guid the source also has (the incremental base), or undefined. */
+export function findCommonSnapshot(source: ZfsSnapshot[], target: ZfsSnapshot[]): ZfsSnapshot | undefined {
+  const sourceByGuid = new Map(source.map(snapshot => [snapshot.guid, snapshot]));
+  for (let i = target.length - 1; i >= 0; i--) {
+    const match = sourceByGuid.get(target[i].guid);
+    if (match) return match;
+  }
+  return undefined;
+}
+
+/** `undefined` when the target's pool has no resumable receive (zfs-fuse, old pools); '' when nothing to resume. */
+async function readResumeToken(runner: CommandRunner, dataset: string, signal?: AbortSignal) {
+  const result = await runner.run(['zfs', 'get', '-H', '-o', 'value', 'receive_resume_token', dataset], {
+    signal,
+    check: false,
+  });
+  if (result.exitCode !== 0) {
+    if (/invalid property|bad property list/.test(result.stderr)) return undefined;
+    return ''; // the dataset does not exist yet: nothing to resume, support unknown until it does
+  }
+  const token = result.stdout.trim();
+  return token === '-' ? '' : token;
+}
+
+async function resumeSupported(runner: CommandRunner, dataset: string, signal?: AbortSignal): Promise<boolean> {
+  const pool = dataset.split('/')[0];
+  return (await readResumeToken(runner, pool, signal)) !== undefined;
+}
+
+export function snapshotName(prefix: string, at: number): string {
+  // 20261125T230102123Z: sorts by time, only characters ZFS allows.
+  return `${prefix}_${new Date(at).toISOString().replace(/[-:.]/g, '')}`;
+}
+
+/** One replication run. Throws without touching the target's last good snapshot when anything is off. */
+export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsReplicationResult> {
+  const { source, target, sourceDataset, targetDataset, peer, signal } = options;
+  assertZfsDataset(sourceDataset, 'source dataset');
+  assertZfsDataset(targetDataset, 'target dataset');
+  if (sourceDataset.includes('@') || targetDataset.includes('@')) throw new InputError('Datasets, not snapshots');
+  if (!SNAPSHOT_PREFIX.test(options.snapshotPrefix)) {
+    throw new InputError(`Invalid snapshot prefix ${JSON.stringify(options.snapshotPrefix)}`);
+  }
+  if (!Number.isInteger(options.keepSnapshots) || options.keepSnapshots < 1) {
+    throw new InputError('keepSnapshots must be at least 1');
+  }
+  const log = async (message: string, fields?: Record<string, unknown>, level?: 'info' | 'warn') => {
+    await options.log?.(message, fields, level);
+  };
+  const receiveArgv = (extra: string[]) => ['zfs', 'receive', '-u', ...extra, '--', targetDataset];
+  const send = (producer: string[], receiveFlags: string[]) =>
+    source.run(pipeToPeerArgv(producer, peer, receiveArgv(receiveFlags)), { signal });
+
+  const canResume = (options.useResumeTokens ?? true) && (await resumeSupported(target, targetDataset, signal));
+  const resumeFlag = canResume ? ['-s'] : [];
+
+  // 1. An interrupted resumable receive: finish it first (it only adds a snapshot the source already has).
+  let resumedFromToken = false;
+  if (canResume) {
+    const token = await readResumeToken(target, targetDataset, signal);
+    if (token) {
+      await log('Resuming an interrupted receive from its token');
+      try {
+        await send(['zfs', 'send', '-t', token], ['-s']);
+        resumedFromToken = true;
+      } catch (error) {
+        await log(`Resume failed (${(error as Error).message.slice(0, 300)}); discarding the partial receive`, {}, 'warn');
+        await target.run(['zfs', 'receive', '-A', '--', targetDataset], { signal });
+      }
+    }
+  }
+
+  // 2. The new consistent point on the source (reused if an earlier attempt of this run took it).
+  const sourceSnapshots = await listZfsSnapshots(source, sourceDataset, signal);
+  if (!sourceSnapshots) throw new PermanentJobError(`Source dataset ${sourceDataset} does not exist`);
+  let snapshot = options.pendingSnapshot;
+  if (!snapshot || !sourceSnapshots.some(s => s.name === snapshot)) {
+    snapshot = snapshotName(options.snapshotPrefix, options.now());
+    await source.run(['zfs', 'snapshot', '--', `${sourceDataset}@${snapshot}`], { signal });
+    await options.savePendingSnapshot?.(snapshot);
+    await log(`Snapshot ${sourceDataset}@${snapshot} taken`);
+  }
+  const sourceAfter = (await listZfsSnapshots(source, sourceDataset, signal))!;
+  const newSnapshot = sourceAfter.find(s => s.name === snapshot)!;
+
+  // 3. The base: the newest snapshot both sides hold with the same guid.
+  const targetSnapshots = await listZfsSnapshots(target, targetDataset, signal);
+  let mode: 'full' | 'incremental';
+  let base: ZfsSnapshot | undefined;
+  let rolledBackTarget = false;
+  if (!targetSnapshots) {
+    mode = 'full';
+    await log(`Full send of ${sourceDataset}@${snapshot} to ${targetDataset}`);
+    await send(['zfs', 'send', '--', `${sourceDataset}@${snapshot}`], resumeFlag);
+  } else {
+    base = findCommonSnapshot(sourceAfter, targetSnapshots);
+    if (!base) {
+      throw new NoCommonSnapshotError(
+        `${targetDataset} exists but shares no snapshot (by guid) with ${sourceDataset}; ` +
+          'refusing to overwrite it. Rename or destroy the target deliberately, then run again for a full send.',
+      );
+    }
+    mode = 'incremental';
+    const baseIndex = targetSnapshots.findIndex(s => s.guid === base!.guid);
+    const foreign = targetSnapshots.slice(baseIndex + 1).filter(s => s.guid !== newSnapshot.guid);
+    if (foreign.length) {
+      throw new ForeignTargetSnapshotsError(
+        `${targetDataset} has snapshots newer than the common ${base.name} that the source does not have ` +
+          `(${foreign.map(s => s.name).join(', ')}); refusing to destroy them`,
+      );
+    }
+    if (base.guid !== newSnapshot.guid) {
+      // The replica is meant to be read-only; anything written since the common snapshot is discarded.
+      const readonly = await target.run(['zfs', 'get', '-H', '-o', 'value', 'readonly', targetDataset], { signal });
+      if (readonly.stdout.trim() !== 'on') {
+        await log(`${targetDataset} was writable: rolling it back to ${base.name} and making it read-only`, {}, 'warn');
+        rolledBackTarget = true;
+        // A read-write mount would keep reporting (and allowing) writes whatever the property says.
+        await target.run(['zfs', 'unmount', targetDataset], { signal, check: false });
+      }
+      await target.run(['zfs', 'rollback', '--', `${targetDataset}@${base.name}`], { signal });
+      await log(`Incremental send ${base.name} → ${snapshot}`);
+      await send(
+        ['zfs', 'send', '-I', `${sourceDataset}@${base.name}`, '--', `${sourceDataset}@${snapshot}`],
+        ['-F', ...resumeFlag],
+      );
+    }
+  }
+  await target.run(['zfs', 'set', 'readonly=on', targetDataset], { signal });
+
+  // 4. Verify by guid, record, and only then prune.
+  const targetAfter = (await listZfsSnapshots(target, targetDataset, signal)) ?? [];
+  const received = targetAfter.find(s => s.name === snapshot);
+  if (!received || received.guid !== newSnapshot.guid) {
+    throw new Error(
+      `After the receive ${targetDataset}@${snapshot} has guid ${received?.guid ?? 'none'}, expected ${newSnapshot.guid}`,
+    );
+  }
+  await options.recordCommonPoint({ snapshot, guid: newSnapshot.guid, takenAt: newSnapshot.creation * 1000 });
+
+  const pruned = {
+    source: await prune(source, sourceDataset, sourceAfter, snapshot, options, signal),
+    target: await prune(target, targetDataset, targetAfter, snapshot, options, signal),
+  };
+  if (pruned.source.length || pruned.target.length) await log('Pruned old replication snapshots', pruned);
+  return { mode, snapshot, guid: newSnapshot.guid, base: base?.name, resumedFromToken, rolledBackTarget, pruned };
+}
+
+/** Destroys this schedule's snapshots older than the common one beyond `keepSnapshots`. */
+async function prune(
+  runner: CommandRunner,
+  dataset: string,
+  snapshots: ZfsSnapshot[],
+  common: string,
+  options: Pick<ZfsReplicationOptions, 'snapshotPrefix' | 'keepSnapshots'>,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const ours = snapshots.filter(s => s.name.startsWith(`${options.snapshotPrefix}_`));
+  const commonIndex = ours.findIndex(s => s.name === common);
+  if (commonIndex < 0) return [];
+  const older = ours.slice(0, commonIndex);
+  const doomed = older.slice(0, Math.max(0, ours.length - options.keepSnapshots));
+  for (const s of doomed) {
+    await runner.run(['zfs', 'destroy', '--', `${dataset}@${s.name}`], { signal });
+  }
+  return doomed.map(s => s.name);
+}
