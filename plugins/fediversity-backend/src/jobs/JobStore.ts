@@ -316,7 +316,8 @@ export class JobStore {
             });
           if (!claimed) return 'taken';
           const job = toJob(await trx(JOBS).where({ id: candidate.id }).first());
-          for (const key of options.lockKeysOf(job)) {
+          // In a fixed order, so two claims wanting overlapping resources cannot deadlock.
+          for (const key of [...new Set(options.lockKeysOf(job))].sort()) {
             const holder = await this.acquireLock(trx, key, job, now);
             if (holder) throw new ResourceBusyError(`${key} is held by job ${holder}`);
           }

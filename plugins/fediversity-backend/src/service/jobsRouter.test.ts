@@ -1,4 +1,4 @@
-import { createBackendModule } from '@backstage/backend-plugin-api';
+import { coreServices, createBackendModule, SchedulerService } from '@backstage/backend-plugin-api';
 import { mockCredentials, mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { AuthorizeResult, DefinitivePolicyDecision } from '@backstage/plugin-permission-common';
 import { JobDetails } from '@fediversity/plugin-fediversity-common';
@@ -55,14 +55,16 @@ const testKinds: JobKind<any>[] = [
   },
 ];
 
+let pluginScheduler: SchedulerService | undefined;
 const testKindsModule = createBackendModule({
   pluginId: 'fediversity',
   moduleId: 'test-kinds',
   register(reg) {
     reg.registerInit({
-      deps: { kinds: fediversityJobKindsExtensionPoint },
-      async init({ kinds }) {
+      deps: { kinds: fediversityJobKindsExtensionPoint, scheduler: coreServices.scheduler },
+      async init({ kinds, scheduler }) {
         kinds.addJobKind(...testKinds);
+        pluginScheduler = scheduler;
       },
     });
   },
@@ -185,6 +187,12 @@ describe('job API', () => {
     const filtered = await call('get', `/jobs?entityRef=${ENTITY}&status=succeeded&kind=demo.echo`, owner);
     expect(filtered.body.items.map((job: JobDetails) => job.id)).toContain(finishedJob.id);
     expect((await call('get', '/jobs?status=bogus', owner)).status).toBe(400);
+  });
+
+  it('uses the scheduler only as a local ticker and a global janitor', async () => {
+    const scheduled = await pluginScheduler!.getScheduledTasks();
+    const tasks = Object.fromEntries(scheduled.map(task => [task.id, task.scope]));
+    expect(tasks).toEqual({ 'fediversity-jobs-tick': 'local', 'fediversity-jobs-janitor': 'global' });
   });
 
   it('lists the job kinds', async () => {
