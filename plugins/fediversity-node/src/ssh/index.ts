@@ -19,7 +19,8 @@ export {
 } from './hostKeys';
 export type { HostKeyPin, HostPublicKey } from './hostKeys';
 export { HostKeyMismatchError, RemoteCommandAbortedError, RemoteCommandError } from './errors';
-export { SshConnection, enrollHostKey } from './SshConnection';
+export { SshConnection } from './SshConnection';
+export { enrollHostKey } from './enrollHostKey';
 export type {
   SshTarget,
   SshConnectOptions,
@@ -29,8 +30,8 @@ export type {
   RunOptions,
   RunResult,
   UploadOptions,
-  EnrollHostKeyOptions,
 } from './SshConnection';
+export type { EnrollHostKeyOptions } from './enrollHostKey';
 export { sshArgv, rsyncPushArgv, pipeToPeerArgv } from './hostToHost';
 export type { PeerEndpoint, RsyncPushOptions } from './hostToHost';
 export { generateSshKeyPair, loadOrCreateSshKeyPair } from './keys';
