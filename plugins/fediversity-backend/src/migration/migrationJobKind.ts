@@ -1,0 +1,328 @@
+import { PermanentJobError } from '../jobs/errors';
+import { JobKind, RetryPolicy, StepContext } from '../jobs/types';
+import { freeSpace } from './diskSpace';
+import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
+import { ConnectedHost, HostConnector, HostShell } from './hosts';
+import { MigrationParams, migrationParamsSchema } from './params';
+import { TargetProvisioner } from './provisionTarget';
+import { knownHostsPath } from './rsync';
+import { appCommands, settleSeconds, strategiesFromAppDefinition } from './strategies';
+import { MigrationStrategy, StrategyEnv } from './strategy';
+
+export const MIGRATION_JOB_KIND = 'instance.migrate';
+
+export interface MigrationDeps {
+  connect: HostConnector;
+  dns?: DnsProviderLookup;
+  provisioner?: TargetProvisioner;
+  /** Default: the strategies the app definition names. */
+  strategies?: (params: MigrationParams) => MigrationStrategy[];
+  retry?: RetryPolicy;
+  /** How often the observe step checks the target. */
+  observeIntervalMs?: number;
+}
+
+type Ctx = StepContext<MigrationParams>;
+
+interface Hosts {
+  source: HostShell;
+  target: HostShell;
+}
+
+/**
+ * `instance.migrate`: moves an instance to another host with the state machine of replication.md §2:
+ * preflight → provision target → initial sync → catch up → approval → quiesce → final sync → verify →
+ * cut over (point of no return) → observe. Before the cut-over every failure rolls back (compensations
+ * in reverse: restart the source database, unquiesce the app, fence the target); the source is only ever
+ * quiesced and is kept as it is until a separate decommission job.
+ */
+export function migrationJobKind(deps: MigrationDeps): JobKind<MigrationParams> {
+  const strategiesOf = (params: MigrationParams) => (deps.strategies ?? strategiesFromAppDefinition)(params);
+
+  /** Opens both hosts for one step (pinned keys), closed when the step ends. */
+  async function withHosts<T>(ctx: Ctx, roles: Array<keyof Hosts>, fn: (hosts: Hosts) => Promise<T>): Promise<T> {
+    const opened: ConnectedHost[] = [];
+    try {
+      const connect = async (role: keyof Hosts) => {
+        try {
+          const host = await deps.connect(role, ctx.job.params[role], ctx.signal);
+          opened.push(host);
+          return host;
+        } catch (error) {
+          throw new Error(`The ${role} host is unreachable: ${(error as Error).message}`);
+        }
+      };
+      const [source, target] = await Promise.all([
+        roles.includes('source') ? connect('source') : unavailable('source'),
+        roles.includes('target') ? connect('target') : unavailable('target'),
+      ]);
+      return await fn({ source, target });
+    } finally {
+      await Promise.all(opened.map(host => host.close().catch(() => undefined)));
+    }
+  }
+
+  /** Per-strategy views on the step's checkpoint; concurrent saves are serialised. */
+  function envs(ctx: Ctx, hosts: Hosts, strategies: MigrationStrategy[]): StrategyEnv[] {
+    const state: Record<string, Record<string, unknown>> = { ...((ctx.checkpoint as any) ?? {}) };
+    let saving = Promise.resolve();
+    return strategies.map(strategy => ({
+      jobId: ctx.job.id,
+      params: ctx.job.params,
+      source: hosts.source,
+      target: hosts.target,
+      signal: ctx.signal,
+      checkpoint: { ...(state[strategy.name] ?? {}) },
+      saveCheckpoint: checkpoint => {
+        state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
+        saving = saving.then(() => ctx.saveCheckpoint({ ...state }));
+        return saving;
+      },
+      log: (message, fields) => ctx.log(`${strategy.name}: ${message}`, fields),
+      sleep: ms => ctx.sleep(ms),
+      now: () => ctx.clock.now(),
+    }));
+  }
+
+  /** Runs one phase of every strategy at once and collects their results by strategy name. */
+  async function eachStrategy<T>(
+    ctx: Ctx,
+    hosts: Hosts,
+    phase: (strategy: MigrationStrategy, env: StrategyEnv) => Promise<T>,
+    options: { sequential?: boolean } = {},
+  ): Promise<Record<string, T>> {
+    const strategies = strategiesOf(ctx.job.params);
+    const strategyEnvs = envs(ctx, hosts, strategies);
+    const results: Record<string, T> = {};
+    if (options.sequential) {
+      for (const [index, strategy] of strategies.entries()) results[strategy.name] = await phase(strategy, strategyEnvs[index]);
+    } else {
+      const values = await Promise.all(strategies.map((strategy, index) => phase(strategy, strategyEnvs[index])));
+      strategies.forEach((strategy, index) => (results[strategy.name] = values[index]));
+    }
+    return results;
+  }
+
+  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string) {
+    for (const command of commands) {
+      await ctx.log(`${what} on the ${host.role}: ${command.join(' ')}`);
+      await host.run(command, { signal: ctx.signal });
+    }
+  }
+
+  return {
+    kind: MIGRATION_JOB_KIND,
+    title: 'Migrate the instance to another host (zero data loss)',
+    params: migrationParamsSchema,
+    locks: job => [
+      `entity:${job.entityRef}`,
+      `host:${job.params.source.host}:${job.params.source.port}`,
+      `host:${job.params.target.host}:${job.params.target.port}`,
+    ],
+    retry: deps.retry,
+    steps: [
+      {
+        name: 'preflight',
+        title: 'Check hosts, versions, space, DNS',
+        run: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            const params = ctx.job.params;
+            const facts = await eachStrategy(ctx, hosts, (strategy, env) => strategy.preflight(env), { sequential: true });
+            const needs = new Map<string, { bytes: number; available: number }>();
+            for (const strategy of strategiesOf(params)) {
+              const [env] = envs(ctx, hosts, [strategy]);
+              const size = await strategy.sourceBytes?.(env);
+              if (!size) continue;
+              const { availableBytes, mountPoint } = await freeSpace(hosts.target, size.targetPath, ctx.signal);
+              const need = needs.get(mountPoint) ?? { bytes: 0, available: availableBytes };
+              need.bytes += size.bytes;
+              needs.set(mountPoint, need);
+            }
+            for (const [mountPoint, need] of needs) {
+              if (need.available < need.bytes * params.minFreeSpaceRatio) {
+                throw new PermanentJobError(
+                  `Target disk too small: ${mountPoint} has ${need.available} bytes free, the data needs ` +
+                    `${need.bytes} × ${params.minFreeSpaceRatio}`,
+                );
+              }
+            }
+            const dns = params.dns ? await checkDns(deps.dns, params.dns) : undefined;
+            if (dns?.dnsCurrentTtl !== undefined && dns.dnsCurrentTtl > 300) {
+              await ctx.log(`The DNS TTL is ${dns.dnsCurrentTtl} s: clients may reach the source that long after the cut-over`, {}, 'warn');
+            }
+            const space = Object.fromEntries([...needs].map(([mount, need]) => [mount, need]));
+            await ctx.log('Preflight passed', { strategies: Object.keys(facts) });
+            return { facts, space, dns };
+          }),
+      },
+      {
+        name: 'provision-target',
+        title: 'Provision the target (app stopped)',
+        run: async ctx => {
+          const params = ctx.job.params;
+          let guest: { vmid: number; node: string } | undefined;
+          if (params.provision) {
+            if (!deps.provisioner) throw new PermanentJobError('No Proxmox provisioner is configured');
+            guest = await deps.provisioner.ensureTarget({
+              jobId: ctx.job.id,
+              provision: params.provision,
+              checkpoint: ((ctx.checkpoint as any)?.guest ?? {}) as { vmid?: number },
+              saveCheckpoint: checkpoint => ctx.saveCheckpoint({ guest: checkpoint }),
+              signal: ctx.signal,
+            });
+            await ctx.log('Target guest ready', guest);
+          }
+          await withHosts(ctx, ['source', 'target'], async hosts => {
+            await runCommands(ctx, hosts.target, appCommands(params, 'quiesce'), 'Keeping the app stopped');
+            await eachStrategy(ctx, hosts, (strategy, env) => strategy.prepareTarget(env), { sequential: true });
+          });
+          return { guest };
+        },
+      },
+      {
+        name: 'initial-sync',
+        title: 'Initial copy while the source serves',
+        run: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.initialSync(env));
+            await ctx.log('Initial sync done', results);
+            return results;
+          }),
+        compensate: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoInitialSync(env));
+            await ctx.log('Target fenced (standby stopped, slot released)');
+          }),
+      },
+      {
+        name: 'catch-up',
+        title: 'Catch up until the delta is small',
+        run: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            const { catchUp } = ctx.job.params;
+            let underBudget = 0;
+            for (let round = 1; round <= catchUp.maxRounds; round++) {
+              const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.catchUp(env));
+              const caughtUp = Object.values(results).every(result => result.caughtUp);
+              underBudget = caughtUp ? underBudget + 1 : 0;
+              await ctx.log(`Catch-up round ${round}`, { caughtUp, results });
+              await ctx.progress({ done: underBudget, total: catchUp.roundsUnderBudget, message: `round ${round}` });
+              if (underBudget >= catchUp.roundsUnderBudget) return { rounds: round, last: results };
+            }
+            throw new Error(`Not caught up after ${catchUp.maxRounds} rounds; the source changes faster than it copies`);
+          }),
+      },
+      { name: 'approve-cutover', title: 'Approve the cut-over (downtime starts)', approvalGate: true },
+      {
+        name: 'quiesce',
+        title: 'Quiesce the source app',
+        run: ctx =>
+          withHosts(ctx, ['source'], async hosts => {
+            const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
+            const startedAt = saved ?? ctx.clock.now();
+            if (saved === undefined) await ctx.saveCheckpoint({ startedAt });
+            await runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'quiesce'), 'Quiescing');
+            const settle = settleSeconds(ctx.job.params);
+            if (settle > 0) {
+              await ctx.log(`Waiting ${settle} s for clients to settle`);
+              await ctx.sleep(settle * 1000);
+            }
+            return { startedAt };
+          }),
+        compensate: ctx =>
+          withHosts(ctx, ['source'], hosts =>
+            runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'unquiesce'), 'Unquiescing'),
+          ),
+      },
+      {
+        name: 'final-sync',
+        title: 'Final sync (source quiesced)',
+        run: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.finalSync(env));
+            await ctx.log('Final sync done', results);
+            return results;
+          }),
+        compensate: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoFinalSync(env));
+          }),
+      },
+      {
+        name: 'verify',
+        title: 'Verify the target equals the source',
+        run: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.verify(env));
+            await ctx.log('Target verified equal to the source', results);
+            return results;
+          }),
+      },
+      {
+        name: 'cut-over',
+        title: 'Cut over: promote, start the app on the target, point DNS at it',
+        pointOfNoReturn: true,
+        reconcile: async ctx => {
+          const params = ctx.job.params;
+          const dnsDone = params.dns ? await dnsPointsAtTarget(deps.dns, params.dns) : false;
+          if (!dnsDone) return { done: false };
+          const promoted = await withHosts(ctx, ['target'], async hosts =>
+            Object.values(await eachStrategy(ctx, hosts, (strategy, env) => strategy.isCutOver(env))).every(Boolean),
+          );
+          return promoted ? { done: true, output: { reconciled: true } } : { done: false };
+        },
+        run: ctx =>
+          withHosts(ctx, ['target'], async hosts => {
+            const params = ctx.job.params;
+            await eachStrategy(ctx, hosts, (strategy, env) => strategy.cutOver(env));
+            await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app');
+            if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });
+            const servingAt = ctx.clock.now();
+            if (params.dns) {
+              await pointDnsAtTarget(deps.dns, params.dns);
+              await ctx.log(`DNS ${params.dns.name}.${params.dns.zone} points at the target`, {
+                address: params.dns.targetAddress,
+              });
+            }
+            const startedAt = (ctx.outputs.quiesce as { startedAt: number }).startedAt;
+            const downtimeSeconds = (servingAt - startedAt) / 1000;
+            await ctx.log('Cut over: the target serves', { downtimeSeconds });
+            return { servingAt, downtimeSeconds };
+          }),
+      },
+      {
+        name: 'observe',
+        title: 'Observe the target (source kept until decommission)',
+        run: ctx =>
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            const params = ctx.job.params;
+            const until = ctx.clock.now() + params.observeSeconds * 1000;
+            let checks = 0;
+            do {
+              const health = await eachStrategy(ctx, hosts, (strategy, env) => strategy.healthy(env));
+              const unhealthy = Object.entries(health).filter(([, ok]) => !ok).map(([name]) => name);
+              if (params.app.healthCommand) {
+                const app = await hosts.target.run(params.app.healthCommand, { signal: ctx.signal, check: false });
+                if (app.exitCode !== 0) unhealthy.push('app');
+              }
+              if (unhealthy.length) throw new Error(`The target is unhealthy after the cut-over: ${unhealthy.join(', ')}`);
+              checks++;
+              if (ctx.clock.now() >= until) break;
+              await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
+            } while (ctx.clock.now() < until);
+            await hosts.source.run(['rm', '-f', '--', knownHostsPath(ctx.job.id)], { signal: ctx.signal });
+            await ctx.log('Migration complete; the source is kept (stopped) until a decommission job', { checks });
+            return { checks, sourceKept: true };
+          }),
+      },
+    ],
+  };
+}
+
+async function unavailable(role: keyof Hosts): Promise<HostShell> {
+  const refuse = async () => {
+    throw new Error(`The ${role} host is not used in this step`);
+  };
+  return { role, run: refuse };
+}
+

@@ -1,0 +1,117 @@
+import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
+import { z } from 'zod';
+
+const plainPath = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_.\/+-]*$/, 'an absolute path of plain characters')
+  .refine(path => !path.split('/').some(part => part === '.' || part === '..'), 'no . or .. segments');
+const hostname = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$|^[0-9a-fA-F:]+$/);
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/);
+const secretRef = z.object({ secretRef: z.string().min(1).max(200) }).strict();
+
+/** A PostgreSQL cluster on one host, driven with its own binaries as its OS user. */
+export const postgresHostSchema = z
+  .object({
+    bin: plainPath.default('/usr/lib/postgresql/15/bin'),
+    dataDir: plainPath,
+    port: z.number().int().min(1).max(65535),
+    /** Unix socket directory the cluster listens on; local commands connect through it. */
+    socketDir: plainPath,
+    /** Address other hosts use to reach this cluster (replication connections). */
+    address: hostname.default('127.0.0.1'),
+    osUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('postgres'),
+    /** Server log file (pg_ctl -l); default `<dataDir>/../postgresql-<port>.log`. */
+    logFile: plainPath.optional(),
+  })
+  .strict();
+
+export const migrationHostSchema = z
+  .object({
+    host: hostname,
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
+    /** Pinned host key: `SHA256:…` fingerprint or the public key line. */
+    hostKey: z.string().min(8),
+    /** The public key line (`ssh-ed25519 AAAA…`), written to the peer's per-job known_hosts. */
+    hostPublicKey: z.string().regex(/^ssh-[a-z0-9-]+ [A-Za-z0-9+\/=]+(?: .*)?$/),
+    /** The portal's private key for this host. */
+    privateKey: secretRef,
+    /**
+     * Prefix of every data path on this host (`/` on a real host). Lets two test hosts share one file
+     * system; the app's paths (`/var/lib/forgejo`) are appended to it.
+     */
+    pathPrefix: plainPath.default('/'),
+    postgres: postgresHostSchema.optional(),
+  })
+  .strict();
+
+export const migrationParamsSchema = z
+  .object({
+    app: z
+      .object({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+        dataClasses: dataClassesSchema,
+        /** Files holding the domain identity (signing keys, secrets, .env files); copied and verified by hash. */
+        identityPaths: z.array(plainPath).default([]),
+        /** Run on the target after the cut-over; must exit 0 (e.g. `[curl, -fsS, http://127.0.0.1/health]`). */
+        healthCommand: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict(),
+    source: migrationHostSchema,
+    target: migrationHostSchema,
+    /** How the source host reaches the target host for rsync (a key file already on the source host). */
+    peer: z
+      .object({
+        /** Address of the target as seen from the source; default `target.host`. */
+        host: hostname.optional(),
+        identityFile: plainPath,
+      })
+      .strict(),
+    /** Replication role used by the target to stream from the source. */
+    replicationUser: identifier.default('postgres'),
+    /** Provision the target guest on Proxmox first; without it the target host must exist. */
+    provision: z
+      .object({
+        cluster: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/),
+        node: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/),
+        ostemplate: z.string().min(1).max(255),
+        storage: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/),
+        diskGb: z.number().int().min(1).max(65536),
+        memoryMb: z.number().int().min(64).max(1_048_576).default(2048),
+        cores: z.number().int().min(1).max(512).default(2),
+      })
+      .strict()
+      .optional(),
+    dns: z
+      .object({
+        zone: hostname,
+        name: z.string().regex(/^(@|[A-Za-z0-9_*.-]{1,253})$/),
+        type: z.enum(['A', 'AAAA']),
+        ttl: z.number().int().min(1).max(86_400).default(60),
+        /** The address clients should reach after the cut-over. */
+        targetAddress: z.string().ip(),
+      })
+      .strict()
+      .optional(),
+    catchUp: z
+      .object({
+        /** A catch-up round counts as caught up when it takes less than this. */
+        passBudgetSeconds: z.number().min(0.1).max(3600).default(10),
+        /** Rounds under budget in a row before the migration waits for approval. */
+        roundsUnderBudget: z.number().int().min(1).max(10).default(2),
+        maxRounds: z.number().int().min(1).max(1000).default(20),
+        /** WAL bytes the standby may be behind and still count as caught up. */
+        maxLagBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+      })
+      .strict()
+      .default({}),
+    /** Seconds the target is watched after the cut-over before the job completes. */
+    observeSeconds: z.number().min(0).max(7 * 86_400).default(10),
+    /** Free space on the target must be at least this multiple of the source's data. */
+    minFreeSpaceRatio: z.number().min(1).max(10).default(1.2),
+  })
+  .strict();
+
+export type MigrationParams = z.infer<typeof migrationParamsSchema>;
+export type MigrationHost = z.infer<typeof migrationHostSchema>;
+export type PostgresHost = z.infer<typeof postgresHostSchema>;

@@ -1,0 +1,77 @@
+import { posix } from 'node:path';
+import { asUser, HostShell } from './hosts';
+import { MigrationHost, PostgresHost } from './params';
+
+/** Commands against one PostgreSQL cluster on one host, as the cluster's OS user. */
+export class PostgresOnHost {
+  constructor(
+    readonly shell: HostShell,
+    private readonly host: MigrationHost,
+    readonly pg: PostgresHost,
+  ) {}
+
+  private argv(program: string, args: string[]): string[] {
+    return asUser(this.host, this.pg.osUser, [posix.join(this.pg.bin, program), ...args]);
+  }
+
+  /** One query's rows as `|`-separated text (psql -At); throws on error. */
+  async query(sql: string, signal?: AbortSignal, database = 'postgres'): Promise<string> {
+    const result = await this.shell.run(
+      this.argv('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.pg.socketDir, '-p', String(this.pg.port), '-d', database, '-c', sql]),
+      { signal },
+    );
+    return result.stdout.trim();
+  }
+
+  /** running | stopped | absent (no cluster in the data directory). */
+  async status(signal?: AbortSignal): Promise<'running' | 'stopped' | 'absent'> {
+    const result = await this.shell.run(this.argv('pg_ctl', ['-D', this.pg.dataDir, 'status']), { signal, check: false });
+    if (result.exitCode === 0) return 'running';
+    if (result.exitCode === 3) return 'stopped';
+    return 'absent';
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    // pg_ctl hands -o to a shell: every value here is a validated plain path, host or number.
+    const options = `-p ${this.pg.port} -k ${this.pg.socketDir} -h ${this.pg.address}`;
+    const logFile = this.pg.logFile ?? posix.join(posix.dirname(this.pg.dataDir), `postgresql-${this.pg.port}.log`);
+    await this.shell.run(this.argv('pg_ctl', ['-D', this.pg.dataDir, '-l', logFile, '-w', '-t', '120', '-o', options, 'start']), {
+      signal,
+    });
+  }
+
+  async stop(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<void> {
+    await this.shell.run(this.argv('pg_ctl', ['-D', this.pg.dataDir, '-m', mode, '-w', '-t', '120', 'stop']), { signal });
+  }
+
+  async controlData(signal?: AbortSignal): Promise<Record<string, string>> {
+    // LC_ALL=C keeps the field names in English.
+    const argv = asUser(this.host, this.pg.osUser, ['env', 'LC_ALL=C', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir]);
+    const result = await this.shell.run(argv, { signal });
+    const fields: Record<string, string> = {};
+    for (const line of result.stdout.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) fields[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+    }
+    return fields;
+  }
+
+  async majorVersion(signal?: AbortSignal): Promise<number> {
+    const result = await this.shell.run([posix.join(this.pg.bin, 'postgres'), '--version'], { signal });
+    const match = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout);
+    if (!match) throw new Error(`Cannot read the PostgreSQL version on the ${this.shell.role}: ${result.stdout}`);
+    return Number(match[1]);
+  }
+
+  /** Runs a PostgreSQL client program (pg_basebackup, …) as the cluster's OS user. */
+  async program(program: string, args: string[], signal?: AbortSignal) {
+    return this.shell.run(this.argv(program, args), { signal });
+  }
+}
+
+export const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
+
+export function assertLsn(value: string, what: string): string {
+  if (!LSN.test(value)) throw new Error(`Unexpected ${what}: ${JSON.stringify(value)}`);
+  return value;
+}

@@ -1,0 +1,254 @@
+import { posix } from 'node:path';
+import { PermanentJobError } from '../jobs/errors';
+import { assertLsn, PostgresOnHost } from './postgres';
+import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
+
+/** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
+const REPLAY_WAIT_MS = 60_000;
+const POLL_MS = 25;
+
+/** The replication slot of a migration job on the source (allow-listed characters only). */
+export function slotName(jobId: string): string {
+  return `fediversity_${jobId.replace(/[^a-f0-9]/gi, '').slice(0, 24).toLowerCase()}`;
+}
+
+/**
+ * `postgresql-streaming`: the target becomes a physical standby (`pg_basebackup -R -C -S <slot>`, bytes
+ * streamed host to host), lag is watched while the app runs, and the switchover is the planned one: the
+ * source stops with `-m fast` (a shutdown checkpoint, streamed), the standby must have replayed past that
+ * checkpoint (the LSN guard), then it is promoted. The source cluster is only stopped (at the quiesce) and
+ * keeps its data; the slot it holds is dropped on rollback or by the decommission job.
+ */
+export class PostgresStreamingStrategy implements MigrationStrategy {
+  readonly name: string;
+
+  constructor(dataClassName: string) {
+    this.name = `postgres:${dataClassName}`;
+  }
+
+  private clusters(env: StrategyEnv) {
+    const { source, target } = env.params;
+    if (!source.postgres || !target.postgres) {
+      throw new PermanentJobError('postgresql-streaming needs source.postgres and target.postgres');
+    }
+    return {
+      source: new PostgresOnHost(env.source, source, source.postgres),
+      target: new PostgresOnHost(env.target, target, target.postgres),
+    };
+  }
+
+  async preflight(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    if ((await source.status(env.signal)) !== 'running') {
+      throw new PermanentJobError('The source database is not running');
+    }
+    const [version, systemId, walLevel, walSenders] = (
+      await source.query(
+        `SELECT current_setting('server_version_num'), (SELECT system_identifier FROM pg_control_system()), ` +
+          `current_setting('wal_level'), current_setting('max_wal_senders')`,
+        env.signal,
+      )
+    ).split('|');
+    const sourceMajor = Math.floor(Number(version) / 10_000);
+    const targetMajor = await target.majorVersion(env.signal);
+    if (sourceMajor !== targetMajor) {
+      throw new PermanentJobError(
+        `PostgreSQL ${sourceMajor} on the source, ${targetMajor} on the target: physical streaming needs equal ` +
+          'major versions; the logical-replication path for differing versions is not implemented yet',
+      );
+    }
+    if (walLevel === 'minimal') throw new PermanentJobError('The source has wal_level=minimal; streaming needs replica');
+    if (Number(walSenders) < 2) throw new PermanentJobError('The source allows fewer than 2 WAL senders');
+    return { postgres: { sourceMajor, targetMajor, systemId, walLevel, method: 'physical-streaming' } };
+  }
+
+  async sourceBytes(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    const bytes = Number(await source.query('SELECT sum(pg_database_size(oid)) FROM pg_database', env.signal));
+    return { bytes, targetPath: target.pg.dataDir };
+  }
+
+  async prepareTarget(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    const dataDir = target.pg.dataDir;
+    const hasCluster = await env.target.run(['test', '-e', posix.join(dataDir, 'PG_VERSION')], {
+      signal: env.signal,
+      check: false,
+    });
+    if (hasCluster.exitCode === 0) {
+      // Only a standby of this very source (an earlier run of this job) may be reused or replaced.
+      const sourceId = await source.query('SELECT system_identifier FROM pg_control_system()', env.signal);
+      const targetId = (await target.controlData(env.signal))['Database system identifier'];
+      const isStandby = await env.target.run(['test', '-e', posix.join(dataDir, 'standby.signal')], {
+        signal: env.signal,
+        check: false,
+      });
+      if (targetId !== sourceId || isStandby.exitCode !== 0) {
+        throw new PermanentJobError(
+          `The target data directory ${dataDir} holds another PostgreSQL cluster; refusing to overwrite it`,
+        );
+      }
+      return;
+    }
+    await this.emptyTargetDataDir(env, target);
+  }
+
+  async initialSync(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    const slot = slotName(env.jobId);
+    if (env.checkpoint.basebackup !== 'done') {
+      if ((await target.status(env.signal)) === 'running') await target.stop('immediate', env.signal);
+      await this.emptyTargetDataDir(env, target);
+      await this.dropSlot(source, slot, env);
+      await env.log('Copying the source database (pg_basebackup, streamed host to host)', { slot });
+      await target.program(
+        'pg_basebackup',
+        [
+          '-h', source.pg.address,
+          '-p', String(source.pg.port),
+          '-U', env.params.replicationUser,
+          '-D', target.pg.dataDir,
+          '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast', '--no-password',
+        ],
+        env.signal,
+      );
+      await env.saveCheckpoint({ basebackup: 'done' });
+    }
+    if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
+    await this.waitUntil(env, async () => (await target.query('SELECT status FROM pg_stat_wal_receiver', env.signal)) === 'streaming', 'the standby to stream');
+    return { slot, lagBytes: await this.lagBytes(env) };
+  }
+
+  async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
+    const { target } = this.clusters(env);
+    if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
+    const lagBytes = await this.lagBytes(env);
+    return { seconds: 0, lagBytes, caughtUp: lagBytes <= env.params.catchUp.maxLagBytes };
+  }
+
+  async finalSync(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    if ((await source.status(env.signal)) === 'running') {
+      // The intent is recorded before acting, so a rollback knows the stop was ours to undo.
+      await env.saveCheckpoint({ stoppedSource: true });
+      await source.stop('fast', env.signal);
+    }
+    const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);
+    if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
+    await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
+    return { checkpointLsn };
+  }
+
+  async verify(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);
+    const [sourceId, targetId, inRecovery] = await Promise.all([
+      source.controlData(env.signal).then(fields => fields['Database system identifier']),
+      target.query('SELECT system_identifier FROM pg_control_system()', env.signal),
+      target.query('SELECT pg_is_in_recovery()', env.signal),
+    ]);
+    if (sourceId !== targetId) {
+      throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${targetId})`);
+    }
+    if (inRecovery !== 't') throw new PermanentJobError('Verification failed: the target left recovery before the cut-over');
+    if (!(await this.replayedPast(target, checkpointLsn, env))) {
+      throw new PermanentJobError(`Verification failed: the standby has not replayed the source's last checkpoint ${checkpointLsn}`);
+    }
+    return { checkpointLsn, systemIdentifier: sourceId };
+  }
+
+  async cutOver(env: StrategyEnv) {
+    const { target } = this.clusters(env);
+    if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
+    if ((await target.query('SELECT pg_is_in_recovery()', env.signal)) === 't') {
+      const promoted = await target.query('SELECT pg_promote(true, 60)', env.signal);
+      if (promoted !== 't') throw new Error('pg_promote did not finish within 60 s');
+    }
+  }
+
+  async isCutOver(env: StrategyEnv) {
+    const { target } = this.clusters(env);
+    if ((await target.status(env.signal)) !== 'running') return false;
+    return (await target.query('SELECT pg_is_in_recovery()', env.signal)) === 'f';
+  }
+
+  async healthy(env: StrategyEnv) {
+    const { target } = this.clusters(env);
+    // txid_current() assigns a transaction id: only a writable primary answers.
+    const result = await target.query('SELECT NOT pg_is_in_recovery(), txid_current() > 0', env.signal).catch(() => '');
+    return result === 't|t';
+  }
+
+  async undoFinalSync(env: StrategyEnv) {
+    const { source } = this.clusters(env);
+    if (env.checkpoint.stoppedSource && (await source.status(env.signal)) !== 'running') {
+      await env.log('Restarting the source database');
+      await source.start(env.signal);
+    }
+  }
+
+  async undoInitialSync(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    if ((await target.status(env.signal)) === 'running') await target.stop('fast', env.signal);
+    try {
+      await this.dropSlot(source, slotName(env.jobId), env);
+    } catch (error) {
+      // The source must keep serving; a leftover slot retains WAL, so it is reported loudly.
+      await env.log(`Could not drop the replication slot on the source: ${(error as Error).message}`, {
+        slot: slotName(env.jobId),
+      });
+    }
+  }
+
+  private async emptyTargetDataDir(env: StrategyEnv, target: PostgresOnHost) {
+    const dataDir = target.pg.dataDir;
+    await env.target.run(['rm', '-rf', '--', dataDir], { signal: env.signal });
+    const mkdir =
+      env.params.target.username === target.pg.osUser
+        ? ['install', '-d', '-m', '0700', '--', dataDir]
+        : ['install', '-d', '-m', '0700', '-o', target.pg.osUser, '--', dataDir];
+    await env.target.run(mkdir, { signal: env.signal });
+  }
+
+  private async dropSlot(source: PostgresOnHost, slot: string, env: StrategyEnv) {
+    if ((await source.status(env.signal)) !== 'running') return;
+    await this.waitUntil(
+      env,
+      async () =>
+        (await source.query(`SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slot}' AND active`, env.signal)) === '0',
+      `slot ${slot} to become inactive`,
+    );
+    await source.query(
+      `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slot}'`,
+      env.signal,
+    );
+  }
+
+  private async lagBytes(env: StrategyEnv): Promise<number> {
+    const { source, target } = this.clusters(env);
+    const replay = assertLsn(await target.query('SELECT pg_last_wal_replay_lsn()', env.signal), 'replay LSN');
+    return Number(await source.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${replay}')`, env.signal));
+  }
+
+  private async sourceShutdownCheckpoint(env: StrategyEnv, source: PostgresOnHost): Promise<string> {
+    const fields = await source.controlData(env.signal);
+    if (fields['Database cluster state'] !== 'shut down') {
+      throw new Error(`The source database is not cleanly shut down (${fields['Database cluster state']})`);
+    }
+    return assertLsn(fields['Latest checkpoint location'], 'checkpoint LSN');
+  }
+
+  private async replayedPast(target: PostgresOnHost, lsn: string, env: StrategyEnv): Promise<boolean> {
+    const answer = await target.query(`SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '${lsn}') >= 0`, env.signal);
+    return answer === 't';
+  }
+
+  private async waitUntil(env: StrategyEnv, condition: () => Promise<boolean>, what: string) {
+    const deadline = env.now() + REPLAY_WAIT_MS;
+    while (!(await condition())) {
+      if (env.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await env.sleep(POLL_MS);
+    }
+  }
+}
+

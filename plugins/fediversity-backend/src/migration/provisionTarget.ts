@@ -1,0 +1,56 @@
+import { ensureContainer, PveClustersService } from '@fediversity/plugin-fediversity-node';
+import { MigrationParams } from './params';
+
+export interface ProvisionContext {
+  jobId: string;
+  provision: NonNullable<MigrationParams['provision']>;
+  checkpoint: { vmid?: number; upid?: string };
+  saveCheckpoint(checkpoint: { vmid?: number; upid?: string }): Promise<void>;
+  signal: AbortSignal;
+}
+
+/** Creates (at most once) and starts the target guest. */
+export interface TargetProvisioner {
+  ensureTarget(ctx: ProvisionContext): Promise<{ vmid: number; node: string }>;
+}
+
+/** The target guest on Proxmox: an LXC identified by the job's tag, created once, then started. */
+export function proxmoxTargetProvisioner(clusters: PveClustersService): TargetProvisioner {
+  return {
+    async ensureTarget(ctx) {
+      const { provision } = ctx;
+      const { client } = clusters.get(provision.cluster);
+      let known = { ...ctx.checkpoint };
+      const result = await ensureContainer(client, {
+        node: provision.node,
+        identityTags: ['fediversity', `migration-${ctx.jobId.slice(0, 8)}`],
+        params: {
+          ostemplate: provision.ostemplate,
+          storage: provision.storage,
+          rootfs: `${provision.storage}:${provision.diskGb}`,
+          memory: provision.memoryMb,
+          cores: provision.cores,
+          unprivileged: true,
+        },
+        known,
+        onVmidAllocated: async vmid => {
+          known = { vmid };
+          await ctx.saveCheckpoint(known);
+        },
+        onTaskStarted: async upid => {
+          known = { ...known, upid };
+          await ctx.saveCheckpoint(known);
+        },
+        signal: ctx.signal,
+      });
+      if (result.outcome !== 'exists') await client.waitForTask(result.upid, { signal: ctx.signal });
+      const guest = { node: result.node, vmid: result.vmid, type: 'lxc' as const };
+      const status = await client.getGuestStatus(guest, { signal: ctx.signal });
+      if (status.status !== 'running') {
+        const upid = await client.startGuest(guest, {}, { signal: ctx.signal });
+        await client.waitForTask(upid, { signal: ctx.signal });
+      }
+      return { vmid: result.vmid, node: result.node };
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { PermanentJobError } from '../jobs/errors';
+import { FilesStrategy } from './filesStrategy';
+import { IdentityStrategy } from './identityStrategy';
+import { MigrationParams } from './params';
+import { PostgresStreamingStrategy } from './postgresStreamingStrategy';
+import { MigrationStrategy } from './strategy';
+
+/** The strategies the app definition names, one per data class, plus the domain identity. */
+export function strategiesFromAppDefinition(params: MigrationParams): MigrationStrategy[] {
+  const strategies: MigrationStrategy[] = [];
+  for (const dataClass of params.app.dataClasses) {
+    if (dataClass.replication === 'rebuild') continue;
+    if (dataClass.kind === 'directories' && dataClass.replication === 'rsync-quiesced') {
+      strategies.push(new FilesStrategy(dataClass.name, dataClass.directories));
+    } else if (
+      dataClass.kind === 'database' &&
+      dataClass.engine === 'postgresql' &&
+      dataClass.replication === 'postgresql-streaming'
+    ) {
+      strategies.push(new PostgresStreamingStrategy(dataClass.name));
+    } else {
+      throw new PermanentJobError(
+        `Data class ${dataClass.name}: migrating ${dataClass.kind} data with ${dataClass.replication} is not supported yet`,
+      );
+    }
+  }
+  if (params.app.identityPaths.length) strategies.push(new IdentityStrategy(params.app.identityPaths));
+  return strategies;
+}
+
+/** The app's quiesce or unquiesce commands over all data classes, in order, each once. */
+export function appCommands(params: MigrationParams, which: 'quiesce' | 'unquiesce'): string[][] {
+  const seen = new Set<string>();
+  const commands: string[][] = [];
+  for (const dataClass of params.app.dataClasses) {
+    for (const command of dataClass[which] ?? []) {
+      const key = JSON.stringify(command);
+      if (!seen.has(key)) {
+        seen.add(key);
+        commands.push(command);
+      }
+    }
+  }
+  return commands;
+}
+
+export function settleSeconds(params: MigrationParams): number {
+  return Math.max(0, ...params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
+}

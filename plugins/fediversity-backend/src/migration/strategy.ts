@@ -1,0 +1,53 @@
+import { HostShell } from './hosts';
+import { MigrationParams } from './params';
+
+/** What a strategy gets in every step: both hosts, the job's identity and its own checkpoint slice. */
+export interface StrategyEnv {
+  jobId: string;
+  params: MigrationParams;
+  source: HostShell;
+  target: HostShell;
+  signal: AbortSignal;
+  /** This strategy's part of the step's checkpoint (from an earlier, interrupted run of the step). */
+  checkpoint: Record<string, unknown>;
+  saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
+  log(message: string, fields?: Record<string, unknown>): Promise<void>;
+  sleep(ms: number): Promise<void>;
+  now(): number;
+}
+
+export interface CatchUpRound {
+  /** Seconds the round took (rsync pass time; for streaming, 0). */
+  seconds: number;
+  /** Replication lag in bytes where it applies. */
+  lagBytes?: number;
+  caughtUp: boolean;
+}
+
+/**
+ * One way of moving one kind of data (files by rsync, PostgreSQL by streaming, the identity by hashed copy).
+ * Every method is safe to run again after a crash (check-then-act), and none modifies the source except
+ * `finalSync`'s quiescing part (stopping the source database) which `undoFinalSync` reverts.
+ */
+export interface MigrationStrategy {
+  readonly name: string;
+  /** Checks tools, versions and space; returns facts stored in the job. Throws PermanentJobError on a blocker. */
+  preflight(env: StrategyEnv): Promise<Record<string, unknown>>;
+  /** Bytes of source data this strategy moves (for the free-space check), with the target path they land on. */
+  sourceBytes?(env: StrategyEnv): Promise<{ bytes: number; targetPath: string }>;
+  prepareTarget(env: StrategyEnv): Promise<void>;
+  initialSync(env: StrategyEnv): Promise<Record<string, unknown>>;
+  catchUp(env: StrategyEnv): Promise<CatchUpRound>;
+  finalSync(env: StrategyEnv): Promise<Record<string, unknown>>;
+  /** Throws (PermanentJobError) when the target differs from the source. */
+  verify(env: StrategyEnv): Promise<Record<string, unknown>>;
+  /** The irreversible part (promote); must be idempotent. */
+  cutOver(env: StrategyEnv): Promise<void>;
+  isCutOver(env: StrategyEnv): Promise<boolean>;
+  /** The target works on its own after the cut-over (e.g. the database accepts writes). */
+  healthy(env: StrategyEnv): Promise<boolean>;
+  /** Compensates finalSync: brings the source back to serving (restart its database). */
+  undoFinalSync(env: StrategyEnv): Promise<void>;
+  /** Compensates initialSync: fences the target (stop the standby) and releases what it holds on the source. */
+  undoInitialSync(env: StrategyEnv): Promise<void>;
+}

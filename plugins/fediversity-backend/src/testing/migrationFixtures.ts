@@ -1,0 +1,195 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Client } from 'pg';
+import { DnsProvider, DnsRecordSet, DnsRecordSetKey, normalizeRecordName } from '@fediversity/plugin-fediversity-node';
+import { MigrationParams } from '../migration/params';
+import { FILES_PATH, IDENTITY_PATH, MigrationHosts, TestHost } from './migrationHosts';
+
+export const PORTAL_KEY_REF = 'migration-test-portal-key';
+export const DNS_ZONE = 'example.test';
+
+/** Job params for migrating the test app from the harness's source to its target (unparsed input). */
+export function migrationParams(hosts: MigrationHosts, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const host = (h: TestHost) => ({
+    host: '127.0.0.1',
+    port: h.sshPort,
+    username: hosts.username,
+    hostKey: h.hostKeyFingerprint,
+    hostPublicKey: h.hostPublicKey,
+    privateKey: { secretRef: PORTAL_KEY_REF },
+    pathPrefix: h.root,
+    postgres: { dataDir: h.pg.dataDir, port: h.pg.port, socketDir: h.pg.socketDir, address: '127.0.0.1', osUser: hosts.osUser },
+  });
+  const quiesce = [[hosts.appctl, 'stop']];
+  const unquiesce = [[hosts.appctl, 'start']];
+  const params: Partial<MigrationParams> & Record<string, unknown> = {
+    app: {
+      name: 'testapp',
+      dataClasses: [
+        { name: 'database', kind: 'database', engine: 'postgresql', replication: 'postgresql-streaming', quiesce, unquiesce },
+        { name: 'media', kind: 'directories', directories: [FILES_PATH], replication: 'rsync-quiesced', quiesce, unquiesce },
+      ],
+      identityPaths: [IDENTITY_PATH],
+    } as any,
+    source: host(hosts.source) as any,
+    target: host(hosts.target) as any,
+    peer: { identityFile: hosts.peerIdentityFile },
+    replicationUser: hosts.osUser,
+    dns: { zone: DNS_ZONE, name: 'app', type: 'A', ttl: 60, targetAddress: '192.0.2.20' },
+    catchUp: { passBudgetSeconds: 10, roundsUnderBudget: 2, maxRounds: 20, maxLagBytes: 16 * 1024 * 1024 },
+    observeSeconds: 1,
+    ...overrides,
+  };
+  return params;
+}
+
+/** The app's data on the source: files, the identity key and table rows. */
+export function seedSourceData(hosts: MigrationHosts, options: { files: number; fileBytes: number; rows: number }) {
+  const base = join(hosts.source.root, FILES_PATH);
+  for (let i = 0; i < options.files; i++) {
+    const path = join(base, `d${String(i % 20).padStart(2, '0')}`, `f${i}.bin`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, randomBytes(options.fileBytes));
+  }
+  mkdirSync(base, { recursive: true });
+  const identity = join(hosts.source.root, IDENTITY_PATH);
+  mkdirSync(dirname(identity), { recursive: true });
+  writeFileSync(identity, randomBytes(64), { mode: 0o600 });
+  if (options.rows > 0) {
+    hosts.psql(
+      hosts.source,
+      `INSERT INTO items (name, n) SELECT md5(g::text), g FROM generate_series(1, ${options.rows}) g; CHECKPOINT;`,
+    );
+  }
+}
+
+/** An in-memory DNS provider (the real ones are tested against named and pdns in the node package). */
+export class MemoryDnsProvider implements DnsProvider {
+  readonly records = new Map<string, DnsRecordSet>();
+  upserts = 0;
+
+  async upsertRecords(zone: string, recordSets: DnsRecordSet[]) {
+    for (const set of recordSets) {
+      const name = normalizeRecordName(zone, set.name);
+      this.records.set(`${name} ${set.type}`, { ...set, name });
+      this.upserts++;
+    }
+  }
+
+  async deleteRecords(zone: string, keys: DnsRecordSetKey[]) {
+    for (const key of keys) this.records.delete(`${normalizeRecordName(zone, key.name)} ${key.type}`);
+  }
+
+  async listRecords(zone: string, name: string) {
+    const wanted = normalizeRecordName(zone, name);
+    return [...this.records.values()].filter(set => set.name === wanted);
+  }
+}
+
+/**
+ * The app at work: writes, rewrites (same size, so size+mtime cannot tell) and deletes files and commits
+ * rows on the source, and remembers every write that was acknowledged (fsync'd / committed). It honours the
+ * quiesce flag that `appctl stop` raises, as a real app's shutdown would.
+ */
+export class AppWriter {
+  readonly files = new Map<string, string | null>();
+  readonly rows = new Set<number>();
+  private running = false;
+  private loop?: Promise<void>;
+  private client?: Client;
+  private counter = 0;
+  errors: string[] = [];
+
+  constructor(
+    private readonly hosts: MigrationHosts,
+    private readonly intervalMs = 20,
+  ) {}
+
+  private state(name: string) {
+    return join(this.hosts.source.root, 'run/app', name);
+  }
+
+  async start() {
+    mkdirSync(this.state(''), { recursive: true });
+    writeFileSync(this.state('writer-running'), '');
+    const { source } = this.hosts;
+    this.client = new Client({ host: source.pg.socketDir, port: source.pg.port, user: this.hosts.osUser, database: 'postgres' });
+    await this.client.connect();
+    this.client.on('error', () => undefined);
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop() {
+    this.running = false;
+    await this.loop;
+    rmSync(this.state('writer-running'), { force: true });
+    await this.client?.end().catch(() => undefined);
+  }
+
+  get acknowledged() {
+    return this.files.size + this.rows.size;
+  }
+
+  private async run() {
+    const base = join(this.hosts.source.root, FILES_PATH, 'writer');
+    mkdirSync(base, { recursive: true });
+    while (this.running) {
+      if (existsSync(this.state('quiesced'))) {
+        writeFileSync(this.state('writer-stopped'), '');
+        await delay(10);
+        continue;
+      }
+      const n = ++this.counter;
+      try {
+        const name = `writer/w${n % 50}.dat`;
+        const content = randomBytes(4096);
+        if (n % 11 === 0 && this.files.get(name)) {
+          rmSync(join(base, `w${n % 50}.dat`));
+          this.files.set(name, null);
+        } else {
+          const fd = openSync(join(base, `w${n % 50}.dat`), 'w');
+          writeSync(fd, content);
+          fsyncSync(fd);
+          closeSync(fd);
+          this.files.set(name, createHash('sha256').update(content).digest('hex'));
+        }
+        await this.client!.query('INSERT INTO writes (id, payload) VALUES ($1, $2)', [n, content.toString('hex').slice(0, 64)]);
+        this.rows.add(n);
+      } catch (error) {
+        this.errors.push(String(error));
+      }
+      await delay(this.intervalMs);
+    }
+  }
+}
+
+/** Acknowledged writes missing on a host (files by content, rows by id). */
+export function lostWrites(hosts: MigrationHosts, host: TestHost, writer: AppWriter): string[] {
+  const lost: string[] = [];
+  const base = join(host.root, FILES_PATH);
+  for (const [name, hash] of writer.files) {
+    const path = join(base, name);
+    if (hash === null) {
+      if (existsSync(path)) lost.push(`${name} (deleted on the source, still on the target)`);
+    } else if (!existsSync(path) || createHash('sha256').update(readFileSync(path)).digest('hex') !== hash) {
+      lost.push(name);
+    }
+  }
+  if (writer.rows.size) {
+    const present = new Set(
+      hosts
+        .psql(host, 'SELECT id FROM writes')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    );
+    for (const id of writer.rows) if (!present.has(id)) lost.push(`row ${id}`);
+  }
+  return lost;
+}
+
+function delay(ms: number) {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
