@@ -70,3 +70,48 @@ export function hostPath(host: MigrationHost, appPath: string): string {
 export function asUser(host: MigrationHost, osUser: string, argv: readonly string[]): string[] {
   return host.username === osUser ? [...argv] : ['runuser', '-u', osUser, '--', ...argv];
 }
+
+/**
+ * Keeps each job's host sessions open across its steps (an SSH handshake is a noticeable part of a short
+ * downtime window). A session is dropped after any failure of a step that used it, and closed when idle.
+ */
+export class HostSessionPool {
+  private readonly sessions = new Map<string, { host: Promise<ConnectedHost>; timer?: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly connect: HostConnector,
+    private readonly idleMs = 30_000,
+  ) {}
+
+  async acquire(jobId: string, role: HostRole, host: MigrationHost, signal: AbortSignal): Promise<HostShell> {
+    const key = `${jobId}/${role}`;
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      entry = { host: this.connect(role, host, signal) };
+      this.sessions.set(key, entry);
+      entry.host.catch(() => this.sessions.delete(key));
+    }
+    if (entry.timer) clearTimeout(entry.timer);
+    const current = entry;
+    current.timer = setTimeout(() => this.close(key, current), this.idleMs);
+    current.timer.unref?.();
+    return current.host;
+  }
+
+  /** Closes a job's sessions (after a failure, or when the job is done). */
+  async release(jobId: string): Promise<void> {
+    await Promise.all(
+      [...this.sessions.entries()].filter(([key]) => key.startsWith(`${jobId}/`)).map(([key, entry]) => this.close(key, entry)),
+    );
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.sessions.entries()].map(([key, entry]) => this.close(key, entry)));
+  }
+
+  private async close(key: string, entry: { host: Promise<ConnectedHost>; timer?: NodeJS.Timeout }) {
+    if (this.sessions.get(key) === entry) this.sessions.delete(key);
+    if (entry.timer) clearTimeout(entry.timer);
+    await entry.host.then(host => host.close()).catch(() => undefined);
+  }
+}

@@ -21,7 +21,10 @@ beforeAll(async () => {
   knex = await openJobDatabase();
 });
 
+const closeSessions: Array<() => Promise<void>> = [];
+
 afterAll(async () => {
+  for (const close of closeSessions) await close();
   await knex?.destroy();
   await hosts?.stop();
 });
@@ -39,6 +42,7 @@ it('migrates files, identity and database with zero loss while the app writes', 
     observeIntervalMs: 200,
   });
   const rig = migrationRig(knex, [kind]);
+  closeSessions.push(() => kind.closeSessions());
   const writer = new AppWriter(hosts);
   await writer.start();
   const id = await createMigration(rig, migrationParams(hosts));

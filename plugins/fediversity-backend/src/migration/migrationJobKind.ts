@@ -2,7 +2,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { JobKind, RetryPolicy, StepContext } from '../jobs/types';
 import { freeSpace } from './diskSpace';
 import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
-import { ConnectedHost, HostConnector, HostShell } from './hosts';
+import { HostConnector, HostSessionPool, HostShell } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
 import { TargetProvisioner } from './provisionTarget';
 import { knownHostsPath } from './rsync';
@@ -36,29 +36,35 @@ interface Hosts {
  * in reverse: restart the source database, unquiesce the app, fence the target); the source is only ever
  * quiesced and is kept as it is until a separate decommission job.
  */
-export function migrationJobKind(deps: MigrationDeps): JobKind<MigrationParams> {
+export type MigrationJobKind = JobKind<MigrationParams> & {
+  /** Closes the SSH sessions jobs keep between steps (backend shutdown, end of a test). */
+  closeSessions(): Promise<void>;
+};
+
+export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
   const strategiesOf = (params: MigrationParams) => (deps.strategies ?? strategiesFromAppDefinition)(params);
 
-  /** Opens both hosts for one step (pinned keys), closed when the step ends. */
+  const pool = new HostSessionPool(deps.connect);
+
+  /** Both hosts for one step (pinned keys); sessions are reused by the job's next steps unless it fails. */
   async function withHosts<T>(ctx: Ctx, roles: Array<keyof Hosts>, fn: (hosts: Hosts) => Promise<T>): Promise<T> {
-    const opened: ConnectedHost[] = [];
+    const connect = async (role: keyof Hosts) => {
+      try {
+        return await pool.acquire(ctx.job.id, role, ctx.job.params[role], ctx.signal);
+      } catch (error) {
+        throw new Error(`The ${role} host is unreachable: ${(error as Error).message}`);
+      }
+    };
     try {
-      const connect = async (role: keyof Hosts) => {
-        try {
-          const host = await deps.connect(role, ctx.job.params[role], ctx.signal);
-          opened.push(host);
-          return host;
-        } catch (error) {
-          throw new Error(`The ${role} host is unreachable: ${(error as Error).message}`);
-        }
-      };
       const [source, target] = await Promise.all([
         roles.includes('source') ? connect('source') : unavailable('source'),
         roles.includes('target') ? connect('target') : unavailable('target'),
       ]);
       return await fn({ source, target });
-    } finally {
-      await Promise.all(opened.map(host => host.close().catch(() => undefined)));
+    } catch (error) {
+      // A broken session must not be reused by the retry.
+      await pool.release(ctx.job.id);
+      throw error;
     }
   }
 
@@ -111,6 +117,7 @@ export function migrationJobKind(deps: MigrationDeps): JobKind<MigrationParams> 
   }
 
   return {
+    closeSessions: () => pool.releaseAll(),
     kind: MIGRATION_JOB_KIND,
     title: 'Migrate the instance to another host (zero data loss)',
     params: migrationParamsSchema,
@@ -312,6 +319,7 @@ export function migrationJobKind(deps: MigrationDeps): JobKind<MigrationParams> 
             } while (ctx.clock.now() < until);
             await hosts.source.run(['rm', '-f', '--', knownHostsPath(ctx.job.id)], { signal: ctx.signal });
             await ctx.log('Migration complete; the source is kept (stopped) until a decommission job', { checks });
+            await pool.release(ctx.job.id);
             return { checks, sourceKept: true };
           }),
       },

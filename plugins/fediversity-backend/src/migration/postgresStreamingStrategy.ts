@@ -131,6 +131,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if ((await source.status(env.signal)) === 'running') {
       // The intent is recorded before acting, so a rollback knows the stop was ours to undo.
       await env.saveCheckpoint({ stoppedSource: true });
+      // Writes have stopped (quiesced): a checkpoint now leaves the shutdown checkpoint little to flush.
+      await source.query('CHECKPOINT', env.signal);
       await source.stop('fast', env.signal);
     }
     const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);

@@ -55,10 +55,12 @@ export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass): Promis
     peer: peerOf(env),
     delete: pass.delete ?? pass.mode !== 'live',
     partial: pass.mode === 'live',
-    checksum: pass.checksum ?? pass.mode !== 'live',
+    checksum: pass.checksum ?? pass.mode === 'verify',
     numericIds: true,
   });
-  const extra = ['--checksum-choice=xxh128'];
+  // Live and final passes compare mtimes to the nanosecond, so a same-size rewrite within the same second
+  // is still copied; the verify pass compares content (-c), which also catches a rewrite with a reset mtime.
+  const extra = ['--checksum-choice=xxh128', '--modify-window=-1'];
   if (pass.mode === 'verify') extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n');
   argv.splice(1, 0, ...extra);
   const started = env.now();
