@@ -1,0 +1,163 @@
+/**
+ * Replication benchmark on this machine: real sshd on loopback, rsync, ZFS (zfs-fuse file pools), PostgreSQL 15.
+ *
+ *   npm run bench -- replication [--mb 128] [--lag-samples 300] [--writers 4]   (as root: zfs-fuse, runuser)
+ *
+ * For rsync and for ZFS: full sync time and throughput next to a raw `tar | ssh … dd of=/dev/null` pipe of the same
+ * data from the same file system, the ratio of the two, a no-change resync and a 1 % (of files) incremental.
+ * Then commit-to-standby lag p50/p99 of a PostgreSQL streaming standby under a write load. One name=value per line.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeToPeerArgv } from '@fediversity/plugin-fediversity-node';
+import { CommandRunner, localRunner } from '../plugins/fediversity-backend/src/replication/commandRunner';
+import { ensureStandby } from '../plugins/fediversity-backend/src/replication/postgres';
+import { replicateFiles } from '../plugins/fediversity-backend/src/replication/rsync';
+import { replicateZfs } from '../plugins/fediversity-backend/src/replication/zfs';
+import { measureCommitToStandbyLag } from '../plugins/fediversity-backend/src/replication/testing/pgLag';
+import { startTestPgPair } from '../plugins/fediversity-backend/src/replication/testing/pgPair';
+import { startTestSshHosts, TestSshHosts } from '../plugins/fediversity-backend/src/replication/testing/sshHosts';
+import { startTestZfs } from '../plugins/fediversity-backend/src/replication/testing/zfsFuse';
+
+const FILE_BYTES = 256_000;
+
+function argument(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+function print(name: string, value: number, digits = 3) {
+  process.stdout.write(`${name}=${Number.isFinite(value) ? value.toFixed(digits) : 'NaN'}\n`);
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+}
+
+async function writeDataset(dir: string, files: number) {
+  await mkdir(join(dir, 'data'), { recursive: true });
+  for (let i = 0; i < files; i++) await writeFile(join(dir, 'data', `f${i}`), randomBytes(FILE_BYTES));
+  await localRunner.run(['sync']);
+}
+
+async function rewriteOnePercent(dir: string, files: number, round: number) {
+  const count = Math.max(1, Math.round(files / 100));
+  for (let i = 0; i < count; i++) await writeFile(join(dir, 'data', `f${(i * 97 + round) % files}`), randomBytes(FILE_BYTES));
+  await localRunner.run(['sync']);
+}
+
+/** The same bytes through one ssh connection without any replication tool: the transport's ceiling. */
+function rawPipe(hosts: TestSshHosts, source: CommandRunner, dir: string) {
+  return source.run(pipeToPeerArgv(['tar', '-C', dir, '-cf', '-', 'data'], hosts.peer, ['dd', 'of=/dev/null', 'bs=1M', 'status=none']));
+}
+
+let clock = Date.now();
+const now = () => (clock += 1000);
+
+async function benchRsync(hosts: TestSshHosts, files: number, megabytes: number) {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-rsync-'));
+  try {
+    await writeDataset(dir, files);
+    const options = () => ({
+      source: hosts.source, sourcePath: join(dir, 'data'), target: hosts.target, targetRoot: join(dir, 'replica'),
+      peer: hosts.peer, keepGenerations: 2, now,
+    });
+    await rawPipe(hosts, hosts.source, dir); // warm the page cache so both measure the same thing
+    const raw = await timed(() => rawPipe(hosts, hosts.source, dir));
+    const full = await timed(() => replicateFiles(options()));
+    const noChange = await timed(() => replicateFiles(options()));
+    await rewriteOnePercent(dir, files, 1);
+    const incremental = await timed(() => replicateFiles(options()));
+    print('rsync_raw_ssh_pipe_s', raw);
+    print('rsync_raw_ssh_pipe_mb_s', megabytes / raw, 1);
+    print('rsync_full_s', full);
+    print('rsync_full_mb_s', megabytes / full, 1);
+    print('rsync_throughput_ratio', raw / full);
+    print('rsync_nochange_s', noChange);
+    print('rsync_1pct_s', incremental);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchZfs(hosts: TestSshHosts, files: number, megabytes: number) {
+  const zfs = await startTestZfs();
+  if (typeof zfs === 'string') {
+    process.stderr.write(`zfs skipped: ${zfs}\n`);
+    return;
+  }
+  try {
+    const poolMb = Math.ceil(megabytes * 3 + 128);
+    const sourcePool = await zfs.createPool('bsrc', poolMb);
+    const targetPool = await zfs.createPool('bdst', poolMb);
+    const mountpoint = join(zfs.dir, 'mnt');
+    await localRunner.run(['zfs', 'create', '-o', `mountpoint=${mountpoint}`, `${sourcePool}/app`]);
+    await writeDataset(mountpoint, files);
+    const options = () => ({
+      source: hosts.source, sourceDataset: `${sourcePool}/app`, target: hosts.target, targetDataset: `${targetPool}/app`,
+      peer: hosts.peer, snapshotPrefix: 'bench', keepSnapshots: 2, now, recordCommonPoint: async () => {},
+    });
+    await rawPipe(hosts, hosts.source, mountpoint);
+    const raw = await timed(() => rawPipe(hosts, hosts.source, mountpoint));
+    const full = await timed(() => replicateZfs(options()));
+    const noChange = await timed(() => replicateZfs(options()));
+    await rewriteOnePercent(mountpoint, files, 1);
+    const incremental = await timed(() => replicateZfs(options()));
+    print('zfs_raw_ssh_pipe_s', raw);
+    print('zfs_raw_ssh_pipe_mb_s', megabytes / raw, 1);
+    print('zfs_full_s', full);
+    print('zfs_full_mb_s', megabytes / full, 1);
+    print('zfs_throughput_ratio', raw / full);
+    print('zfs_nochange_s', noChange);
+    print('zfs_1pct_s', incremental);
+  } finally {
+    await zfs.stop();
+  }
+}
+
+async function benchPostgres(samples: number, writers: number) {
+  const pair = await startTestPgPair();
+  if (typeof pair === 'string') {
+    process.stderr.write(`postgres skipped: ${pair}\n`);
+    return;
+  }
+  try {
+    await ensureStandby(pair.standby, pair.primaryEndpoint);
+    const lag = await measureCommitToStandbyLag({ primaryUrl: pair.primaryUrl, standbyUrl: pair.standbyUrl, samples, writers });
+    print('pg_write_tps', lag.writeTps, 0);
+    print('pg_lag_p50_ms', lag.p50, 2);
+    print('pg_lag_p99_ms', lag.p99, 2);
+    print('pg_lag_max_ms', lag.max, 2);
+  } finally {
+    await pair.stop();
+  }
+}
+
+async function main() {
+  const megabytes = argument('mb', 128);
+  const files = Math.max(100, Math.round((megabytes * 1e6) / FILE_BYTES));
+  const dataMb = (files * FILE_BYTES) / 1e6;
+  print('data_mb', dataMb, 1);
+  print('data_files', files, 0);
+  const hosts = await startTestSshHosts();
+  if (typeof hosts === 'string') throw new Error(hosts);
+  try {
+    // Every remote step pays this (a login shell's rc files run per command): it dominates the small cases.
+    await hosts.source.run(['true']);
+    print('ssh_command_s', await timed(() => hosts.source.run(['true'])));
+    await benchRsync(hosts, files, dataMb);
+    await benchZfs(hosts, files, dataMb);
+  } finally {
+    await hosts.stop();
+  }
+  await benchPostgres(argument('lag-samples', 300), argument('writers', 4));
+}
+
+main().catch(error => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
