@@ -65,6 +65,7 @@ export function createNixosDeployAction(deps: FediversityActionDeps) {
         flakeRef: z => z.string(),
         configSha256: z => z.string(),
         files: z => z.number().int(),
+        rebuildSeconds: z => z.number().optional().describe('How long nixos-rebuild switch ran'),
       },
     },
     async handler(ctx) {
@@ -104,17 +105,21 @@ export function createNixosDeployAction(deps: FediversityActionDeps) {
           await ctx.checkpoint({
             key: `${base}.upload`,
             fn: async () => {
-              for (const file of files) {
-                signal?.throwIfAborted();
-                await connection.uploadFile(`${flakeDir}/${file.path}`, file.content, { mode: file.mode, mkdirs: true });
-              }
+              await uploadAll(connection, flakeDir, files, signal);
               ctx.logger.info(`Uploaded ${files.length} files to ${flakeDir} (configuration ${configSha256.slice(0, 12)})`);
             },
           });
-          await ctx.checkpoint({
+          const switched = await ctx.checkpoint({
             key: `${base}.switch`,
-            fn: () => rebuild(ctx, connection, argv, env, signal, deps.timing?.heartbeatMs),
+            fn: async () => {
+              const started = Date.now();
+              await rebuild(ctx, connection, argv, env, signal, deps.timing?.heartbeatMs);
+              const seconds = (Date.now() - started) / 1000;
+              ctx.logger.info(`nixos-rebuild switch took ${seconds.toFixed(2)} s`);
+              return { seconds };
+            },
           });
+          ctx.output('rebuildSeconds', switched.seconds);
         } finally {
           connection.close();
         }
@@ -153,6 +158,32 @@ async function rebuild(
   } finally {
     stop();
   }
+}
+
+/**
+ * Uploads a few files at a time: one file per round trip makes the flake's ~30 files slow on far links. The first
+ * file of each directory goes alone, creating the directory, so parallel writes never race to create it.
+ */
+async function uploadAll(connection: SshConnection, flakeDir: string, files: RenderedFile[], signal?: AbortSignal) {
+  const upload = (file: RenderedFile, mkdirs: boolean) => {
+    signal?.throwIfAborted();
+    return connection.uploadFile(`${flakeDir}/${file.path}`, file.content, { mode: file.mode, mkdirs });
+  };
+  const seenDirs = new Set<string>();
+  const rest: RenderedFile[] = [];
+  for (const file of files) {
+    const dir = file.path.includes('/') ? file.path.slice(0, file.path.lastIndexOf('/')) : '';
+    if (seenDirs.has(dir)) {
+      rest.push(file);
+    } else {
+      seenDirs.add(dir);
+      await upload(file, true);
+    }
+  }
+  const worker = async () => {
+    for (let file = rest.shift(); file; file = rest.shift()) await upload(file, false);
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
 }
 
 function hashFiles(files: RenderedFile[]): string {

@@ -6,6 +6,7 @@ import {
   CountingTransport,
   HttpsTransport,
   PveClient,
+  RetryingTransport,
   StaticPveClusters,
 } from '@fediversity/plugin-fediversity-node';
 import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
@@ -26,7 +27,13 @@ export interface SimulatorHarness {
  * The embedded default, in a test: the PVE simulator with its demo topology (cluster `demo`, tasks `speed` times
  * faster), a client reaching it over pinned HTTPS with an API token, and demo hosts in a temporary directory.
  */
-export async function startSimulatorHarness(options: { speed?: number } = {}): Promise<SimulatorHarness> {
+export async function startSimulatorHarness(
+  options: {
+    speed?: number;
+    /** The client's production settings (retries, task-wait backoff) instead of the fast polling of unit tests. */
+    production?: boolean;
+  } = {},
+): Promise<SimulatorHarness> {
   const simulator = await startPveSimulator({ speed: options.speed ?? 100 });
   const separator = simulator.token.lastIndexOf('=');
   const transport = new CountingTransport(
@@ -37,12 +44,15 @@ export async function startSimulatorHarness(options: { speed?: number } = {}): P
       fingerprint: simulator.fingerprint,
     }),
   );
-  const client = new PveClient({ transport, taskWait: { initialIntervalMs: 50 } });
+  // Counting below the retries: every HTTP request the cluster sees is one call.
+  const client = options.production
+    ? new PveClient({ transport: new RetryingTransport(transport) })
+    : new PveClient({ transport, taskWait: { initialIntervalMs: 50 } });
   const dataDir = await mkdtemp(join(tmpdir(), 'fediversity-scaffolder-'));
   const guestAccess = new ClusterGuestAccess({
     keyFile: join(dataDir, 'portal_ed25519'),
     demoDataDir: join(dataDir, 'demo-hosts'),
-    logger: mockServices.logger.mock(),
+    logger: mockServices.rootLogger({ level: 'warn' }),
   });
   return {
     simulator,
