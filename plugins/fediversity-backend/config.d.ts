@@ -4,6 +4,15 @@ export interface Config {
      * Allow an in-memory SQLite database (jobs are lost on restart). For tests only.
      */
     allowInMemoryDatabase?: boolean;
+    /** The instance store's catalog provider. */
+    instances?: {
+      /** How often instances are re-read into the catalog (default every 30 s). */
+      schedule?: {
+        frequency: { cron: string } | string | Record<string, number>;
+        timeout: string | Record<string, number>;
+        initialDelay?: string | Record<string, number>;
+      };
+    };
     /** The durable job engine (see the plugin's README). */
     jobs?: {
       /** Whether this instance runs jobs (default true); false makes an API-only instance. */

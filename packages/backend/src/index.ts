@@ -1,7 +1,9 @@
 import { createBackend } from '@backstage/backend-defaults';
 import {
+  catalogModuleFediversityInstances,
   catalogModuleFediversityProcessor,
   catalogModuleFediversityProxmox,
+  fediversityModuleInstances,
   permissionModuleFediversityPolicy,
   pveClustersServiceFactory,
 } from '@fediversity/plugin-fediversity-backend';
@@ -36,5 +38,8 @@ backend.add(pveClustersServiceFactory);
 backend.add(catalogModuleFediversityProxmox);
 // Validates our catalog fields (processing errors name field and reason), SWOT tags, dependsOn relations.
 backend.add(catalogModuleFediversityProcessor);
+// The instance store (POST/GET /api/fediversity/instances, the instance.backup job kind) and its catalog provider.
+backend.add(fediversityModuleInstances);
+backend.add(catalogModuleFediversityInstances);
 
 backend.start();
