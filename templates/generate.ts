@@ -8,7 +8,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { z } from 'zod';
 import {
   APP_DEFINITION_TYPE,
   DOMAIN_PATTERN,
@@ -55,8 +54,11 @@ const DERIVED_HELP: Record<string, string> = {
   'authelia.ldapBaseDn': 'Defaults to dc=… of the parent domain.',
 };
 
+/** A zod (v3) schema, read through its definition only. */
+type ZodSchema = { _def: any };
+
 /** The JSON Schema of the app options the form shows, from the host description's zod schema. */
-function jsonSchemaOf(schema: z.ZodTypeAny, path: string): Record<string, unknown> {
+function jsonSchemaOf(schema: ZodSchema, path: string): Record<string, unknown> {
   // By type name, not instanceof: the schemas come from fediversity-common's copy of zod.
   const def = schema._def;
   const is = (typeName: string) => def.typeName === typeName;
@@ -87,7 +89,7 @@ function jsonSchemaOf(schema: z.ZodTypeAny, path: string): Record<string, unknow
   }
   if (is('ZodObject')) {
     const properties: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(def.shape() as Record<string, z.ZodTypeAny>)) {
+    for (const [key, value] of Object.entries(def.shape() as Record<string, ZodSchema>)) {
       const property = jsonSchemaOf(value, `${path}.${key}`);
       const help = DERIVED_HELP[`${path}.${key}`];
       properties[key] = { title: key, ...property, ...(help ? { description: help } : {}) };

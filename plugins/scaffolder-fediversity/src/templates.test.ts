@@ -84,7 +84,7 @@ describe('templates/', () => {
         const action = actions.get(step.action);
         expect({ file, action: step.action, known: Boolean(action) }).toEqual({ file, action: step.action, known: true });
         const input = JSON.parse(JSON.stringify(step.input), (_key, value) =>
-          typeof value === 'string' ? renderer.renderValue(value, context) : value,
+          typeof value === 'string' ? renderer.renderValue(value, context as any) : value,
         );
         const errors = new Validator().validate(input, action!.schema!.input as any).errors.map(e => e.stack);
         expect({ file, step: step.id, errors }).toEqual({ file, step: step.id, errors: [] });
