@@ -37,6 +37,19 @@ function runTests() {
   });
 }
 
+/** A portal already listening would be tested instead of this checkout's; refuse rather than guess. */
+async function assertPortsFree(urls) {
+  for (const url of urls) {
+    const answered = await fetch(url, { signal: AbortSignal.timeout(3000) }).then(
+      () => true,
+      () => false,
+    );
+    if (answered) {
+      throw new Error(`${url} already answers: stop that portal first, or set E2E_BASE_URL to test it`);
+    }
+  }
+}
+
 function printLogTail(file, lines = 40) {
   if (!fs.existsSync(file)) return;
   const tail = fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
@@ -62,6 +75,7 @@ async function main() {
     if (process.env.E2E_BASE_URL) {
       log(`using the running portal at ${frontendUrl}`);
     } else {
+      await assertPortsFree([frontendUrl, backendUrl]);
       fs.rmSync(portalLog, { force: true });
       log(`starting the portal (scripts/start.js), output in ${path.relative(root, portalLog)}`);
       portal = startPortal({ root, logFile: portalLog });
