@@ -142,21 +142,25 @@ describe('catalog/', () => {
     });
 
     it('lists apps by SWOT keyword tag and by owner', async () => {
-      const names = async (filter: string) =>
-        (await catalog.queryEntities(filter)).map(entity => entity.metadata.name).sort();
-      expect(await names('spec.type=fediversity-app,metadata.tags=threat-domain-fixed')).toEqual([
-        'gotosocial',
-        'mastodon',
-        'peertube',
-        'pixelfed',
-        'synapse',
-      ]);
-      expect(await names('spec.type=fediversity-app,metadata.tags=weakness-no-object-storage')).toEqual([
-        'cryptpad',
-        'vikunja',
-      ]);
-      expect(await names('spec.type=fediversity-app,relations.ownedBy=group:default/platform-team')).toEqual(
-        [...NOTES_APPS['core-services']].sort(),
+      // The catalog's search index trails entity ingestion on a loaded machine: wait for the expected set,
+      // then compare, so a wrong set still fails with a readable diff.
+      const names = async (filter: string, expected: string[]) => {
+        const query = async () =>
+          (await catalog.queryEntities(filter)).map(entity => entity.metadata.name).sort();
+        await eventually(filter, async () =>
+          JSON.stringify(await query()) === JSON.stringify(expected) ? true : undefined,
+        ).catch(() => undefined);
+        return query();
+      };
+      const byThreat = ['gotosocial', 'mastodon', 'peertube', 'pixelfed', 'synapse'];
+      expect(await names('spec.type=fediversity-app,metadata.tags=threat-domain-fixed', byThreat)).toEqual(byThreat);
+      const byWeakness = ['cryptpad', 'vikunja'];
+      expect(await names('spec.type=fediversity-app,metadata.tags=weakness-no-object-storage', byWeakness)).toEqual(
+        byWeakness,
+      );
+      const byOwner = [...NOTES_APPS['core-services']].sort();
+      expect(await names('spec.type=fediversity-app,relations.ownedBy=group:default/platform-team', byOwner)).toEqual(
+        byOwner,
       );
     });
   });
