@@ -28,6 +28,25 @@ const entity = (ref: string) => async () => {
 
 const targets = (e: Entity, type: string) => (e.relations ?? []).filter(r => r.type === type).map(r => r.targetRef).sort();
 
+describe('form options', () => {
+  it('come from the live cluster through the scaffolder autocomplete endpoint', async () => {
+    const ask = async (resource: string, context: Record<string, string> = {}) => {
+      const response = await fetch(`${backend.baseUrl}/api/scaffolder/v2/autocomplete/fediversity/${resource}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: 'unused', context }),
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { results: Array<{ id: string; title?: string }> }).results;
+    };
+    expect((await ask('nodes')).map(r => r.id).sort()).toEqual(['pve-a', 'pve-b', 'pve-c']);
+    expect((await ask('nodes'))[0].title).toMatch(/GiB memory free/);
+    expect((await ask('storages', { node: 'pve-a' })).map(r => r.id)).toEqual(['local-zfs', 'local']);
+    expect((await ask('templates', { node: 'pve-a' })).map(r => r.id)).toContain('local:vztmpl/nixos-25.05-x86_64-linux.tar.xz');
+    expect((await ask('clusters')).map(r => r.title)).toEqual(['demo (demo)']);
+  });
+});
+
 describe.each([
   { app: 'mastodon', owner: 'group:default/social-team', domain: 'social.example.org' },
   { app: 'nextcloud', owner: 'group:default/collaboration-team', domain: 'cloud.example.org' },
