@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { DnsProvider, DnsRecordSet, DnsRecordSetKey, normalizeRecordName } from '@fediversity/plugin-fediversity-node';
@@ -192,4 +192,34 @@ export function lostWrites(hosts: MigrationHosts, host: TestHost, writer: AppWri
 
 function delay(ms: number) {
   return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** A DNS provider whose zone lives in a JSON file, so it survives the SIGKILLed engine processes. */
+export class FileDnsProvider implements DnsProvider {
+  constructor(private readonly file: string) {}
+
+  private read(): Record<string, DnsRecordSet> {
+    return existsSync(this.file) ? JSON.parse(readFileSync(this.file, 'utf8')) : {};
+  }
+
+  async upsertRecords(zone: string, recordSets: DnsRecordSet[]) {
+    const records = this.read();
+    for (const set of recordSets) {
+      const name = normalizeRecordName(zone, set.name);
+      records[`${name} ${set.type}`] = { ...set, name };
+    }
+    writeFileSync(`${this.file}.new`, JSON.stringify(records));
+    renameSync(`${this.file}.new`, this.file);
+  }
+
+  async deleteRecords(zone: string, keys: DnsRecordSetKey[]) {
+    const records = this.read();
+    for (const key of keys) delete records[`${normalizeRecordName(zone, key.name)} ${key.type}`];
+    writeFileSync(this.file, JSON.stringify(records));
+  }
+
+  async listRecords(zone: string, name: string) {
+    const wanted = normalizeRecordName(zone, name);
+    return Object.values(this.read()).filter(set => set.name === wanted);
+  }
 }

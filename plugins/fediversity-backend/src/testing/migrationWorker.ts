@@ -1,0 +1,66 @@
+/**
+ * A backend instance's job worker running the migration kind in its own process, for the crash tests:
+ *   node -r @backstage/cli/config/nodeTransform.cjs migrationWorker.ts <config.json>
+ * With `hangAfterStep`, it prints `STEP_EFFECT_DONE <step>` once that step's work is done but before the
+ * engine records it, then hangs, so the test can SIGKILL it at the worst moment of that step.
+ */
+import { readFileSync } from 'node:fs';
+import { JobEngine } from '../jobs/JobEngine';
+import { JobStore } from '../jobs/JobStore';
+import { JobKindRegistry } from '../jobs/registry';
+import { sshHostConnector } from '../migration/hosts';
+import { migrationJobKind } from '../migration/migrationJobKind';
+import { FileDnsProvider } from './migrationFixtures';
+import { openJobDatabase, quietLogger } from './migrationEngine';
+
+export interface MigrationWorkerConfig {
+  database: string;
+  portalPrivateKey: string;
+  dnsFile: string;
+  leaseMs: number;
+  owner: string;
+  hangAfterStep?: string;
+}
+
+async function main() {
+  const config: MigrationWorkerConfig = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+  const knex = await openJobDatabase(config.database);
+  const dns = new FileDnsProvider(config.dnsFile);
+  const kind = migrationJobKind({
+    connect: sshHostConnector(async () => config.portalPrivateKey),
+    dns: () => dns,
+    retry: { maxAttempts: 3, initialDelayMs: 300, maxDelayMs: 1_000 },
+    observeIntervalMs: 200,
+  });
+  const steps = kind.steps.map(step =>
+    step.name === config.hangAfterStep && !step.approvalGate
+      ? {
+          ...step,
+          run: async (ctx: any) => {
+            await step.run(ctx);
+            process.stdout.write(`STEP_EFFECT_DONE ${step.name}\n`);
+            return new Promise(() => {});
+          },
+        }
+      : step,
+  );
+  const engine = new JobEngine({
+    store: new JobStore(knex),
+    kinds: new JobKindRegistry([{ ...kind, steps }]),
+    logger: quietLogger,
+    owner: config.owner,
+    concurrency: 1,
+    leaseMs: config.leaseMs,
+    heartbeatMs: Math.floor(config.leaseMs / 3),
+  });
+  process.stdout.write('READY\n');
+  for (;;) {
+    await engine.tick();
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+}
+
+main().catch(error => {
+  process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});
