@@ -4,6 +4,7 @@ import {
   catalogModuleFediversityProcessor,
   catalogModuleFediversityProxmox,
   fediversityModuleInstances,
+  fediversityModuleMigration,
   permissionModuleFediversityPolicy,
   pveClustersServiceFactory,
 } from '@fediversity/plugin-fediversity-backend';
@@ -41,5 +42,7 @@ backend.add(catalogModuleFediversityProcessor);
 // The instance store (POST/GET /api/fediversity/instances, the instance.backup job kind) and its catalog provider.
 backend.add(fediversityModuleInstances);
 backend.add(catalogModuleFediversityInstances);
+// The instance.migrate job kind (host-to-host migration with approval, rollback before the cut-over).
+backend.add(fediversityModuleMigration);
 
 backend.start();
