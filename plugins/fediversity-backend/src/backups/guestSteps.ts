@@ -1,0 +1,99 @@
+import { GuestRef, PveClient, PveClustersService } from '@fediversity/plugin-fediversity-node';
+import { StepContext } from '../jobs/types';
+import { GuestLocation } from './params';
+
+/*
+ * Steps shared by restore and drill jobs. Each checkpoints what it learned before acting on it (the vmid before
+ * the POST, the UPID right after), so a step that crashed waits for the task it started instead of starting another.
+ */
+
+interface RestoreCheckpoint {
+  vmid?: number;
+  upid?: string;
+  startedAt?: number;
+}
+
+export function clientOf(clusters: PveClustersService, guest: GuestLocation): PveClient {
+  return clusters.get(guest.cluster).client;
+}
+
+async function exists(client: PveClient, guest: GuestRef, signal: AbortSignal): Promise<boolean> {
+  try {
+    await client.getGuestStatus(guest, { signal });
+    return true;
+  } catch (error) {
+    if ((error as { status?: number }).status === 500 || /does not exist|not exist/i.test(String(error))) return false;
+    throw error;
+  }
+}
+
+/** Restores `archive` into a new guest (or over `options.vmid` with force). Returns the vmid and when it began. */
+export async function restoreArchive(
+  ctx: StepContext<any>,
+  client: PveClient,
+  options: { node: string; archive: string; storage: string; vmid?: number; force?: boolean },
+): Promise<{ vmid: number; startedAt: number; upid?: string }> {
+  const saved = (ctx.checkpoint as RestoreCheckpoint | undefined) ?? {};
+  const startedAt = saved.startedAt ?? ctx.clock.now();
+  let vmid = saved.vmid ?? options.vmid;
+  if (vmid === undefined) {
+    vmid = await client.nextId(undefined, { signal: ctx.signal });
+    await ctx.saveCheckpoint({ vmid, startedAt });
+  }
+  let upid = saved.upid;
+  if (!upid) {
+    if (!options.force && (await exists(client, { node: options.node, vmid, type: 'lxc' }, ctx.signal))) {
+      // The POST went through before the crash: the guest is ours (its vmid was reserved in the checkpoint).
+      await ctx.log(`Guest ${vmid} already exists from an earlier attempt`);
+      return { vmid, startedAt };
+    }
+    upid = await client.restoreContainer(
+      options.node,
+      { vmid, archive: options.archive, storage: options.storage, force: options.force, unique: !options.force },
+      { signal: ctx.signal },
+    );
+    await ctx.saveCheckpoint({ vmid, upid, startedAt });
+  }
+  await ctx.log(`Restoring ${options.archive} into ${vmid} (${upid})`);
+  await client.waitForTask(upid, { signal: ctx.signal });
+  return { vmid, startedAt, upid };
+}
+
+export async function ensureRunning(ctx: StepContext<any>, client: PveClient, guest: GuestRef): Promise<void> {
+  const status = await client.getGuestStatus(guest, { signal: ctx.signal });
+  if (status.status === 'running') return;
+  await client.waitForTask(await client.startGuest(guest, {}, { signal: ctx.signal }), { signal: ctx.signal });
+}
+
+export async function ensureStopped(ctx: StepContext<any>, client: PveClient, guest: GuestRef): Promise<void> {
+  const status = await client.getGuestStatus(guest, { signal: ctx.signal });
+  if (status.status !== 'running') return;
+  await client.waitForTask(await client.stopGuest(guest, {}, { signal: ctx.signal }), { signal: ctx.signal });
+}
+
+/**
+ * The restored guest runs and is the guest the backup was taken of (same hostname and root disk size as the
+ * archive's configuration recorded). Returns what was checked, for the job output and the drill record.
+ */
+export async function verifyRestoredGuest(
+  ctx: StepContext<any>,
+  client: PveClient,
+  restored: GuestRef,
+  expected: { hostname?: string },
+): Promise<Record<string, unknown>> {
+  const status = await client.getGuestStatus(restored, { signal: ctx.signal });
+  if (status.status !== 'running') throw new Error(`Restored guest ${restored.vmid} is ${status.status}, not running`);
+  const config = (await client.getGuestConfig(restored, {}, { signal: ctx.signal })) as Record<string, unknown>;
+  if (expected.hostname !== undefined && config.hostname !== expected.hostname) {
+    throw new Error(`Restored guest ${restored.vmid} has hostname ${String(config.hostname)}, expected ${expected.hostname}`);
+  }
+  return { status: status.status, hostname: config.hostname, rootfs: config.rootfs };
+}
+
+export async function removeGuest(ctx: StepContext<any>, client: PveClient, guest: GuestRef): Promise<void> {
+  if (!(await exists(client, guest, ctx.signal))) return;
+  await ensureStopped(ctx, client, guest);
+  await client.waitForTask(await client.deleteGuest(guest, { purge: true, destroyUnreferencedDisks: true }, { signal: ctx.signal }), {
+    signal: ctx.signal,
+  });
+}
