@@ -128,6 +128,13 @@ async function main() {
       process.stderr.write(`${await eventLog(rig, id)}\n`);
       throw new Error(`migration ${status}`);
     }
+    if (process.env.MIGRATION_BENCH_LOG) {
+      const events = await rig.store.listEvents(id, 0, 10_000);
+      require('node:fs').writeFileSync(
+        process.env.MIGRATION_BENCH_LOG,
+        events.map(event => `${new Date(event.ts).toISOString()} ${event.step ?? '-'} ${event.message} ${JSON.stringify(event.fields ?? {})}`).join('\n'),
+      );
+    }
     const steps = await rig.store.getSteps(id);
     const step = (name: string) => steps.find(candidate => candidate.name === name)!;
     const downtime = (step('cut-over').output as { downtimeSeconds: number }).downtimeSeconds;

@@ -55,6 +55,7 @@ export class FilesStrategy implements MigrationStrategy {
 
   async initialSync(env: StrategyEnv) {
     const seconds = await this.pass(env, 'live');
+    await env.log('First pass done', { seconds });
     return { seconds };
   }
 

@@ -113,9 +113,11 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
         env.signal,
       );
       await env.saveCheckpoint({ basebackup: 'done' });
+      await env.log('Base backup done; starting the standby');
     }
     if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
     await this.waitUntil(env, async () => (await target.query('SELECT status FROM pg_stat_wal_receiver', env.signal)) === 'streaming', 'the standby to stream');
+    await env.log('The standby streams from the source');
     return { slot, lagBytes: await this.lagBytes(env) };
   }
 

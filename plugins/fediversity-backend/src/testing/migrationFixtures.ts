@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Client } from 'pg';
+import knexFactory, { Knex } from 'knex';
 import { DnsProvider, DnsRecordSet, DnsRecordSetKey, normalizeRecordName } from '@fediversity/plugin-fediversity-node';
 import { MigrationParams } from '../migration/params';
 import { FILES_PATH, IDENTITY_PATH, MigrationHosts, TestHost } from './migrationHosts';
@@ -97,7 +97,7 @@ export class AppWriter {
   readonly rows = new Set<number>();
   private running = false;
   private loop?: Promise<void>;
-  private client?: Client;
+  private client?: Knex;
   private counter = 0;
   errors: string[] = [];
 
@@ -114,9 +114,12 @@ export class AppWriter {
     mkdirSync(this.state(''), { recursive: true });
     writeFileSync(this.state('writer-running'), '');
     const { source } = this.hosts;
-    this.client = new Client({ host: source.pg.socketDir, port: source.pg.port, user: this.hosts.osUser, database: 'postgres' });
-    await this.client.connect();
-    this.client.on('error', () => undefined);
+    this.client = knexFactory({
+      client: 'pg',
+      connection: { host: source.pg.socketDir, port: source.pg.port, user: this.hosts.osUser, database: 'postgres' },
+      pool: { min: 1, max: 1 },
+    });
+    await this.client.raw('SELECT 1');
     this.running = true;
     this.loop = this.run();
   }
@@ -125,7 +128,7 @@ export class AppWriter {
     this.running = false;
     await this.loop;
     rmSync(this.state('writer-running'), { force: true });
-    await this.client?.end().catch(() => undefined);
+    await this.client?.destroy().catch(() => undefined);
   }
 
   get acknowledged() {
@@ -155,7 +158,7 @@ export class AppWriter {
           closeSync(fd);
           this.files.set(name, createHash('sha256').update(content).digest('hex'));
         }
-        await this.client!.query('INSERT INTO writes (id, payload) VALUES ($1, $2)', [n, content.toString('hex').slice(0, 64)]);
+        await this.client!.raw('INSERT INTO writes (id, payload) VALUES (?, ?)', [n, content.toString('hex').slice(0, 64)]);
         this.rows.add(n);
       } catch (error) {
         this.errors.push(String(error));
