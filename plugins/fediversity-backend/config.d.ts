@@ -6,7 +6,7 @@ export interface Config {
     allowInMemoryDatabase?: boolean;
     /** The instance store's catalog provider. */
     instances?: {
-      /** How often instances are re-read into the catalog (default every 30 s). */
+      /** How often instances are re-read into the catalog (default every 10 s). */
       schedule?: {
         frequency: { cron: string } | string | Record<string, number>;
         timeout: string | Record<string, number>;
@@ -25,6 +25,24 @@ export interface Config {
       heartbeatSeconds?: number;
       /** How often to look for runnable jobs, e.g. retries that came due (default 5). */
       tickSeconds?: number;
+    };
+    /** Replication schedules, restores and drills (src/replication, src/backups). */
+    replication?: {
+      /** How often due schedules become replication.run jobs (default 30). */
+      tickSeconds?: number;
+      /**
+       * The portal's SSH private key (OpenSSH format) with which it reaches replication hosts.
+       * @visibility secret
+       */
+      sshPrivateKey?: string;
+      /** S3 credentials by reference name (schedules name them in credentialsRef), one pair per bucket. */
+      s3Credentials?: {
+        [ref: string]: {
+          accessKeyId: string;
+          /** @visibility secret */
+          secretAccessKey: string;
+        };
+      };
     };
     /**
      * Proxmox VE clusters the portal manages. Without this section the backend runs the PVE simulator in-process

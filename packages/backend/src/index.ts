@@ -5,6 +5,7 @@ import {
   catalogModuleFediversityProxmox,
   fediversityModuleInstances,
   fediversityModuleMigration,
+  fediversityModuleReplication,
   permissionModuleFediversityPolicy,
   pveClustersServiceFactory,
 } from '@fediversity/plugin-fediversity-backend';
@@ -44,5 +45,7 @@ backend.add(fediversityModuleInstances);
 backend.add(catalogModuleFediversityInstances);
 // The instance.migrate job kind (host-to-host migration with approval, rollback before the cut-over).
 backend.add(fediversityModuleMigration);
+// Replication schedules + recovery points, backups listing, restores and restore drills (/api/fediversity/replication, /backups, /restores, /drills).
+backend.add(fediversityModuleReplication);
 
 backend.start();

@@ -7,6 +7,7 @@ export {
 export { catalogModuleFediversityProcessor } from './catalog/processor';
 export { permissionModuleFediversityPolicy } from './permissions';
 export { fediversityModuleInstances } from './instances';
+export { fediversityModuleReplication } from './replication';
 export { fediversityModuleMigration } from './migration';
 export { catalogModuleFediversityInstances } from './catalog/instances';
 // The job engine's API for job kind authors (modules add kinds through the extension point).

@@ -1,0 +1,85 @@
+import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
+import { DrillStore } from '../backups/DrillStore';
+import { drillJobKind, restoreInPlaceJobKind, restoreJobKind } from '../backups/jobKinds';
+import { InstanceStore } from '../instances/InstanceStore';
+import { systemClock } from '../jobs/clock';
+import { PermanentJobError } from '../jobs/errors';
+import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
+import { JobStore } from '../jobs/JobStore';
+import { applyMigrations } from '../jobs/migrations';
+import { ReplicationExecutor } from './executor';
+import { sshHostConnector } from './hosts';
+import { replicationRunJobKind } from './replicationJobKind';
+import { ReplicationTicker } from './ReplicationTicker';
+import { createReplicationRouter } from './router';
+import { ScheduleStore } from './ScheduleStore';
+
+/**
+ * Replication schedules (replication.run jobs from a ticker), recovery points, backups listing, restores and
+ * restore drills, with their routes under /api/fediversity. Secrets come from `fediversity.replication` config.
+ */
+export const fediversityModuleReplication = createBackendModule({
+  pluginId: 'fediversity',
+  moduleId: 'replication',
+  register(reg) {
+    reg.registerInit({
+      deps: {
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        scheduler: coreServices.scheduler,
+        logger: coreServices.logger,
+        config: coreServices.rootConfig,
+        jobKinds: fediversityJobKindsExtensionPoint,
+        clusters: pveClustersServiceRef,
+      },
+      async init({ database, httpRouter, httpAuth, permissions, scheduler, logger, config, jobKinds, clusters }) {
+        const knex = await database.getClient();
+        // The plugin applies the same migrations; doing it here too lets this module's first tick find its tables.
+        if (!database.migrations?.skip) await applyMigrations(knex);
+        const settings = config.getOptionalConfig('fediversity.replication');
+        const privateKey = settings?.getOptionalString('sshPrivateKey');
+        const credentials = settings?.getOptionalConfig('s3Credentials');
+
+        const schedules = new ScheduleStore(knex);
+        const drills = new DrillStore(knex);
+        const jobs = new JobStore(knex);
+        const executor = new ReplicationExecutor({
+          connect: sshHostConnector(async () => {
+            if (!privateKey) throw new PermanentJobError('fediversity.replication.sshPrivateKey is not configured');
+            return privateKey;
+          }),
+          s3Credentials: ref => {
+            const entry = credentials?.getOptionalConfig(ref);
+            if (!entry) throw new PermanentJobError(`No S3 credentials ${ref} in fediversity.replication.s3Credentials`);
+            return { accessKeyId: entry.getString('accessKeyId'), secretAccessKey: entry.getString('secretAccessKey') };
+          },
+        });
+        const kinds = {
+          run: replicationRunJobKind(schedules, executor),
+          restore: restoreJobKind(clusters),
+          restoreInPlace: restoreInPlaceJobKind(clusters),
+          drill: drillJobKind(clusters, drills),
+        };
+        jobKinds.addJobKind(...Object.values(kinds));
+
+        const ticker = new ReplicationTicker({ schedules, jobs, kind: kinds.run, clock: systemClock });
+        await scheduler.scheduleTask({
+          id: 'fediversity-replication-tick',
+          scope: 'global',
+          frequency: { seconds: settings?.getOptionalNumber('tickSeconds') ?? 30 },
+          timeout: { minutes: 1 },
+          fn: async () => {
+            const created = await ticker.tick();
+            if (created.length) logger.info(`Enqueued ${created.length} replication run(s)`);
+          },
+        });
+        httpRouter.use(
+          createReplicationRouter({ schedules, drills, instances: new InstanceStore(knex), jobs, kinds, clusters, httpAuth, permissions }),
+        );
+      },
+    });
+  },
+});

@@ -1,0 +1,104 @@
+import { mockCredentials, mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
+import express from 'express';
+import request from 'supertest';
+import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
+import { DrillStore } from '../backups/DrillStore';
+import { drillJobKind, restoreInPlaceJobKind, restoreJobKind } from '../backups/jobKinds';
+import { InstanceStore } from '../instances/InstanceStore';
+import { applyInstanceMigrations } from '../instances/migrations';
+import { mastodonRequest } from '../instances/testFixtures';
+import { JobStore } from '../jobs/JobStore';
+import { applyMigrations } from '../jobs/migrations';
+import { ReplicationExecutor } from './executor';
+import { replicationRunJobKind } from './replicationJobKind';
+import { createReplicationRouter } from './router';
+import { ScheduleStore } from './ScheduleStore';
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+const ENTITY = 'component:default/mastodon-social-example-org';
+const OWNER = 'user:default/mock';
+const HOST = { host: '10.0.0.1', username: 'root', hostPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' };
+
+async function app() {
+  const knex = await databases.init('SQLITE_3');
+  await applyMigrations(knex);
+  await applyInstanceMigrations(knex);
+  const instances = new InstanceStore(knex);
+  await instances.create(mastodonRequest, OWNER);
+  const schedules = new ScheduleStore(knex);
+  const drills = new DrillStore(knex);
+  const jobs = new JobStore(knex);
+  const clusters = new StaticPveClusters([]);
+  const executor = new ReplicationExecutor({ connect: async () => { throw new Error('unused'); }, s3Credentials: () => { throw new Error('unused'); } });
+  const permissions = mockServices.permissions.mock({
+    authorize: async (requests, options) => {
+      const principal = options.credentials.principal as { type: string; userEntityRef?: string };
+      const allowed = principal.type === 'user' && principal.userEntityRef === OWNER;
+      return requests.map(() => ({ result: allowed ? AuthorizeResult.ALLOW : AuthorizeResult.DENY }));
+    },
+  });
+  const router = createReplicationRouter({
+    schedules, drills, instances, jobs, clusters,
+    kinds: { run: replicationRunJobKind(schedules, executor), restore: restoreJobKind(clusters), restoreInPlace: restoreInPlaceJobKind(clusters), drill: drillJobKind(clusters, drills) },
+    httpAuth: mockServices.httpAuth({ pluginId: 'fediversity' }),
+    permissions,
+    now: () => Date.parse('2026-11-25T22:00:00Z'),
+  });
+  const logger = mockServices.logger.mock();
+  return { server: express().use(router).use(MiddlewareFactory.create({ logger, config: mockServices.rootConfig() }).error()), jobs, schedules };
+}
+
+describe('replication and backup routes', () => {
+  it('lets the owner create, edit and run a schedule, and read recovery points; others get 403', async () => {
+    const { server, jobs, schedules } = await app();
+    const created = await request(server).post('/replication/schedules').send({
+      entityRef: ENTITY,
+      dataClass: 'media',
+      strategy: 'zfs',
+      intervalSeconds: 600,
+      params: { source: { host: HOST, dataset: 'tank/mastodon' }, target: { host: { ...HOST, host: '10.0.0.2' }, dataset: 'backup/mastodon' } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ entityRef: ENTITY, strategy: 'zfs', intervalSeconds: 600, params: { keepSnapshots: 3 } });
+
+    const patched = await request(server).patch(`/replication/schedules/${created.body.id}`).send({ intervalSeconds: 300 });
+    expect(patched.body.intervalSeconds).toBe(300);
+    const list = await request(server).get('/replication/schedules').query({ entityRef: ENTITY });
+    expect(list.body.items).toHaveLength(1);
+
+    const run = await request(server).post(`/replication/schedules/${created.body.id}/run`);
+    expect(run.status).toBe(201);
+    expect(await jobs.getJob(run.body.jobId)).toMatchObject({ kind: 'replication.run', entityRef: ENTITY, status: 'queued', createdBy: OWNER });
+
+    await schedules.recordRecoveryPoint(created.body.id, { consistentAt: Date.parse('2026-11-25T21:59:00Z'), detail: { snapshot: 's1', guid: '42' } }, 0);
+    const points = await request(server).get('/replication/recovery-points').query({ entityRef: ENTITY });
+    expect(points.body.items).toEqual([expect.objectContaining({ dataClass: 'media', ageSeconds: 60, detail: { snapshot: 's1', guid: '42' } })]);
+
+    const denied = await request(server).get('/replication/schedules').query({ entityRef: ENTITY }).set('Authorization', mockCredentials.user.header('user:default/mallory'));
+    expect(denied.status).toBe(403);
+    const bad = await request(server).post('/replication/schedules').send({ entityRef: ENTITY, dataClass: 'db', strategy: 'rsync', params: { source: { host: HOST, path: '/srv/../etc' } } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('starts restores (in place waits for approval) and drills for the instance guest', async () => {
+    const { server, jobs } = await app();
+    const volid = 'local:backup/vzdump-lxc-104-2026_11_25-21_00_00.tar.zst';
+    const fresh = await request(server).post('/restores').send({ entityRef: ENTITY, volid });
+    expect(fresh.status).toBe(201);
+    expect(await jobs.getJob(fresh.body.jobId)).toMatchObject({
+      kind: 'backup.restore',
+      params: { guest: { cluster: 'demo', node: 'pve-a', vmid: 104 }, volid, storage: 'local-zfs' },
+    });
+    const inPlace = await request(server).post('/restores').send({ entityRef: ENTITY, volid, mode: 'in-place' });
+    expect(inPlace.body.kind).toBe('backup.restore-in-place');
+    const drill = await request(server).post('/drills').send({ entityRef: ENTITY });
+    expect(drill.body.kind).toBe('backup.drill');
+    expect((await request(server).get('/drills').query({ entityRef: ENTITY })).body.items).toEqual([]);
+    const unknown = await request(server).post('/drills').send({ entityRef: 'component:default/nope' });
+    expect(unknown.status).toBe(404);
+    const badVolid = await request(server).post('/restores').send({ entityRef: ENTITY, volid: 'local:../../etc/passwd' });
+    expect(badVolid.status).toBe(400);
+  });
+});

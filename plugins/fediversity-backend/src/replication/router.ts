@@ -1,0 +1,189 @@
+import { HttpAuthService, PermissionsService } from '@backstage/backend-plugin-api';
+import { PveClustersService } from '@fediversity/plugin-fediversity-node';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import { AuthorizeResult, ResourcePermission } from '@backstage/plugin-permission-common';
+import { jobCreatePermission, jobReadPermission } from '@fediversity/plugin-fediversity-common';
+import express, { Request } from 'express';
+import Router from 'express-promise-router';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { listBackups } from '../backups/BackupLister';
+import { DrillStore } from '../backups/DrillStore';
+import { InstanceStore } from '../instances/InstanceStore';
+import { JobStore } from '../jobs/JobStore';
+import { JobKind } from '../jobs/types';
+import { createScheduleRequestSchema, updateScheduleRequestSchema } from './params';
+import { ScheduleStore } from './ScheduleStore';
+
+export interface ReplicationRouterOptions {
+  schedules: ScheduleStore;
+  drills: DrillStore;
+  instances: InstanceStore;
+  jobs: JobStore;
+  /** The kinds these routes enqueue: replication.run, backup.restore, backup.restore-in-place, backup.drill. */
+  kinds: Record<'run' | 'restore' | 'restoreInPlace' | 'drill', JobKind<any>>;
+  clusters: PveClustersService;
+  httpAuth: HttpAuthService;
+  permissions: PermissionsService;
+  now?: () => number;
+}
+
+const entityQuery = z.object({ entityRef: z.string().min(1).max(500) }).strict();
+const restoreRequest = z
+  .object({
+    entityRef: z.string().min(1).max(500),
+    volid: z.string().min(1).max(500),
+    mode: z.enum(['fresh', 'in-place']).default('fresh'),
+    /** Storage for the restored disks; the instance's storage by default. */
+    storage: z.string().max(63).optional(),
+  })
+  .strict();
+const drillRequest = z.object({ entityRef: z.string().min(1).max(500), storage: z.string().max(63).optional() }).strict();
+
+/**
+ * Schedules, recovery points, backups, restores and drills of instances. Every route takes the same permissions
+ * as the job API on the instance's entity: `fediversity.job.read` to look, `fediversity.job.create` to change
+ * or start anything; the jobs these routes start are ordinary jobs (cancel, approve, events through /jobs).
+ */
+export function createReplicationRouter(options: ReplicationRouterOptions): express.Router {
+  const { schedules, drills, instances, jobs, kinds, httpAuth, permissions } = options;
+  const now = options.now ?? Date.now;
+  const router = Router();
+  router.use(express.json());
+
+  async function authorize(req: Request, permission: ResourcePermission<'catalog-entity'>, entityRef: string) {
+    const credentials = await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const [decision] = await permissions.authorize([{ permission, resourceRef: entityRef }], { credentials });
+    if (decision.result !== AuthorizeResult.ALLOW) throw new NotAllowedError(`Not allowed: ${permission.name} on ${entityRef}`);
+    const principal = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
+    return principal.type === 'user' && principal.userEntityRef ? principal.userEntityRef : `service:${principal.subject ?? 'unknown'}`;
+  }
+
+  async function scheduleFor(req: Request, permission: ResourcePermission<'catalog-entity'>) {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const schedule = await schedules.get(req.params.id);
+    const by = await authorize(req, permission, schedule.entityRef);
+    return { schedule, by };
+  }
+
+  async function instanceOf(entityRef: string) {
+    const name = parseEntityRef(entityRef).name;
+    const instance = (await instances.list()).find(candidate => candidate.name === name);
+    if (!instance) throw new NotFoundError(`${entityRef} is not a recorded instance`);
+    return instance;
+  }
+
+  async function enqueue(kind: JobKind<any>, entityRef: string, params: unknown, createdBy: string) {
+    const parsed = kind.params ? kind.params.safeParse(params) : { success: true as const, data: params };
+    if (!parsed.success) throw new InputError(`Invalid ${kind.kind} request: ${parsed.error.issues.map(i => i.message).join('; ')}`);
+    const { job } = await jobs.createJob(
+      { id: randomUUID(), kind: kind.kind, entityRef, params: parsed.data as Record<string, unknown>, steps: kind.steps, createdBy },
+      now(),
+    );
+    return { jobId: job.id, kind: kind.kind, status: job.status };
+  }
+
+  router.get('/replication/schedules', async (req, res) => {
+    const { entityRef } = parse(entityQuery, req.query, 'query');
+    const ref = normalize(entityRef);
+    await authorize(req, jobReadPermission, ref);
+    res.json({ items: await schedules.list({ entityRefs: [ref] }) });
+  });
+
+  router.post('/replication/schedules', async (req, res) => {
+    const body = parse(createScheduleRequestSchema, req.body, 'body');
+    const entityRef = normalize(body.entityRef);
+    const by = await authorize(req, jobCreatePermission, entityRef);
+    res.status(201).json(await schedules.create({ ...body, entityRef }, by, now()));
+  });
+
+  router.get('/replication/schedules/:id', async (req, res) => {
+    const { schedule } = await scheduleFor(req, jobReadPermission);
+    res.json(schedule);
+  });
+
+  router.patch('/replication/schedules/:id', async (req, res) => {
+    const body = parse(updateScheduleRequestSchema, req.body, 'body');
+    const { schedule } = await scheduleFor(req, jobCreatePermission);
+    res.json(await schedules.update(schedule.id, body, now()));
+  });
+
+  router.delete('/replication/schedules/:id', async (req, res) => {
+    const { schedule } = await scheduleFor(req, jobCreatePermission);
+    await schedules.delete(schedule.id);
+    res.status(204).end();
+  });
+
+  /** Runs a schedule now, outside its interval. */
+  router.post('/replication/schedules/:id/run', async (req, res) => {
+    const { schedule, by } = await scheduleFor(req, jobCreatePermission);
+    res.status(201).json(await enqueue(kinds.run, schedule.entityRef, { scheduleId: schedule.id }, by));
+  });
+
+  router.get('/replication/recovery-points', async (req, res) => {
+    const { entityRef } = parse(entityQuery, req.query, 'query');
+    const ref = normalize(entityRef);
+    await authorize(req, jobReadPermission, ref);
+    const at = now();
+    const points = await schedules.recoveryPoints({ entityRefs: [ref] });
+    res.json({ items: points.map(point => ({ ...point, ageSeconds: Math.round((at - point.consistentAt) / 1000) })) });
+  });
+
+  router.get('/backups', async (req, res) => {
+    const { entityRef } = parse(entityQuery, req.query, 'query');
+    const ref = normalize(entityRef);
+    await authorize(req, jobReadPermission, ref);
+    const instance = await instanceOf(ref);
+    res.json({ items: await listBackups(options.clusters, { cluster: instance.cluster, node: instance.node, vmid: instance.vmid }) });
+  });
+
+  router.post('/restores', async (req, res) => {
+    const body = parse(restoreRequest, req.body, 'body');
+    const ref = normalize(body.entityRef);
+    const by = await authorize(req, jobCreatePermission, ref);
+    const instance = await instanceOf(ref);
+    const params = {
+      guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
+      volid: body.volid,
+      storage: body.storage ?? instance.storage,
+    };
+    // In place replaces the running guest: that job waits for an approval (POST /jobs/:id/approve) first.
+    res.status(201).json(await enqueue(body.mode === 'in-place' ? kinds.restoreInPlace : kinds.restore, ref, params, by));
+  });
+
+  router.get('/drills', async (req, res) => {
+    const { entityRef } = parse(entityQuery, req.query, 'query');
+    const ref = normalize(entityRef);
+    await authorize(req, jobReadPermission, ref);
+    res.json({ items: await drills.list({ entityRefs: [ref] }) });
+  });
+
+  router.post('/drills', async (req, res) => {
+    const body = parse(drillRequest, req.body, 'body');
+    const ref = normalize(body.entityRef);
+    const by = await authorize(req, jobCreatePermission, ref);
+    const instance = await instanceOf(ref);
+    const params = { guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid }, storage: body.storage ?? instance.storage };
+    res.status(201).json(await enqueue(kinds.drill, ref, params, by));
+  });
+
+  return router;
+}
+
+function normalize(ref: string): string {
+  try {
+    return stringifyEntityRef(parseEntityRef(ref));
+  } catch (error) {
+    throw new InputError(`Invalid entity ref "${ref}": ${(error as Error).message}`);
+  }
+}
+
+function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = result.error.issues.map(i => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+    throw new InputError(`Invalid ${what}: ${issues.join('; ')}`);
+  }
+  return result.data;
+}
