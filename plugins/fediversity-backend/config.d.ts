@@ -30,6 +30,8 @@ export interface Config {
     replication?: {
       /** How often due schedules become replication.run jobs (default 30). */
       tickSeconds?: number;
+      /** A restore drill of every instance this often (default 168 = weekly; 0 turns drills off). */
+      drillIntervalHours?: number;
       /**
        * The portal's SSH private key (OpenSSH format) with which it reaches replication hosts.
        * @visibility secret

@@ -1,6 +1,7 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
 import { DrillStore } from '../backups/DrillStore';
+import { DrillTicker } from '../backups/DrillTicker';
 import { drillJobKind, restoreInPlaceJobKind, restoreJobKind } from '../backups/jobKinds';
 import { InstanceStore } from '../instances/InstanceStore';
 import { systemClock } from '../jobs/clock';
@@ -76,8 +77,25 @@ export const fediversityModuleReplication = createBackendModule({
             if (created.length) logger.info(`Enqueued ${created.length} replication run(s)`);
           },
         });
+        const instances = new InstanceStore(knex);
+        // Restore drills: the newest backup of every instance, restored to a scratch guest once a period.
+        const drillHours = settings?.getOptionalNumber('drillIntervalHours') ?? 168;
+        if (drillHours > 0) {
+          const drillTicker = new DrillTicker({ instances, jobs, kind: kinds.drill, clock: systemClock, intervalMs: drillHours * 3_600_000 });
+          await scheduler.scheduleTask({
+            id: 'fediversity-restore-drills',
+            scope: 'global',
+            frequency: { hours: 1 },
+            timeout: { minutes: 5 },
+            initialDelay: { minutes: 5 },
+            fn: async () => {
+              const created = await drillTicker.tick();
+              if (created.length) logger.info(`Enqueued ${created.length} restore drill(s)`);
+            },
+          });
+        }
         httpRouter.use(
-          createReplicationRouter({ schedules, drills, instances: new InstanceStore(knex), jobs, kinds, clusters, httpAuth, permissions }),
+          createReplicationRouter({ schedules, drills, instances, jobs, kinds, clusters, httpAuth, permissions }),
         );
       },
     });
