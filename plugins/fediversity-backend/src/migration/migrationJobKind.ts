@@ -47,12 +47,20 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
   const pool = new HostSessionPool(deps.connect);
 
   /** Both hosts for one step (pinned keys); sessions are reused by the job's next steps unless it fails. */
-  async function withHosts<T>(ctx: Ctx, roles: Array<keyof Hosts>, fn: (hosts: Hosts) => Promise<T>): Promise<T> {
-    const connect = async (role: keyof Hosts) => {
+  async function withHosts<T>(
+    ctx: Ctx,
+    roles: Array<keyof Hosts>,
+    fn: (hosts: Hosts) => Promise<T>,
+    options: { optional?: Array<keyof Hosts> } = {},
+  ): Promise<T> {
+    const connect = async (role: keyof Hosts): Promise<HostShell> => {
       try {
         return await pool.acquire(ctx.job.id, role, ctx.job.params[role], ctx.signal);
       } catch (error) {
-        throw new Error(`The ${role} host is unreachable: ${(error as Error).message}`);
+        const message = `The ${role} host is unreachable: ${(error as Error).message}`;
+        if (!options.optional?.includes(role)) throw new Error(message);
+        await ctx.log(message, {}, 'warn');
+        return unreachable(role, message);
       }
     };
     try {
@@ -195,11 +203,17 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             await ctx.log('Initial sync done', results);
             return results;
           }),
+        // The target must be fenced even when the source cannot be reached (its slot is then reported).
         compensate: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoInitialSync(env));
-            await ctx.log('Target fenced (standby stopped, slot released)');
-          }),
+          withHosts(
+            ctx,
+            ['source', 'target'],
+            async hosts => {
+              await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoInitialSync(env));
+              await ctx.log('Target fenced (standby stopped)');
+            },
+            { optional: ['source'] },
+          ),
       },
       {
         name: 'catch-up',
@@ -236,9 +250,21 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             }
             return { startedAt };
           }),
+        // Unquiescing is a start of the app: harmless if the quiesce never ran. An unreachable source is
+        // reported and the rest of the rollback (fencing the target) still runs.
         compensate: ctx =>
-          withHosts(ctx, ['source'], hosts =>
-            runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'unquiesce'), 'Unquiescing'),
+          withHosts(
+            ctx,
+            ['source'],
+            async hosts => {
+              try {
+                await runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'unquiesce'), 'Unquiescing');
+              } catch (error) {
+                if (!(error as Error).message.startsWith('The source host is unreachable')) throw error;
+                await ctx.log(`Could not unquiesce the source: ${(error as Error).message}`, {}, 'error');
+              }
+            },
+            { optional: ['source'] },
           ),
       },
       {
@@ -324,6 +350,15 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
           }),
       },
     ],
+  };
+}
+
+function unreachable(role: keyof Hosts, message: string): HostShell {
+  return {
+    role,
+    run: async () => {
+      throw new Error(message);
+    },
   };
 }
 

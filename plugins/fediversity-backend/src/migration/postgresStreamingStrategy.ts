@@ -131,7 +131,6 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     if ((await source.status(env.signal)) === 'running') {
-      // The intent is recorded before acting, so a rollback knows the stop was ours to undo.
       await env.saveCheckpoint({ stoppedSource: true });
       // Writes have stopped (quiesced): a checkpoint now leaves the shutdown checkpoint little to flush.
       await source.query('CHECKPOINT', env.signal);
@@ -183,9 +182,14 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     return result === 't|t';
   }
 
+  /**
+   * Before the cut-over a stopped source can only have been stopped for this migration (preflight found it
+   * running), so the rollback starts it. It does not rely on the step's checkpoint: a compensation in the
+   * same run as the step may not see the checkpoint the step saved.
+   */
   async undoFinalSync(env: StrategyEnv) {
     const { source } = this.clusters(env);
-    if (env.checkpoint.stoppedSource && (await source.status(env.signal)) !== 'running') {
+    if ((await source.status(env.signal)) === 'stopped') {
       await env.log('Restarting the source database');
       await source.start(env.signal);
     }

@@ -1,0 +1,188 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { join } from 'node:path';
+import { PermanentJobError } from '../jobs/errors';
+import { JobEngine } from '../jobs/JobEngine';
+import { JobService } from '../jobs/JobService';
+import { JobStore } from '../jobs/JobStore';
+import { Redactor } from '../jobs/redaction';
+import { JobKindRegistry } from '../jobs/registry';
+import { JobTestDatabases } from '../jobs/testing/databases';
+import { FakeClock } from '../jobs/testing/FakeClock';
+import { expectGoldenLog, renderEventLog } from '../jobs/testing/goldenLog';
+import { ConnectedHost, HostConnector } from './hosts';
+import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
+import { MigrationStrategy, StrategyEnv } from './strategy';
+import { MemoryDnsProvider } from '../testing/migrationFixtures';
+
+/**
+ * The state machine with an injected clock, fake hosts and fake strategies (no SSH, no PostgreSQL): every
+ * scenario's event log is compared with a committed golden file, and the order of host effects is asserted.
+ */
+const T0 = 1_000_000;
+const ENTITY = 'component:default/testapp-instance';
+const ALICE = 'user:default/alice';
+
+const databases = new JobTestDatabases();
+afterAll(() => databases.stop());
+
+class FakeStrategy implements MigrationStrategy {
+  constructor(
+    readonly name: string,
+    private readonly effects: string[],
+    private readonly options: { verifyFails?: boolean } = {},
+  ) {}
+
+  private note(what: string) {
+    this.effects.push(`${this.name}.${what}`);
+  }
+
+  async preflight() {
+    this.note('preflight');
+    return { version: 15 };
+  }
+  async sourceBytes() {
+    return { bytes: 1000, targetPath: '/srv' };
+  }
+  async prepareTarget() {
+    this.note('prepareTarget');
+  }
+  async initialSync(env: StrategyEnv) {
+    this.note('initialSync');
+    await env.saveCheckpoint({ copied: true });
+    return { bytes: 1000 };
+  }
+  async catchUp() {
+    this.note('catchUp');
+    return { seconds: 1, caughtUp: true };
+  }
+  async finalSync() {
+    this.note('finalSync');
+    return { delta: 10 };
+  }
+  async verify() {
+    this.note('verify');
+    if (this.options.verifyFails) throw new PermanentJobError(`Verification failed: ${this.name} differs`);
+    return { equal: true };
+  }
+  async cutOver() {
+    this.note('cutOver');
+  }
+  async isCutOver() {
+    return true;
+  }
+  async healthy() {
+    return true;
+  }
+  async undoFinalSync() {
+    this.note('undoFinalSync');
+  }
+  async undoInitialSync() {
+    this.note('undoInitialSync');
+  }
+}
+
+const fakeConnector =
+  (effects: string[]): HostConnector =>
+  async role => ({
+    role,
+    async run(argv) {
+      if (argv[0] === 'df') return { exitCode: 0, stdout: 'Avail Mounted\n1000000 /\n', stderr: '' };
+      if (argv[0] !== 'tee' && argv[0] !== 'rm') effects.push(`${role}$ ${argv.join(' ')}`);
+      return { exitCode: 0, stdout: '', stderr: '' };
+    },
+    async close() {},
+  }) satisfies ConnectedHost;
+
+const params = {
+  app: {
+    name: 'testapp',
+    dataClasses: [
+      { name: 'database', kind: 'database', engine: 'postgresql', replication: 'postgresql-streaming', quiesce: [['systemctl', 'stop', 'app.service']], unquiesce: [['systemctl', 'start', 'app.service']] },
+      { name: 'media', kind: 'directories', directories: ['/var/lib/app'], replication: 'rsync-quiesced', quiesce: [['systemctl', 'stop', 'app.service']], unquiesce: [['systemctl', 'start', 'app.service']] },
+    ],
+  },
+  source: { host: 'source.example', username: 'root', hostKey: 'SHA256:c291cmNlLWtleS1maW5nZXJwcmludC1mb3ItdGVzdHM', hostPublicKey: 'ssh-ed25519 AAAAsource', privateKey: { secretRef: 'source-key' } },
+  target: { host: 'target.example', username: 'root', hostKey: 'SHA256:dGFyZ2V0LWtleS1maW5nZXJwcmludC1mb3ItdGVzdHM', hostPublicKey: 'ssh-ed25519 AAAAtarget', privateKey: { secretRef: 'target-key' } },
+  peer: { identityFile: '/root/.ssh/migration_ed25519' },
+  dns: { zone: 'example.org', name: 'app', type: 'A', targetAddress: '192.0.2.20' },
+  observeSeconds: 0,
+};
+
+async function scenario(options: { verifyFails?: boolean }) {
+  const effects: string[] = [];
+  const dns = new MemoryDnsProvider();
+  const kind = migrationJobKind({
+    connect: fakeConnector(effects),
+    dns: () => dns,
+    strategies: () => [new FakeStrategy('postgres:database', effects, options), new FakeStrategy('files:media', effects)],
+  });
+  const knex = await databases.init('SQLITE_3');
+  const clock = new FakeClock(T0);
+  const store = new JobStore(knex);
+  const registry = new JobKindRegistry([kind]);
+  const redactor = new Redactor();
+  const engine = new JobEngine({ store, kinds: registry, logger: mockServices.logger.mock(), clock, redactor, owner: 'engine-a', concurrency: 1, random: () => 0.5 });
+  const service = new JobService({ store, kinds: registry, clock, redactor });
+  const { job } = await service.create({ kind: MIGRATION_JOB_KIND, entityRef: ENTITY, params }, ALICE);
+  await engine.runUntilIdle();
+  expect((await store.getJob(job.id))?.status).toBe('awaiting_approval');
+  const beforeApproval = [...effects];
+  await clock.advance(60_000);
+  await service.approve(job.id, ALICE, { comment: 'window starts' });
+  await engine.runUntilIdle();
+  const log = renderEventLog(await store.listEvents(job.id, 0, 10_000), T0);
+  await kind.closeSessions();
+  return { effects, beforeApproval, dns, log, job: await store.getJob(job.id), steps: await store.getSteps(job.id) };
+}
+
+describe('instance.migrate state machine', () => {
+  it('runs the steps in order, parks for approval with the source untouched, and cuts over', async () => {
+    const result = await scenario({});
+    expect(result.job?.status).toBe('succeeded');
+    // Until the approval nothing ran on the source but reads and copies (no quiesce).
+    expect(result.beforeApproval.filter(effect => effect.startsWith('source$'))).toEqual([]);
+    expect(result.effects).toEqual([
+      'postgres:database.preflight',
+      'files:media.preflight',
+      'target$ systemctl stop app.service',
+      'postgres:database.prepareTarget',
+      'files:media.prepareTarget',
+      'postgres:database.initialSync',
+      'files:media.initialSync',
+      'postgres:database.catchUp',
+      'files:media.catchUp',
+      'postgres:database.catchUp',
+      'files:media.catchUp',
+      'source$ systemctl stop app.service',
+      'postgres:database.finalSync',
+      'files:media.finalSync',
+      'postgres:database.verify',
+      'files:media.verify',
+      'postgres:database.cutOver',
+      'files:media.cutOver',
+      'target$ systemctl start app.service',
+    ]);
+    expect(await result.dns.listRecords('example.org', 'app')).toEqual([
+      { name: 'app.example.org.', type: 'A', ttl: 60, values: ['192.0.2.20'] },
+    ]);
+    expect(result.steps.find(step => step.name === 'approve-cutover')).toMatchObject({ approvedBy: ALICE });
+    expectGoldenLog(join(__dirname, '__golden__', 'migration-happy-path.log'), result.log);
+  });
+
+  it('rolls back in reverse order when verification fails, leaving the source serving and DNS unchanged', async () => {
+    const result = await scenario({ verifyFails: true });
+    expect(result.job?.status).toBe('failed');
+    expect(result.effects.slice(result.effects.indexOf('postgres:database.verify'))).toEqual([
+      'postgres:database.verify',
+      'files:media.verify',
+      'postgres:database.undoFinalSync',
+      'files:media.undoFinalSync',
+      'source$ systemctl start app.service',
+      'postgres:database.undoInitialSync',
+      'files:media.undoInitialSync',
+    ]);
+    expect(result.effects).not.toContain('postgres:database.cutOver');
+    expect(await result.dns.listRecords('example.org', 'app')).toEqual([]);
+    expectGoldenLog(join(__dirname, '__golden__', 'migration-verify-fails-rolls-back.log'), result.log);
+  });
+});
