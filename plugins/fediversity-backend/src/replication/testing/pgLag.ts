@@ -1,4 +1,9 @@
-import { Client } from 'pg';
+import knexFactory, { Knex } from 'knex';
+
+/** One pooled connection: each sample's queries go over the same session, as an app's would. */
+function connect(url: string): Knex {
+  return knexFactory({ client: 'pg', connection: url, pool: { min: 1, max: 1 } });
+}
 
 export interface LagMeasurement {
   samples: number[];
@@ -25,25 +30,21 @@ export async function measureCommitToStandbyLag(options: {
   writers: number;
   timeoutMs?: number;
 }): Promise<LagMeasurement> {
-  const primary = new Client({ connectionString: options.primaryUrl });
-  const standby = new Client({ connectionString: options.standbyUrl });
-  await primary.connect();
-  await standby.connect();
-  const writers: Client[] = [];
+  const primary = connect(options.primaryUrl);
+  const standby = connect(options.standbyUrl);
+  const writers: Knex[] = [];
   let stop = false;
   let writes = 0;
   try {
-    await primary.query('CREATE TABLE IF NOT EXISTS lag_markers (id bigint PRIMARY KEY, at timestamptz DEFAULT now())');
-    await primary.query('CREATE TABLE IF NOT EXISTS lag_load (id bigserial PRIMARY KEY, payload text)');
+    await primary.raw('CREATE TABLE IF NOT EXISTS lag_markers (id bigint PRIMARY KEY, at timestamptz DEFAULT now())');
+    await primary.raw('CREATE TABLE IF NOT EXISTS lag_load (id bigserial PRIMARY KEY, payload text)');
     await waitFor(standby, "SELECT to_regclass('lag_markers') IS NOT NULL AS ok", options.timeoutMs ?? 30_000);
     for (let i = 0; i < options.writers; i++) {
-      const writer = new Client({ connectionString: options.primaryUrl });
-      await writer.connect();
-      writers.push(writer);
+      writers.push(connect(options.primaryUrl));
     }
     const load = writers.map(async writer => {
       while (!stop) {
-        await writer.query("INSERT INTO lag_load (payload) VALUES (repeat('x', 200))");
+        await writer.raw("INSERT INTO lag_load (payload) VALUES (repeat('x', 200))");
         writes++;
       }
     });
@@ -52,12 +53,12 @@ export async function measureCommitToStandbyLag(options: {
     const samples: number[] = [];
     for (let i = 0; i < options.samples; i++) {
       const id = base + i;
-      await primary.query('INSERT INTO lag_markers (id) VALUES ($1)', [id]);
+      await primary.raw('INSERT INTO lag_markers (id) VALUES (?)', [id]);
       const committed = performance.now();
       const deadline = Date.now() + (options.timeoutMs ?? 30_000);
       for (;;) {
-        const { rowCount } = await standby.query('SELECT 1 FROM lag_markers WHERE id = $1', [id]);
-        if (rowCount) break;
+        const { rows } = await standby.raw('SELECT 1 FROM lag_markers WHERE id = ?', [id]);
+        if (rows.length) break;
         if (Date.now() > deadline) throw new Error(`Marker ${id} did not reach the standby`);
         await new Promise(resolve => setTimeout(resolve, 1));
       }
@@ -70,16 +71,16 @@ export async function measureCommitToStandbyLag(options: {
     return { samples, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1], writeTps };
   } finally {
     stop = true;
-    for (const writer of writers) await writer.end().catch(() => {});
-    await primary.end().catch(() => {});
-    await standby.end().catch(() => {});
+    for (const writer of writers) await writer.destroy().catch(() => {});
+    await primary.destroy().catch(() => {});
+    await standby.destroy().catch(() => {});
   }
 }
 
-async function waitFor(client: Client, sql: string, timeoutMs: number) {
+async function waitFor(client: Knex, sql: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await client.query(sql);
+    const { rows } = await client.raw(sql);
     if (rows[0]?.ok) return;
     if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${sql}`);
     await new Promise(resolve => setTimeout(resolve, 10));
