@@ -1,7 +1,7 @@
 import { PermanentJobError } from '../jobs/errors';
 import { usedBytes } from './diskSpace';
 import { hostPath } from './hosts';
-import { assertIdentical, ensurePeerTrust, rsyncFromSource } from './rsync';
+import { assertIdentical, ensurePeerTrust, knownHostsPath, rsyncFromSource } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /**
@@ -9,6 +9,9 @@ import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
  * is quiesced, a final `--delete --checksum` pass (exit 24 fatal) and a `-c -n --itemize-changes` check that
  * must list nothing. rsync runs on the source host and pushes to the target host over ssh.
  */
+/** Parallel rsync streams of the first pass (the portal's hosts have at least two cores). */
+const INITIAL_STREAMS = 2;
+
 export class FilesStrategy implements MigrationStrategy {
   readonly name: string;
 
@@ -53,8 +56,38 @@ export class FilesStrategy implements MigrationStrategy {
     await env.target.run(['mkdir', '-p', '--', ...paths], { signal: env.signal });
   }
 
+  /**
+   * The first pass moves nearly everything, so it runs as parallel streams (one ssh cipher stream is bound
+   * to one core); the catch-up passes that follow walk the whole tree again and pick up anything it missed.
+   */
   async initialSync(env: StrategyEnv) {
-    const seconds = await this.pass(env, 'live');
+    await ensurePeerTrust(env);
+    const started = env.now();
+    for (const directory of this.directories) {
+      const sourcePath = `${hostPath(env.params.source, directory)}/`;
+      const targetPath = `${hostPath(env.params.target, directory)}/`;
+      const listing = await env.source.run(['find', sourcePath, '-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\0'], {
+        signal: env.signal,
+      });
+      const entries = listing.stdout.split('\0').filter(Boolean);
+      if (entries.length < INITIAL_STREAMS) {
+        await rsyncFromSource(env, { sourcePath, targetPath, mode: 'live' });
+        continue;
+      }
+      await Promise.all(
+        Array.from({ length: INITIAL_STREAMS }, async (_, stream) => {
+          const list = `${knownHostsPath(env.jobId)}.${this.name.replace(/[^a-z0-9]/gi, '-')}.${stream}.list`;
+          const mine = entries.filter((_entry, index) => index % INITIAL_STREAMS === stream);
+          await env.source.run(['tee', '--', list], { stdin: `${mine.join('\0')}\0`, signal: env.signal });
+          try {
+            await rsyncFromSource(env, { sourcePath, targetPath, mode: 'live', filesFrom: list });
+          } finally {
+            await env.source.run(['rm', '-f', '--', list], { signal: env.signal, check: false });
+          }
+        }),
+      );
+    }
+    const seconds = (env.now() - started) / 1000;
     await env.log('First pass done', { seconds });
     return { seconds };
   }
