@@ -18,7 +18,7 @@ async function main() {
   const { values } = parseArgs({ options: { speed: { type: 'string', default: '4' } } });
   const speed = Number(values.speed);
   // Providers refresh once at startup and then stay quiet, so the call count is the run's own.
-  const backend = await startProvisioningBackend({ speed, refreshSeconds: 3600 });
+  const backend = await startProvisioningBackend({ speed, proxmoxRefreshSeconds: 3600 });
   try {
     // Warm-up: the template is in the catalog and the demo host server is up before timing starts.
     await backend.getJson('/api/catalog/entities/by-name/template/default/fediversity-mastodon');

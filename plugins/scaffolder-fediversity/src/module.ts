@@ -1,4 +1,5 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { scaffolderAutocompleteExtensionPoint } from '@backstage/plugin-scaffolder-node/alpha';
 import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
@@ -24,8 +25,9 @@ export const scaffolderModuleFediversity = createBackendModule({
         auth: coreServices.auth,
         clusters: pveClustersServiceRef,
         guestAccess: guestAccessServiceRef,
+        catalog: catalogServiceRef,
       },
-      async init({ actions, autocomplete, config, logger, discovery, auth, clusters, guestAccess }) {
+      async init({ actions, autocomplete, config, logger, discovery, auth, clusters, guestAccess, catalog }) {
         const dns = readDnsConfig(config);
         if (!dns) logger.info('fediversity.dns is not configured: provisioning will record "dns: skipped, no provider configured"');
         actions.addActions(
@@ -34,6 +36,7 @@ export const scaffolderModuleFediversity = createBackendModule({
             guestAccess,
             dns,
             backend: new FediversityBackendClient({ discovery, auth }),
+            catalog,
             flakeFiles: flakeFilesLoader(() => findFlakeDir(config)),
           }),
         );

@@ -1,4 +1,5 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
 import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
 import { instanceBackupJobKind } from './backupJobKind';
@@ -25,13 +26,14 @@ export const fediversityModuleInstances = createBackendModule({
         config: coreServices.rootConfig,
         jobKinds: fediversityJobKindsExtensionPoint,
         clusters: pveClustersServiceRef,
+        events: eventsServiceRef,
       },
-      async init({ database, httpRouter, httpAuth, auth, userInfo, logger, config, jobKinds, clusters }) {
+      async init({ database, httpRouter, httpAuth, auth, userInfo, logger, config, jobKinds, clusters, events }) {
         const knex = await database.getClient();
         if (!database.migrations?.skip) await applyInstanceMigrations(knex);
         jobKinds.addJobKind(instanceBackupJobKind(clusters));
         httpRouter.use(
-          createInstancesRouter({ store: new InstanceStore(knex), httpAuth, auth, userInfo, logger, config }),
+          createInstancesRouter({ store: new InstanceStore(knex), events, httpAuth, auth, userInfo, logger, config }),
         );
       },
     });

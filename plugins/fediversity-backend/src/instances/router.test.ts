@@ -9,11 +9,14 @@ import { mastodonRequest } from './testFixtures';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
+const publish = jest.fn(async () => {});
+
 async function app() {
   const knex = await databases.init('SQLITE_3');
   await applyInstanceMigrations(knex);
   const router = createInstancesRouter({
     store: new InstanceStore(knex),
+    events: { publish },
     httpAuth: mockServices.httpAuth({ pluginId: 'fediversity' }),
     auth: mockServices.auth({ pluginId: 'fediversity' }),
     userInfo: mockServices.userInfo({
@@ -35,6 +38,12 @@ describe('instances router', () => {
     const again = await request(server).post('/instances').send(mastodonRequest);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+    // Announced once, for the catalog provider: a repeated request records nothing new.
+    expect(publish).toHaveBeenCalledTimes(1);
+    expect(publish).toHaveBeenCalledWith({
+      topic: 'fediversity.instances',
+      eventPayload: { id: first.body.id, name: 'mastodon-social-example-org' },
+    });
 
     const list = await request(server).get('/instances');
     expect(list.body.items.map((i: { id: string }) => i.id)).toEqual([first.body.id]);

@@ -9,14 +9,17 @@ import {
 } from '@backstage/backend-plugin-api';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotAllowedError } from '@backstage/errors';
+import type { EventsService } from '@backstage/plugin-events-node';
 import express from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { InstanceStore } from './InstanceStore';
-import { createInstanceRequestSchema, listInstancesQuerySchema } from './types';
+import { createInstanceRequestSchema, INSTANCES_TOPIC, listInstancesQuerySchema } from './types';
 
 export interface InstancesRouterOptions {
   store: InstanceStore;
+  /** Told about new instances (topic {@link INSTANCES_TOPIC}). */
+  events?: Pick<EventsService, 'publish'>;
   httpAuth: HttpAuthService;
   auth: AuthService;
   userInfo: UserInfoService;
@@ -40,6 +43,12 @@ export function createInstancesRouter(options: InstancesRouterOptions): express.
     const owner = normalizeRef(request.owner);
     const createdBy = await authorizeOwner(credentials, owner, { auth, userInfo });
     const { instance, created } = await store.create({ ...request, owner }, createdBy);
+    if (created) {
+      // Best effort: the provider's schedule catches up on a lost event.
+      await options.events
+        ?.publish({ topic: INSTANCES_TOPIC, eventPayload: { id: instance.id, name: instance.name } })
+        .catch(error => options.logger.warn(`Could not announce instance ${instance.name}: ${error}`));
+    }
     res.status(created ? 201 : 200).json(instance);
   });
 

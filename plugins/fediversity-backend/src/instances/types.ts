@@ -66,3 +66,6 @@ export const listInstancesQuerySchema = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+
+/** Published after an instance is recorded, so the catalog provider refreshes at once instead of at its next tick. */
+export const INSTANCES_TOPIC = 'fediversity.instances';

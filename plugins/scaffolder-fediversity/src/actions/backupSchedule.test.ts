@@ -12,12 +12,14 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-function deps(enqueueJob: jest.Mock): FediversityActionDeps {
+function deps(enqueueJob: jest.Mock, getEntityByRef: jest.Mock = jest.fn(async () => ({}))): FediversityActionDeps {
   return {
     clusters: h.clusters,
     guestAccess: h.guestAccess,
     backend: { registerInstance: jest.fn(), enqueueJob },
+    catalog: { getEntityByRef },
     flakeFiles: async () => [],
+    timing: { pollInitialMs: 20 },
   };
 }
 
@@ -53,6 +55,23 @@ describe('fediversity:backup:schedule', () => {
     await createBackupScheduleAction(deps(enqueueJob)).handler(actionContext(input, store, { taskId: 'task-c' }));
     expect(enqueueJob).toHaveBeenCalledTimes(2);
     expect(new Set(enqueueJob.mock.calls.map((call: any[]) => call[0].idempotencyKey))).toEqual(new Set(['task-c:backup:demo:101']));
+  });
+
+  it('waits for the instance to reach the catalog first (jobs are authorised against it), within a deadline', async () => {
+    const enqueueJob = jest.fn(async () => ({ id: 'job-3', status: 'queued' }));
+    const appearing = jest.fn().mockResolvedValueOnce(undefined).mockResolvedValueOnce(undefined).mockResolvedValue({});
+    const ctx = actionContext(input, new MemoryCheckpointStore(), { taskId: 'task-d' });
+    await createBackupScheduleAction(deps(enqueueJob, appearing)).handler(ctx);
+    expect(appearing).toHaveBeenCalledTimes(3);
+    expect(appearing).toHaveBeenCalledWith(input.entityRef, { credentials: expect.anything() });
+    expect(ctx.logger.info).toHaveBeenCalledWith(`Waiting for ${input.entityRef} to appear in the catalog`);
+    expect(enqueueJob).toHaveBeenCalledTimes(1);
+
+    const never = actionContext({ ...input, catalogTimeoutSeconds: 1 }, new MemoryCheckpointStore(), { taskId: 'task-e' });
+    await expect(createBackupScheduleAction(deps(enqueueJob, jest.fn(async () => undefined))).handler(never)).rejects.toThrow(
+      /did not appear in the catalog within 1 s/,
+    );
+    expect(enqueueJob).toHaveBeenCalledTimes(1);
   });
 
   it('dry run enqueues nothing', async () => {

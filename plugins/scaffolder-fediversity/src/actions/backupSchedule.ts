@@ -2,6 +2,7 @@ import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { FediversityActionDeps, pickCluster } from './deps';
 import { examples } from './backupSchedule.examples';
+import { waitForEntity } from './lib/catalog';
 
 /** The backend's job kind for one vzdump of an instance's guest. */
 export const INSTANCE_BACKUP_JOB_KIND = 'instance.backup';
@@ -21,6 +22,8 @@ export function createBackupScheduleAction(deps: FediversityActionDeps) {
         node: z => z.string().min(1),
         vmid: z => z.number().int().min(100),
         storage: z => z.string().optional().describe('Backup storage; by default the node’s first with backup content'),
+        catalogTimeoutSeconds: z =>
+          z.number().int().min(1).max(3600).default(300).describe('How long to wait for the entity to reach the catalog'),
       },
       output: {
         jobId: z => z.string(),
@@ -51,6 +54,14 @@ export function createBackupScheduleAction(deps: FediversityActionDeps) {
       const job = await ctx.checkpoint({
         key: `backup.${cluster.name}.${input.vmid}`,
         fn: async () => {
+          // The job API authorises against the entity (its owners may run jobs), so it must be in the catalog.
+          await waitForEntity(deps.catalog, input.entityRef, {
+            credentials: await ctx.getInitiatorCredentials(),
+            timeoutMs: (input.catalogTimeoutSeconds ?? 300) * 1000,
+            pollInitialMs: deps.timing?.pollInitialMs ?? 1_000,
+            logger: ctx.logger,
+            signal,
+          });
           const enqueued = await deps.backend.enqueueJob(request, await ctx.getInitiatorCredentials());
           return { id: enqueued.id, status: enqueued.status };
         },

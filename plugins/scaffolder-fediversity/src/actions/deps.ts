@@ -1,4 +1,5 @@
 import { InputError } from '@backstage/errors';
+import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { PveCluster, PveClustersService, RenderedFile } from '@fediversity/plugin-fediversity-node';
 import { FediversityBackend } from '../lib/backendClient';
 import { DnsSetup } from '../lib/dnsConfig';
@@ -11,6 +12,8 @@ export interface FediversityActionDeps {
   /** Undefined when `fediversity.dns` is not configured (the embedded default). */
   dns?: DnsSetup;
   backend: FediversityBackend;
+  /** Catalog reads (for the initiator): jobs are authorised against entities, which must exist first. */
+  catalog: Pick<CatalogService, 'getEntityByRef'>;
   /** The flake's own files (the repository's nix/), uploaded next to every host description. */
   flakeFiles(): Promise<RenderedFile[]>;
   /** Waits, shortened by tests. */

@@ -31,6 +31,7 @@ function deps(dns: FediversityActionDeps['dns']): FediversityActionDeps {
     guestAccess: { clientKey: jest.fn(), prepare: jest.fn() },
     dns,
     backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
     flakeFiles: async () => [],
   };
 }

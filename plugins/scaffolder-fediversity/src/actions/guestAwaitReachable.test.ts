@@ -25,6 +25,7 @@ function deps(overrides: Partial<FediversityActionDeps> = {}): FediversityAction
     clusters: h.clusters,
     guestAccess: h.guestAccess,
     backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
     flakeFiles: async () => [],
     timing: { pollInitialMs: 50 },
     ...overrides,

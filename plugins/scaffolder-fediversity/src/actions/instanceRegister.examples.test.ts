@@ -21,6 +21,7 @@ describe('instanceRegister examples', () => {
       clusters: h.clusters,
       guestAccess: h.guestAccess,
       backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
       flakeFiles: () => readFlakeFiles(join(__dirname, '../../../../nix')),
     });
 

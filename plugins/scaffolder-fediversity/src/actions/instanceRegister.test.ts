@@ -29,6 +29,7 @@ function deps(backend: ReturnType<typeof fakeBackend>): FediversityActionDeps {
     clusters: new StaticPveClusters([{ name: 'demo', client: {} as any, demo: true }]),
     guestAccess: { clientKey: jest.fn(), prepare: jest.fn() },
     backend,
+    catalog: { getEntityByRef: jest.fn() },
     flakeFiles: async () => [],
   };
 }

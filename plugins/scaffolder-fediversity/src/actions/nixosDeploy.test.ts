@@ -22,6 +22,7 @@ function deps(): FediversityActionDeps {
     clusters: h.clusters,
     guestAccess: h.guestAccess,
     backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
     flakeFiles: () => readFlakeFiles(NIX_DIR),
   };
 }

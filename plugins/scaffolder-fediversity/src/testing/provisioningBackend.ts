@@ -12,6 +12,7 @@ import fediversityPlugin, {
   catalogModuleFediversityProxmox,
   fediversityModuleInstances,
 } from '@fediversity/plugin-fediversity-backend';
+import { eventsServiceFactory } from '@backstage/plugin-events-node';
 import { staticPveClustersServiceFactory } from '@fediversity/plugin-fediversity-node';
 import { guestAccessServiceRef } from '../lib/guestAccess';
 import { scaffolderModuleFediversity } from '../module';
@@ -47,10 +48,10 @@ export interface TaskResult {
  * The catalog reads catalog/ and templates/; providers refresh every second so new entities show up quickly.
  */
 export async function startProvisioningBackend(
-  options: { speed?: number; refreshSeconds?: number } = {},
+  options: { speed?: number; proxmoxRefreshSeconds?: number } = {},
 ): Promise<ProvisioningBackend> {
   const harness = await startSimulatorHarness({ speed: options.speed ?? 100, production: true });
-  const every = { frequency: { seconds: options.refreshSeconds ?? 1 }, timeout: { seconds: 60 } };
+  const every = (seconds: number) => ({ frequency: { seconds }, timeout: { seconds: 60 } });
   const backend = await startTestBackend({
     features: [
       scaffolderPlugin,
@@ -69,6 +70,8 @@ export async function startProvisioningBackend(
         deps: {},
         factory: () => mockServices.userInfo({ userEntityRef: TEST_USER, ownershipEntityRefs: OWNERSHIP }),
       }),
+      // In-process events shared by the plugins (the mock gives each plugin its own bus).
+      eventsServiceFactory,
       // The real scheduler: the mock one runs tasks only at startup, and the providers must refresh.
       schedulerServiceFactory,
       mockServices.rootConfig.factory({
@@ -82,9 +85,10 @@ export async function startProvisioningBackend(
           },
           fediversity: {
             allowInMemoryDatabase: true,
-            instances: { schedule: every },
+            // Hourly: a new instance must reach the catalog through the instance store's event, not the schedule.
+            instances: { schedule: every(3600) },
             // Only the refresh schedule of the embedded cluster; the clusters themselves come from the harness.
-            proxmox: { clusters: [{ name: 'demo', schedule: every }] },
+            proxmox: { clusters: [{ name: 'demo', schedule: every(options.proxmoxRefreshSeconds ?? 1) }] },
             jobs: { tickSeconds: 1 },
           },
         },
@@ -100,12 +104,13 @@ export async function startProvisioningBackend(
   };
 
   async function waitForTemplate(name: string) {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if ((await getJson(`/api/catalog/entities/by-name/template/default/${name}`)).status === 200) return;
       await new Promise(resolve => setTimeout(resolve, 250));
     }
-    throw new Error(`Template ${name} did not appear in the catalog`);
+    const last = await getJson(`/api/catalog/entities/by-name/template/default/${name}`);
+    throw new Error(`Template ${name} did not appear in the catalog (last answer ${last.status} ${JSON.stringify(last.body)})`);
   }
 
   return {
