@@ -1,0 +1,112 @@
+import { createApiRef } from '@backstage/core-plugin-api';
+import {
+  FediversityApi,
+  FediversityApiError,
+  FediversityClient,
+  FediversityClientOptions,
+} from '@fediversity/plugin-fediversity-common';
+import {
+  BackupItem,
+  DrillRecord,
+  EnqueuedJob,
+  GuestLiveStatus,
+  MigrationPreflight,
+  MigrationTarget,
+  RecoveryPoint,
+  ReplicationSchedule,
+} from './types';
+
+/** The job API plus the instance routes the management UI uses (guests, replication, backups, migration). */
+export interface FediversityUiApi extends FediversityApi {
+  getGuestStatus(guest: { cluster: string; node: string; vmid: number }): Promise<GuestLiveStatus>;
+  listSchedules(entityRef: string): Promise<ReplicationSchedule[]>;
+  runSchedule(scheduleId: string): Promise<EnqueuedJob>;
+  setScheduleEnabled(scheduleId: string, enabled: boolean): Promise<ReplicationSchedule>;
+  listRecoveryPoints(entityRef: string): Promise<RecoveryPoint[]>;
+  listBackups(entityRef: string): Promise<BackupItem[]>;
+  restoreBackup(request: { entityRef: string; volid: string; mode: 'fresh' | 'in-place' }): Promise<EnqueuedJob>;
+  listDrills(entityRef: string): Promise<DrillRecord[]>;
+  startDrill(entityRef: string): Promise<EnqueuedJob>;
+  /** Checks a migration target without changing anything. */
+  preflightMigration(entityRef: string, target: MigrationTarget): Promise<MigrationPreflight>;
+  startMigration(entityRef: string, target: MigrationTarget): Promise<EnqueuedJob>;
+}
+
+export const fediversityApiRef = createApiRef<FediversityUiApi>({ id: 'plugin.fediversity.api' });
+
+/** Talks to `/api/fediversity` with the signed-in user's token (through the fetchApi). */
+export class FediversityUiClient extends FediversityClient implements FediversityUiApi {
+  constructor(private readonly uiOptions: FediversityClientOptions) {
+    super(uiOptions);
+  }
+
+  getGuestStatus(guest: { cluster: string; node: string; vmid: number }) {
+    const path = [guest.cluster, guest.node, String(guest.vmid)].map(encodeURIComponent).join('/');
+    return this.send<GuestLiveStatus>('GET', `/guests/${path}/status`);
+  }
+
+  async listSchedules(entityRef: string) {
+    return (await this.send<{ items: ReplicationSchedule[] }>('GET', `/replication/schedules?${ref(entityRef)}`)).items;
+  }
+
+  runSchedule(scheduleId: string) {
+    return this.send<EnqueuedJob>('POST', `/replication/schedules/${encodeURIComponent(scheduleId)}/run`, {});
+  }
+
+  setScheduleEnabled(scheduleId: string, enabled: boolean) {
+    return this.send<ReplicationSchedule>('PATCH', `/replication/schedules/${encodeURIComponent(scheduleId)}`, {
+      enabled,
+    });
+  }
+
+  async listRecoveryPoints(entityRef: string) {
+    return (await this.send<{ items: RecoveryPoint[] }>('GET', `/replication/recovery-points?${ref(entityRef)}`))
+      .items;
+  }
+
+  async listBackups(entityRef: string) {
+    return (await this.send<{ items: BackupItem[] }>('GET', `/backups?${ref(entityRef)}`)).items;
+  }
+
+  restoreBackup(request: { entityRef: string; volid: string; mode: 'fresh' | 'in-place' }) {
+    return this.send<EnqueuedJob>('POST', '/restores', request);
+  }
+
+  async listDrills(entityRef: string) {
+    return (await this.send<{ items: DrillRecord[] }>('GET', `/drills?${ref(entityRef)}`)).items;
+  }
+
+  startDrill(entityRef: string) {
+    return this.send<EnqueuedJob>('POST', '/drills', { entityRef });
+  }
+
+  preflightMigration(entityRef: string, target: MigrationTarget) {
+    return this.send<MigrationPreflight>('POST', '/migrations/preflight', { entityRef, target });
+  }
+
+  startMigration(entityRef: string, target: MigrationTarget) {
+    return this.send<EnqueuedJob>('POST', '/migrations', { entityRef, target });
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const baseUrl = await this.uiOptions.discoveryApi.getBaseUrl('fediversity');
+    const response = await this.uiOptions.fetchApi.fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const payload = await response.json().catch(() => undefined);
+      throw new FediversityApiError(
+        response.status,
+        payload?.error?.name ?? 'Error',
+        payload?.error?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
+      );
+    }
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+}
+
+function ref(entityRef: string) {
+  return new URLSearchParams({ entityRef }).toString();
+}

@@ -1,0 +1,2 @@
+export * from './types';
+export { fediversityApiRef, FediversityUiClient, type FediversityUiApi } from './FediversityUiApi';

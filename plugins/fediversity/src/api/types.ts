@@ -1,0 +1,89 @@
+/*
+ * Wire types of the Fediversity backend routes the management UI reads besides the job API (whose types live in
+ * `@fediversity/plugin-fediversity-common`). Times are epoch milliseconds, as the backend sends them.
+ */
+
+/** Live state of a Proxmox guest (GET /guests/:cluster/:node/:vmid/status). */
+export interface GuestLiveStatus {
+  status: string;
+  uptimeSeconds?: number;
+  /** Fraction of the allotted CPUs in use, 0..1. */
+  cpu?: number;
+  cpus?: number;
+  memBytes?: number;
+  maxMemBytes?: number;
+  diskBytes?: number;
+  maxDiskBytes?: number;
+  lock?: string;
+}
+
+export interface ReplicationSchedule {
+  id: string;
+  entityRef: string;
+  dataClass: string;
+  strategy: string;
+  intervalSeconds: number;
+  enabled: boolean;
+  nextRunAt: number;
+  lastJobId?: string;
+  lastTryAt?: number;
+  failCount: number;
+  lastError?: string;
+}
+
+export interface RecoveryPoint {
+  scheduleId: string;
+  entityRef: string;
+  dataClass: string;
+  /** The newest moment the copy is consistent with. */
+  consistentAt: number;
+  recordedAt: number;
+  jobId?: string;
+  ageSeconds: number;
+  detail: Record<string, unknown>;
+}
+
+export interface BackupItem {
+  type: 'vzdump' | 'pve-snapshot' | 'restic';
+  id: string;
+  takenAt?: number;
+  sizeBytes?: number;
+  notes?: string;
+  restorable: boolean;
+}
+
+export interface DrillRecord {
+  id: string;
+  entityRef: string;
+  jobId: string;
+  backupId: string;
+  recoveryPointAt?: number;
+  recoveryTimeMs: number;
+  result: 'passed' | 'failed';
+  finishedAt: number;
+}
+
+/** What a route that enqueues a job answers. */
+export interface EnqueuedJob {
+  jobId: string;
+  kind: string;
+  status: string;
+}
+
+/** Where a migration goes: a node of a configured cluster (another cluster = another provider) and a storage. */
+export interface MigrationTarget {
+  cluster: string;
+  node: string;
+  storage: string;
+}
+
+export interface PreflightCheck {
+  name: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface MigrationPreflight {
+  ok: boolean;
+  checks: PreflightCheck[];
+}

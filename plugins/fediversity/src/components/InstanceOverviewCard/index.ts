@@ -1,0 +1,2 @@
+export { InstanceOverviewCard } from './InstanceOverviewCard';
+export { readInstanceFacts, type InstanceFacts } from './instanceFacts';
