@@ -344,7 +344,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
             } while (ctx.clock.now() < until);
             await hosts.source.run(['rm', '-f', '--', knownHostsPath(ctx.job.id)], { signal: ctx.signal });
-            await ctx.log('Migration complete; the source is kept (stopped) until a decommission job', { checks });
+            await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
             await pool.release(ctx.job.id);
             return { checks, sourceKept: true };
           }),

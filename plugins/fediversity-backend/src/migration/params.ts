@@ -69,6 +69,12 @@ export const migrationParamsSchema = z
       .strict(),
     /** Replication role used by the target to stream from the source. */
     replicationUser: identifier.default('postgres'),
+    /**
+     * PostgreSQL method: physical streaming when the majors are equal, logical replication when they differ
+     * (`auto`), or forced. Logical replication moves the listed databases (schema first, then the data).
+     */
+    postgresMethod: z.enum(['auto', 'physical', 'logical']).default('auto'),
+    postgresDatabases: z.array(identifier).min(1).default(['postgres']),
     /** Provision the target guest on Proxmox first; without it the target host must exist. */
     provision: z
       .object({

@@ -54,7 +54,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (sourceMajor !== targetMajor) {
       throw new PermanentJobError(
         `PostgreSQL ${sourceMajor} on the source, ${targetMajor} on the target: physical streaming needs equal ` +
-          'major versions; the logical-replication path for differing versions is not implemented yet',
+          'major versions (postgresMethod auto or logical uses logical replication)',
       );
     }
     if (walLevel === 'minimal') throw new PermanentJobError('The source has wal_level=minimal; streaming needs replica');

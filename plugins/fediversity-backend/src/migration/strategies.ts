@@ -2,6 +2,8 @@ import { PermanentJobError } from '../jobs/errors';
 import { FilesStrategy } from './filesStrategy';
 import { IdentityStrategy } from './identityStrategy';
 import { MigrationParams } from './params';
+import { PostgresAutoStrategy } from './postgresAutoStrategy';
+import { PostgresLogicalStrategy } from './postgresLogicalStrategy';
 import { PostgresStreamingStrategy } from './postgresStreamingStrategy';
 import { MigrationStrategy } from './strategy';
 
@@ -17,7 +19,14 @@ export function strategiesFromAppDefinition(params: MigrationParams): MigrationS
       dataClass.engine === 'postgresql' &&
       dataClass.replication === 'postgresql-streaming'
     ) {
-      strategies.push(new PostgresStreamingStrategy(dataClass.name));
+      const method = params.postgresMethod;
+      strategies.push(
+        method === 'physical'
+          ? new PostgresStreamingStrategy(dataClass.name)
+          : method === 'logical'
+            ? new PostgresLogicalStrategy(dataClass.name)
+            : new PostgresAutoStrategy(dataClass.name),
+      );
     } else {
       throw new PermanentJobError(
         `Data class ${dataClass.name}: migrating ${dataClass.kind} data with ${dataClass.replication} is not supported yet`,

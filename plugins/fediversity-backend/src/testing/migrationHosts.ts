@@ -58,7 +58,7 @@ export interface MigrationHosts {
 
 const asRoot = process.getuid?.() === 0;
 
-export async function startMigrationHosts(options: { fsync?: boolean } = {}): Promise<MigrationHosts> {
+export async function startMigrationHosts(options: { fsync?: boolean; walLevel?: 'replica' | 'logical' } = {}): Promise<MigrationHosts> {
   const dir = mkdtempSync(join(tmpdir(), 'fediversity-migration-'));
   chmodSync(dir, 0o755);
   const username = userInfo().username;
@@ -124,6 +124,7 @@ export async function startMigrationHosts(options: { fsync?: boolean } = {}): Pr
     join(source.pg.dataDir, 'postgresql.auto.conf'),
     [
       'wal_log_hints = on',
+      `wal_level = ${options.walLevel ?? 'replica'}`,
       'max_wal_senders = 10',
       'max_replication_slots = 10',
       `fsync = ${options.fsync === false ? 'off' : 'on'}`,

@@ -1,0 +1,73 @@
+import { PermanentJobError } from '../jobs/errors';
+import { PostgresOnHost } from './postgres';
+import { PostgresLogicalStrategy } from './postgresLogicalStrategy';
+import { PostgresStreamingStrategy } from './postgresStreamingStrategy';
+import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
+
+/**
+ * Physical streaming when source and target run the same PostgreSQL major, logical replication when they
+ * differ. Decided from the installed binaries (which answer even while the source cluster is stopped), so
+ * every step of a job picks the same method.
+ */
+export class PostgresAutoStrategy implements MigrationStrategy {
+  readonly name: string;
+  private readonly physical: PostgresStreamingStrategy;
+  private readonly logical: PostgresLogicalStrategy;
+  private chosen?: MigrationStrategy;
+
+  constructor(dataClassName: string) {
+    this.name = `postgres:${dataClassName}`;
+    this.physical = new PostgresStreamingStrategy(dataClassName);
+    this.logical = new PostgresLogicalStrategy(dataClassName);
+  }
+
+  private async pick(env: StrategyEnv): Promise<MigrationStrategy> {
+    if (this.chosen) return this.chosen;
+    const { source, target } = env.params;
+    if (!source.postgres || !target.postgres) throw new PermanentJobError('PostgreSQL migration needs source.postgres and target.postgres');
+    const [sourceMajor, targetMajor] = await Promise.all([
+      new PostgresOnHost(env.source, source, source.postgres).majorVersion(env.signal),
+      new PostgresOnHost(env.target, target, target.postgres).majorVersion(env.signal),
+    ]);
+    if (targetMajor < sourceMajor) throw new PermanentJobError(`The target's PostgreSQL ${targetMajor} is older than the source's ${sourceMajor}`);
+    this.chosen = sourceMajor === targetMajor ? this.physical : this.logical;
+    return this.chosen;
+  }
+
+  async preflight(env: StrategyEnv) {
+    return (await this.pick(env)).preflight(env);
+  }
+  async sourceBytes(env: StrategyEnv) {
+    return (await this.pick(env)).sourceBytes!(env);
+  }
+  async prepareTarget(env: StrategyEnv) {
+    return (await this.pick(env)).prepareTarget(env);
+  }
+  async initialSync(env: StrategyEnv) {
+    return (await this.pick(env)).initialSync(env);
+  }
+  async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
+    return (await this.pick(env)).catchUp(env);
+  }
+  async finalSync(env: StrategyEnv) {
+    return (await this.pick(env)).finalSync(env);
+  }
+  async verify(env: StrategyEnv) {
+    return (await this.pick(env)).verify(env);
+  }
+  async cutOver(env: StrategyEnv) {
+    return (await this.pick(env)).cutOver(env);
+  }
+  async isCutOver(env: StrategyEnv) {
+    return (await this.pick(env)).isCutOver(env);
+  }
+  async healthy(env: StrategyEnv) {
+    return (await this.pick(env)).healthy(env);
+  }
+  async undoFinalSync(env: StrategyEnv) {
+    return (await this.pick(env)).undoFinalSync(env);
+  }
+  async undoInitialSync(env: StrategyEnv) {
+    return (await this.pick(env)).undoInitialSync(env);
+  }
+}
