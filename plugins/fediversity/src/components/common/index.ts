@@ -7,3 +7,4 @@ export { JobStatusBadge, jobStatusLabel } from './JobStatusBadge';
 export { CardFrame, Loading } from './CardFrame';
 export { useLiveJob } from './useLiveJob';
 export { RefLink } from './RefLink';
+export { EventLines, JobEventLog } from './JobEventLog';

@@ -108,3 +108,11 @@ export function renderWithEntity(
     mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
   });
 }
+
+/**
+ * The same instance under another name. usePermission caches decisions per permission and resource across
+ * renders (SWR), so a test that denies uses an entity no earlier test was allowed on.
+ */
+export function instanceNamed(name: string): Entity {
+  return { ...instanceEntity, metadata: { ...instanceEntity.metadata, name } };
+}

@@ -1,0 +1,1 @@
+export { ReplicationCard, REPLICATION_JOB_KIND } from './ReplicationCard';

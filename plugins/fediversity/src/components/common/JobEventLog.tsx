@@ -1,0 +1,36 @@
+import { useApi } from '@backstage/core-plugin-api';
+import { Text } from '@backstage/ui';
+import { JobEvent } from '@fediversity/plugin-fediversity-common';
+import { fediversityApiRef } from '../../api';
+import { ErrorAlert } from './ErrorAlert';
+import { formatTime } from './format';
+import { usePolled } from './usePolled';
+import { Loading } from './CardFrame';
+
+/** The event log of one job, as lines. */
+export function EventLines(props: { events: JobEvent[]; label?: string }) {
+  if (props.events.length === 0) return <Text color="secondary">No events yet.</Text>;
+  return (
+    <pre
+      aria-label={props.label ?? 'Event log'}
+      style={{ maxHeight: 240, overflow: 'auto', fontSize: 12, margin: 0, whiteSpace: 'pre-wrap' }}
+    >
+      {props.events
+        .map(e => `${formatTime(e.ts)} ${e.level.toUpperCase().padEnd(5)} ${e.step ? `[${e.step}] ` : ''}${e.message}`)
+        .join('\n')}
+    </pre>
+  );
+}
+
+/** Loads and shows a finished or running job's log once (history rows). */
+export function JobEventLog(props: { jobId: string }) {
+  const api = useApi(fediversityApiRef);
+  const { value, loading, error } = usePolled(
+    () => api.listJobEvents(props.jobId, { after: 0, limit: 1000 }),
+    undefined,
+    [api, props.jobId],
+  );
+  if (error) return <ErrorAlert title="Could not load the job's log" error={error} />;
+  if (loading || !value) return <Loading what="the log" />;
+  return <EventLines events={value.events} label={`Log of job ${props.jobId}`} />;
+}
