@@ -167,6 +167,27 @@ it('waits for an approval that never comes with the source serving, and rolls ba
   expectSourceServing(id);
 });
 
+it('rolls back after the final sync when verification finds a difference: source database restarted, app unquiesced', async () => {
+  seedSourceData(hosts, { files: 20, fileBytes: 64_000, rows: 1_000 });
+  const rig = rigWith();
+  const id = await createMigration(rig, migrationParams(hosts));
+  await driveToEnd(rig, id, { approve: false, stopAt: status => status === 'awaiting_approval' });
+  // Same size, same (nanosecond) mtime, other bytes: only a checksum comparison can tell.
+  const victim = join(FILES_PATH, 'd00', 'f0.bin');
+  writeFileSync(join(hosts.target.root, victim), randomBytes(64_000));
+  execFileSync('touch', ['-r', join(hosts.source.root, victim), join(hosts.target.root, victim)]);
+  await rig.service.approve(id, OPERATOR, {});
+  const status = await driveToEnd(rig, id);
+  const log = await eventLog(rig, id);
+  expect({ status, log }).toMatchObject({ status: 'failed' });
+  expect(log).toMatch(/verify Step failed \(attempt 1\/3\): Verification failed: \/srv\/app\/files differs in 1 item/);
+  expect(log).toContain('Restarting the source database');
+  expect(log).toContain('Unquiescing on the source');
+  expect(await dns.listRecords('example.test', 'app')).toEqual([]);
+  expect(hosts.pgStatus(hosts.target)).not.toBe('running');
+  expectSourceServing(id);
+});
+
 describe('with Proxmox provisioning', () => {
   let simulator: PveSimulator;
 
