@@ -1,0 +1,75 @@
+import { screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { BackupsCard } from './BackupsCard';
+import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/testing';
+
+const taken = Date.UTC(2026, 10, 25, 2, 0, 0);
+const backups = [
+  { type: 'vzdump' as const, id: 'local:backup/vzdump-lxc-105-2026_11_25-02_00_00.tar.zst', takenAt: taken, sizeBytes: 734 * 1024 ** 2, restorable: true },
+  { type: 'pve-snapshot' as const, id: 'before-upgrade', takenAt: taken - 86_400_000, restorable: false },
+];
+const drill = {
+  id: 'd1',
+  entityRef: ENTITY_REF,
+  jobId: 'j-d1',
+  backupId: backups[0].id,
+  recoveryPointAt: taken,
+  recoveryTimeMs: 95_000,
+  result: 'passed' as const,
+  finishedAt: taken + 3_600_000,
+};
+
+describe('BackupsCard', () => {
+  it('lists backups and drill results with recovery time and point', async () => {
+    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => backups), listDrills: jest.fn(async () => [drill]) }) });
+    const table = await screen.findByRole('table', { name: 'Backups' });
+    expect(within(table).getByText('734.0 MiB')).toBeInTheDocument();
+    expect(within(table).getAllByRole('button', { name: /Restore .* to a new guest/ })).toHaveLength(1);
+    const drills = screen.getByRole('table', { name: 'Drill results' });
+    expect(within(drills).getByText('Passed')).toBeInTheDocument();
+    expect(within(drills).getByText('1 min 35 s')).toBeInTheDocument();
+    expect(within(drills).getByText('2026-11-25 02:00:00 UTC (1 h 0 min old)')).toBeInTheDocument();
+  });
+
+  it('restores only after confirmation, and can say no', async () => {
+    const api = fakeApi({
+      listBackups: jest.fn(async () => backups),
+      restoreBackup: jest.fn(async () => ({ jobId: 'r-1', kind: 'backup.restore', status: 'queued' })),
+    });
+    renderWithEntity(<BackupsCard />, { api });
+    await userEvent.click(await screen.findByRole('button', { name: /in place/ }));
+    expect(screen.getByText(/Data written since it was taken is lost/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'No' }));
+    expect(api.restoreBackup).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('button', { name: /to a new guest/ }));
+    await userEvent.click(within(screen.getByRole('region', { name: 'Confirm restore' })).getByRole('button', { name: 'Yes, restore' }));
+    expect(api.restoreBackup).toHaveBeenCalledWith({ entityRef: ENTITY_REF, volid: backups[0].id, mode: 'fresh' });
+    expect(await screen.findByText(/job r-1 \(backup.restore\) started/)).toBeInTheDocument();
+  });
+
+  it('shows a refused drill as a permission error', async () => {
+    const api = fakeApi({ startDrill: jest.fn(async () => { throw apiError(403, 'NotAllowedError', 'Not allowed: fediversity.job.create on ' + ENTITY_REF); }) });
+    renderWithEntity(<BackupsCard />, { api });
+    expect(await screen.findByText('No backups of this instance yet.')).toBeInTheDocument();
+    expect(screen.getByText('No restore drill has run yet.')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Run a drill now' }));
+    expect(await screen.findByText(/You are not allowed to do this: Not allowed/)).toBeInTheDocument();
+  });
+
+  it('offers no restore to people who may not start jobs', async () => {
+    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => backups) }), allow: false, entity: instanceNamed('denied-backups') });
+    expect(await screen.findByRole('table', { name: 'Backups' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Restore/ })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Run a drill now' })).not.toBeInTheDocument();
+  });
+
+  it('shows loading and error states', async () => {
+    const loading = renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(() => new Promise(() => {})) }) });
+    expect(await screen.findByText('Loading backups…')).toBeInTheDocument();
+    loading.unmount();
+    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => { throw apiError(404, 'NotFoundError', 'component:default/x is not a recorded instance'); }) }) });
+    expect(await screen.findByText('Could not load backups')).toBeInTheDocument();
+    expect(screen.getByText('component:default/x is not a recorded instance')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,206 @@
+import { useState } from 'react';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import { useApi } from '@backstage/core-plugin-api';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { Alert, Button, Flex, Text } from '@backstage/ui';
+import { jobCreatePermission } from '@fediversity/plugin-fediversity-common';
+import { BackupItem, DrillRecord, fediversityApiRef } from '../../api';
+import {
+  CardFrame,
+  ErrorAlert,
+  formatBytes,
+  formatDuration,
+  formatTime,
+  Loading,
+  useEntityPermission,
+  usePolled,
+} from '../common';
+
+type RestoreMode = 'fresh' | 'in-place';
+
+/**
+ * Backups of an instance's guest with restore (confirmed first; in place waits for an approval on the job), and
+ * the results of restore drills: how long a restore took and how old the restored data was.
+ */
+export function BackupsCard(props: { pollMs?: number }) {
+  const { entity } = useEntity();
+  const entityRef = stringifyEntityRef(entity);
+  const api = useApi(fediversityApiRef);
+  const { allowed: mayRestore } = useEntityPermission(jobCreatePermission, entity);
+  const [confirm, setConfirm] = useState<{ backup: BackupItem; mode: RestoreMode }>();
+  const [notice, setNotice] = useState<string>();
+  const [actionError, setActionError] = useState<Error>();
+  const state = usePolled(
+    async () => {
+      const [backups, drills] = await Promise.all([api.listBackups(entityRef), api.listDrills(entityRef)]);
+      return { backups, drills };
+    },
+    props.pollMs ?? 30_000,
+    [api, entityRef],
+  );
+
+  const act = async (action: () => Promise<{ jobId: string; kind: string }>, what: string) => {
+    setActionError(undefined);
+    setNotice(undefined);
+    try {
+      const started = await action();
+      setNotice(`${what}: job ${started.jobId} (${started.kind}) started. Follow it on the Jobs page.`);
+      state.retry();
+    } catch (e) {
+      setActionError(e as Error);
+    }
+  };
+
+  let body;
+  if (state.error && !state.value) {
+    body = <ErrorAlert title="Could not load backups" error={state.error} />;
+  } else if (!state.value) {
+    body = <Loading what="backups" />;
+  } else {
+    body = (
+      <Flex direction="column" gap="3">
+        <BackupList
+          backups={state.value.backups}
+          mayRestore={mayRestore}
+          onRestore={(backup, mode) => setConfirm({ backup, mode })}
+        />
+        {confirm && (
+          <section aria-label="Confirm restore" style={{ border: '1px solid #c80', padding: 12, borderRadius: 4 }}>
+            <Text as="p" weight="bold">
+              {confirm.mode === 'fresh'
+                ? `Restore ${confirm.backup.id} to a new guest?`
+                : `Replace the running guest with ${confirm.backup.id}?`}
+            </Text>
+            <Text as="p">
+              {confirm.mode === 'fresh'
+                ? 'A new guest is created from the backup and verified; the running instance is not touched.'
+                : 'The running guest is stopped and its disks are replaced with the backup. Data written since it was taken is lost. The job waits for an approval before it replaces anything.'}
+            </Text>
+            <Flex gap="2">
+              <Button
+                variant="primary"
+                destructive={confirm.mode === 'in-place'}
+                onPress={() => {
+                  const { backup, mode } = confirm;
+                  setConfirm(undefined);
+                  act(() => api.restoreBackup({ entityRef, volid: backup.id, mode }), 'Restore');
+                }}
+              >
+                Yes, restore
+              </Button>
+              <Button variant="tertiary" onPress={() => setConfirm(undefined)}>
+                No
+              </Button>
+            </Flex>
+          </section>
+        )}
+        <DrillResults
+          drills={state.value.drills}
+          mayRun={mayRestore}
+          onRun={() => act(() => api.startDrill(entityRef), 'Restore drill')}
+        />
+      </Flex>
+    );
+  }
+  return (
+    <CardFrame title="Backups and restore">
+      <Flex direction="column" gap="2">
+        {notice && <Alert status="success" icon title={notice} />}
+        {actionError && <ErrorAlert title="The action failed" error={actionError} />}
+        {body}
+      </Flex>
+    </CardFrame>
+  );
+}
+
+function BackupList(props: {
+  backups: BackupItem[];
+  mayRestore: boolean;
+  onRestore: (backup: BackupItem, mode: RestoreMode) => void;
+}) {
+  if (props.backups.length === 0) return <Text color="secondary">No backups of this instance yet.</Text>;
+  const backups = [...props.backups].sort((a, b) => (b.takenAt ?? 0) - (a.takenAt ?? 0));
+  return (
+    <table aria-label="Backups" style={{ width: '100%', borderCollapse: 'collapse' }}>
+      <thead>
+        <tr>
+          <th align="left">Taken</th>
+          <th align="left">Kind</th>
+          <th align="left">Backup</th>
+          <th align="left">Size</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {backups.map(b => (
+          <tr key={b.id}>
+            <td>{formatTime(b.takenAt)}</td>
+            <td>{b.type}</td>
+            <td>
+              {b.id}
+              {b.notes ? ` (${b.notes})` : ''}
+            </td>
+            <td>{formatBytes(b.sizeBytes)}</td>
+            <td>
+              {props.mayRestore && b.restorable && (
+                <Flex gap="1">
+                  <Button size="small" variant="secondary" onPress={() => props.onRestore(b, 'fresh')} aria-label={`Restore ${b.id} to a new guest`}>
+                    Restore
+                  </Button>
+                  <Button size="small" variant="tertiary" onPress={() => props.onRestore(b, 'in-place')} aria-label={`Restore ${b.id} in place`}>
+                    In place
+                  </Button>
+                </Flex>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function DrillResults(props: { drills: DrillRecord[]; mayRun: boolean; onRun: () => void }) {
+  const drills = [...props.drills].sort((a, b) => b.finishedAt - a.finishedAt);
+  return (
+    <section aria-label="Restore drills">
+      <Flex justify="between" align="center">
+        <Text weight="bold">Restore drills</Text>
+        {props.mayRun && (
+          <Button size="small" variant="secondary" onPress={props.onRun}>
+            Run a drill now
+          </Button>
+        )}
+      </Flex>
+      {drills.length === 0 ? (
+        <Text color="secondary">No restore drill has run yet.</Text>
+      ) : (
+        <table aria-label="Drill results" style={{ width: '100%', borderCollapse: 'collapse' }}>
+          <thead>
+            <tr>
+              <th align="left">Finished</th>
+              <th align="left">Result</th>
+              <th align="left">Recovery time</th>
+              <th align="left">Recovery point</th>
+              <th align="left">Backup</th>
+            </tr>
+          </thead>
+          <tbody>
+            {drills.map(d => (
+              <tr key={d.id}>
+                <td>{formatTime(d.finishedAt)}</td>
+                <td>{d.result === 'passed' ? 'Passed' : 'Failed'}</td>
+                <td>{formatDuration(d.recoveryTimeMs / 1000)}</td>
+                <td>
+                  {formatTime(d.recoveryPointAt)}
+                  {d.recoveryPointAt ? ` (${formatDuration((d.finishedAt - d.recoveryPointAt) / 1000)} old)` : ''}
+                </td>
+                <td>{d.backupId}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
