@@ -58,7 +58,8 @@ export function createBackupScheduleAction(deps: FediversityActionDeps) {
           await waitForEntity(deps.catalog, input.entityRef, {
             credentials: await ctx.getInitiatorCredentials(),
             timeoutMs: (input.catalogTimeoutSeconds ?? 300) * 1000,
-            pollInitialMs: deps.timing?.pollInitialMs ?? 1_000,
+            // Local catalog reads are cheap, and the entity usually arrives within a second of being recorded.
+            pollInitialMs: deps.timing?.pollInitialMs ?? 250,
             logger: ctx.logger,
             signal,
           });

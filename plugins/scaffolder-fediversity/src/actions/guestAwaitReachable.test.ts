@@ -7,7 +7,7 @@ import { FediversityActionDeps } from './deps';
 import { createGuestAwaitReachableAction } from './guestAwaitReachable';
 import { createGuestCreateAction } from './guestCreate';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let h: SimulatorHarness;
 let sshd: TestSshd | string;
@@ -94,7 +94,10 @@ describe('fediversity:guest:awaitReachable', () => {
       }
       const replay = actionContext({ ...guest, hostname: 'tofu', timeoutSeconds: 10 }, pinnedStore);
       const run = createGuestAwaitReachableAction(deps({ guestAccess: { ...swapped, clientKey: async () => ({ privateKey: other.clientPrivateKey, publicKey: other.clientPublicKey }) } })).handler(replay);
+      const started = Date.now();
       await expect(run).rejects.toThrow(/Host key verification failed/);
+      // Refused at once, not retried until the deadline.
+      expect(Date.now() - started).toBeLessThan(8_000);
     } finally {
       await other.stop();
     }

@@ -4,6 +4,7 @@ import { HOSTNAME_PATTERN } from '@fediversity/plugin-fediversity-common';
 import {
   describeHostKey,
   enrollHostKey,
+  HostKeyMismatchError,
   parsePublicKeyLine,
   PveClient,
   SshConnection,
@@ -157,6 +158,8 @@ async function retryUntil<T>(
       return await attempt();
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
+      // A host presenting another key than the pinned one will not change its mind: stop at once.
+      if (error instanceof HostKeyMismatchError) throw error;
       if (Date.now() + interval > deadline) {
         throw new Error(`Gave up waiting: ${(error as Error).message}`);
       }

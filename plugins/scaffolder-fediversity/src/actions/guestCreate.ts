@@ -127,9 +127,9 @@ export function createGuestCreateAction(deps: FediversityActionDeps) {
           if (result.outcome !== 'exists') {
             const stop = startHeartbeat(ctx.logger, `Still creating guest ${result.vmid}`, deps.timing?.heartbeatMs);
             try {
-              // Still the client's backoff (from 0.5 s, growing by half), capped at 2 s: a small container is
-              // created in seconds, and a longer cap mostly adds to how late the portal notices.
-              await client.waitForTask(result.upid, { signal, maxIntervalMs: 2_000 });
+              // The client's backoff (from 0.5 s, growing by half) capped at 1 s, as Terraform's bpg provider polls:
+              // a small container is created in seconds, and a longer cap mostly adds to how late we notice.
+              await client.waitForTask(result.upid, { signal, maxIntervalMs: 1_000 });
             } finally {
               stop();
             }
