@@ -87,6 +87,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       target: hosts.target,
       signal: ctx.signal,
       checkpoint: { ...(state[strategy.name] ?? {}) },
+      preflight: (ctx.outputs.preflight as { facts?: Record<string, Record<string, unknown>> } | undefined)?.facts?.[strategy.name],
       saveCheckpoint: checkpoint => {
         state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
         saving = saving.then(() => ctx.saveCheckpoint({ ...state }));

@@ -21,14 +21,26 @@ export class PostgresAutoStrategy implements MigrationStrategy {
     this.logical = new PostgresLogicalStrategy(dataClassName);
   }
 
+  /** Decided in the preflight (from both hosts' binaries); later steps, some with one host only, reuse it. */
   private async pick(env: StrategyEnv): Promise<MigrationStrategy> {
     if (this.chosen) return this.chosen;
+    const decided = (env.preflight?.postgres as { method?: string } | undefined)?.method;
+    if (decided) {
+      this.chosen = decided === 'logical' ? this.logical : this.physical;
+      return this.chosen;
+    }
     const { source, target } = env.params;
     if (!source.postgres || !target.postgres) throw new PermanentJobError('PostgreSQL migration needs source.postgres and target.postgres');
-    const [sourceMajor, targetMajor] = await Promise.all([
-      new PostgresOnHost(env.source, source, source.postgres).majorVersion(env.signal),
-      new PostgresOnHost(env.target, target, target.postgres).majorVersion(env.signal),
-    ]);
+    const targetMajor = await new PostgresOnHost(env.target, target, target.postgres).majorVersion(env.signal);
+    let sourceMajor: number;
+    try {
+      sourceMajor = await new PostgresOnHost(env.source, source, source.postgres).majorVersion(env.signal);
+    } catch (error) {
+      // A rollback without the source (unreachable): a standby on the target means the physical method.
+      const standby = await env.target.run(['test', '-e', `${target.postgres.dataDir}/standby.signal`], { signal: env.signal, check: false });
+      this.chosen = standby.exitCode === 0 ? this.physical : this.logical;
+      return this.chosen;
+    }
     if (targetMajor < sourceMajor) throw new PermanentJobError(`The target's PostgreSQL ${targetMajor} is older than the source's ${sourceMajor}`);
     this.chosen = sourceMajor === targetMajor ? this.physical : this.logical;
     return this.chosen;

@@ -8,6 +8,8 @@ export interface StrategyEnv {
   source: HostShell;
   target: HostShell;
   signal: AbortSignal;
+  /** What this strategy's preflight returned (undefined during the preflight itself). */
+  preflight?: Record<string, unknown>;
   /** This strategy's part of the step's checkpoint (from an earlier, interrupted run of the step). */
   checkpoint: Record<string, unknown>;
   saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
