@@ -3,6 +3,7 @@ import {
   catalogModuleFediversityInstances,
   catalogModuleFediversityProcessor,
   catalogModuleFediversityProxmox,
+  fediversityModuleGuests,
   fediversityModuleInstances,
   fediversityModuleMigration,
   fediversityModuleReplication,
@@ -47,5 +48,7 @@ backend.add(catalogModuleFediversityInstances);
 backend.add(fediversityModuleMigration);
 // Replication schedules + recovery points, backups listing, restores and restore drills (/api/fediversity/replication, /backups, /restores, /drills).
 backend.add(fediversityModuleReplication);
+// Live guest status and node storage usage from Proxmox for the entity pages (/api/fediversity/guests, /nodes).
+backend.add(fediversityModuleGuests);
 
 backend.start();

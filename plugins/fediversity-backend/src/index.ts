@@ -7,6 +7,7 @@ export {
 export { catalogModuleFediversityProcessor } from './catalog/processor';
 export { permissionModuleFediversityPolicy } from './permissions';
 export { fediversityModuleInstances } from './instances';
+export { fediversityModuleGuests } from './service/guestsModule';
 export { fediversityModuleReplication } from './replication';
 export { fediversityModuleMigration } from './migration';
 export { catalogModuleFediversityInstances } from './catalog/instances';
