@@ -12,6 +12,7 @@ import {
   GuestLiveStatus,
   MigrationPreflight,
   MigrationTarget,
+  NodeStorageUsage,
   RecoveryPoint,
   ReplicationSchedule,
 } from './types';
@@ -19,6 +20,7 @@ import {
 /** The job API plus the instance routes the management UI uses (guests, replication, backups, migration). */
 export interface FediversityUiApi extends FediversityApi {
   getGuestStatus(guest: { cluster: string; node: string; vmid: number }): Promise<GuestLiveStatus>;
+  listNodeStorage(place: { cluster: string; node: string }): Promise<NodeStorageUsage[]>;
   listSchedules(entityRef: string): Promise<ReplicationSchedule[]>;
   runSchedule(scheduleId: string): Promise<EnqueuedJob>;
   setScheduleEnabled(scheduleId: string, enabled: boolean): Promise<ReplicationSchedule>;
@@ -43,6 +45,11 @@ export class FediversityUiClient extends FediversityClient implements Fediversit
   getGuestStatus(guest: { cluster: string; node: string; vmid: number }) {
     const path = [guest.cluster, guest.node, String(guest.vmid)].map(encodeURIComponent).join('/');
     return this.send<GuestLiveStatus>('GET', `/guests/${path}/status`);
+  }
+
+  async listNodeStorage(place: { cluster: string; node: string }) {
+    const path = [place.cluster, place.node].map(encodeURIComponent).join('/');
+    return (await this.send<{ items: NodeStorageUsage[] }>('GET', `/nodes/${path}/storage`)).items;
   }
 
   async listSchedules(entityRef: string) {

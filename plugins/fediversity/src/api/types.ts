@@ -87,3 +87,15 @@ export interface MigrationPreflight {
   ok: boolean;
   checks: PreflightCheck[];
 }
+
+/** One storage as a node sees it (GET /nodes/:cluster/:node/storage). */
+export interface NodeStorageUsage {
+  storage: string;
+  type: string;
+  content?: string;
+  shared: boolean;
+  active?: boolean;
+  totalBytes?: number;
+  usedBytes?: number;
+  availBytes?: number;
+}

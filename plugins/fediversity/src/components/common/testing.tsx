@@ -21,6 +21,7 @@ export function fakeApi(overrides: Partial<FediversityUiApi> = {}): jest.Mocked<
     approveJob: jest.fn(never),
     retryJob: jest.fn(never),
     getGuestStatus: jest.fn(never),
+    listNodeStorage: jest.fn(async () => []),
     listSchedules: jest.fn(async () => []),
     runSchedule: jest.fn(never),
     setScheduleEnabled: jest.fn(never),
