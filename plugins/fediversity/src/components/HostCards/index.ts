@@ -1,0 +1,1 @@
+export { NodeGuestsCard, StorageUsageCard } from './HostCards';
