@@ -7,6 +7,7 @@ import { convertLegacyRouteRefs } from '@backstage/core-compat-api';
 import { RiApps2Line } from '@remixicon/react';
 import { hasSwot } from './appDefinition';
 import { appsRouteRef } from './routes';
+import { managementExtensions } from './managementExtensions';
 
 /** SWOT card on app definitions and on every entity that uses an app. */
 export const swotEntityCard = EntityCardBlueprint.make({
@@ -39,5 +40,5 @@ export default createFrontendPlugin({
   title: 'Fediversity',
   info: { packageJson: () => import('../package.json') },
   routes: legacyRoutes,
-  extensions: [swotEntityCard, appsPage],
+  extensions: [swotEntityCard, appsPage, ...managementExtensions],
 });

@@ -13,3 +13,15 @@ export {
   readSwot,
   type Swot,
 } from './appDefinition';
+export {
+  EntityInstanceOverviewCard,
+  EntityReplicationCard,
+  EntityMigrationCard,
+  EntityBackupsCard,
+  EntityNodeGuestsCard,
+  EntityStorageUsageCard,
+  FediversityJobsPage,
+} from './managementLegacy';
+export { jobsRouteRef } from './managementRoutes';
+export { fediversityApiRef, FediversityUiClient, type FediversityUiApi } from './api';
+export { fediversityApiFactory } from './api/apiFactory';

@@ -4,10 +4,12 @@ import {
   createRoutableExtension,
 } from '@backstage/core-plugin-api';
 import { appsRouteRef } from './routes';
+import { fediversityApiFactory } from './api/apiFactory';
 
 /** The legacy-frontend-system plugin. New apps use the default export of `@fediversity/plugin-fediversity/alpha`. */
 export const fediversityPlugin = createPlugin({
   id: 'fediversity',
+  apis: [fediversityApiFactory],
   routes: {
     apps: appsRouteRef,
   },
