@@ -81,8 +81,9 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
     mkdirSync(join(root, 'etc/ssh'), { recursive: true });
     mkdirSync(join(root, 'var/lib/pg'), { recursive: true });
     if (asRoot) chownSync(join(root, 'var/lib/pg'), uidOf(osUser), gidOf(osUser));
-    const hostKey = generateSshKeyPair(`${role}-host`);
-    writeFileSync(join(root, 'etc/ssh/host_ed25519'), hostKey.privateKey, { mode: 0o600 });
+    // The host key comes from ssh-keygen itself, as on a real host (sshd must be able to load it).
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${role}-host`, '-f', join(root, 'etc/ssh/host_ed25519')]);
+    const hostKey = { publicKey: readFileSync(join(root, 'etc/ssh/host_ed25519.pub'), 'utf8').trim() };
     const authorized = role === 'target' ? [portal.publicKey, peer.publicKey] : [portal.publicKey];
     writeFileSync(join(root, 'etc/ssh/authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
     const sshd = new SshdProcess(root, username, await freePort());
