@@ -54,7 +54,14 @@ export async function startTestZfs(): Promise<TestZfs | string> {
       return name;
     },
     async stop() {
-      for (const pool of pools) await localRunner.run(['zpool', 'destroy', '-f', pool], { check: false });
+      for (const pool of pools) {
+        // A just-used FUSE mount can be busy for a moment: retry before giving up on the pool.
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const result = await localRunner.run(['zpool', 'destroy', '-f', pool], { check: false });
+          if (result.exitCode === 0 || /no such pool/.test(result.stderr)) break;
+          await new Promise(resolve => setTimeout(resolve, 250));
+        }
+      }
       if (startedDaemon) {
         const remaining = await localRunner.run(['zpool', 'list', '-H'], { check: false });
         // Another test may have pools on the daemon we started; leave it to them then.
