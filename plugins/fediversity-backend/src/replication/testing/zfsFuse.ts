@@ -13,6 +13,15 @@ export interface TestZfs {
   stop(): Promise<void>;
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function zfsWorks(): Promise<boolean> {
   const result = await localRunner.run(['zpool', 'list', '-H'], { check: false }).catch(() => undefined);
   return result?.exitCode === 0;
@@ -67,7 +76,11 @@ export async function startTestZfs(): Promise<TestZfs | string> {
         // Another test may have pools on the daemon we started; leave it to them then.
         if (!remaining.stdout.trim()) {
           const pid = Number((await localRunner.run(['cat', join(dir, 'zfs-fuse.pid')], { check: false })).stdout);
-          if (pid > 0) process.kill(pid, 'SIGTERM');
+          if (pid > 0) {
+            process.kill(pid, 'SIGTERM');
+            // Wait for it to exit, so a later test does not meet a daemon that is half shut down.
+            for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise(resolve => setTimeout(resolve, 100));
+          }
         }
       }
       await rm(dir, { recursive: true, force: true });
