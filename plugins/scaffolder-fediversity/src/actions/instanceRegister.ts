@@ -105,7 +105,7 @@ export function createInstanceRegisterAction(deps: FediversityActionDeps) {
           return { id: recorded.id, guestRef: recorded.guestRef, storageRef: recorded.storageRef };
         },
       });
-      ctx.logger.info(`Recorded instance ${entityRef} (${instance.id}); the catalog lists it at its next refresh`);
+      ctx.logger.info(`Recorded instance ${entityRef} (${instance.id}); the catalog lists it in a moment`);
       ctx.output('instanceId', instance.id);
       ctx.output('name', name);
       ctx.output('entityRef', entityRef);

@@ -74,7 +74,12 @@ export class FediversityBackendClient implements FediversityBackend {
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
     });
-    if (!response.ok) throw await ResponseError.fromResponse(response);
+    if (!response.ok) {
+      const error = await ResponseError.fromResponse(response);
+      // The backend's own message says what was wrong (which field, which owner); keep it in the task log.
+      error.message = `POST /api/fediversity${path} failed with ${response.status}: ${error.body?.error?.message ?? error.message}`;
+      throw error;
+    }
     return (await response.json()) as T;
   }
 }
