@@ -19,8 +19,8 @@ describe('App', () => {
     render(App.createRoot());
 
     expect(
-      await screen.findByText('Fediversity portal', {}, { timeout: 10_000 }),
+      await screen.findByText('Fediversity portal', {}, { timeout: 60_000 }),
     ).toBeInTheDocument();
     expect(screen.getByRole('button', { name: /enter/i })).toBeInTheDocument();
-  });
+  }, 120_000);
 });
