@@ -9,7 +9,6 @@ const { launchBrowser } = require('../lib/browser');
 const { createWalkthrough, expectVisible } = require('../lib/steps');
 
 const baseUrl = process.env.E2E_BASE_URL ?? 'http://localhost:3000';
-const backendUrl = process.env.E2E_BACKEND_URL ?? 'http://localhost:7007';
 /** Provisioning runs the real template against the simulator and demo hosts (nixos-rebuild included). */
 const PROVISION_TIMEOUT_MS = 600_000;
 
