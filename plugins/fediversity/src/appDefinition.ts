@@ -53,6 +53,12 @@ export function readSwot(entity: Entity): Swot {
   };
 }
 
+/** Where an app's SWOT was checked (`spec.swot.sources`); empty when it was written from general knowledge. */
+export function readSwotSources(entity: Entity): string[] {
+  const swot = (entity.spec?.swot ?? {}) as Record<string, unknown>;
+  return stringList(swot.sources).filter(url => url.startsWith('https://'));
+}
+
 /** Reads `spec.swotKeywords` (machine keywords of the weaknesses and threats), empty lists when absent. */
 export function readSwotKeywords(entity: Entity): SwotKeywords {
   const keywords = (entity.spec?.swotKeywords ?? {}) as Record<string, unknown>;

@@ -28,6 +28,16 @@ describe('app definition schema', () => {
     ]);
   });
 
+  it('accepts https SWOT sources and names a bad one', () => {
+    expect(issuesAfter(spec => (spec.swot.sources = ['https://docs.joinmastodon.org/admin/backups/']))).toEqual([]);
+    expect(issuesAfter(spec => (spec.swot.sources = ['http://example.org/']))).toEqual([
+      { path: 'spec.swot.sources[0]', message: 'a SWOT source must be an https URL' },
+    ]);
+    expect(issuesAfter(spec => (spec.swot.sources = ['not a url']))).toEqual([
+      { path: 'spec.swot.sources[0]', message: 'a SWOT source must be an https URL' },
+    ]);
+  });
+
   it('rejects open core and non-open licences, naming the policy', () => {
     expect(issuesAfter(spec => (spec.openCore = true))).toEqual([
       {

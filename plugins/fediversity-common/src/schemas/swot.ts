@@ -23,6 +23,13 @@ export const swotSchema = z.object(
     weaknesses: swotList('weaknesses'),
     opportunities: swotList('opportunities'),
     threats: swotList('threats'),
+    /**
+     * Where the points were checked (official docs, code, issue threads). Absent means "written from general
+     * knowledge": the SWOT card says so, so nobody mistakes it for a checked analysis.
+     */
+    sources: z
+      .array(z.string().regex(/^https:\/\/[^\s/]+\.[^\s]+$/, 'a SWOT source must be an https URL'))
+      .optional(),
   },
   { required_error: 'spec.swot is required (strengths, weaknesses, opportunities, threats)' },
 );

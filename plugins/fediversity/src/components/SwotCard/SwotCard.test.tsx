@@ -39,6 +39,22 @@ describe('SwotCard', () => {
     expect(catalogApi.getEntityByRef).not.toHaveBeenCalled();
   });
 
+  it('links the sources a SWOT was checked against, and says plainly when it was not checked', async () => {
+    const checked = appDefinition('synapse', {
+      swot: { ...mastodon.spec!.swot as object, sources: ['https://docs.example.org/backups/'] },
+    });
+    const { unmount } = await renderCard(checked);
+    expect(await screen.findByRole('link', { name: 'docs.example.org' })).toHaveAttribute(
+      'href',
+      'https://docs.example.org/backups/',
+    );
+    expect(screen.queryByText(/Not checked against a primary source/)).not.toBeInTheDocument();
+    unmount();
+
+    await renderCard(mastodon);
+    expect(await screen.findByText(/Not checked against a primary source yet/)).toBeInTheDocument();
+  });
+
   it('marks an empty quadrant and says so when an app has no SWOT at all', async () => {
     const partial = appDefinition('gotosocial', { swot: { strengths: ['Small'] } });
     const { unmount } = await renderCard(partial);

@@ -15,6 +15,7 @@ import {
   isAppDefinition,
   isSwotEmpty,
   readSwot,
+  readSwotSources,
 } from '../../appDefinition';
 import { SwotGrid } from './SwotGrid';
 import { useAppDefinition } from './useAppDefinition';
@@ -100,7 +101,36 @@ function AppSwot(props: { app: Entity }) {
       </Text>
     );
   }
-  return <SwotGrid swot={swot} />;
+  return (
+    <Flex direction="column" gap="3">
+      <SwotGrid swot={swot} />
+      <SwotSources sources={readSwotSources(props.app)} />
+    </Flex>
+  );
+}
+
+/** Says where the points were checked, or plainly that they were not, so nobody mistakes opinion for a checked fact. */
+function SwotSources(props: { sources: string[] }) {
+  if (props.sources.length === 0) {
+    return (
+      <Text variant="body-small" color="secondary">
+        Not checked against a primary source yet: written from general knowledge.
+      </Text>
+    );
+  }
+  return (
+    <Text variant="body-small" color="secondary">
+      Checked against:{' '}
+      {props.sources.map((url, index) => (
+        <span key={url}>
+          {index > 0 && ', '}
+          <a href={url} target="_blank" rel="noopener noreferrer">
+            {new URL(url).hostname}
+          </a>
+        </span>
+      ))}
+    </Text>
+  );
 }
 
 function SwotCardFrame(props: { subtitle?: ReactNode; children: ReactNode }) {
