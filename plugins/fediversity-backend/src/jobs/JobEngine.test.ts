@@ -197,6 +197,44 @@ describe('JobEngine', () => {
     await h.golden('failure-compensation-retry', id);
   });
 
+  it('gives compensations the checkpoint their step saved earlier in the same run', async () => {
+    const undone: unknown[] = [];
+    const h = await harness([
+      {
+        kind: 'test.checkpointed-undo',
+        steps: [
+          {
+            name: 'create-slot',
+            run: async ctx => {
+              await ctx.saveCheckpoint({ slot: 'migration_1' });
+              return 'created';
+            },
+            compensate: async ctx => {
+              undone.push(ctx.checkpoint);
+              await ctx.log('Dropping the slot', { checkpoint: ctx.checkpoint });
+            },
+          },
+          {
+            name: 'stop-source',
+            run: async ctx => {
+              await ctx.saveCheckpoint({ stoppedAt: ctx.clock.now() });
+              throw new PermanentJobError('pg_ctl stop timed out');
+            },
+            compensate: async ctx => {
+              undone.push(ctx.checkpoint);
+              await ctx.log('Restarting the source', { checkpoint: ctx.checkpoint });
+            },
+          },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.checkpointed-undo');
+    await h.engine.runUntilIdle();
+    expect((await h.service.get(id)).status).toBe('failed');
+    expect(undone).toEqual([{ stoppedAt: T0 }, { slot: 'migration_1' }]);
+    await h.golden('compensation-sees-checkpoint', id);
+  });
+
   it('fails a step at once on a PermanentJobError', async () => {
     const h = await harness([
       {

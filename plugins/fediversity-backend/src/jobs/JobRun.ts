@@ -318,7 +318,6 @@ export class JobRun {
     signal: AbortSignal,
   ): StepContext<any> {
     const step = definition.name;
-    let checkpoint = row.checkpoint;
     return {
       job: {
         id: this.job.id,
@@ -329,14 +328,15 @@ export class JobRun {
       },
       step: { name: step, index, attempt: row.attempt + 1 },
       signal,
+      // Read from the shared row, so a compensation later in this run sees what the step saved.
       get checkpoint() {
-        return checkpoint;
+        return row.checkpoint;
       },
       saveCheckpoint: async value => {
         await this.fencedWrite(() =>
           this.store.saveCheckpoint(this.lease, this.now(), step, this.redactor.redactKnownValues(value)),
         );
-        checkpoint = value;
+        row.checkpoint = value;
       },
       outputs: { ...outputs },
       log: (message, fields, level = 'info') => this.event({ level, step, message, fields }),

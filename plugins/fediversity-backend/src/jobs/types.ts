@@ -96,7 +96,10 @@ export interface StepContext<TParams = Record<string, unknown>> {
    * backend stops (EngineStoppingError). Pass it to remote commands: the SSH handle kills the remote process.
    */
   signal: AbortSignal;
-  /** The step's last saved checkpoint (from an earlier attempt or instance), if any. */
+  /**
+   * The step's latest saved checkpoint (from this run, an earlier attempt or another instance), if any; a
+   * compensation sees what its step saved, even earlier in the same run.
+   */
   checkpoint: unknown;
   saveCheckpoint(checkpoint: unknown): Promise<void>;
   /** Outputs of the steps that succeeded before this one, by step name. */
