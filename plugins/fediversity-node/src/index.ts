@@ -4,3 +4,4 @@ export * from './proxmox';
 export * from './ssh';
 export * from './dns';
 export * from './demo';
+export * from './guests';

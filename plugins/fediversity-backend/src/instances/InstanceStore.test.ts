@@ -57,6 +57,37 @@ describe('InstanceStore', () => {
     ).rejects.toThrow(/already exists/);
   });
 
+  it('relocates an instance to another guest; the same placement again changes nothing', async () => {
+    let now = Date.parse('2026-11-25T22:00:00Z');
+    const knex = await databases.init('SQLITE_3');
+    await applyInstanceMigrations(knex);
+    const store = new InstanceStore(knex, () => now);
+    const { instance } = await store.create(mastodonRequest, 'user:default/alice');
+    const ssh = {
+      host: '127.0.0.1',
+      port: 2222,
+      username: 'ct-120',
+      hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBf0xL9p9b0oTQ6jS5pfbMrQzJbJ2m8J5yG0cQqQqQqQ',
+      hostKeyFingerprint: `SHA256:${'A'.repeat(43)}`,
+      trust: 'demo' as const,
+    };
+    const placement = { cluster: 'demo', node: 'pve-b', vmid: 120, storage: 'local-zfs', storageShared: false, ssh };
+    now += 60_000;
+    const moved = await store.relocate(instance.id, placement);
+    expect(moved).toMatchObject({
+      ...placement,
+      guestRef: 'resource:default/demo-ct-120',
+      storageRef: 'resource:default/demo-pve-b-local-zfs',
+      domain: instance.domain,
+      createdAt: instance.createdAt,
+      updatedAt: '2026-11-25T22:01:00.000Z',
+    });
+    expect(await store.get(instance.id)).toEqual(moved);
+    now += 60_000;
+    expect(await store.relocate(instance.id, placement)).toEqual(moved);
+    await expect(store.relocate('nope', placement)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('throws NotFoundError for an unknown id', async () => {
     const store = await newStore();
     await expect(store.get('nope')).rejects.toBeInstanceOf(NotFoundError);

@@ -6,6 +6,9 @@ import { CreateInstanceRequest, createInstanceRequestSchema, InstanceRecord } fr
 
 const TABLE = 'fediversity_instances';
 
+/** Where an instance runs: what a migration changes. */
+export type InstancePlacement = Pick<InstanceRecord, 'cluster' | 'node' | 'vmid' | 'storage' | 'storageShared' | 'ssh'>;
+
 interface InstanceRow {
   id: string;
   name: string;
@@ -89,6 +92,39 @@ export class InstanceStore {
       throw new ConflictError(`Could not record instance ${record.name}: ${(error as Error).message}`);
     }
     return { instance: record, created: true };
+  }
+
+  /**
+   * Points an instance at another guest (after a migration's cut-over): cluster, node, VMID, storage and, when
+   * given, the SSH endpoint; the guest and storage refs follow. Setting the same placement again changes nothing.
+   */
+  async relocate(id: string, placement: InstancePlacement): Promise<InstanceRecord> {
+    const current = await this.get(id);
+    const storageShared = placement.storageShared;
+    const moved: InstanceRecord = {
+      ...current,
+      cluster: placement.cluster,
+      node: placement.node,
+      vmid: placement.vmid,
+      storage: placement.storage,
+      storageShared,
+      ssh: placement.ssh ?? current.ssh,
+      guestRef: resourceRef(guestEntityName(placement.cluster, 'lxc', placement.vmid)),
+      storageRef: resourceRef(
+        storageEntityName(
+          placement.cluster,
+          placement.storage,
+          storageShared ? { shared: true } : { shared: false, node: placement.node },
+        ),
+      ),
+    };
+    if (JSON.stringify({ ...moved, updatedAt: '' }) === JSON.stringify({ ...current, updatedAt: '' })) return current;
+    const now = this.now();
+    moved.updatedAt = new Date(now).toISOString();
+    await this.db<InstanceRow>(TABLE)
+      .where({ id })
+      .update({ record_json: JSON.stringify(moved), updated_at: now });
+    return moved;
   }
 
   async get(id: string): Promise<InstanceRecord> {

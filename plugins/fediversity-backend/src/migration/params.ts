@@ -85,6 +85,11 @@ export const migrationParamsSchema = z
         diskGb: z.number().int().min(1).max(65536),
         memoryMb: z.number().int().min(64).max(1_048_576).default(2048),
         cores: z.number().int().min(1).max(512).default(2),
+        /**
+         * The VMID to create the guest with, allocated (nextid) when the migration was planned so the target's
+         * SSH endpoint is known before the job starts; the guest is created with exactly this id or not at all.
+         */
+        vmid: z.number().int().min(100).max(999_999_999).optional(),
       })
       .strict()
       .optional(),

@@ -1,4 +1,5 @@
 import { ensureContainer, PveClustersService } from '@fediversity/plugin-fediversity-node';
+import { PermanentJobError } from '../jobs/errors';
 import { MigrationParams } from './params';
 
 export interface ProvisionContext {
@@ -20,7 +21,7 @@ export function proxmoxTargetProvisioner(clusters: PveClustersService): TargetPr
     async ensureTarget(ctx) {
       const { provision } = ctx;
       const { client } = clusters.get(provision.cluster);
-      let known = { ...ctx.checkpoint };
+      let known = { vmid: provision.vmid, ...ctx.checkpoint };
       const result = await ensureContainer(client, {
         node: provision.node,
         identityTags: ['fediversity', `migration-${ctx.jobId.slice(0, 8)}`],
@@ -34,6 +35,12 @@ export function proxmoxTargetProvisioner(clusters: PveClustersService): TargetPr
         },
         known,
         onVmidAllocated: async vmid => {
+          // A planned VMID is part of the target's SSH endpoint: never fall back to another id.
+          if (provision.vmid !== undefined && vmid !== provision.vmid) {
+            throw new PermanentJobError(
+              `The planned target VMID ${provision.vmid} was taken by another guest; plan the migration again`,
+            );
+          }
           known = { vmid };
           await ctx.saveCheckpoint(known);
         },

@@ -1,0 +1,2 @@
+export { ClusterGuestAccess, guestAccessServiceRef } from './guestAccess';
+export type { GuestAccess, GuestAccessOptions, GuestSshEndpoint } from './guestAccess';
