@@ -17,6 +17,11 @@ export interface NixInstantiateOptions {
 export interface NixInstantiate {
   /** Resolves when the file parses; rejects with Nix's error message otherwise. */
   parseFile(file: string): Promise<void>;
+  /**
+   * Parses many files in one nix-instantiate process (a start costs ~40 ms, a parse well under 1 ms); rejects
+   * with Nix's error message, which names the first file that does not parse.
+   */
+  parseFiles(files: string[]): Promise<void>;
   /** Evaluates a file (an expression, not a function) and returns its value as JSON. */
   evalFileToJson(file: string): Promise<unknown>;
   /** Removes the private Nix state directory. */
@@ -39,17 +44,17 @@ export async function createNixInstantiate(options: NixInstantiateOptions = {}):
   const timeout = options.timeoutMs ?? 60_000;
   const stateDir = await mkdtemp(join(tmpdir(), 'fediversity-nix-state-'));
 
-  const run = (args: string[]) =>
+  const run = (flags: string[], files: string[]) =>
     new Promise<string>((resolve, reject) => {
-      const file = args[args.length - 1];
-      if (!isAbsolute(file)) {
+      const relative = files.find(file => !isAbsolute(file));
+      if (relative !== undefined) {
         // A relative name could start with "-" and be read as an option.
-        reject(new Error(`nix-instantiate needs an absolute file path, got ${JSON.stringify(file)}`));
+        reject(new Error(`nix-instantiate needs an absolute file path, got ${JSON.stringify(relative)}`));
         return;
       }
       execFile(
         binary,
-        args,
+        [...flags, ...files],
         {
           timeout,
           maxBuffer: 64 * 1024 * 1024,
@@ -69,7 +74,7 @@ export async function createNixInstantiate(options: NixInstantiateOptions = {}):
               .filter(line => !line.includes("build-users-group' does not exist"))
               .join('\n')
               .trim();
-            reject(new Error(`nix-instantiate ${args[0]} failed: ${message || error.message}`));
+            reject(new Error(`nix-instantiate ${flags[0]} failed: ${message || error.message}`));
           } else {
             resolve(stdout);
           }
@@ -79,10 +84,13 @@ export async function createNixInstantiate(options: NixInstantiateOptions = {}):
 
   return {
     async parseFile(file) {
-      await run(['--parse', file]);
+      await run(['--parse'], [file]);
+    },
+    async parseFiles(files) {
+      if (files.length > 0) await run(['--parse'], files);
     },
     async evalFileToJson(file) {
-      return JSON.parse(await run(['--eval', '--strict', '--json', file]));
+      return JSON.parse(await run(['--eval', '--strict', '--json'], [file]));
     },
     async close() {
       await rm(stateDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import type { DemoCommand } from './types';
 
 export interface NixosRebuildOptions {
   /** Parse-checks every uploaded .nix file when given (nix-instantiate installed); else skipped. */
-  nixInstantiate?: Pick<NixInstantiate, 'parseFile'>;
+  nixInstantiate?: Pick<NixInstantiate, 'parseFiles'>;
   now?: () => Date;
 }
 
@@ -86,13 +86,12 @@ export function demoNixosRebuildCommand(options: NixosRebuildOptions = {}): Demo
     const files = await listFiles(flakeDir);
     const nixFiles = files.filter(f => f.endsWith('.nix'));
     if (options.nixInstantiate) {
-      for (const file of nixFiles) {
-        try {
-          await options.nixInstantiate.parseFile(file);
-        } catch (err) {
-          stderr(`error: ${(err as Error).message.replaceAll(guest.rootDir, '')}\n`);
-          return 1;
-        }
+      try {
+        // One nix-instantiate for all files: a process per file made this check take about a second.
+        await options.nixInstantiate.parseFiles(nixFiles);
+      } catch (err) {
+        stderr(`error: ${(err as Error).message.replaceAll(guest.rootDir, '')}\n`);
+        return 1;
       }
       stderr(`[demo host] parse-checked ${nixFiles.length} .nix file(s) with nix-instantiate; nothing was built\n`);
     } else {
