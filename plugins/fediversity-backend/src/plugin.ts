@@ -2,18 +2,22 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { fediversityPermissions } from '@fediversity/plugin-fediversity-common';
 import { createRouter } from './service/router';
 import { checkDatabaseIsDurable } from './service/databaseDurability';
 import { systemClock } from './jobs/clock';
 import { readJobsConfig } from './jobs/config';
 import { fediversityJobKindsExtensionPoint } from './jobs/extensionPoint';
+import { runJobsJanitor } from './jobs/janitor';
 import { JobEngine } from './jobs/JobEngine';
 import { JobService } from './jobs/JobService';
 import { JobStore } from './jobs/JobStore';
 import { demoJobKinds } from './jobs/kinds/demo';
 import { applyMigrations } from './jobs/migrations';
 import { Redactor } from './jobs/redaction';
+import { catalogEntityOwners, JobSignalPublisher } from './jobs/signals';
 import { JobKindRegistry } from './jobs/registry';
 import { JobKind } from './jobs/types';
 
@@ -40,6 +44,9 @@ export const fediversityPlugin = createBackendPlugin({
         database: coreServices.database,
         scheduler: coreServices.scheduler,
         lifecycle: coreServices.lifecycle,
+        auth: coreServices.auth,
+        catalog: catalogServiceRef,
+        signals: signalsServiceRef,
       },
       async init({
         config,
@@ -51,6 +58,9 @@ export const fediversityPlugin = createBackendPlugin({
         database,
         scheduler,
         lifecycle,
+        auth,
+        catalog,
+        signals,
       }) {
         checkDatabaseIsDurable(config, logger);
         const knex = await database.getClient();
@@ -59,7 +69,15 @@ export const fediversityPlugin = createBackendPlugin({
 
         const jobsConfig = readJobsConfig(config);
         const kinds = new JobKindRegistry([...demoJobKinds, ...addedJobKinds]);
-        const store = new JobStore(knex);
+        // Job changes become Backstage signals, so pages refetch when something happened instead of polling.
+        const jobSignals = new JobSignalPublisher({
+          jobs: new JobStore(knex),
+          signals,
+          owners: catalogEntityOwners({ catalog, auth }),
+          logger: logger.child({ component: 'job-signals' }),
+        });
+        lifecycle.addShutdownHook(() => jobSignals.stop());
+        const store = new JobStore(knex, jobSignals.jobChanged);
         const redactor = new Redactor();
         const engine = jobsConfig.worker
           ? new JobEngine({ store, kinds, logger: logger.child({ component: 'jobs' }), redactor, ...jobsConfig })
@@ -82,10 +100,7 @@ export const fediversityPlugin = createBackendPlugin({
           scope: 'global',
           frequency: { minutes: 1 },
           timeout: { minutes: 1 },
-          fn: async () => {
-            const requeued = await store.requeueExpiredLeases(systemClock.now());
-            if (requeued) logger.warn(`Requeued ${requeued} job(s) whose worker stopped heartbeating`);
-          },
+          fn: () => runJobsJanitor({ store, clock: systemClock, logger }),
         });
 
         httpRouter.use(await createRouter({ logger, config, httpAuth, permissions, jobs }));

@@ -75,6 +75,8 @@ export interface JobSummary {
   finishedAt?: string;
   /** For a queued job waiting for a retry backoff: when it becomes runnable. */
   nextRunAt?: string;
+  /** For a job awaiting approval at a gate with a deadline: when the job is cancelled without an approval. */
+  approvalDeadline?: string;
   error?: JobError;
   progress: JobProgress;
 }

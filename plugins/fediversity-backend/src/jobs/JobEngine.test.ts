@@ -9,6 +9,7 @@ import { JobStore } from './JobStore';
 import { Redactor } from './redaction';
 import { JobKindRegistry } from './registry';
 import { JobTestDatabases } from './testing/databases';
+import { runJobsJanitor } from './janitor';
 import { FakeClock, settle } from './testing/FakeClock';
 import { expectGoldenLog, renderEventLog } from './testing/goldenLog';
 import { JobKind } from './types';
@@ -293,6 +294,89 @@ describe('JobEngine', () => {
     expect(job.steps[2].pointOfNoReturn).toBe(true);
     expect(promoted).toEqual([id]);
     await h.golden('approval-gate', id);
+  });
+
+  it('cancels and rolls back a job whose approval deadline passes, found by the janitor without a worker', async () => {
+    const effects: string[] = [];
+    const h = await harness([
+      {
+        kind: 'test.deadline',
+        steps: [
+          {
+            name: 'catch-up',
+            run: async () => effects.push('standby streaming'),
+            compensate: async () => {
+              effects.push('standby stopped');
+            },
+          },
+          {
+            name: 'approve-cutover',
+            approvalGate: true,
+            timeoutMs: (params: { timeoutSeconds: number }) => params.timeoutSeconds * 1000,
+            timeoutOutcome: 'the source keeps serving',
+          },
+          {
+            name: 'promote',
+            pointOfNoReturn: true,
+            reconcile: async () => ({ done: false }),
+            run: async () => effects.push('promoted'),
+          },
+        ],
+      },
+    ]);
+    const janitor = () => runJobsJanitor({ store: h.store, clock: h.clock, logger: mockServices.logger.mock() });
+    const id = await create(h, 'test.deadline', { timeoutSeconds: 3_600 });
+    await h.engine.runUntilIdle();
+    expect(await h.service.get(id)).toMatchObject({
+      status: 'awaiting_approval',
+      approvalDeadline: new Date(T0 + 3_600_000).toISOString(),
+    });
+
+    await h.clock.advance(3_600_000 - 1);
+    await janitor();
+    expect((await h.store.getJob(id))?.status).toBe('awaiting_approval');
+
+    await h.clock.advance(1);
+    await expect(h.service.approve(id, 'user:default/bob', {})).rejects.toThrow(/deadline of job .* passed/);
+    // No engine runs here: the janitor alone notices, and the job waits for a worker to roll it back.
+    await janitor();
+    expect(await h.store.getJob(id)).toMatchObject({ status: 'queued', cancelRequested: true });
+    await janitor();
+
+    await h.clock.advance(5_000);
+    await h.engine.runUntilIdle();
+    const job = await h.service.get(id);
+    expect(job).toMatchObject({
+      status: 'cancelled',
+      error: {
+        name: 'ApprovalExpired',
+        message: `No approval of approve-cutover by its deadline ${new Date(T0 + 3_600_000).toISOString()}; rolled back: the source keeps serving`,
+      },
+    });
+    expect(job.approvalDeadline).toBeUndefined();
+    expect(job.steps.map(step => step.status)).toEqual(['compensated', 'failed', 'pending']);
+    expect(effects).toEqual(['standby streaming', 'standby stopped']);
+    await h.golden('approval-deadline', id);
+  });
+
+  it('an approval in time clears the deadline', async () => {
+    const h = await harness([
+      {
+        kind: 'test.deadline-met',
+        steps: [
+          { name: 'approve', approvalGate: true, timeoutMs: () => 60_000 },
+          { name: 'apply', run: async () => 'applied' },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.deadline-met');
+    await h.engine.runUntilIdle();
+    await h.clock.advance(59_999);
+    await h.service.approve(id, 'user:default/bob', {});
+    await h.clock.advance(10_000);
+    await runJobsJanitor({ store: h.store, clock: h.clock, logger: mockServices.logger.mock() });
+    await h.engine.runUntilIdle();
+    expect(await h.service.get(id)).toMatchObject({ status: 'succeeded', approvalDeadline: undefined });
   });
 
   it('cancels a running step through its AbortSignal (seen at the heartbeat) and compensates', async () => {

@@ -1,7 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { JobError } from '@fediversity/plugin-fediversity-common';
 import { Clock, sleep } from './clock';
-import { EngineStoppingError, JobCancelledError, LeaseLostError, PermanentJobError } from './errors';
+import { APPROVAL_EXPIRED, EngineStoppingError, JobCancelledError, LeaseLostError, PermanentJobError } from './errors';
 import { JobStore } from './JobStore';
 import { JobRecord, Lease, NewEvent, StepRecord } from './records';
 import { Redactor } from './redaction';
@@ -118,14 +118,23 @@ export class JobRun {
       // Stopping or lease lost between steps: start nothing new.
       if (this.runController.signal.aborted) throw this.runController.signal.reason;
       if (this.cancelRequested) {
-        await this.compensateAndFinish(kind, rows, 'cancelled');
+        await this.compensateAndFinish(kind, rows, 'cancelled', this.approvalExpiry(kind, rows));
         return;
       }
       if (!isRunStep(definition)) {
-        await this.store.parkForApproval(this.lease, this.now(), definition.name, {
-          step: definition.name,
-          message: `Waiting for approval${definition.title ? `: ${definition.title}` : ''}`,
-        });
+        const timeoutMs = definition.timeoutMs?.(this.job.params);
+        const deadline = timeoutMs === undefined ? undefined : this.now() + timeoutMs;
+        await this.store.parkForApproval(
+          this.lease,
+          this.now(),
+          definition.name,
+          {
+            step: definition.name,
+            message: `Waiting for approval${definition.title ? `: ${definition.title}` : ''}`,
+            fields: deadline === undefined ? undefined : { deadline: new Date(deadline).toISOString() },
+          },
+          deadline,
+        );
         return;
       }
       const outcome = await this.runStep(kind, definition, row, index, outputs, rows);
@@ -301,9 +310,20 @@ export class JobRun {
     await this.finish(status, error);
   }
 
+  /** The job's error when it is cancelled because an approval gate expired (the janitor failed the gate). */
+  private approvalExpiry(kind: JobKind<any>, rows: StepRecord[]): JobError | undefined {
+    const gate = rows.find(row => row.status === 'failed' && row.error?.name === APPROVAL_EXPIRED);
+    if (!gate) return undefined;
+    const definition = kind.steps.find(step => step.name === gate.name);
+    const outcome = definition && !isRunStep(definition) ? definition.timeoutOutcome : undefined;
+    const rolledBack = this.pointOfNoReturnStarted ? '' : '; rolled back';
+    return { name: APPROVAL_EXPIRED, message: `${gate.error!.message}${rolledBack}${outcome ? `: ${outcome}` : ''}` };
+  }
+
   private async finish(status: 'succeeded' | 'failed' | 'cancelled', error?: JobError): Promise<void> {
+    const cancelled = error ? `Job cancelled: ${error.message}` : 'Job cancelled';
     const message =
-      status === 'succeeded' ? 'Job succeeded' : status === 'cancelled' ? 'Job cancelled' : `Job failed: ${error?.message}`;
+      status === 'succeeded' ? 'Job succeeded' : status === 'cancelled' ? cancelled : `Job failed: ${error?.message}`;
     await this.store.finishJob(this.lease, this.now(), status, error, {
       level: status === 'succeeded' ? 'info' : status === 'cancelled' ? 'warn' : 'error',
       message,

@@ -198,6 +198,33 @@ describe.each(DATABASE_IDS)('JobStore on %s', databaseId => {
     ).rejects.toThrow(LeaseLostError);
   });
 
+  it('cancels jobs parked past their approval deadline, once, and refuses a late approval (janitor)', async () => {
+    for (const [id, deadline] of [['job-1', T0 + 1_000], ['job-2', T0 + 5_000], ['job-3', undefined]] as const) {
+      await store.createJob(newJob(id, { entityRef: `component:default/${id}` }), T0);
+      const claimed = await claim('a', T0);
+      const lease = { jobId: id, token: claimed!.leaseToken, owner: 'a' };
+      await store.parkForApproval(lease, T0, 'one', { message: 'waiting' }, deadline);
+    }
+    expect((await store.getJob('job-1'))?.approvalDeadlineAt).toBe(T0 + 1_000);
+
+    expect(await store.expireApprovalGates(T0 + 999)).toBe(0);
+    expect(await store.expireApprovalGates(T0 + 1_000)).toBe(1);
+    expect(await store.expireApprovalGates(T0 + 1_000)).toBe(0);
+    expect(await store.getJob('job-1')).toMatchObject({
+      status: 'queued',
+      cancelRequested: true,
+      nextRunAt: T0 + 1_000,
+      approvalDeadlineAt: undefined,
+    });
+    expect((await store.getSteps('job-1'))[0]).toMatchObject({ status: 'failed', error: { name: 'ApprovalExpired' } });
+    await expect(store.approve('job-2', { by: 'user:default/bob' }, T0 + 5_000)).rejects.toThrow(ConflictError);
+    await store.approve('job-3', { by: 'user:default/bob' }, T0 + 86_400_000);
+    expect(await store.expireApprovalGates(T0 + 86_400_000)).toBe(1);
+    expect((await store.getJob('job-2'))?.status).toBe('queued');
+    expect((await store.getJob('job-3'))?.status).toBe('queued');
+    expect((await store.getJob('job-3'))?.cancelRequested).toBe(false);
+  });
+
   it('lists jobs by entity, status and kind, and the entities that have jobs', async () => {
     await store.createJob(newJob('job-1'), T0);
     await store.createJob(newJob('job-2', { entityRef: 'component:default/b', kind: 'other.kind' }), T0 + 1);

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import { JobError, JobStatus, TERMINAL_JOB_STATUSES } from '@fediversity/plugin-fediversity-common';
 import { Knex } from 'knex';
-import { LeaseLostError } from './errors';
+import { APPROVAL_EXPIRED, LeaseLostError } from './errors';
 import { EventRecord, JobRecord, Lease, NewEvent, StepProgress, StepRecord } from './records';
 
 const JOBS = 'fediversity_jobs';
@@ -36,6 +36,9 @@ export interface JobFilter {
 
 export type CancelOutcome = 'cancelled' | 'requested';
 
+/** Told about a job whose events or progress changed, once the change has committed (see jobs/signals.ts). */
+export type JobChangeListener = (jobId: string) => void;
+
 /** Thrown inside a claim transaction to roll it back when a resource is held by another job. */
 class ResourceBusyError extends Error {}
 
@@ -50,7 +53,10 @@ class ResourceBusyError extends Error {}
 export class JobStore {
   private readonly supportsSkipLocked: boolean;
 
-  constructor(private readonly db: Knex) {
+  constructor(
+    private readonly db: Knex,
+    private readonly onJobChanged?: JobChangeListener,
+  ) {
     const client = String(db.client.config.client);
     this.supportsSkipLocked = client === 'pg' || client === 'postgres' || client === 'postgresql';
   }
@@ -159,6 +165,12 @@ export class JobStore {
     return rows.map(toEvent);
   }
 
+  /** The sequence number of the job's newest event (0 without any). */
+  async lastEventSeq(jobId: string): Promise<number> {
+    const row = await this.db(EVENTS).where({ job_id: jobId }).max({ seq: 'seq' }).first();
+    return Number(row?.seq ?? 0);
+  }
+
   /**
    * Cancels a job that never started a step at once; otherwise flags it, and the worker that holds or
    * next claims it stops the running step, compensates and marks it cancelled.
@@ -228,9 +240,13 @@ export class JobStore {
       if (options.step && options.step !== gate.name) {
         throw new ConflictError(`Job ${jobId} waits for approval of ${gate.name}, not ${options.step}`);
       }
+      const deadline = optionalNumber(job.approval_deadline_at);
+      if (deadline !== undefined && deadline <= now) {
+        throw new ConflictError(`The approval deadline of job ${jobId} passed at ${new Date(deadline).toISOString()}`);
+      }
       const resumed = await trx(JOBS)
         .where({ id: jobId, status: 'awaiting_approval' })
-        .update({ status: 'queued', next_run_at: now, updated_at: now });
+        .update({ status: 'queued', next_run_at: now, approval_deadline_at: null, updated_at: now });
       if (!resumed) throw new ConflictError(`Job ${jobId} is not waiting for approval`);
       await trx(STEPS).where({ job_id: jobId, name: gate.name }).update({
         status: 'succeeded',
@@ -402,7 +418,9 @@ export class JobStore {
   }
 
   async setProgress(lease: Lease, now: number, progress: StepProgress): Promise<void> {
-    await this.fenced(lease, now, async () => {}, { progress_json: JSON.stringify(progress) });
+    await this.fenced(lease, now, async trx => this.afterCommit(trx, lease.jobId), {
+      progress_json: JSON.stringify(progress),
+    });
   }
 
   async completeStep(lease: Lease, now: number, stepName: string, output: unknown, event: NewEvent): Promise<void> {
@@ -456,14 +474,28 @@ export class JobStore {
     });
   }
 
-  /** Parks the job at an approval gate: no worker holds it until approve() requeues it. Locks are kept. */
-  async parkForApproval(lease: Lease, now: number, stepName: string, event: NewEvent): Promise<void> {
+  /**
+   * Parks the job at an approval gate: no worker holds it until approve() requeues it, or expireApprovalGates()
+   * cancels it once `deadline` passed. Locks are kept.
+   */
+  async parkForApproval(
+    lease: Lease,
+    now: number,
+    stepName: string,
+    event: NewEvent,
+    deadline?: number,
+  ): Promise<void> {
     await this.fenced(lease, now, async trx => {
       await trx(STEPS)
         .where({ job_id: lease.jobId, name: stepName })
         .update({ status: 'waiting_approval', started_at: now, started_lease_token: lease.token });
       await this.insertEvent(trx, lease.jobId, now, event);
-    }, { ...released(this.db), status: 'awaiting_approval', current_step: stepName });
+    }, {
+      ...released(this.db),
+      status: 'awaiting_approval',
+      current_step: stepName,
+      approval_deadline_at: deadline ?? null,
+    });
   }
 
   /** Ends the job and frees its resources. */
@@ -522,6 +554,40 @@ export class JobStore {
     return requeued;
   }
 
+  /**
+   * Part of the janitor: cancels the jobs whose approval deadline passed. The gate step fails with an
+   * ApprovalExpired error, and the job is requeued with its cancellation flag, so the worker that claims it
+   * compensates the earlier steps (the job holds no lease while parked, so no worker needs to be running it).
+   */
+  async expireApprovalGates(now: number): Promise<number> {
+    const expired = await this.db(JOBS)
+      .where('status', 'awaiting_approval')
+      .andWhere('approval_deadline_at', '<=', now)
+      .select('id', 'current_step', 'approval_deadline_at');
+    let cancelled = 0;
+    for (const row of expired) {
+      const deadline = new Date(Number(row.approval_deadline_at)).toISOString();
+      await this.db.transaction(async trx => {
+        const count = await trx(JOBS)
+          .where({ id: row.id, status: 'awaiting_approval' })
+          .andWhere('approval_deadline_at', '<=', now)
+          .update({ status: 'queued', next_run_at: now, cancel_requested: true, updated_at: now });
+        if (!count) return;
+        cancelled += 1;
+        const error = { name: APPROVAL_EXPIRED, message: `No approval of ${row.current_step} by its deadline ${deadline}` };
+        await trx(STEPS)
+          .where({ job_id: row.id, name: row.current_step, status: 'waiting_approval' })
+          .update({ status: 'failed', error_json: JSON.stringify(error), finished_at: now });
+        await this.insertEvent(trx, row.id, now, {
+          level: 'warn',
+          step: row.current_step,
+          message: `Approval deadline passed (${deadline}) without an approval; cancelling the job`,
+        });
+      });
+    }
+    return cancelled;
+  }
+
   // --- internals --------------------------------------------------------------------------------
 
   /**
@@ -555,6 +621,18 @@ export class JobStore {
       `INSERT INTO ${EVENTS} (job_id, seq, ts, level, step, message, fields_json)
        SELECT ?, COALESCE(MAX(seq), 0) + 1, CAST(? AS BIGINT), ?, ?, ?, ? FROM ${EVENTS} WHERE job_id = ?`,
       [jobId, now, event.level ?? 'info', event.step ?? null, truncate(event.message, MAX_MESSAGE_CHARS), fieldsJson, jobId],
+    );
+    this.afterCommit(trx, jobId);
+  }
+
+  /** Every status change appends an event, so events and progress are all the listener needs to hear about. */
+  private afterCommit(trx: Knex.Transaction, jobId: string): void {
+    const listener = this.onJobChanged;
+    if (!listener) return;
+    // Only after the commit, so whoever the listener tells reads the new state; a rollback tells no one.
+    trx.executionPromise.then(
+      () => listener(jobId),
+      () => {},
     );
   }
 
@@ -639,6 +717,7 @@ function toJob(row: any): JobRecord {
     heartbeatAt: optionalNumber(row.heartbeat_at),
     nextRunAt: Number(row.next_run_at),
     pointOfNoReturnAt: optionalNumber(row.point_of_no_return_at),
+    approvalDeadlineAt: row.status === 'awaiting_approval' ? optionalNumber(row.approval_deadline_at) : undefined,
     cancelRequested: Boolean(row.cancel_requested),
     progress: parse(row.progress_json),
     error: parse(row.error_json),

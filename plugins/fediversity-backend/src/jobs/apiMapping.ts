@@ -21,6 +21,7 @@ export function toJobSummary(job: JobRecord, stepsDone?: number, stepsTotal?: nu
     updatedAt: iso(job.updatedAt)!,
     finishedAt: iso(job.finishedAt),
     nextRunAt: job.status === 'queued' ? iso(job.nextRunAt) : undefined,
+    approvalDeadline: iso(job.approvalDeadlineAt),
     error: job.error,
     progress: {
       stepsDone: stepsDone ?? 0,

@@ -3,6 +3,9 @@
  * the others are abort reasons of a step's AbortSignal, so a step can tell why it was stopped.
  */
 
+/** The error name of a job whose approval gate expired (on the gate step and on the cancelled job). */
+export const APPROVAL_EXPIRED = 'ApprovalExpired';
+
 /** A failure that retrying cannot fix (bad input, refused by the remote side). The job fails at once. */
 export class PermanentJobError extends Error {
   name = 'PermanentJobError';

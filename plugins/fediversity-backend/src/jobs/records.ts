@@ -18,6 +18,8 @@ export interface JobRecord {
   heartbeatAt?: number;
   nextRunAt: number;
   pointOfNoReturnAt?: number;
+  /** While parked at an approval gate with a deadline: when the gate expires. */
+  approvalDeadlineAt?: number;
   cancelRequested: boolean;
   progress?: StepProgress;
   error?: JobError;

@@ -28,7 +28,7 @@ export interface JobKind<TParams = Record<string, unknown>> {
 
 export type JobStepDefinition<TParams = Record<string, unknown>> =
   | RunStepDefinition<TParams>
-  | ApprovalGateDefinition;
+  | ApprovalGateDefinition<TParams>;
 
 export interface RunStepDefinition<TParams = Record<string, unknown>> {
   /** Unique within the kind: `[a-z][a-z0-9-]*`. Renaming a step orphans the checkpoints of running jobs. */
@@ -58,11 +58,19 @@ export interface RunStepDefinition<TParams = Record<string, unknown>> {
   retry?: RetryPolicy;
 }
 
-/** Parks the job in `awaiting_approval` until someone with `fediversity.job.approve` approves it. */
-export interface ApprovalGateDefinition {
+/**
+ * Parks the job in `awaiting_approval` until someone with `fediversity.job.approve` approves it, or its
+ * deadline passes: then the janitor cancels the job, its earlier steps are compensated, and it ends
+ * `cancelled` with an `ApprovalExpired` error.
+ */
+export interface ApprovalGateDefinition<TParams = Record<string, unknown>> {
   name: string;
   title?: string;
   approvalGate: true;
+  /** How long the gate waits from when the job reaches it; undefined (the default) waits forever. */
+  timeoutMs?(params: TParams): number | undefined;
+  /** What the rollback after a missed deadline leaves, for the job's error, e.g. "the source keeps serving". */
+  timeoutOutcome?: string;
 }
 
 export type ReconcileResult = { done: true; output?: unknown } | { done: false };

@@ -7,6 +7,7 @@ import { JobStore } from '../jobs/JobStore';
 import { Redactor } from '../jobs/redaction';
 import { JobKindRegistry } from '../jobs/registry';
 import { JobTestDatabases } from '../jobs/testing/databases';
+import { runJobsJanitor } from '../jobs/janitor';
 import { FakeClock } from '../jobs/testing/FakeClock';
 import { expectGoldenLog, renderEventLog } from '../jobs/testing/goldenLog';
 import { ConnectedHost, HostConnector } from './hosts';
@@ -184,5 +185,45 @@ describe('instance.migrate state machine', () => {
     expect(result.effects).not.toContain('postgres:database.cutOver');
     expect(await result.dns.listRecords('example.org', 'app')).toEqual([]);
     expectGoldenLog(join(__dirname, '__golden__', 'migration-verify-fails-rolls-back.log'), result.log);
+  });
+
+  it('cancels and rolls back when nobody approves the cut-over before its deadline; the source serves on', async () => {
+    const effects: string[] = [];
+    const dns = new MemoryDnsProvider();
+    const kind = migrationJobKind({
+      connect: fakeConnector(effects),
+      dns: () => dns,
+      strategies: () => [new FakeStrategy('postgres:database', effects), new FakeStrategy('files:media', effects)],
+    });
+    const store = new JobStore(await databases.init('SQLITE_3'));
+    const clock = new FakeClock(T0);
+    const registry = new JobKindRegistry([kind]);
+    const redactor = new Redactor();
+    const engine = new JobEngine({ store, kinds: registry, logger: mockServices.logger.mock(), clock, redactor, owner: 'engine-a', concurrency: 1, random: () => 0.5 });
+    const service = new JobService({ store, kinds: registry, clock, redactor });
+    const janitor = () => runJobsJanitor({ store, clock, logger: mockServices.logger.mock() });
+    const { job } = await service.create(
+      { kind: MIGRATION_JOB_KIND, entityRef: ENTITY, params: { ...params, approvalTimeoutSeconds: 3_600 } },
+      ALICE,
+    );
+    await engine.runUntilIdle();
+    expect((await service.get(job.id)).approvalDeadline).toBe(new Date(T0 + 3_600_000).toISOString());
+
+    await clock.advance(3_600_000);
+    await janitor();
+    await engine.runUntilIdle();
+    await kind.closeSessions();
+    expect(await store.getJob(job.id)).toMatchObject({ status: 'cancelled', error: { name: 'ApprovalExpired' } });
+    // The standby is fenced; nothing ever ran on the source (no quiesce, so no unquiesce needed either).
+    expect(effects.slice(effects.lastIndexOf('files:media.catchUp') + 1)).toEqual([
+      'postgres:database.undoInitialSync',
+      'files:media.undoInitialSync',
+    ]);
+    expect(effects.filter(effect => effect.startsWith('source$'))).toEqual([]);
+    expect(await dns.listRecords('example.org', 'app')).toEqual([]);
+    expectGoldenLog(
+      join(__dirname, '__golden__', 'migration-approval-deadline.log'),
+      renderEventLog(await store.listEvents(job.id, 0, 10_000), T0),
+    );
   });
 });

@@ -234,7 +234,13 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             throw new Error(`Not caught up after ${catchUp.maxRounds} rounds; the source changes faster than it copies`);
           }),
       },
-      { name: 'approve-cutover', title: 'Approve the cut-over (downtime starts)', approvalGate: true },
+      {
+        name: 'approve-cutover',
+        title: 'Approve the cut-over (downtime starts)',
+        approvalGate: true,
+        timeoutMs: params => params.approvalTimeoutSeconds * 1000,
+        timeoutOutcome: 'the source was never quiesced and keeps serving',
+      },
       {
         name: 'quiesce',
         title: 'Quiesce the source app',

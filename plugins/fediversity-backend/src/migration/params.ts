@@ -116,6 +116,11 @@ export const migrationParamsSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * How long the cut-over approval may wait; then the job is cancelled and rolled back (the source was never
+     * quiesced, so it keeps serving). Default 24 h.
+     */
+    approvalTimeoutSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
     /** Seconds the target is watched after the cut-over before the job completes. */
     observeSeconds: z.number().min(0).max(7 * 86_400).default(10),
     /** Free space on the target must be at least this multiple of the source's data. */
