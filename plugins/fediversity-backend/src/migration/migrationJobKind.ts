@@ -4,6 +4,7 @@ import { freeSpace } from './diskSpace';
 import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
 import { HostConnector, HostSessionPool, HostShell } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
+import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
 import { knownHostsPath } from './rsync';
 import { appCommands, settleSeconds, strategiesFromAppDefinition } from './strategies';
@@ -20,6 +21,8 @@ export interface MigrationDeps {
   retry?: RetryPolicy;
   /** How often the observe step checks the target. */
   observeIntervalMs?: number;
+  /** Points the instance's record (and so the catalog) at the target once it serves. */
+  relocator?: InstanceRelocator;
 }
 
 type Ctx = StepContext<MigrationParams>;
@@ -333,8 +336,14 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       {
         name: 'observe',
         title: 'Observe the target (source kept until decommission)',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
+        run: async ctx => {
+          if (deps.relocator) {
+            // Past the cut-over the target serves, whatever the observation finds: the record says so first.
+            const provisioned = ctx.outputs['provision-target'] as { guest?: { vmid: number; node: string } } | undefined;
+            await deps.relocator.moveToTarget(ctx.job.entityRef, ctx.job.params, provisioned?.guest);
+            await ctx.log('The instance record points at the target');
+          }
+          return withHosts(ctx, ['source', 'target'], async hosts => {
             const params = ctx.job.params;
             const until = ctx.clock.now() + params.observeSeconds * 1000;
             let checks = 0;
@@ -354,7 +363,8 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
             await pool.release(ctx.job.id);
             return { checks, sourceKept: true };
-          }),
+          });
+        },
       },
     ],
   };

@@ -1,0 +1,58 @@
+import { parseEntityRef } from '@backstage/catalog-model';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import type { EventsService } from '@backstage/plugin-events-node';
+import { parsePublicKeyLine, PveClustersService, sha256Fingerprint } from '@fediversity/plugin-fediversity-node';
+import type { InstanceStore } from '../instances/InstanceStore';
+import { INSTANCES_TOPIC } from '../instances/types';
+import { MigrationParams } from './params';
+
+/** Points an instance's record at the migration's target once it serves (after the cut-over). Idempotent. */
+export interface InstanceRelocator {
+  moveToTarget(entityRef: string, params: MigrationParams, guest?: { vmid: number; node: string }): Promise<void>;
+}
+
+/**
+ * The instance store's record follows the migration (cluster, node, VMID, storage, SSH endpoint), and the catalog
+ * provider is told at once so the entity shows the new node. An entity that is not a recorded instance (a migration
+ * started through the job API for a host the portal does not track) is left alone.
+ */
+export function instanceStoreRelocator(options: {
+  instances: Pick<InstanceStore, 'list' | 'relocate'>;
+  clusters: PveClustersService;
+  events?: Pick<EventsService, 'publish'>;
+  logger: LoggerService;
+}): InstanceRelocator {
+  return {
+    async moveToTarget(entityRef, params, guest) {
+      const { name } = parseEntityRef(entityRef);
+      const instance = (await options.instances.list({ limit: 1000 })).find(candidate => candidate.name === name);
+      const provision = params.provision;
+      const vmid = guest?.vmid ?? provision?.vmid;
+      if (!instance || !provision || vmid === undefined) return;
+      const storages = await options.clusters
+        .get(provision.cluster)
+        .client.listStorages(guest?.node ?? provision.node);
+      const storageShared = Boolean(storages.find(storage => storage.storage === provision.storage)?.shared);
+      const { target } = params;
+      await options.instances.relocate(instance.id, {
+        cluster: provision.cluster,
+        node: guest?.node ?? provision.node,
+        vmid,
+        storage: provision.storage,
+        storageShared,
+        ssh: {
+          host: target.host,
+          port: target.port,
+          username: target.username,
+          hostKey: target.hostPublicKey,
+          hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(target.hostPublicKey).blob),
+          trust: instance.ssh?.trust ?? 'configured',
+        },
+      });
+      // Best effort: the provider's schedule picks the change up anyway.
+      await options.events
+        ?.publish({ topic: INSTANCES_TOPIC, eventPayload: { id: instance.id, name: instance.name } })
+        .catch(error => options.logger.warn(`Could not announce the move of ${instance.name}: ${error}`));
+    },
+  };
+}

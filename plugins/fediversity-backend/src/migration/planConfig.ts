@@ -1,0 +1,40 @@
+import { Config } from '@backstage/config';
+import { normalizeZone } from '@fediversity/plugin-fediversity-node';
+import { PostgresHost } from './params';
+
+/** The PostgreSQL cluster of a real host, without its address (each host's is its SSH address). */
+export type PostgresSettings = Omit<PostgresHost, 'address'>;
+
+/** What planning a migration reads from config, once. */
+export interface MigrationPlanConfig {
+  /** How the hosts' PostgreSQL runs (`fediversity.migration.postgres`); NixOS's layout by default. */
+  postgres: PostgresSettings;
+  /** The key on a source host that lets its rsync log in to the target (`fediversity.migration.peerIdentityFile`). */
+  peerIdentityFile: string;
+  /** Zones the DNS provider serves (`fediversity.dns.zones`); empty when DNS is not configured. */
+  dnsZones: string[];
+}
+
+/** services.postgresql on NixOS 25.05 (PostgreSQL 16): binaries on the system path, data per major. */
+const NIXOS_POSTGRES: PostgresSettings = {
+  bin: '/run/current-system/sw/bin',
+  dataDir: '/var/lib/postgresql/16',
+  port: 5432,
+  socketDir: '/run/postgresql',
+  osUser: 'postgres',
+};
+
+export function readMigrationPlanConfig(config: Config): MigrationPlanConfig {
+  const postgres = config.getOptionalConfig('fediversity.migration.postgres');
+  return {
+    postgres: {
+      bin: postgres?.getOptionalString('bin') ?? NIXOS_POSTGRES.bin,
+      dataDir: postgres?.getOptionalString('dataDir') ?? NIXOS_POSTGRES.dataDir,
+      port: postgres?.getOptionalNumber('port') ?? NIXOS_POSTGRES.port,
+      socketDir: postgres?.getOptionalString('socketDir') ?? NIXOS_POSTGRES.socketDir,
+      osUser: postgres?.getOptionalString('osUser') ?? NIXOS_POSTGRES.osUser,
+    },
+    peerIdentityFile: config.getOptionalString('fediversity.migration.peerIdentityFile') ?? '/root/.ssh/id_ed25519',
+    dnsZones: (config.getOptionalStringArray('fediversity.dns.zones') ?? []).map(zone => normalizeZone(zone)),
+  };
+}
