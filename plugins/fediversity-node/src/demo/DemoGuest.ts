@@ -115,6 +115,19 @@ export class DemoGuest {
     }
   }
 
+  /**
+   * Like resolvePath, but the last component is not followed: for operations on a directory entry
+   * itself (removing a symlink removes the link, wherever it points).
+   */
+  async resolveEntryPath(clientPath: string): Promise<string> {
+    if (typeof clientPath !== 'string' || clientPath.includes('\0')) {
+      throw new InputError('Invalid path');
+    }
+    const virtual = posix.resolve('/', clientPath);
+    if (virtual === '/') return this.resolvePath('/');
+    return join(await this.resolvePath(posix.dirname(virtual)), posix.basename(virtual));
+  }
+
   /** The guest-side path of a local path inside root. */
   toGuestPath(local: string): string {
     const relative = local.slice(this.rootDir.length).split(sep).filter(Boolean).join('/');

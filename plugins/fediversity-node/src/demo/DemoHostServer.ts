@@ -9,7 +9,7 @@ import { parseCommandLine } from '../ssh/commandLine';
 import { describeHostKey, parsePublicKeyLine, type HostPublicKey } from '../ssh/hostKeys';
 import { loadOrCreateSshKeyPair } from '../ssh/keys';
 import { assertDemoGuestName, DemoGuest, type DemoGuestInit } from './DemoGuest';
-import type { DemoCommandRegistry } from './commands';
+import type { DemoCommandRegistry, DemoHostPeers } from './commands';
 import { serveGuestSftp } from './sftpServer';
 
 export interface DemoHostServerOptions {
@@ -271,7 +271,18 @@ export class DemoHostServer {
       stderr(`demo host: command not found: ${argv[0] ?? ''} (this demo host runs only the portal's own commands)\n`);
       return 127;
     }
-    return command({ argv, guest, env, stdin: channel, stdout, stderr, signal });
+    return command({ argv, guest, env, stdin: channel, stdout, stderr, signal, peers: this.peers() });
+  }
+
+  /** What a guest's own ssh could reach: this server's listener and its other guests. */
+  private peers(): DemoHostPeers {
+    return {
+      host: this.host,
+      port: this.port,
+      hostPublicKey: this.hostKey.publicKey,
+      acceptsClientKey: keyBlob => keyBlob.equals(this.authorizedKey),
+      findGuest: name => this.existingGuest(name),
+    };
   }
 
   /** `kill -KILL -- -<pid>|<pid>` for SshConnection's pid kill mode, limited to the same guest. */

@@ -1,12 +1,17 @@
 import { catCommand, falseCommand, hostnameCommand, ipCommand, sleepCommand, testCommand, trueCommand } from './basic';
+import { dfCommand, duCommand } from './diskUsage';
+import { mkdirCommand, rmCommand, teeCommand } from './files';
+import { findCommand, sha256sumCommand } from './find';
 import { demoNixosRebuildCommand, type NixosRebuildOptions } from './nixosRebuild';
+import { demoRsyncCommand } from './rsync';
 import { demoSystemctlCommand } from './systemctl';
 import type { DemoCommand, DemoCommandRegistry } from './types';
 
-export type { DemoCommand, DemoCommandContext, DemoCommandRegistry } from './types';
+export type { DemoCommand, DemoCommandContext, DemoCommandRegistry, DemoHostPeers } from './types';
 export { demoNixosRebuildCommand } from './nixosRebuild';
 export type { NixosRebuildOptions } from './nixosRebuild';
 export { demoSystemctlCommand } from './systemctl';
+export { demoRsyncCommand } from './rsync';
 
 /** The commands the portal's actions run on a guest. Extend with `new Map([...defaults, [name, fn]])`. */
 export function defaultDemoCommands(options: NixosRebuildOptions = {}): Map<string, DemoCommand> {
@@ -20,5 +25,14 @@ export function defaultDemoCommands(options: NixosRebuildOptions = {}): Map<stri
     ['ip', ipCommand],
     ['systemctl', demoSystemctlCommand],
     ['nixos-rebuild', demoNixosRebuildCommand(options)],
+    // The data plane of a migration between demo guests.
+    ['df', dfCommand],
+    ['du', duCommand],
+    ['mkdir', mkdirCommand],
+    ['rm', rmCommand],
+    ['tee', teeCommand],
+    ['find', findCommand],
+    ['sha256sum', sha256sumCommand],
+    ['rsync', demoRsyncCommand],
   ]) satisfies DemoCommandRegistry;
 }

@@ -1,0 +1,120 @@
+import { lstat, mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { DemoCommand } from './types';
+import { fileErrorText, operandsAfter, unsupportedForm } from './usage';
+
+/** `mkdir -p -- <path>…` inside the guest. */
+export const mkdirCommand: DemoCommand = async ({ argv, guest, stderr }) => {
+  const paths = operandsAfter(argv.slice(1), ['-p', '--']);
+  if (!paths) return unsupportedForm(stderr, 'mkdir', ['mkdir -p -- <path>…']);
+  let status = 0;
+  for (const path of paths) {
+    try {
+      await mkdir(await guest.resolvePath(path), { recursive: true });
+    } catch (error) {
+      stderr(`mkdir: cannot create directory '${path}': ${fileErrorText(error)}\n`);
+      status = 1;
+    }
+  }
+  return status;
+};
+
+/**
+ * `rm -f -- <path>…` and `rm -rf -- <path>…` inside the guest. The named entry itself is removed
+ * (a symlink, not what it points to), and recursion never follows symlinks.
+ */
+export const rmCommand: DemoCommand = async ({ argv, guest, stderr }) => {
+  const args = argv.slice(1);
+  const recursive = args[0] === '-rf';
+  const paths = operandsAfter(args, [recursive ? '-rf' : '-f', '--']);
+  if (!paths) return unsupportedForm(stderr, 'rm', ['rm -f -- <path>…', 'rm -rf -- <path>…']);
+  let status = 0;
+  for (const path of paths) {
+    const lastComponent = posix.basename(path.replace(/\/+$/, ''));
+    if (lastComponent === '.' || lastComponent === '..') {
+      stderr(`rm: refusing to remove '.' or '..' directory: skipping '${path}'\n`);
+      status = 1;
+      continue;
+    }
+    if (recursive && posix.resolve('/', path) === '/') {
+      stderr(`rm: it is dangerous to operate recursively on '/'\n`);
+      status = 1;
+      continue;
+    }
+    try {
+      const local = await guest.resolveEntryPath(path);
+      if (recursive) {
+        await rm(local, { recursive: true, force: true });
+        continue;
+      }
+      const stats = await lstat(local).catch(error => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stats?.isDirectory()) throw Object.assign(new Error('Is a directory'), { code: 'EISDIR' });
+      if (stats) await unlink(local);
+    } catch (error) {
+      stderr(`rm: cannot remove '${path}': ${fileErrorText(error)}\n`);
+      status = 1;
+    }
+  }
+  return status;
+};
+
+/** `tee -- <file>…`: stdin to the files (created or truncated) and to stdout, like tee. */
+export const teeCommand: DemoCommand = async ({ argv, guest, stdin, stdout, stderr, signal }) => {
+  const paths = operandsAfter(argv.slice(1), ['--']);
+  if (!paths) return unsupportedForm(stderr, 'tee', ['tee -- <file>…']);
+  let status = 0;
+  const files: FileHandle[] = [];
+  try {
+    for (const path of paths) {
+      try {
+        files.push(await open(await guest.resolvePath(path), 'w', 0o644));
+      } catch (error) {
+        stderr(`tee: ${path}: ${fileErrorText(error)}\n`);
+        status = 1;
+      }
+    }
+    await forEachChunk(stdin, signal, async chunk => {
+      stdout(chunk);
+      for (const file of files) await file.write(chunk);
+    });
+  } finally {
+    await Promise.all(files.map(file => file.close()));
+  }
+  return signal.aborted ? 130 : status;
+};
+
+/** Feeds stdin to `handle` chunk by chunk (pausing meanwhile) until EOF, the channel closes, or abort. */
+function forEachChunk(stdin: Readable, signal: AbortSignal, handle: (chunk: Buffer) => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending = Promise.resolve();
+    const finish = () => {
+      cleanup();
+      pending.then(resolve, reject);
+    };
+    const onData = (chunk: Buffer | string) => {
+      stdin.pause();
+      pending = pending.then(() => handle(Buffer.from(chunk))).then(() => {
+        stdin.resume();
+      });
+      pending.catch(error => {
+        cleanup();
+        reject(error);
+      });
+    };
+    const cleanup = () => {
+      stdin.off('data', onData);
+      stdin.off('end', finish);
+      stdin.off('close', finish);
+      signal.removeEventListener('abort', finish);
+    };
+    stdin.on('data', onData);
+    stdin.once('end', finish);
+    stdin.once('close', finish);
+    signal.addEventListener('abort', finish);
+    stdin.resume();
+  });
+}

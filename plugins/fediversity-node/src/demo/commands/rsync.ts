@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { DemoGuest } from '../DemoGuest';
+import { runLocalRsync } from './localRsync';
+import { parseRsyncArgv, RsyncUsageError, type RsyncInvocation, type RsyncPush } from './rsyncArgs';
+import {
+  authenticate,
+  checkHostKey,
+  NOT_A_DEMO_PEER,
+  parseSshCommand,
+  reachesServer,
+  SshUsageError,
+  type SshClientOptions,
+} from './sshPeer';
+import type { DemoCommand, DemoCommandContext } from './types';
+import { fileErrorText } from './usage';
+
+/**
+ * `rsync --version` (the real binary's answer) and a push over ssh to another guest of this demo
+ * host server. The push is checked as the guest's ssh would check it (reachable host, pinned host
+ * key, accepted identity), then the real rsync copies from one guest's directory to the other's;
+ * the bytes never pass through the portal.
+ */
+export const demoRsyncCommand: DemoCommand = async context => {
+  let invocation: RsyncInvocation;
+  try {
+    invocation = parseRsyncArgv(context.argv.slice(1));
+  } catch (error) {
+    if (!(error instanceof RsyncUsageError)) throw error;
+    context.stderr(`rsync: ${error.message}\nrsync error: syntax or usage error (code 1)\n`);
+    return 1;
+  }
+  if (invocation.kind === 'version') {
+    return runLocalRsync({ ...context, args: ['--version'], hidePaths: [] });
+  }
+  return push(invocation, context);
+};
+
+/** ssh's failures end rsync with 255, after rsync notes the lost connection. */
+function sshFailed(context: DemoCommandContext, message: string): number {
+  context.stderr(
+    `${message}\nrsync: connection unexpectedly closed (0 bytes received so far) [sender]\n` +
+      'rsync error: unexplained error (code 255)\n',
+  );
+  return 255;
+}
+
+/** The ssh steps: reach this server, verify its key, log in as the target guest. */
+async function connect(push: RsyncPush, context: DemoCommandContext): Promise<DemoGuest | number> {
+  const { destination } = push;
+  let ssh: SshClientOptions;
+  try {
+    ssh = parseSshCommand(push.remoteShell);
+  } catch (error) {
+    if (!(error instanceof SshUsageError)) throw error;
+    return sshFailed(context, `ssh: ${error.message}`);
+  }
+  if (ssh.user !== undefined && destination.user !== undefined && ssh.user !== destination.user) {
+    return sshFailed(context, `ssh: -l ${ssh.user} and ${destination.user}@ name different users`);
+  }
+  const user = destination.user ?? ssh.user ?? 'root';
+  if (!reachesServer(context.peers, destination.host, ssh.port)) return sshFailed(context, NOT_A_DEMO_PEER);
+  const hostKey = await checkHostKey(context.guest, ssh, context.peers, destination.host);
+  if (!hostKey.verified) return sshFailed(context, `${hostKey.message}\nHost key verification failed.`);
+  const target = await context.peers.findGuest(user);
+  const warn = (line: string) => context.stderr(`${line}\n`);
+  if (!target || !(await authenticate(context.guest, target, ssh, context.peers, warn))) {
+    return sshFailed(context, `${user}@${destination.host}: Permission denied (publickey).`);
+  }
+  return target;
+}
+
+/** A guest path as a local one, keeping the trailing `/` that tells rsync "the contents of". */
+async function localPath(guest: DemoGuest, path: string): Promise<string> {
+  const local = await guest.resolvePath(path);
+  return path.endsWith('/') && !local.endsWith('/') ? `${local}/` : local;
+}
+
+/**
+ * The `--files-from` list, read on the source guest and handed to rsync on stdin (NUL-separated),
+ * so rsync reads exactly what was checked. rsync follows symlinks in the listed paths, so every
+ * entry must resolve inside the source guest.
+ */
+async function filesFromList(push: RsyncPush, source: DemoGuest): Promise<Buffer> {
+  const text = await readFile(await source.resolvePath(push.filesFrom!), 'utf8');
+  const entries = text.split(push.from0 ? '\0' : /\r?\n/).filter(entry => entry !== '');
+  for (const entry of entries) {
+    if (entry.split('/').includes('..')) throw new RsyncUsageError(`files-from entry ${JSON.stringify(entry)} names ..`);
+    await source.resolvePath(posix.join(push.source, entry));
+  }
+  return Buffer.from(entries.map(entry => `${entry}\0`).join(''));
+}
+
+async function push(push: RsyncPush, context: DemoCommandContext): Promise<number> {
+  const { guest: source, stderr } = context;
+  const target = await connect(push, context);
+  if (typeof target === 'number') return target;
+  let sourcePath: string;
+  let targetPath: string;
+  try {
+    sourcePath = await localPath(source, push.source);
+  } catch (error) {
+    stderr(`rsync: [sender] link_stat "${push.source}" failed: ${fileErrorText(error)}\nrsync error: some files/attrs were not transferred (code 23)\n`);
+    return 23;
+  }
+  try {
+    targetPath = await localPath(target, push.destination.path);
+  } catch (error) {
+    stderr(`rsync: [Receiver] change_dir "${push.destination.path}" failed: ${fileErrorText(error)}\nrsync error: errors selecting input/output files, dirs (code 3)\n`);
+    return 3;
+  }
+  let list: Buffer | undefined;
+  if (push.filesFrom !== undefined) {
+    try {
+      list = await filesFromList(push, source);
+    } catch (error) {
+      stderr(`rsync: files-from ${push.filesFrom}: ${fileErrorText(error)}\nrsync error: syntax or usage error (code 1)\n`);
+      return 1;
+    }
+  }
+  stderr(`[demo host] ${source.name} → ${target.name}: copied by this demo host's local rsync, not over a network\n`);
+  return runLocalRsync({
+    ...context,
+    args: [...push.options, ...(list ? ['--from0', '--files-from=-'] : []), '--', sourcePath, targetPath],
+    input: list,
+    hidePaths: [source.rootDir, target.rootDir],
+  });
+}

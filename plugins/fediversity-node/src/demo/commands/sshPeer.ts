@@ -1,0 +1,194 @@
+import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { utils } from 'ssh2';
+import type { DemoGuest } from '../DemoGuest';
+import type { DemoHostPeers } from './types';
+
+/*
+ * What the ssh client on a demo guest would do before rsync's bytes flow: reach the host, verify
+ * its key against the guest's known_hosts files, and log in with the guest's identity files. The
+ * only hosts reachable are the other guests of this demo host server.
+ */
+
+export class SshUsageError extends Error {
+  override name = 'SshUsageError';
+}
+
+export interface SshClientOptions {
+  port: number;
+  /** `-l`; a destination's `user@` must agree with it. */
+  user?: string;
+  identityFiles: string[];
+  identitiesOnly: boolean;
+  userKnownHostsFile: string;
+  globalKnownHostsFile: string;
+}
+
+export const NOT_A_DEMO_PEER = 'demo host: can only reach other demo guests of this server';
+const DEFAULT_IDENTITIES = ['/root/.ssh/id_ed25519', '/root/.ssh/id_ecdsa', '/root/.ssh/id_rsa'];
+const YES_NO = /^(yes|no)$/;
+const SSH_CONFIG: Record<string, RegExp> = {
+  BatchMode: YES_NO,
+  // The demo host always verifies host keys; a command asking for less is refused, not obeyed.
+  StrictHostKeyChecking: /^yes$/,
+  UserKnownHostsFile: /^\S+$/,
+  GlobalKnownHostsFile: /^\S+$/,
+  ConnectTimeout: /^[0-9]+$/,
+  IdentitiesOnly: YES_NO,
+  Ciphers: /^[a-z0-9@.,-]+$/,
+  Compression: YES_NO,
+  ServerAliveInterval: /^[0-9]+$/,
+  ServerAliveCountMax: /^[0-9]+$/,
+};
+
+/** `~/` is root's home: the portal logs in to guests as root. */
+function expandHome(path: string): string {
+  return path.startsWith('~/') ? `/root/${path.slice(2)}` : path;
+}
+
+/** Parses rsync's `-e` value: `ssh` with `-p`, `-l`, `-i` and allow-listed `-o Key=value` options. */
+export function parseSshCommand(remoteShell: string): SshClientOptions {
+  const words = remoteShell.trim().split(/\s+/);
+  if (words[0] !== 'ssh') throw new SshUsageError(`remote shell ${JSON.stringify(words[0])} is not supported (only ssh)`);
+  const options: SshClientOptions = {
+    port: 22,
+    identityFiles: [],
+    identitiesOnly: false,
+    userKnownHostsFile: '/root/.ssh/known_hosts',
+    globalKnownHostsFile: '/etc/ssh/ssh_known_hosts',
+  };
+  for (let i = 1; i < words.length; i++) {
+    const flag = words[i];
+    const value = words[++i];
+    if (value === undefined) throw new SshUsageError(`option ${flag} needs a value`);
+    if (flag === '-p' && /^[0-9]{1,5}$/.test(value)) options.port = Number(value);
+    else if (flag === '-l') options.user = value;
+    else if (flag === '-i') options.identityFiles.push(expandHome(value));
+    else if (flag === '-o') {
+      const [key, setting] = value.split(/=(.*)/s, 2);
+      if (setting === undefined || !SSH_CONFIG[key]?.test(setting)) {
+        throw new SshUsageError(`ssh option ${JSON.stringify(value)} is not supported by this demo host`);
+      }
+      if (key === 'UserKnownHostsFile') options.userKnownHostsFile = expandHome(setting);
+      if (key === 'GlobalKnownHostsFile') options.globalKnownHostsFile = expandHome(setting);
+      if (key === 'IdentitiesOnly') options.identitiesOnly = setting === 'yes';
+    } else throw new SshUsageError(`ssh option ${JSON.stringify(flag)} is not supported by this demo host`);
+  }
+  return options;
+}
+
+function isLocalAddress(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '::' || host.startsWith('127.') || host === '0.0.0.0';
+}
+
+/** Whether `host:port` is this server's listener, as a guest on the same machine can name it. */
+export function reachesServer(peers: DemoHostPeers, host: string, port: number): boolean {
+  if (port !== peers.port) return false;
+  if (host === peers.host) return true;
+  return isLocalAddress(peers.host) && isLocalAddress(host) && (host === 'localhost' || isIP(host) !== 0);
+}
+
+/** OpenSSH's host pattern matching: `*`/`?` globs, `!` negation, hashed `|1|salt|hmac` names. */
+function hostPatternsMatch(patterns: string, name: string): boolean {
+  let matched = false;
+  for (const pattern of patterns.split(',')) {
+    const negated = pattern.startsWith('!');
+    const body = negated ? pattern.slice(1) : pattern;
+    let hit: boolean;
+    if (body.startsWith('|1|')) {
+      const [, , salt, hash] = body.split('|');
+      hit = createHmac('sha1', Buffer.from(salt ?? '', 'base64')).update(name).digest('base64') === hash;
+    } else {
+      const glob = body.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+      hit = new RegExp(`^${glob}$`, 'i').test(name);
+    }
+    if (hit && negated) return false;
+    matched ||= hit;
+  }
+  return matched;
+}
+
+type HostKeyCheck = { verified: true } | { verified: false; message: string };
+
+/** StrictHostKeyChecking=yes against the guest's known_hosts files, as ssh does it. */
+export async function checkHostKey(
+  source: DemoGuest,
+  ssh: SshClientOptions,
+  peers: DemoHostPeers,
+  host: string,
+): Promise<HostKeyCheck> {
+  const name = ssh.port === 22 ? host : `[${host}]:${ssh.port}`;
+  const [algorithm, serverKey] = peers.hostPublicKey.split(/\s+/);
+  let changed = false;
+  let verified = false;
+  for (const file of [ssh.userKnownHostsFile, ssh.globalKnownHostsFile]) {
+    if (file === '/dev/null') continue;
+    const text = await source
+      .resolvePath(file)
+      .then(local => readFile(local, 'utf8'))
+      .catch(() => '');
+    for (const line of text.split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[0] === '' || fields[0].startsWith('#')) continue;
+      const marker = fields[0].startsWith('@') ? fields.shift() : undefined;
+      const [patterns, keyType, key] = fields;
+      if (!key || !hostPatternsMatch(patterns, name)) continue;
+      const sameKey = keyType === algorithm && key === serverKey;
+      if (marker === '@revoked' && sameKey) {
+        return { verified: false, message: `Host key for ${name} was revoked and you have requested strict checking.` };
+      }
+      if (marker !== undefined) continue;
+      if (sameKey) verified = true;
+      else if (keyType === algorithm) changed = true;
+    }
+  }
+  if (verified) return { verified: true };
+  const keyName = algorithm.replace(/^ssh-/, '').toUpperCase();
+  return {
+    verified: false,
+    message: changed
+      ? `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!\nHost key for ${name} has changed and you have requested strict checking.`
+      : `No ${keyName} host key is known for ${name} and you have requested strict checking.`,
+  };
+}
+
+/**
+ * Public key login as `user`: an identity file on the source guest whose key the server accepts
+ * (the portal's demo key) or the target guest lists in `/root/.ssh/authorized_keys`.
+ */
+export async function authenticate(
+  source: DemoGuest,
+  target: DemoGuest,
+  ssh: SshClientOptions,
+  peers: DemoHostPeers,
+  warn: (line: string) => void,
+): Promise<boolean> {
+  const authorized = await target
+    .resolvePath('/root/.ssh/authorized_keys')
+    .then(local => readFile(local, 'utf8'))
+    .catch(() => '');
+  const authorizedBlobs = authorized
+    .split('\n')
+    .map(line => line.trim().split(/\s+/)[1])
+    .filter((blob): blob is string => Boolean(blob));
+  const candidates = [...ssh.identityFiles, ...(ssh.identitiesOnly && ssh.identityFiles.length ? [] : DEFAULT_IDENTITIES)];
+  for (const file of candidates) {
+    let text: string;
+    try {
+      text = await readFile(await source.resolvePath(file), 'utf8');
+    } catch {
+      if (ssh.identityFiles.includes(file)) warn(`Warning: Identity file ${file} not accessible: No such file or directory.`);
+      continue;
+    }
+    const parsed = utils.parseKey(text);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key || key instanceof Error || !key.isPrivateKey()) {
+      warn(`Load key "${file}": invalid format`);
+      continue;
+    }
+    const blob = key.getPublicSSH();
+    if (peers.acceptsClientKey(blob) || authorizedBlobs.includes(blob.toString('base64'))) return true;
+  }
+  return false;
+}
