@@ -45,6 +45,19 @@ export interface Config {
           secretAccessKey: string;
         };
       };
+      /**
+       * Proxmox nodes the portal reaches over SSH (with sshPrivateKey) to run `pct exec` in their containers:
+       * file manifests taken with backups and checked after restores. Without them restores skip checksums.
+       */
+      nodes?: Array<{
+        cluster: string;
+        node: string;
+        host: string;
+        port?: number;
+        username: string;
+        /** `ssh-ed25519 AAAA…`: the node's host key, pinned. */
+        hostPublicKey: string;
+      }>;
     };
     /**
      * Proxmox VE clusters the portal manages. Without this section the backend runs the PVE simulator in-process

@@ -12,6 +12,8 @@ export interface BackupItem {
   notes?: string;
   /** Whether a restore job can use it (vzdump archives; snapshots roll back in place only). */
   restorable: boolean;
+  /** A file manifest was recorded with it: restores of it are checked file by file. */
+  checksums?: boolean;
 }
 
 const RESTIC_JOB = /^[a-zA-Z0-9_-]{1,64}$/;

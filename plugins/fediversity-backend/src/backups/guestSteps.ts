@@ -71,25 +71,6 @@ export async function ensureStopped(ctx: StepContext<any>, client: PveClient, gu
   await client.waitForTask(await client.stopGuest(guest, {}, { signal: ctx.signal }), { signal: ctx.signal });
 }
 
-/**
- * The restored guest runs and is the guest the backup was taken of (same hostname and root disk size as the
- * archive's configuration recorded). Returns what was checked, for the job output and the drill record.
- */
-export async function verifyRestoredGuest(
-  ctx: StepContext<any>,
-  client: PveClient,
-  restored: GuestRef,
-  expected: { hostname?: string },
-): Promise<Record<string, unknown>> {
-  const status = await client.getGuestStatus(restored, { signal: ctx.signal });
-  if (status.status !== 'running') throw new Error(`Restored guest ${restored.vmid} is ${status.status}, not running`);
-  const config = (await client.getGuestConfig(restored, {}, { signal: ctx.signal })) as Record<string, unknown>;
-  if (expected.hostname !== undefined && config.hostname !== expected.hostname) {
-    throw new Error(`Restored guest ${restored.vmid} has hostname ${String(config.hostname)}, expected ${expected.hostname}`);
-  }
-  return { status: status.status, hostname: config.hostname, rootfs: config.rootfs };
-}
-
 export async function removeGuest(ctx: StepContext<any>, client: PveClient, guest: GuestRef): Promise<void> {
   if (!(await exists(client, guest, ctx.signal))) return;
   await ensureStopped(ctx, client, guest);

@@ -2,8 +2,17 @@ import { PveClustersService } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { JobKind } from '../jobs/types';
 import { DrillStore } from './DrillStore';
-import { clientOf, ensureRunning, ensureStopped, removeGuest, restoreArchive, verifyRestoredGuest } from './guestSteps';
+import { clientOf, ensureRunning, ensureStopped, removeGuest, restoreArchive } from './guestSteps';
 import { DrillParams, drillParams, RestoreParams, restoreParams } from './params';
+import { RestoreVerification, RestoreVerifyDeps, verifyRestore } from './verifyRestore';
+
+/** How restores are verified beyond "it runs": manifests recorded with backups and file access to guests. */
+export type RestoreVerificationOptions = Omit<RestoreVerifyDeps, 'clusters'>;
+
+function failIfUnverified(verification: RestoreVerification): RestoreVerification {
+  if (!verification.passed) throw new PermanentJobError(`The restore did not verify: ${verification.failures.join('; ')}`);
+  return verification;
+}
 
 async function sourceHostname(clusters: PveClustersService, params: { guest: RestoreParams['guest'] }, signal: AbortSignal) {
   const config = await clientOf(clusters, params.guest)
@@ -19,7 +28,7 @@ function ownArchive(params: RestoreParams) {
 }
 
 /** `backup.restore`: a vzdump archive into a fresh guest, started and verified. The instance's guest is untouched. */
-export function restoreJobKind(clusters: PveClustersService): JobKind<RestoreParams> {
+export function restoreJobKind(clusters: PveClustersService, verification: RestoreVerificationOptions = {}): JobKind<RestoreParams> {
   return {
     kind: 'backup.restore',
     title: 'Restore a backup to a fresh guest',
@@ -45,8 +54,10 @@ export function restoreJobKind(clusters: PveClustersService): JobKind<RestorePar
         name: 'verify',
         async run(ctx) {
           const { vmid } = ctx.outputs.restore as { vmid: number };
+          const { guest, volid, health } = ctx.job.params;
           const hostname = await sourceHostname(clusters, ctx.job.params, ctx.signal);
-          return verifyRestoredGuest(ctx, clientOf(clusters, ctx.job.params.guest), { node: ctx.job.params.guest.node, vmid, type: 'lxc' }, { hostname });
+          // A restore that does not verify fails, and its guest stays for inspection.
+          return failIfUnverified(await verifyRestore(ctx, { clusters, ...verification }, { ...guest, vmid }, { backupId: volid, hostname, health }));
         },
       },
     ],
@@ -54,7 +65,7 @@ export function restoreJobKind(clusters: PveClustersService): JobKind<RestorePar
 }
 
 /** `backup.restore-in-place`: overwrites the instance's own guest with a backup, only after a person confirms. */
-export function restoreInPlaceJobKind(clusters: PveClustersService): JobKind<RestoreParams> {
+export function restoreInPlaceJobKind(clusters: PveClustersService, verification: RestoreVerificationOptions = {}): JobKind<RestoreParams> {
   return {
     kind: 'backup.restore-in-place',
     title: 'Restore a backup over the instance guest (after confirmation)',
@@ -93,9 +104,9 @@ export function restoreInPlaceJobKind(clusters: PveClustersService): JobKind<Res
       {
         name: 'verify',
         async run(ctx) {
-          const { guest } = ctx.job.params;
+          const { guest, volid, health } = ctx.job.params;
           const { hostname } = ctx.outputs.check as { hostname?: string };
-          return verifyRestoredGuest(ctx, clientOf(clusters, guest), { node: guest.node, vmid: guest.vmid, type: 'lxc' }, { hostname });
+          return failIfUnverified(await verifyRestore(ctx, { clusters, ...verification }, guest, { backupId: volid, hostname, health }));
         },
       },
     ],
@@ -103,11 +114,13 @@ export function restoreInPlaceJobKind(clusters: PveClustersService): JobKind<Res
 }
 
 /**
- * `backup.drill`: restores the newest backup to a scratch guest, checks it, records the measured recovery time
- * (restore start → verified) and recovery point (backup time), then removes the scratch guest. The scratch guest
- * is removed on failure too (compensation).
+ * `backup.drill`: restores the newest backup to a scratch guest, checks it (running, hostname, HTTP health,
+ * file checksums against the backup's manifest), records the result with the measured recovery time (restore
+ * start → verified) and recovery point (backup time), then removes the scratch guest. A drill whose checks fail
+ * is recorded as failed, and its job fails after the scratch guest is gone. The scratch guest is removed when a
+ * step fails too (compensation).
  */
-export function drillJobKind(clusters: PveClustersService, drills: DrillStore): JobKind<DrillParams> {
+export function drillJobKind(clusters: PveClustersService, drills: DrillStore, verification: RestoreVerificationOptions = {}): JobKind<DrillParams> {
   const scratchOf = (ctx: { job: { params: DrillParams } }, vmid: number) => ({ node: ctx.job.params.guest.node, vmid, type: 'lxc' as const });
   return {
     kind: 'backup.drill',
@@ -152,8 +165,9 @@ export function drillJobKind(clusters: PveClustersService, drills: DrillStore): 
         name: 'verify',
         async run(ctx) {
           const { vmid, startedAt } = ctx.outputs.restore as { vmid: number; startedAt: number };
-          const { hostname } = ctx.outputs.pick as { hostname?: string };
-          const checks = await verifyRestoredGuest(ctx, clientOf(clusters, ctx.job.params.guest), scratchOf(ctx, vmid), { hostname });
+          const { hostname, volid } = ctx.outputs.pick as { hostname?: string; volid: string };
+          const { guest, health } = ctx.job.params;
+          const checks = await verifyRestore(ctx, { clusters, ...verification }, { ...guest, vmid }, { backupId: volid, hostname, health });
           return { checks, verifiedAt: ctx.clock.now(), recoveryTimeMs: ctx.clock.now() - startedAt };
         },
       },
@@ -161,19 +175,24 @@ export function drillJobKind(clusters: PveClustersService, drills: DrillStore): 
         name: 'record',
         async run(ctx) {
           const pick = ctx.outputs.pick as { volid: string; takenAt?: number };
-          const verify = ctx.outputs.verify as { checks: Record<string, unknown>; verifiedAt: number; recoveryTimeMs: number };
+          const verify = ctx.outputs.verify as { checks: RestoreVerification; verifiedAt: number; recoveryTimeMs: number };
+          const result = verify.checks.passed ? 'passed' : 'failed';
           const record = await drills.record({
             entityRef: ctx.job.entityRef,
             jobId: ctx.job.id,
             backupId: pick.volid,
             recoveryPointAt: pick.takenAt,
             recoveryTimeMs: verify.recoveryTimeMs,
-            result: 'passed',
+            result,
             detail: { ...verify.checks, backupAgeMs: pick.takenAt ? verify.verifiedAt - pick.takenAt : undefined },
             finishedAt: ctx.clock.now(),
           });
-          await ctx.log(`Drill passed: recovery time ${record.recoveryTimeMs} ms`, { backup: pick.volid });
-          return { drillId: record.id, recoveryTimeMs: record.recoveryTimeMs, recoveryPointAt: record.recoveryPointAt };
+          await ctx.log(
+            `Drill ${result}: recovery time ${record.recoveryTimeMs} ms${result === 'failed' ? ` (${verify.checks.failures.join('; ')})` : ''}`,
+            { backup: pick.volid },
+            result === 'passed' ? 'info' : 'error',
+          );
+          return { drillId: record.id, result, recoveryTimeMs: record.recoveryTimeMs, recoveryPointAt: record.recoveryPointAt };
         },
       },
       {
@@ -182,6 +201,15 @@ export function drillJobKind(clusters: PveClustersService, drills: DrillStore): 
         async run(ctx) {
           const { vmid } = ctx.outputs.restore as { vmid: number };
           await removeGuest(ctx, clientOf(clusters, ctx.job.params.guest), scratchOf(ctx, vmid));
+        },
+      },
+      {
+        name: 'conclude',
+        title: 'Fail the job when the drill failed (it is recorded either way)',
+        async run(ctx) {
+          const { checks } = ctx.outputs.verify as { checks: RestoreVerification };
+          if (!checks.passed) throw new PermanentJobError(`Restore drill failed: ${checks.failures.join('; ')}`);
+          return { result: 'passed' };
         },
       },
     ],

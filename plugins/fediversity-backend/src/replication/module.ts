@@ -1,8 +1,11 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
+import { backupCreateJobKind } from '../backups/backupJobKind';
 import { DrillStore } from '../backups/DrillStore';
 import { DrillTicker } from '../backups/DrillTicker';
+import { GuestNode, pctExecGuestFiles } from '../backups/guestFiles';
 import { drillJobKind, restoreInPlaceJobKind, restoreJobKind } from '../backups/jobKinds';
+import { ManifestStore } from '../backups/ManifestStore';
 import { InstanceStore } from '../instances/InstanceStore';
 import { systemClock } from '../jobs/clock';
 import { PermanentJobError } from '../jobs/errors';
@@ -11,6 +14,7 @@ import { JobStore } from '../jobs/JobStore';
 import { applyMigrations } from '../jobs/migrations';
 import { ReplicationExecutor } from './executor';
 import { sshHostConnector } from './hosts';
+import { hostSpecSchema } from './params';
 import { replicationRunJobKind } from './replicationJobKind';
 import { ReplicationTicker } from './ReplicationTicker';
 import { createReplicationRouter } from './router';
@@ -46,12 +50,28 @@ export const fediversityModuleReplication = createBackendModule({
 
         const schedules = new ScheduleStore(knex);
         const drills = new DrillStore(knex);
+        const manifests = new ManifestStore(knex);
         const jobs = new JobStore(knex);
-        const executor = new ReplicationExecutor({
-          connect: sshHostConnector(async () => {
-            if (!privateKey) throw new PermanentJobError('fediversity.replication.sshPrivateKey is not configured');
-            return privateKey;
+        const connect = sshHostConnector(async () => {
+          if (!privateKey) throw new PermanentJobError('fediversity.replication.sshPrivateKey is not configured');
+          return privateKey;
+        });
+        // Proxmox nodes reached over SSH to run commands in their containers (file manifests of backups and
+        // restores); without them restores are verified without checksums.
+        const guestNodes: GuestNode[] = (settings?.getOptionalConfigArray('nodes') ?? []).map(node => ({
+          cluster: node.getString('cluster'),
+          node: node.getString('node'),
+          host: hostSpecSchema.parse({
+            host: node.getString('host'),
+            port: node.getOptionalNumber('port') ?? 22,
+            username: node.getString('username'),
+            hostPublicKey: node.getString('hostPublicKey'),
           }),
+        }));
+        const guestFiles = guestNodes.length ? pctExecGuestFiles(guestNodes, connect) : undefined;
+        const verification = { manifests, guestFiles };
+        const executor = new ReplicationExecutor({
+          connect,
           s3Credentials: ref => {
             const entry = credentials?.getOptionalConfig(ref);
             if (!entry) throw new PermanentJobError(`No S3 credentials ${ref} in fediversity.replication.s3Credentials`);
@@ -60,9 +80,10 @@ export const fediversityModuleReplication = createBackendModule({
         });
         const kinds = {
           run: replicationRunJobKind(schedules, executor),
-          restore: restoreJobKind(clusters),
-          restoreInPlace: restoreInPlaceJobKind(clusters),
-          drill: drillJobKind(clusters, drills),
+          restore: restoreJobKind(clusters, verification),
+          restoreInPlace: restoreInPlaceJobKind(clusters, verification),
+          drill: drillJobKind(clusters, drills, verification),
+          backup: backupCreateJobKind(clusters, manifests, guestFiles),
         };
         jobKinds.addJobKind(...Object.values(kinds));
 
@@ -95,7 +116,7 @@ export const fediversityModuleReplication = createBackendModule({
           });
         }
         httpRouter.use(
-          createReplicationRouter({ schedules, drills, instances, jobs, kinds, clusters, httpAuth, permissions }),
+          createReplicationRouter({ schedules, drills, manifests, instances, jobs, kinds, clusters, httpAuth, permissions }),
         );
       },
     });

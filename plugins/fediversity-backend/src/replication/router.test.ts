@@ -5,7 +5,9 @@ import express from 'express';
 import request from 'supertest';
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import { DrillStore } from '../backups/DrillStore';
+import { backupCreateJobKind } from '../backups/backupJobKind';
 import { drillJobKind, restoreInPlaceJobKind, restoreJobKind } from '../backups/jobKinds';
+import { ManifestStore } from '../backups/ManifestStore';
 import { InstanceStore } from '../instances/InstanceStore';
 import { applyInstanceMigrations } from '../instances/migrations';
 import { mastodonRequest } from '../instances/testFixtures';
@@ -41,7 +43,13 @@ async function app() {
   });
   const router = createReplicationRouter({
     schedules, drills, instances, jobs, clusters,
-    kinds: { run: replicationRunJobKind(schedules, executor), restore: restoreJobKind(clusters), restoreInPlace: restoreInPlaceJobKind(clusters), drill: drillJobKind(clusters, drills) },
+    kinds: {
+      run: replicationRunJobKind(schedules, executor),
+      restore: restoreJobKind(clusters),
+      restoreInPlace: restoreInPlaceJobKind(clusters),
+      drill: drillJobKind(clusters, drills),
+      backup: backupCreateJobKind(clusters, new ManifestStore(knex), undefined),
+    },
     httpAuth: mockServices.httpAuth({ pluginId: 'fediversity' }),
     permissions,
     now: () => Date.parse('2026-11-25T22:00:00Z'),
@@ -100,5 +108,56 @@ describe('replication and backup routes', () => {
     expect(unknown.status).toBe(404);
     const badVolid = await request(server).post('/restores').send({ entityRef: ENTITY, volid: 'local:../../etc/passwd' });
     expect(badVolid.status).toBe(400);
+  });
+
+  it('lets only owners pause, resume, re-time, run or delete a schedule: 401 without credentials, 403 for others', async () => {
+    const { server, jobs, schedules } = await app();
+    const created = await request(server).post('/replication/schedules').send({
+      entityRef: ENTITY,
+      dataClass: 'uploads',
+      strategy: 'rsync',
+      params: { source: { host: HOST, path: '/var/lib/hedgedoc/uploads' }, target: { host: { ...HOST, host: '10.0.0.2' }, root: '/srv/replica' } },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const path = `/replication/schedules/${id}`;
+    const anonymous = mockCredentials.none.header();
+    const mallory = mockCredentials.user.header('user:default/mallory');
+
+    for (const auth of [anonymous, mallory]) {
+      const expected = auth === anonymous ? 401 : 403;
+      expect((await request(server).patch(path).set('Authorization', auth).send({ enabled: false })).status).toBe(expected);
+      expect((await request(server).patch(path).set('Authorization', auth).send({ intervalSeconds: 120 })).status).toBe(expected);
+      expect((await request(server).post(`${path}/run`).set('Authorization', auth)).status).toBe(expected);
+      expect((await request(server).delete(path).set('Authorization', auth)).status).toBe(expected);
+      expect((await request(server).get(path).set('Authorization', auth)).status).toBe(expected);
+    }
+    expect(await schedules.get(id)).toMatchObject({ enabled: true, intervalSeconds: 900 });
+    expect(await jobs.listJobs({ entityRefs: [ENTITY] })).toHaveLength(0);
+
+    const paused = await request(server).patch(path).send({ enabled: false, intervalSeconds: 120 });
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ enabled: false, intervalSeconds: 120 });
+    expect(await schedules.due(Number.MAX_SAFE_INTEGER)).toEqual([]);
+    expect((await request(server).patch(path).send({ enabled: true })).body.enabled).toBe(true);
+    expect((await request(server).patch(path).send({ intervalSeconds: 10 })).status).toBe(400);
+    expect((await request(server).delete(path)).status).toBe(204);
+    expect((await request(server).get(path)).status).toBe(404);
+  });
+
+  it('starts a backup with a file manifest for owners only, and validates its directories', async () => {
+    const { server, jobs } = await app();
+    const started = await request(server).post('/backups').send({ entityRef: ENTITY, directories: ['/var/lib/mastodon'] });
+    expect(started.status).toBe(201);
+    expect(await jobs.getJob(started.body.jobId)).toMatchObject({
+      kind: 'backup.create',
+      params: { guest: { cluster: 'demo', node: 'pve-a', vmid: 104 }, storage: 'local', directories: ['/var/lib/mastodon'] },
+    });
+    const other = await request(server).post('/backups').set('Authorization', mockCredentials.user.header('user:default/mallory')).send({ entityRef: ENTITY, directories: ['/var/lib/mastodon'] });
+    expect(other.status).toBe(403);
+    const escape = await request(server).post('/backups').send({ entityRef: ENTITY, directories: ['/var/lib/../../etc'] });
+    expect(escape.status).toBe(400);
+    const shell = await request(server).post('/backups').send({ entityRef: ENTITY, directories: ['/srv'], quiesce: [['sh', '-c', 'x']], unquiesce: [['true']] });
+    expect(shell.status).toBe(400);
   });
 });

@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { listBackups } from '../backups/BackupLister';
 import { DrillStore } from '../backups/DrillStore';
+import { httpHealthSchema } from '../backups/healthCheck';
+import { ManifestStore } from '../backups/ManifestStore';
 import { InstanceStore } from '../instances/InstanceStore';
 import { JobStore } from '../jobs/JobStore';
 import { JobKind } from '../jobs/types';
@@ -19,10 +21,12 @@ import { ScheduleStore } from './ScheduleStore';
 export interface ReplicationRouterOptions {
   schedules: ScheduleStore;
   drills: DrillStore;
+  /** Marks backups that carry a file manifest in the listing; optional. */
+  manifests?: ManifestStore;
   instances: InstanceStore;
   jobs: JobStore;
-  /** The kinds these routes enqueue: replication.run, backup.restore, backup.restore-in-place, backup.drill. */
-  kinds: Record<'run' | 'restore' | 'restoreInPlace' | 'drill', JobKind<any>>;
+  /** The kinds these routes enqueue: replication.run, backup.restore, backup.restore-in-place, backup.drill, backup.create. */
+  kinds: Record<'run' | 'restore' | 'restoreInPlace' | 'drill', JobKind<any>> & { backup?: JobKind<any> };
   clusters: PveClustersService;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
@@ -37,9 +41,23 @@ const restoreRequest = z
     mode: z.enum(['fresh', 'in-place']).default('fresh'),
     /** Storage for the restored disks; the instance's storage by default. */
     storage: z.string().max(63).optional(),
+    /** The app's HTTP health endpoint, checked on the restored guest. */
+    health: httpHealthSchema.optional(),
   })
   .strict();
-const drillRequest = z.object({ entityRef: z.string().min(1).max(500), storage: z.string().max(63).optional() }).strict();
+const drillRequest = z
+  .object({ entityRef: z.string().min(1).max(500), storage: z.string().max(63).optional(), health: httpHealthSchema.optional() })
+  .strict();
+const backupRequest = z
+  .object({
+    entityRef: z.string().min(1).max(500),
+    /** A node storage with backup content (`local` by default). */
+    storage: z.string().max(63).default('local'),
+    directories: z.array(z.string().max(500)).min(1).max(64),
+    quiesce: z.array(z.array(z.string())).optional(),
+    unquiesce: z.array(z.array(z.string())).optional(),
+  })
+  .strict();
 
 /**
  * Schedules, recovery points, backups, restores and drills of instances. Every route takes the same permissions
@@ -135,7 +153,21 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const ref = normalize(entityRef);
     await authorize(req, jobReadPermission, ref);
     const instance = await instanceOf(ref);
-    res.json({ items: await listBackups(options.clusters, { cluster: instance.cluster, node: instance.node, vmid: instance.vmid }) });
+    const items = await listBackups(options.clusters, { cluster: instance.cluster, node: instance.node, vmid: instance.vmid });
+    const withManifest = (await options.manifests?.backupIdsWithManifest(ref)) ?? new Set<string>();
+    res.json({ items: items.map(item => (withManifest.has(item.id) ? { ...item, checksums: true } : item)) });
+  });
+
+  /** Takes a backup with a file manifest of the given directories (restores of it are then checked per file). */
+  router.post('/backups', async (req, res) => {
+    const body = parse(backupRequest, req.body, 'body');
+    const ref = normalize(body.entityRef);
+    const by = await authorize(req, jobCreatePermission, ref);
+    if (!kinds.backup) throw new NotFoundError('Backups with manifests are not enabled');
+    const instance = await instanceOf(ref);
+    const { entityRef: _entityRef, ...rest } = body;
+    const params = { ...rest, guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid } };
+    res.status(201).json(await enqueue(kinds.backup, ref, params, by));
   });
 
   router.post('/restores', async (req, res) => {
@@ -147,6 +179,7 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
       guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
       volid: body.volid,
       storage: body.storage ?? instance.storage,
+      ...(body.health ? { health: body.health } : {}),
     };
     // In place replaces the running guest: that job waits for an approval (POST /jobs/:id/approve) first.
     res.status(201).json(await enqueue(body.mode === 'in-place' ? kinds.restoreInPlace : kinds.restore, ref, params, by));
@@ -164,7 +197,11 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const ref = normalize(body.entityRef);
     const by = await authorize(req, jobCreatePermission, ref);
     const instance = await instanceOf(ref);
-    const params = { guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid }, storage: body.storage ?? instance.storage };
+    const params = {
+      guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
+      storage: body.storage ?? instance.storage,
+      ...(body.health ? { health: body.health } : {}),
+    };
     res.status(201).json(await enqueue(kinds.drill, ref, params, by));
   });
 
