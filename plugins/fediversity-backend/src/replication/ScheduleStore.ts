@@ -12,6 +12,7 @@ import {
 
 const SCHEDULES = 'fediversity_replication_schedules';
 const POINTS = 'fediversity_recovery_points';
+const HISTORY = 'fediversity_recovery_point_history';
 
 export interface ReplicationSchedule {
   id: string;
@@ -39,6 +40,15 @@ export interface RecoveryPoint {
   recordedAt: number;
   jobId?: string;
   detail: Record<string, unknown>;
+}
+
+/** One recorded recovery point of the past: what the plot of the recovery point over time draws. */
+export interface RecoveryPointSample {
+  scheduleId: string;
+  dataClass: string;
+  consistentAt: number;
+  recordedAt: number;
+  jobId?: string;
 }
 
 /** Proxmox's replication backoff: 5, 10, 15 minutes after the first failures, then every 30 minutes. */
@@ -95,7 +105,12 @@ export class ScheduleStore {
 
   async delete(id: string): Promise<void> {
     await this.get(id);
-    await this.db(SCHEDULES).where({ id }).delete();
+    // Explicitly, as SQLite enforces the foreign keys' cascade only when told to.
+    await this.db.transaction(async trx => {
+      await trx(HISTORY).where({ schedule_id: id }).delete();
+      await trx(POINTS).where({ schedule_id: id }).delete();
+      await trx(SCHEDULES).where({ id }).delete();
+    });
   }
 
   async get(id: string): Promise<ReplicationSchedule> {
@@ -172,12 +187,35 @@ export class ScheduleStore {
     };
     await this.db.transaction(async trx => {
       const existing = await trx(POINTS).where({ schedule_id: scheduleId }).first();
+      const newer = !existing || Number(existing.consistent_at) <= point.consistentAt;
       if (!existing) await trx(POINTS).insert(row);
-      else if (Number(existing.consistent_at) <= point.consistentAt) {
-        await trx(POINTS).where({ schedule_id: scheduleId }).update(row);
+      else if (newer) await trx(POINTS).where({ schedule_id: scheduleId }).update(row);
+      if (newer) {
+        const { detail_json: _detail, ...sample } = row;
+        await trx(HISTORY).insert(sample);
       }
       await trx(SCHEDULES).where({ id: scheduleId }).update({ fail_count: 0, last_error: null, updated_at: now });
     });
+  }
+
+  /** Past recovery points of an instance, oldest first, at most `limit` per schedule (the newest ones). */
+  async recoveryPointHistory(filter: { entityRefs: string[]; limit?: number; since?: number }): Promise<RecoveryPointSample[]> {
+    const limit = filter.limit ?? 200;
+    const samples: RecoveryPointSample[] = [];
+    for (const schedule of await this.list({ entityRefs: filter.entityRefs })) {
+      let query = this.db(HISTORY).where({ schedule_id: schedule.id }).orderBy('recorded_at', 'desc').limit(limit);
+      if (filter.since !== undefined) query = query.andWhere('recorded_at', '>=', filter.since);
+      for (const row of (await query).reverse()) {
+        samples.push({
+          scheduleId: row.schedule_id,
+          dataClass: row.data_class,
+          consistentAt: Number(row.consistent_at),
+          recordedAt: Number(row.recorded_at),
+          jobId: row.job_id ?? undefined,
+        });
+      }
+    }
+    return samples;
   }
 
   async recoveryPoints(filter: { entityRefs?: string[] } = {}): Promise<RecoveryPoint[]> {

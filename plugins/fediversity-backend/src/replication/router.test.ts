@@ -84,6 +84,24 @@ describe('replication and backup routes', () => {
     const points = await request(server).get('/replication/recovery-points').query({ entityRef: ENTITY });
     expect(points.body.items).toEqual([expect.objectContaining({ dataClass: 'media', ageSeconds: 60, detail: { snapshot: 's1', guid: '42' } })]);
 
+    // Every accepted point is kept for the plot; one older than the newest (a late retry) is not.
+    await schedules.recordRecoveryPoint(created.body.id, { consistentAt: Date.parse('2026-11-25T21:59:30Z'), detail: {} }, 1);
+    await schedules.recordRecoveryPoint(created.body.id, { consistentAt: Date.parse('2026-11-25T21:00:00Z'), detail: {} }, 2);
+    const history = await request(server).get('/replication/recovery-points/history').query({ entityRef: ENTITY });
+    expect(history.status).toBe(200);
+    expect(history.body.items).toEqual([
+      expect.objectContaining({ scheduleId: created.body.id, dataClass: 'media', consistentAt: Date.parse('2026-11-25T21:59:00Z'), recordedAt: 0 }),
+      expect.objectContaining({ consistentAt: Date.parse('2026-11-25T21:59:30Z'), recordedAt: 1 }),
+    ]);
+    const runs = await request(server).get('/replication/runs').query({ entityRef: ENTITY });
+    expect(runs.body.items).toEqual([
+      expect.objectContaining({ jobId: run.body.jobId, scheduleId: created.body.id, dataClass: 'media', status: 'queued', createdBy: OWNER }),
+    ]);
+    for (const path of ['/replication/recovery-points/history', '/replication/runs']) {
+      const other = await request(server).get(path).query({ entityRef: ENTITY }).set('Authorization', mockCredentials.user.header('user:default/mallory'));
+      expect(other.status).toBe(403);
+    }
+
     const denied = await request(server).get('/replication/schedules').query({ entityRef: ENTITY }).set('Authorization', mockCredentials.user.header('user:default/mallory'));
     expect(denied.status).toBe(403);
     const bad = await request(server).post('/replication/schedules').send({ entityRef: ENTITY, dataClass: 'db', strategy: 'rsync', params: { source: { host: HOST, path: '/srv/../etc' } } });

@@ -34,6 +34,21 @@ export interface ReplicationRouterOptions {
 }
 
 const entityQuery = z.object({ entityRef: z.string().min(1).max(500) }).strict();
+const entityListQuery = z
+  .object({ entityRef: z.string().min(1).max(500), limit: z.coerce.number().int().min(1).max(1000).default(200) })
+  .strict();
+
+/** A replication run as the card lists it: which data class, how it went, what it established. */
+export interface ReplicationRun {
+  jobId: string;
+  scheduleId?: string;
+  dataClass?: string;
+  status: string;
+  createdBy: string;
+  createdAt: number;
+  finishedAt?: number;
+  error?: string;
+}
 const restoreRequest = z
   .object({
     entityRef: z.string().min(1).max(500),
@@ -146,6 +161,37 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const at = now();
     const points = await schedules.recoveryPoints({ entityRefs: [ref] });
     res.json({ items: points.map(point => ({ ...point, ageSeconds: Math.round((at - point.consistentAt) / 1000) })) });
+  });
+
+  /** Every recorded recovery point (oldest first, the newest `limit` per data class): the plot over time. */
+  router.get('/replication/recovery-points/history', async (req, res) => {
+    const { entityRef, limit } = parse(entityListQuery, req.query, 'query');
+    const ref = normalize(entityRef);
+    await authorize(req, jobReadPermission, ref);
+    res.json({ items: await schedules.recoveryPointHistory({ entityRefs: [ref], limit }) });
+  });
+
+  /** The replication runs of an instance, newest first, each with its schedule's data class. */
+  router.get('/replication/runs', async (req, res) => {
+    const { entityRef, limit } = parse(entityListQuery, req.query, 'query');
+    const ref = normalize(entityRef);
+    await authorize(req, jobReadPermission, ref);
+    const classes = new Map((await schedules.list({ entityRefs: [ref] })).map(s => [s.id, s.dataClass]));
+    const runs = await jobs.listJobs({ entityRefs: [ref], kind: kinds.run.kind, limit });
+    const items: ReplicationRun[] = runs.map(job => {
+      const scheduleId = typeof job.params.scheduleId === 'string' ? job.params.scheduleId : undefined;
+      return {
+        jobId: job.id,
+        scheduleId,
+        dataClass: scheduleId ? classes.get(scheduleId) : undefined,
+        status: job.status,
+        createdBy: job.createdBy,
+        createdAt: job.createdAt,
+        finishedAt: job.finishedAt,
+        error: job.error?.message,
+      };
+    });
+    res.json({ items });
   });
 
   router.get('/backups', async (req, res) => {
