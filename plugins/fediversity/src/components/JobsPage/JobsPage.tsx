@@ -13,6 +13,7 @@ import {
   JobStatusBadge,
   Loading,
   RefLink,
+  useJobUpdates,
   usePolled,
 } from '../common';
 
@@ -53,9 +54,10 @@ export function JobsPage(props: { pollMs?: number }) {
       }
       return items.map(j => ({ ...j, owner: owners.get(j.entityRef) }));
     },
-    props.pollMs ?? 5000,
+    undefined,
     [api, catalogApi, filters.status, filters.kind],
   );
+  useJobUpdates(jobs.retry, { pollMs: props.pollMs ?? 5000 });
 
   const rows = (jobs.value ?? []).filter(
     j =>

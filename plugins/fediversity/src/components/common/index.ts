@@ -6,5 +6,7 @@ export { Sparkline } from './Sparkline';
 export { JobStatusBadge, jobStatusLabel } from './JobStatusBadge';
 export { CardFrame, Loading } from './CardFrame';
 export { useLiveJob } from './useLiveJob';
+export { useJobUpdates } from './useJobUpdates';
+export type { JobUpdatesOptions } from './useJobUpdates';
 export { RefLink } from './RefLink';
 export { EventLines, JobEventLog } from './JobEventLog';

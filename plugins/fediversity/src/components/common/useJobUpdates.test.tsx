@@ -1,0 +1,158 @@
+import { PropsWithChildren } from 'react';
+import { act, renderHook, waitFor } from '@testing-library/react';
+import { TestApiProvider } from '@backstage/frontend-test-utils';
+import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
+import { JOB_SIGNAL_CHANNEL, JobEvent, JobSignalMessage } from '@fediversity/plugin-fediversity-common';
+import { fediversityApiRef } from '../../api';
+import { fakeApi, job } from './testing';
+import { useJobUpdates } from './useJobUpdates';
+import { useLiveJob } from './useLiveJob';
+
+/** The browser side of Backstage signals without the socket: what the backend would push, delivered in order. */
+class FakeSignals implements SignalApi {
+  private readonly subscribers = new Set<{ channel: string; onMessage: (message: any) => void }>();
+
+  subscribe<TMessage>(channel: string, onMessage: (message: TMessage) => void) {
+    const subscriber = { channel, onMessage };
+    this.subscribers.add(subscriber);
+    return { unsubscribe: () => this.subscribers.delete(subscriber) };
+  }
+
+  push(message: JobSignalMessage, channel = JOB_SIGNAL_CHANNEL) {
+    for (const subscriber of this.subscribers) if (subscriber.channel === channel) subscriber.onMessage(message);
+  }
+
+  get subscriptions() {
+    return this.subscribers.size;
+  }
+}
+
+const ENTITY = 'component:default/social-example-org';
+const update = (jobId: string, entityRef = ENTITY): JobSignalMessage => ({ jobId, entityRef, status: 'running', lastSeq: 3 });
+
+function withApis(apis: ReadonlyArray<readonly [any, any]>) {
+  return ({ children }: PropsWithChildren) => <TestApiProvider apis={apis as any}>{children}</TestApiProvider>;
+}
+
+describe('useJobUpdates', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('refetches on a signal about the job or entity it watches, once per burst, and no other time but rarely', async () => {
+    const signals = new FakeSignals();
+    const refetch = jest.fn();
+    const { result, unmount } = renderHook(() => useJobUpdates(refetch, { entityRef: ENTITY, pollMs: 1_000 }), {
+      wrapper: withApis([[signalApiRef, signals]]),
+    });
+    expect(result.current.live).toBe(true);
+
+    // Signals make the fast polling unnecessary.
+    act(() => jest.advanceTimersByTime(10_000));
+    expect(refetch).not.toHaveBeenCalled();
+
+    act(() => {
+      signals.push(update('job-1'));
+      signals.push(update('job-2'));
+      signals.push(update('job-3', 'component:default/someone-else'));
+      jest.advanceTimersByTime(200);
+    });
+    expect(refetch).toHaveBeenCalledTimes(1);
+
+    // About another entity: not ours.
+    act(() => {
+      signals.push(update('job-3', 'component:default/someone-else'));
+      jest.advanceTimersByTime(200);
+    });
+    expect(refetch).toHaveBeenCalledTimes(1);
+
+    // Broadcast (owners unknown): may be ours, so look.
+    act(() => {
+      signals.push({ jobId: 'job-4' });
+      jest.advanceTimersByTime(200);
+    });
+    expect(refetch).toHaveBeenCalledTimes(2);
+
+    // Another channel is not ours either.
+    act(() => {
+      signals.push(update('job-1'), 'other:channel');
+      jest.advanceTimersByTime(200);
+    });
+    expect(refetch).toHaveBeenCalledTimes(2);
+
+    // In case a signal was lost, a slow poll still catches up.
+    act(() => jest.advanceTimersByTime(60_000));
+    expect(refetch).toHaveBeenCalledTimes(3);
+
+    unmount();
+    expect(signals.subscriptions).toBe(0);
+  });
+
+  it('watching one job, ignores the others', () => {
+    const signals = new FakeSignals();
+    const refetch = jest.fn();
+    renderHook(() => useJobUpdates(refetch, { jobId: 'job-1' }), { wrapper: withApis([[signalApiRef, signals]]) });
+    act(() => {
+      signals.push(update('job-2'));
+      signals.push({ jobId: 'job-3' });
+      jest.advanceTimersByTime(200);
+    });
+    expect(refetch).not.toHaveBeenCalled();
+    act(() => {
+      signals.push({ jobId: 'job-1' });
+      jest.advanceTimersByTime(200);
+    });
+    expect(refetch).toHaveBeenCalledTimes(1);
+  });
+
+  it('polls every pollMs when the app has no signals API, and stops when disabled', () => {
+    const refetch = jest.fn();
+    const { result, rerender } = renderHook(
+      ({ enabled }) => useJobUpdates(refetch, { entityRef: ENTITY, pollMs: 1_000, enabled }),
+      { wrapper: withApis([]), initialProps: { enabled: true } },
+    );
+    expect(result.current.live).toBe(false);
+    act(() => jest.advanceTimersByTime(3_500));
+    expect(refetch).toHaveBeenCalledTimes(3);
+
+    rerender({ enabled: false });
+    act(() => jest.advanceTimersByTime(10_000));
+    expect(refetch).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('useLiveJob with signals', () => {
+  const event = (seq: number): JobEvent => ({ seq, ts: '2026-11-26T02:00:00.000Z', level: 'info', message: `line ${seq}` }) as any;
+
+  it('reads the job and only the new events on each signal of the job, without long-polling', async () => {
+    const signals = new FakeSignals();
+    let status: 'running' | 'succeeded' = 'running';
+    let stored = [event(1), event(2)];
+    const api = fakeApi({
+      getJob: jest.fn(async () => job({ id: 'job-1', status })),
+      listJobEvents: jest.fn(async (_id, query) => {
+        const events = stored.filter(e => e.seq > (query?.after ?? 0));
+        return { events, lastSeq: events.length ? events[events.length - 1].seq : query?.after ?? 0, jobStatus: status };
+      }),
+    });
+    const { result } = renderHook(() => useLiveJob('job-1'), {
+      wrapper: withApis([
+        [signalApiRef, signals],
+        [fediversityApiRef, api],
+      ]),
+    });
+
+    await waitFor(() => expect(result.current.events.map(e => e.seq)).toEqual([1, 2]));
+    expect(result.current).toMatchObject({ live: true, job: { status: 'running' } });
+    expect(api.listJobEvents).not.toHaveBeenCalledWith('job-1', expect.objectContaining({ wait: expect.anything() }));
+
+    stored = [...stored, event(3)];
+    status = 'succeeded';
+    act(() => signals.push({ jobId: 'job-1', entityRef: ENTITY, status: 'succeeded', lastSeq: 3 }));
+    await waitFor(() => expect(result.current.job?.status).toBe('succeeded'));
+    await waitFor(() => expect(result.current.events.map(e => e.seq)).toEqual([1, 2, 3]));
+    expect(api.listJobEvents).toHaveBeenLastCalledWith('job-1', expect.objectContaining({ after: 2 }));
+
+    // Finished: no more subscription.
+    await waitFor(() => expect(signals.subscriptions).toBe(0));
+  });
+});
