@@ -84,6 +84,18 @@ describe('MigrationCard', () => {
     expect(screen.getByRole('listitem', { name: 'Step Initial sync' })).toHaveTextContent('pending');
   });
 
+  it('says where the migration goes, and where the instance runs once it succeeded', async () => {
+    const provision = { cluster: 'demo', node: 'pve-b', storage: 'local-zfs', vmid: 120 };
+    const running = job({ params: { provision }, steps: migrationSteps(['succeeded', 'running', 'pending', 'pending', 'pending', 'pending']) });
+    const { unmount } = await renderWithEntity(<MigrationCard />, { api: liveApi(running) });
+    expect(await screen.findByText('To guest 120 on pve-b (cluster demo), storage local-zfs')).toBeInTheDocument();
+    unmount();
+    const done = job({ status: 'succeeded', params: { provision }, steps: migrationSteps(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']) });
+    renderWithEntity(<MigrationCard />, { api: liveApi(done) });
+    await userEvent.click(await screen.findByRole('button', { name: 'Details' }));
+    expect(await screen.findByText('The instance now runs as guest 120 on pve-b (cluster demo), storage local-zfs.')).toBeInTheDocument();
+  });
+
   it('keeps Start disabled after a failed preflight and shows why', async () => {
     const api = fakeApi({
       preflightMigration: jest.fn(async () => ({ ok: false, checks: [{ name: 'free space', ok: false, message: '1 GiB free, 3 GiB needed' }] })),

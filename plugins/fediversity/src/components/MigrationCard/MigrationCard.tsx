@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useApi } from '@backstage/core-plugin-api';
-import { useEntity } from '@backstage/plugin-catalog-react';
+import { useAsyncEntity, useEntity } from '@backstage/plugin-catalog-react';
 import { Button, Flex, Text } from '@backstage/ui';
 import { jobCreatePermission, JobSummary, TERMINAL_JOB_STATUSES } from '@fediversity/plugin-fediversity-common';
 import { fediversityApiRef } from '../../api';
@@ -18,6 +18,7 @@ export const MIGRATION_JOB_KIND = 'instance.migrate';
  */
 export function MigrationCard(props: { pollMs?: number }) {
   const { entity } = useEntity();
+  const { refresh: refreshEntity } = useAsyncEntity();
   const entityRef = stringifyEntityRef(entity);
   const api = useApi(fediversityApiRef);
   const facts = readInstanceFacts(entity);
@@ -55,6 +56,8 @@ export function MigrationCard(props: { pollMs?: number }) {
               setDismissed(liveJobId);
               setShownJobId(undefined);
               migrations.retry();
+              // A finished migration moved the instance: the entity (its node, guest) is read again.
+              refreshEntity?.();
             }}
           />
         ) : wizardOpen ? (

@@ -70,6 +70,7 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
         <JobStatusBadge status={job.status} />
         {job.cancelRequested && !finished && <Badge>Cancelling</Badge>}
       </Flex>
+      <MigrationDestination job={job} />
       <label>
         <Text variant="body-small">
           {job.progress.stepsDone} of {job.progress.stepsTotal || job.steps.length} steps done
@@ -125,6 +126,21 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
         <EventLines events={events} label="Migration event log" />
       </section>
     </Flex>
+  );
+}
+
+/** Where the migration goes (its `provision` params), and, once it succeeded, where the instance now runs. */
+function MigrationDestination(props: { job: JobDetails }) {
+  const provision = props.job.params.provision as
+    | { cluster?: string; node?: string; storage?: string; vmid?: number }
+    | undefined;
+  if (!provision?.node) return null;
+  const guest = provision.vmid !== undefined ? `guest ${provision.vmid} on ` : '';
+  const where = `${guest}${provision.node} (cluster ${provision.cluster}), storage ${provision.storage}`;
+  return props.job.status === 'succeeded' ? (
+    <Text color="success">The instance now runs as {where}.</Text>
+  ) : (
+    <Text>To {where}</Text>
   );
 }
 
