@@ -64,9 +64,12 @@ describe('DemoHostServer', () => {
       expect((await connection.run(['hostname'])).stdout).toBe('social\n');
       const addresses = JSON.parse((await connection.run(['ip', '-j', 'addr'])).stdout);
       expect(addresses[1].addr_info[0]).toMatchObject({ local: '10.0.0.101', prefixlen: 24 });
-      const unknown = await connection.run(['rm', '-rf', '/'], { check: false });
+      const unknown = await connection.run(['dd', 'if=/dev/zero', 'of=/dev/sda'], { check: false });
       expect(unknown.exitCode).toBe(127);
-      expect(unknown.stderr).toMatch(/command not found: rm/);
+      expect(unknown.stderr).toMatch(/command not found: dd/);
+      const wipe = await connection.run(['rm', '-rf', '--', '/'], { check: false });
+      expect(wipe.exitCode).toBe(1);
+      expect((await connection.run(['cat', '/etc/os-release'])).exitCode).toBe(0);
       // Shell syntax is refused, not interpreted.
       const shell = await connection.run(['sh', '-c', 'echo hi; id'], { check: false });
       expect(shell.exitCode).toBe(127);

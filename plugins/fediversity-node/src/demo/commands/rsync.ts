@@ -70,23 +70,40 @@ async function connect(push: RsyncPush, context: DemoCommandContext): Promise<De
   return target;
 }
 
-/** A guest path as a local one, keeping the trailing `/` that tells rsync "the contents of". */
-async function localPath(guest: DemoGuest, path: string): Promise<string> {
+/**
+ * Whether rsync follows the last component of a path: with a trailing `/` (or `/.`) it means the
+ * directory's contents; a plain name that is a symlink is copied as the link.
+ */
+function followsLastComponent(path: string): boolean {
+  const last = path.split('/').pop();
+  return last === '' || last === '.';
+}
+
+/** A source path as a local one, checked the way rsync will read it; keeps the trailing `/`. */
+async function localSourcePath(guest: DemoGuest, path: string): Promise<string> {
+  if (!followsLastComponent(path)) return guest.resolveEntryPath(path);
+  const local = await guest.resolvePath(path);
+  return local.endsWith('/') ? local : `${local}/`;
+}
+
+/** The receiving side follows symlinks in the whole destination path. */
+async function localTargetPath(guest: DemoGuest, path: string): Promise<string> {
   const local = await guest.resolvePath(path);
   return path.endsWith('/') && !local.endsWith('/') ? `${local}/` : local;
 }
 
 /**
  * The `--files-from` list, read on the source guest and handed to rsync on stdin (NUL-separated),
- * so rsync reads exactly what was checked. rsync follows symlinks in the listed paths, so every
- * entry must resolve inside the source guest.
+ * so rsync reads exactly what was checked. rsync follows symlinks on the way to a listed entry
+ * (and the entry itself when it ends in `/`), so each must resolve inside the source guest.
  */
 async function filesFromList(push: RsyncPush, source: DemoGuest): Promise<Buffer> {
   const text = await readFile(await source.resolvePath(push.filesFrom!), 'utf8');
   const entries = text.split(push.from0 ? '\0' : /\r?\n/).filter(entry => entry !== '');
   for (const entry of entries) {
     if (entry.split('/').includes('..')) throw new RsyncUsageError(`files-from entry ${JSON.stringify(entry)} names ..`);
-    await source.resolvePath(posix.join(push.source, entry));
+    const path = posix.join(push.source, entry);
+    await (followsLastComponent(entry) ? source.resolvePath(path) : source.resolveEntryPath(path));
   }
   return Buffer.from(entries.map(entry => `${entry}\0`).join(''));
 }
@@ -98,13 +115,13 @@ async function push(push: RsyncPush, context: DemoCommandContext): Promise<numbe
   let sourcePath: string;
   let targetPath: string;
   try {
-    sourcePath = await localPath(source, push.source);
+    sourcePath = await localSourcePath(source, push.source);
   } catch (error) {
     stderr(`rsync: [sender] link_stat "${push.source}" failed: ${fileErrorText(error)}\nrsync error: some files/attrs were not transferred (code 23)\n`);
     return 23;
   }
   try {
-    targetPath = await localPath(target, push.destination.path);
+    targetPath = await localTargetPath(target, push.destination.path);
   } catch (error) {
     stderr(`rsync: [Receiver] change_dir "${push.destination.path}" failed: ${fileErrorText(error)}\nrsync error: errors selecting input/output files, dirs (code 3)\n`);
     return 3;
