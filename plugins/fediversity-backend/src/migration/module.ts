@@ -14,6 +14,7 @@ import { migrationJobKind } from './migrationJobKind';
 import { catalogAppDefinitions } from './planAppDefinition';
 import { readMigrationPlanConfig } from './planConfig';
 import { MigrationPlanner } from './planner';
+import { sshPeerKeyInstaller } from './planPeerKey';
 import { sshHostProbe } from './planProbe';
 import { proxmoxTargetProvisioner } from './provisionTarget';
 import { createMigrationRouter } from './router';
@@ -79,6 +80,7 @@ export const fediversityModuleMigration = createBackendModule({
           guestAccess,
           appDefinition: catalogAppDefinitions(options.catalog, options.auth),
           probe: sshHostProbe(),
+          peerKeys: sshPeerKeyInstaller(),
           config: readMigrationPlanConfig(config),
         });
         options.httpRouter.use(

@@ -15,6 +15,7 @@ import type { JobStore } from '../jobs/JobStore';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';
 import { MigrationParams } from './params';
 import { MigrationPlanConfig } from './planConfig';
+import { PeerKeyInstaller } from './planPeerKey';
 import {
   AppDataDefinition,
   buildMigrationParams,
@@ -43,6 +44,8 @@ export interface MigrationPlannerOptions {
   /** The app definition of an instance (`component:default/mastodon`), from the catalog. */
   appDefinition(appRef: string): Promise<AppDataDefinition>;
   probe: HostProbe;
+  /** Demo guests: authorises the source on the new target guest for the copy. */
+  peerKeys: PeerKeyInstaller;
   config: MigrationPlanConfig;
 }
 
@@ -60,6 +63,7 @@ export interface Preflight {
 interface Facts {
   instance: InstanceRecord;
   demo: boolean;
+  sourceCluster: PveCluster;
   targetCluster: PveCluster;
   app: AppDataDefinition;
   data: DataPlan;
@@ -101,21 +105,29 @@ export class MigrationPlanner {
     const vmid = await targetCluster.client.nextId();
     const endpoint = await this.options.guestAccess.prepare(targetCluster, { vmid, hostname: instance.name });
     if (!endpoint.hostKey) throw new Error(`The target guest ${vmid} has no pinned host key`);
-    const source = sourceHost(instance);
+    const source = sourceHost(instance)!;
+    const targetHost: PlannedHost = {
+      host: endpoint.host,
+      port: endpoint.port,
+      username: endpoint.username,
+      hostPublicKey: endpoint.hostKey,
+      hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(endpoint.hostKey).blob),
+      privateKeyRef: guestKeyRef(target.cluster),
+    };
+    // The target of a demo migration exists already; a real one only after provisioning (refused for now).
+    const peerIdentityFile = facts.demo
+      ? await this.options.peerKeys(
+          { ...source, privateKey: (await this.options.guestAccess.clientKey(facts.sourceCluster)).privateKey },
+          { ...targetHost, privateKey: (await this.options.guestAccess.clientKey(targetCluster)).privateKey },
+        )
+      : this.options.config.peerIdentityFile;
     return buildMigrationParams({
       instance,
       app: facts.app,
       data: facts.data,
       demo: facts.demo,
-      source: source!,
-      target: {
-        host: endpoint.host,
-        port: endpoint.port,
-        username: endpoint.username,
-        hostPublicKey: endpoint.hostKey,
-        hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(endpoint.hostKey).blob),
-        privateKeyRef: guestKeyRef(target.cluster),
-      },
+      source,
+      target: targetHost,
       provision: {
         cluster: target.cluster,
         node: target.node,
@@ -125,7 +137,7 @@ export class MigrationPlanner {
         vmid,
       },
       postgres: this.options.config.postgres,
-      peerIdentityFile: this.options.config.peerIdentityFile,
+      peerIdentityFile,
     });
   }
 
@@ -187,7 +199,7 @@ export class MigrationPlanner {
           : { name: 'DNS', ok: true, message: `${dns.name}.${dns.zone} is pointed at the target at the cut-over` },
     );
     if (!app || !data || !size || !template) return { checks };
-    return { checks, facts: { instance, demo, targetCluster, app, data, size, template } };
+    return { checks, facts: { instance, demo, sourceCluster, targetCluster, app, data, size, template } };
   }
 
   private cluster(name: string): PveCluster | undefined {

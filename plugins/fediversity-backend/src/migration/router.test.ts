@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
@@ -27,6 +27,7 @@ import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
 import { migrationParamsSchema } from './params';
 import { readMigrationPlanConfig } from './planConfig';
 import { MigrationPlanner } from './planner';
+import { sshPeerKeyInstaller } from './planPeerKey';
 import { sshHostProbe } from './planProbe';
 import { createMigrationRouter } from './router';
 
@@ -110,6 +111,7 @@ async function app() {
       return mastodon;
     },
     probe: sshHostProbe(),
+    peerKeys: sshPeerKeyInstaller(),
     config: readMigrationPlanConfig(mockServices.rootConfig()),
   });
   const permissions = mockServices.permissions.mock({
@@ -229,6 +231,11 @@ describe('migration routes', () => {
     expect(params.app.dataClasses.map(dataClass => dataClass.name)).toEqual(['state']);
     expect(params.source.postgres).toBeUndefined();
     expect(await demoGuestExists(vmid)).toBe(true);
+    // The source may log in to the new target for the copy, with a key made for this migration only.
+    expect(params.peer.identityFile).toMatch(/^\/root\/\.ssh\/fediversity-migration-[0-9a-f]{8}$/);
+    const guestFile = (guest: string, path: string) => readFile(join(dataDir, 'demo-hosts', 'guests', guest, 'root', path), 'utf8');
+    expect(await guestFile('ct-101', params.peer.identityFile)).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    expect(await guestFile(`ct-${vmid}`, '/root/.ssh/authorized_keys')).toMatch(/^ssh-ed25519 \S+ fediversity-migration-[0-9a-f]{8}\n$/);
     expect(JSON.stringify(job.params)).not.toMatch(/PRIVATE KEY/);
 
     // The instance now has a migration in flight: a second one is refused with the checks.
