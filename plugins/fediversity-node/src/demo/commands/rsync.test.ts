@@ -215,6 +215,12 @@ describe('demo rsync between guests', () => {
       // The target guest may authorise a key of its own, like a real host's authorized_keys.
       await target.uploadFile('/root/.ssh/authorized_keys', `${stranger.publicKey}\n`, { mkdirs: true });
       expect((await push(pass)).exitCode).toBe(0);
+      // Like ssh, a private key file others may read is ignored (`tee` creates files 0644).
+      await source.run(['rm', '-f', '--', IDENTITY]);
+      await source.run(['tee', '--', IDENTITY], { stdin: stranger.privateKey });
+      const tooOpen = await push(pass);
+      expect(tooOpen.exitCode).toBe(255);
+      expect(tooOpen.stderr).toMatch(/Permissions 0644 for '\/root\/\.ssh\/fediversity_peer' are too open/);
     } finally {
       await source.uploadFile(IDENTITY, client.privateKey, { mode: 0o600 });
       await target.run(['rm', '-f', '--', '/root/.ssh/authorized_keys']);

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { utils } from 'ssh2';
 import type { DemoGuest } from '../DemoGuest';
@@ -154,7 +154,8 @@ export async function checkHostKey(
 }
 
 /**
- * Public key login as `user`: an identity file on the source guest whose key the server accepts
+ * Public key login as `user`: an identity file on the source guest (private to its owner, mode
+ * 0600 or stricter, else ssh ignores it) whose key the server accepts
  * (the portal's demo key) or the target guest lists in `/root/.ssh/authorized_keys`.
  */
 export async function authenticate(
@@ -176,7 +177,14 @@ export async function authenticate(
   for (const file of candidates) {
     let text: string;
     try {
-      text = await readFile(await source.resolvePath(file), 'utf8');
+      const local = await source.resolvePath(file);
+      const mode = (await stat(local)).mode & 0o777;
+      if ((mode & 0o077) !== 0) {
+        // As ssh does: a key others can read is not trusted to be private.
+        warn(`Permissions 0${mode.toString(8)} for '${file}' are too open.\nThis private key will be ignored.`);
+        continue;
+      }
+      text = await readFile(local, 'utf8');
     } catch {
       if (ssh.identityFiles.includes(file)) warn(`Warning: Identity file ${file} not accessible: No such file or directory.`);
       continue;
