@@ -1,7 +1,7 @@
 import { PermanentJobError } from '../jobs/errors';
 import { usedBytes } from './diskSpace';
 import { hostPath } from './hosts';
-import { assertIdentical, ensurePeerTrust, knownHostsPath, rsyncFromSource } from './rsync';
+import { assertIdentical, closeControlConnection, ensurePeerTrust, knownHostsPath, openControlConnection, rsyncFromSource } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /**
@@ -11,6 +11,11 @@ import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
  */
 /** Parallel rsync streams of the first pass (the portal's hosts have at least two cores). */
 const INITIAL_STREAMS = 2;
+/**
+ * How long the window's host-to-host connection stays open without a session, on top of the app's settle
+ * time: enough for slow quiesce commands; it is closed at the end of the job or by a rollback anyway.
+ */
+const CONTROL_IDLE_SECONDS = 600;
 
 export class FilesStrategy implements MigrationStrategy {
   readonly name: string;
@@ -92,6 +97,13 @@ export class FilesStrategy implements MigrationStrategy {
     return { seconds };
   }
 
+  /** The known_hosts file and the connection the final and verify passes share, before the app stops. */
+  async prepareWindow(env: StrategyEnv) {
+    await ensurePeerTrust(env);
+    const settle = Math.max(0, ...env.params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
+    await openControlConnection(env, settle + CONTROL_IDLE_SECONDS);
+  }
+
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
     const seconds = await this.pass(env, 'live');
     return { seconds, caughtUp: seconds < env.params.catchUp.passBudgetSeconds };
@@ -103,7 +115,6 @@ export class FilesStrategy implements MigrationStrategy {
   }
 
   async verify(env: StrategyEnv) {
-    await ensurePeerTrust(env);
     let seconds = 0;
     for (const directory of this.directories) {
       const outcome = await rsyncFromSource(env, {
@@ -127,13 +138,16 @@ export class FilesStrategy implements MigrationStrategy {
     return true;
   }
 
-  async undoFinalSync() {}
+  async undoFinalSync(env: StrategyEnv) {
+    await closeControlConnection(env.source, env.jobId, env.signal);
+  }
 
   /** The copied files stay on the target (inert while its app is stopped); the source was only read. */
   async undoInitialSync() {}
 
   private async pass(env: StrategyEnv, mode: 'live' | 'final'): Promise<number> {
-    await ensurePeerTrust(env);
+    // The final pass relies on the window's preparation for the known_hosts file (see rsyncFromSource).
+    if (mode === 'live') await ensurePeerTrust(env);
     let seconds = 0;
     for (const directory of this.directories) {
       const outcome = await rsyncFromSource(env, {

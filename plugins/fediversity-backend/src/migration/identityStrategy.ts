@@ -45,8 +45,9 @@ export class IdentityStrategy implements MigrationStrategy {
     return { seconds: 0, caughtUp: true };
   }
 
+  /** In the window: the files strategy's preparation wrote the known_hosts file (rsyncFromSource rewrites it if not). */
   async finalSync(env: StrategyEnv) {
-    await this.copy(env);
+    await this.copy(env, { knownHostsWritten: true });
     return {};
   }
 
@@ -73,9 +74,9 @@ export class IdentityStrategy implements MigrationStrategy {
 
   async undoInitialSync() {}
 
-  private async copy(env: StrategyEnv) {
+  private async copy(env: StrategyEnv, options: { knownHostsWritten?: boolean } = {}) {
     if (!this.paths.length) return;
-    await ensurePeerTrust(env);
+    if (!options.knownHostsWritten) await ensurePeerTrust(env);
     for (const path of this.paths) {
       await rsyncFromSource(env, {
         sourcePath: hostPath(env.params.source, path),

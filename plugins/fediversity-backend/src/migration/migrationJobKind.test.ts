@@ -162,6 +162,8 @@ describe('instance.migrate state machine', () => {
       'postgres:database.cutOver',
       'files:media.cutOver',
       'target$ systemctl start app.service',
+      // observe: the host-to-host connection the window's rsync passes shared is closed.
+      expect.stringMatching(/^source\$ ssh -o ControlPath=\/tmp\/fediversity-migration-[0-9a-f-]+\.ssh\/control -O exit -- fediversity-peer$/),
     ]);
     expect(await result.dns.listRecords('example.org', 'app')).toEqual([
       { name: 'app.example.org.', type: 'A', ttl: 60, values: ['192.0.2.20'] },

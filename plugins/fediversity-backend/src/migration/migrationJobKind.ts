@@ -6,7 +6,7 @@ import { HostConnector, HostSessionPool, HostShell } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
-import { knownHostsPath } from './rsync';
+import { closeControlConnection, knownHostsPath } from './rsync';
 import { appCommands, settleSeconds, strategiesFromAppDefinition } from './strategies';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -248,7 +248,9 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         name: 'quiesce',
         title: 'Quiesce the source app',
         run: ctx =>
-          withHosts(ctx, ['source'], async hosts => {
+          withHosts(ctx, ['source', 'target'], async hosts => {
+            // Not yet downtime (the source still serves): both hosts connected, each strategy readied.
+            await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
             const startedAt = saved ?? ctx.clock.now();
             if (saved === undefined) await ctx.saveCheckpoint({ startedAt });
@@ -360,6 +362,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
             } while (ctx.clock.now() < until);
             await hosts.source.run(['rm', '-f', '--', knownHostsPath(ctx.job.id)], { signal: ctx.signal });
+            await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
             await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
             await pool.release(ctx.job.id);
             return { checks, sourceKept: true };

@@ -58,6 +58,10 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   async initialSync(env: StrategyEnv) {
     return (await this.pick(env)).initialSync(env);
   }
+  async prepareWindow(env: StrategyEnv) {
+    const chosen = await this.pick(env);
+    await chosen.prepareWindow?.(env);
+  }
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
     return (await this.pick(env)).catchUp(env);
   }

@@ -1,11 +1,12 @@
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { assertLsn, PostgresOnHost } from './postgres';
+import { assertLsn, LSN, lsnPosition, PostgresOnHost } from './postgres';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
 const REPLAY_WAIT_MS = 60_000;
-const POLL_MS = 25;
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 100;
 
 /** The replication slot of a migration job on the source (allow-listed characters only). */
 export function slotName(jobId: string): string {
@@ -128,45 +129,69 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     return { seconds: 0, lagBytes, caughtUp: lagBytes <= env.params.catchUp.maxLagBytes };
   }
 
-  async finalSync(env: StrategyEnv) {
-    const { source, target } = this.clusters(env);
-    if ((await source.status(env.signal)) === 'running') {
-      await env.saveCheckpoint({ stoppedSource: true });
-      // Writes have stopped (quiesced): a checkpoint now leaves the shutdown checkpoint little to flush.
-      await source.query('CHECKPOINT', env.signal);
-      await source.stop('fast', env.signal);
-    }
-    const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);
-    if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
-    await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
-    return { checkpointLsn };
+  /** While the app still serves: a checkpoint now leaves the shutdown checkpoint only what is written after it. */
+  async prepareWindow(env: StrategyEnv) {
+    const { source } = this.clusters(env);
+    await source.query('CHECKPOINT', env.signal);
   }
 
+  async finalSync(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    const started = env.now();
+    const targetStatus = target.status(env.signal);
+    await env.saveCheckpoint({ stoppedSource: true });
+    try {
+      await source.stopPromptly('fast', env.signal);
+    } catch (error) {
+      // An earlier run of this step may have stopped it already.
+      if ((await source.status(env.signal)) !== 'stopped') throw error;
+    } finally {
+      await targetStatus.catch(() => undefined);
+    }
+    const stoppedSeconds = (env.now() - started) / 1000;
+    const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);
+    if ((await targetStatus) !== 'running') await target.start(env.signal);
+    await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
+    return { checkpointLsn, stopSeconds: stoppedSeconds, seconds: (env.now() - started) / 1000 };
+  }
+
+  /**
+   * The LSN guard once more, one command per host at once: the source's control file (cleanly shut down,
+   * its last checkpoint, its system identifier) and the target's identifier, recovery state and replay LSN.
+   */
   async verify(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
-    const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);
-    const [sourceId, targetId, inRecovery] = await Promise.all([
-      source.controlData(env.signal).then(fields => fields['Database system identifier']),
-      target.query('SELECT system_identifier FROM pg_control_system()', env.signal),
-      target.query('SELECT pg_is_in_recovery()', env.signal),
+    const [fields, answer] = await Promise.all([
+      source.controlData(env.signal),
+      target.query('SELECT system_identifier, pg_is_in_recovery(), pg_last_wal_replay_lsn() FROM pg_control_system()', env.signal),
     ]);
+    const checkpointLsn = shutdownCheckpoint(fields);
+    const sourceId = fields['Database system identifier'];
+    const [targetId, inRecovery, replayLsn] = answer.split('|');
     if (sourceId !== targetId) {
       throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${targetId})`);
     }
     if (inRecovery !== 't') throw new PermanentJobError('Verification failed: the target left recovery before the cut-over');
-    if (!(await this.replayedPast(target, checkpointLsn, env))) {
+    if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the standby has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
     return { checkpointLsn, systemIdentifier: sourceId };
   }
 
+  /**
+   * Promotes in one command: `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the
+   * promotion is requested without waiting and the same session watches for it every 2 ms (at most 60 s).
+   * A target that is already promoted is left as it is.
+   */
   async cutOver(env: StrategyEnv) {
     const { target } = this.clusters(env);
-    if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
-    if ((await target.query('SELECT pg_is_in_recovery()', env.signal)) === 't') {
-      const promoted = await target.query('SELECT pg_promote(true, 60)', env.signal);
-      if (promoted !== 't') throw new Error('pg_promote did not finish within 60 s');
-    }
+    const promote = () => target.query(PROMOTE_AND_WAIT, env.signal);
+    const promoted = await promote().catch(async error => {
+      if ((await target.status(env.signal)) === 'running') throw error;
+      await target.start(env.signal);
+      return promote();
+    });
+    if (promoted !== 't') throw new Error('The target did not finish its promotion within 60 s');
   }
 
   async isCutOver(env: StrategyEnv) {
@@ -239,11 +264,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   }
 
   private async sourceShutdownCheckpoint(env: StrategyEnv, source: PostgresOnHost): Promise<string> {
-    const fields = await source.controlData(env.signal);
-    if (fields['Database cluster state'] !== 'shut down') {
-      throw new Error(`The source database is not cleanly shut down (${fields['Database cluster state']})`);
-    }
-    return assertLsn(fields['Latest checkpoint location'], 'checkpoint LSN');
+    return shutdownCheckpoint(await source.controlData(env.signal));
   }
 
   private async replayedPast(target: PostgresOnHost, lsn: string, env: StrategyEnv): Promise<boolean> {
@@ -251,12 +272,35 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     return answer === 't';
   }
 
+  /** Checks at once, then again after 5 ms, 10 ms, … up to every 100 ms. */
   private async waitUntil(env: StrategyEnv, condition: () => Promise<boolean>, what: string) {
     const deadline = env.now() + REPLAY_WAIT_MS;
+    let pause = FIRST_POLL_MS;
     while (!(await condition())) {
       if (env.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await env.sleep(POLL_MS);
+      await env.sleep(pause);
+      pause = Math.min(pause * 2, MAX_POLL_MS);
     }
   }
 }
+
+/** The source's last checkpoint from its control file, which must say it was shut down cleanly. */
+function shutdownCheckpoint(fields: Record<string, string>): string {
+  if (fields['Database cluster state'] !== 'shut down') {
+    throw new Error(`The source database is not cleanly shut down (${fields['Database cluster state']})`);
+  }
+  return assertLsn(fields['Latest checkpoint location'], 'checkpoint LSN');
+}
+
+const PROMOTE_AND_WAIT = `DO $$
+BEGIN
+  IF pg_is_in_recovery() THEN
+    PERFORM pg_promote(false);
+    FOR attempt IN 1..30000 LOOP
+      EXIT WHEN NOT pg_is_in_recovery();
+      PERFORM pg_sleep(0.002);
+    END LOOP;
+  END IF;
+END $$;
+SELECT NOT pg_is_in_recovery();`;
 

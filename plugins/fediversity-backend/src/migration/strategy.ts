@@ -38,6 +38,11 @@ export interface MigrationStrategy {
   /** Bytes of source data this strategy moves (for the free-space check), with the target path they land on. */
   sourceBytes?(env: StrategyEnv): Promise<{ bytes: number; targetPath: string }>;
   prepareTarget(env: StrategyEnv): Promise<void>;
+  /**
+   * Right before the app is quiesced, while the source still serves: readies what shortens the downtime
+   * window (an open host-to-host connection, a database checkpoint). Changes nothing that gets copied.
+   */
+  prepareWindow?(env: StrategyEnv): Promise<void>;
   initialSync(env: StrategyEnv): Promise<Record<string, unknown>>;
   catchUp(env: StrategyEnv): Promise<CatchUpRound>;
   finalSync(env: StrategyEnv): Promise<Record<string, unknown>>;
