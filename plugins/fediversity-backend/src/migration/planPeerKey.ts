@@ -17,14 +17,11 @@ export function sshPeerKeyInstaller(): PeerKeyInstaller {
     const name = `fediversity-migration-${randomBytes(4).toString('hex')}`;
     const keys = generateSshKeyPair(name);
     const identityFile = `/root/.ssh/${name}`;
-    await withLogin(source, async connection => {
-      await connection.run(['mkdir', '-p', '--', '/root/.ssh']);
-      await connection.run(['tee', '--', identityFile], { stdin: keys.privateKey });
-    });
-    await withLogin(target, async connection => {
-      await connection.run(['mkdir', '-p', '--', '/root/.ssh']);
-      await connection.run(['tee', '--', '/root/.ssh/authorized_keys'], { stdin: `${keys.publicKey}\n` });
-    });
+    // ssh ignores a private key others may read: written over SFTP with its mode set before it is in place.
+    await withLogin(source, connection => connection.uploadFile(identityFile, keys.privateKey, { mode: 0o600, mkdirs: true }));
+    await withLogin(target, connection =>
+      connection.uploadFile('/root/.ssh/authorized_keys', `${keys.publicKey}\n`, { mode: 0o600, mkdirs: true }),
+    );
     return identityFile;
   };
 }
