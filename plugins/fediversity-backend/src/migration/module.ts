@@ -7,6 +7,8 @@ import { InstanceStore } from '../instances/InstanceStore';
 import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
 import { JobStore } from '../jobs/JobStore';
 import { applyMigrations } from '../jobs/migrations';
+import { decommissionJobKind } from './decommissionJobKind';
+import { createDecommissionRouter } from './decommissionRouter';
 import { readMigrationDns } from './dnsConfig';
 import { sshHostConnector } from './hosts';
 import { instanceStoreRelocator } from './instanceRelocation';
@@ -58,14 +60,15 @@ export const fediversityModuleMigration = createBackendModule({
         const instances = new InstanceStore(knex);
         const jobs = new JobStore(knex);
         const secrets = config.getOptionalConfig('fediversity.migration.secrets');
+        const connect = sshHostConnector(async name => {
+          const guestKey = GUEST_KEY_REF.exec(name);
+          if (guestKey) return (await guestAccess.clientKey(clusters.get(guestKey[1]))).privateKey;
+          const value = SECRET_NAME.test(name) ? secrets?.getOptionalString(name) : undefined;
+          if (!value) throw new NotFoundError(`Secret ${name} is not configured under fediversity.migration.secrets`);
+          return value;
+        });
         const kind = migrationJobKind({
-          connect: sshHostConnector(async name => {
-            const guestKey = GUEST_KEY_REF.exec(name);
-            if (guestKey) return (await guestAccess.clientKey(clusters.get(guestKey[1]))).privateKey;
-            const value = SECRET_NAME.test(name) ? secrets?.getOptionalString(name) : undefined;
-            if (!value) throw new NotFoundError(`Secret ${name} is not configured under fediversity.migration.secrets`);
-            return value;
-          }),
+          connect,
           dns: readMigrationDns(config),
           provisioner: proxmoxTargetProvisioner(clusters),
           relocator: instanceStoreRelocator({ instances, clusters, events: options.events, logger }),
@@ -85,6 +88,13 @@ export const fediversityModuleMigration = createBackendModule({
         });
         options.httpRouter.use(
           createMigrationRouter({ planner, jobs, kind, httpAuth: options.httpAuth, permissions: options.permissions }),
+        );
+
+        // After a completed migration: `POST /migrations/:jobId/decommission` removes the kept source.
+        const decommission = decommissionJobKind({ jobs, connect, clusters });
+        jobKinds.addJobKind(decommission);
+        options.httpRouter.use(
+          createDecommissionRouter({ jobs, kind: decommission, httpAuth: options.httpAuth, permissions: options.permissions }),
         );
       },
     });

@@ -45,6 +45,15 @@ export const migrationHostSchema = z
   })
   .strict();
 
+/** A Proxmox guest by cluster, node and VMID. */
+export const guestLocationSchema = z
+  .object({
+    cluster: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/),
+    node: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/),
+    vmid: z.number().int().min(100).max(999_999_999),
+  })
+  .strict();
+
 export const migrationParamsSchema = z
   .object({
     app: z
@@ -75,6 +84,11 @@ export const migrationParamsSchema = z
      */
     postgresMethod: z.enum(['auto', 'physical', 'logical']).default('auto'),
     postgresDatabases: z.array(identifier).min(1).default(['postgres']),
+    /**
+     * The Proxmox guest the instance runs on before the migration (the source). Kept after the migration; the
+     * `instance.decommission` job destroys exactly this guest, and only when it is recorded here.
+     */
+    sourceGuest: guestLocationSchema.optional(),
     /** Provision the target guest on Proxmox first; without it the target host must exist. */
     provision: z
       .object({
@@ -130,4 +144,5 @@ export const migrationParamsSchema = z
 
 export type MigrationParams = z.infer<typeof migrationParamsSchema>;
 export type MigrationHost = z.infer<typeof migrationHostSchema>;
+export type GuestLocation = z.infer<typeof guestLocationSchema>;
 export type PostgresHost = z.infer<typeof postgresHostSchema>;
