@@ -14,6 +14,8 @@ import {
   MigrationTarget,
   NodeStorageUsage,
   RecoveryPoint,
+  RecoveryPointSample,
+  ReplicationRun,
   ReplicationSchedule,
 } from './types';
 
@@ -24,7 +26,11 @@ export interface FediversityUiApi extends FediversityApi {
   listSchedules(entityRef: string): Promise<ReplicationSchedule[]>;
   runSchedule(scheduleId: string): Promise<EnqueuedJob>;
   setScheduleEnabled(scheduleId: string, enabled: boolean): Promise<ReplicationSchedule>;
+  /** Changes how often a schedule runs (and/or pauses it); owners only. */
+  updateSchedule(scheduleId: string, patch: { enabled?: boolean; intervalSeconds?: number }): Promise<ReplicationSchedule>;
   listRecoveryPoints(entityRef: string): Promise<RecoveryPoint[]>;
+  listRecoveryPointHistory(entityRef: string): Promise<RecoveryPointSample[]>;
+  listReplicationRuns(entityRef: string): Promise<ReplicationRun[]>;
   listBackups(entityRef: string): Promise<BackupItem[]>;
   restoreBackup(request: { entityRef: string; volid: string; mode: 'fresh' | 'in-place' }): Promise<EnqueuedJob>;
   listDrills(entityRef: string): Promise<DrillRecord[]>;
@@ -64,6 +70,19 @@ export class FediversityUiClient extends FediversityClient implements Fediversit
     return this.send<ReplicationSchedule>('PATCH', `/replication/schedules/${encodeURIComponent(scheduleId)}`, {
       enabled,
     });
+  }
+
+  updateSchedule(scheduleId: string, patch: { enabled?: boolean; intervalSeconds?: number }) {
+    return this.send<ReplicationSchedule>('PATCH', `/replication/schedules/${encodeURIComponent(scheduleId)}`, patch);
+  }
+
+  async listRecoveryPointHistory(entityRef: string) {
+    const path = `/replication/recovery-points/history?${ref(entityRef)}`;
+    return (await this.send<{ items: RecoveryPointSample[] }>('GET', path)).items;
+  }
+
+  async listReplicationRuns(entityRef: string) {
+    return (await this.send<{ items: ReplicationRun[] }>('GET', `/replication/runs?${ref(entityRef)}`)).items;
   }
 
   async listRecoveryPoints(entityRef: string) {

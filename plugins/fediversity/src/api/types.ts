@@ -43,6 +43,27 @@ export interface RecoveryPoint {
   detail: Record<string, unknown>;
 }
 
+/** One recorded recovery point of the past (GET /replication/recovery-points/history), oldest first. */
+export interface RecoveryPointSample {
+  scheduleId: string;
+  dataClass: string;
+  consistentAt: number;
+  recordedAt: number;
+  jobId?: string;
+}
+
+/** A replication run with its schedule's data class (GET /replication/runs), newest first. */
+export interface ReplicationRun {
+  jobId: string;
+  scheduleId?: string;
+  dataClass?: string;
+  status: string;
+  createdBy: string;
+  createdAt: number;
+  finishedAt?: number;
+  error?: string;
+}
+
 export interface BackupItem {
   type: 'vzdump' | 'pve-snapshot' | 'restic';
   id: string;
@@ -50,6 +71,8 @@ export interface BackupItem {
   sizeBytes?: number;
   notes?: string;
   restorable: boolean;
+  /** A file manifest was recorded with it: restores of it are checked file by file. */
+  checksums?: boolean;
 }
 
 export interface DrillRecord {
@@ -61,6 +84,12 @@ export interface DrillRecord {
   recoveryTimeMs: number;
   result: 'passed' | 'failed';
   finishedAt: number;
+  /** What was checked: `failures`, `health`, `checksums` ({ files, matched, differing… } or { skipped }). */
+  detail?: {
+    failures?: string[];
+    health?: { ok?: boolean; url?: string; status?: number; skipped?: string };
+    checksums?: { files?: number; matched?: number; skipped?: string };
+  };
 }
 
 /** What a route that enqueues a job answers. */

@@ -5,7 +5,7 @@ import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '
 
 const taken = Date.UTC(2026, 10, 25, 2, 0, 0);
 const backups = [
-  { type: 'vzdump' as const, id: 'local:backup/vzdump-lxc-105-2026_11_25-02_00_00.tar.zst', takenAt: taken, sizeBytes: 734 * 1024 ** 2, restorable: true },
+  { type: 'vzdump' as const, id: 'local:backup/vzdump-lxc-105-2026_11_25-02_00_00.tar.zst', takenAt: taken, sizeBytes: 734 * 1024 ** 2, restorable: true, checksums: true },
   { type: 'pve-snapshot' as const, id: 'before-upgrade', takenAt: taken - 86_400_000, restorable: false },
 ];
 const drill = {
@@ -17,6 +17,7 @@ const drill = {
   recoveryTimeMs: 95_000,
   result: 'passed' as const,
   finishedAt: taken + 3_600_000,
+  detail: { failures: [], health: { ok: true, status: 200 }, checksums: { files: 812, matched: 812 } },
 };
 
 describe('BackupsCard', () => {
@@ -29,6 +30,21 @@ describe('BackupsCard', () => {
     expect(within(drills).getByText('Passed')).toBeInTheDocument();
     expect(within(drills).getByText('1 min 35 s')).toBeInTheDocument();
     expect(within(drills).getByText('2026-11-25 02:00:00 UTC (1 h 0 min old)')).toBeInTheDocument();
+    expect(within(drills).getByText('health 200 · 812 of 812 files match')).toBeInTheDocument();
+    expect(within(table).getByText('vzdump · file checksums')).toBeInTheDocument();
+  });
+
+  it('says why a drill failed', async () => {
+    const failed = {
+      ...drill,
+      id: 'd2',
+      result: 'failed' as const,
+      detail: { failures: ['files differ from the backup: differ: var/lib/hedgedoc/db.sqlite'], checksums: { files: 3, matched: 2 } },
+    };
+    renderWithEntity(<BackupsCard />, { api: fakeApi({ listDrills: jest.fn(async () => [failed]) }) });
+    const drills = await screen.findByRole('table', { name: 'Drill results' });
+    expect(within(drills).getByText('Failed')).toBeInTheDocument();
+    expect(within(drills).getByText('files differ from the backup: differ: var/lib/hedgedoc/db.sqlite')).toBeInTheDocument();
   });
 
   it('restores only after confirmation, and can say no', async () => {

@@ -135,7 +135,10 @@ function BackupList(props: {
         {backups.map(b => (
           <tr key={b.id}>
             <td>{formatTime(b.takenAt)}</td>
-            <td>{b.type}</td>
+            <td>
+              {b.type}
+              {b.checksums ? ' · file checksums' : ''}
+            </td>
             <td>
               {b.id}
               {b.notes ? ` (${b.notes})` : ''}
@@ -183,6 +186,7 @@ function DrillResults(props: { drills: DrillRecord[]; mayRun: boolean; onRun: ()
               <th align="left">Recovery time</th>
               <th align="left">Recovery point</th>
               <th align="left">Backup</th>
+              <th align="left">Checks</th>
             </tr>
           </thead>
           <tbody>
@@ -196,6 +200,7 @@ function DrillResults(props: { drills: DrillRecord[]; mayRun: boolean; onRun: ()
                   {d.recoveryPointAt ? ` (${formatDuration((d.finishedAt - d.recoveryPointAt) / 1000)} old)` : ''}
                 </td>
                 <td>{d.backupId}</td>
+                <td>{describeChecks(d)}</td>
               </tr>
             ))}
           </tbody>
@@ -203,4 +208,16 @@ function DrillResults(props: { drills: DrillRecord[]; mayRun: boolean; onRun: ()
       )}
     </section>
   );
+}
+
+/** What a drill checked besides "the guest runs": why it failed, or the health and checksum results. */
+export function describeChecks(drill: DrillRecord): string {
+  const detail = drill.detail ?? {};
+  if (drill.result === 'failed' && detail.failures?.length) return detail.failures.join('; ');
+  const parts: string[] = [];
+  if (detail.health?.ok) parts.push(`health ${detail.health.status}`);
+  const checksums = detail.checksums;
+  if (checksums?.files !== undefined) parts.push(`${checksums.matched} of ${checksums.files} files match`);
+  else if (checksums?.skipped) parts.push(`no checksums (${checksums.skipped})`);
+  return parts.join(' · ') || 'running, hostname';
 }

@@ -1,6 +1,6 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { ReplicationCard } from './ReplicationCard';
+import { ReplicationCard, recoveryPointAgeSeries } from './ReplicationCard';
 import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/testing';
 import { ReplicationSchedule } from '../../api';
 
@@ -26,17 +26,24 @@ const point = (recordedAt: number, lagSeconds: number) => ({
   detail: {},
 });
 
+const sample = (recordedAt: number, lagSeconds: number) => ({
+  scheduleId: 's-db',
+  dataClass: 'database',
+  consistentAt: recordedAt - lagSeconds * 1000,
+  recordedAt,
+});
+
 describe('ReplicationCard', () => {
-  it('shows strategy, recovery point, lag with its plot, and the run history with logs', async () => {
+  it('shows strategy, recovery point, lag, the recovery point age plotted over time, and the runs with logs', async () => {
+    jest.spyOn(Date, 'now').mockReturnValue(now + 60_000);
     const api = fakeApi({
-      listSchedules: jest.fn(async () => [schedule({ lastJobId: 'run-2' })]),
-      listRecoveryPoints: jest.fn(async () => [point(now - 600_000, 4), point(now, 2)]),
-      listJobs: jest.fn(async () => ({
-        items: [
-          { id: 'run-2', kind: 'replication.run', entityRef: ENTITY_REF, status: 'running' as const, attempt: 1, cancelRequested: false, createdBy: 'x', createdAt: new Date(now).toISOString(), updatedAt: '', progress: { stepsDone: 0, stepsTotal: 1 } },
-          { id: 'run-1', kind: 'replication.run', entityRef: ENTITY_REF, status: 'succeeded' as const, attempt: 1, cancelRequested: false, createdBy: 'x', createdAt: new Date(now - 600_000).toISOString(), updatedAt: '', finishedAt: new Date(now - 590_000).toISOString(), progress: { stepsDone: 1, stepsTotal: 1 } },
-        ],
-      })),
+      listSchedules: jest.fn(async () => [schedule({ lastJobId: 'run-1' })]),
+      listRecoveryPoints: jest.fn(async () => [point(now, 2)]),
+      listRecoveryPointHistory: jest.fn(async () => [sample(now - 600_000, 4), sample(now - 300_000, 3), sample(now, 2)]),
+      listReplicationRuns: jest.fn(async () => [
+        { jobId: 'run-2', scheduleId: 's-db', dataClass: 'database', status: 'running', createdBy: 'x', createdAt: now },
+        { jobId: 'run-1', scheduleId: 's-db', dataClass: 'database', status: 'succeeded', createdBy: 'x', createdAt: now - 600_000, finishedAt: now - 590_000 },
+      ]),
       listJobEvents: jest.fn(async () => ({ events: [{ jobId: 'run-1', seq: 1, ts: new Date(now).toISOString(), level: 'info' as const, step: 'sync', message: 'standby caught up' }], lastSeq: 1, jobStatus: 'succeeded' as const })),
     });
     renderWithEntity(<ReplicationCard />, { api });
@@ -45,15 +52,29 @@ describe('ReplicationCard', () => {
     expect(within(row).getByText(/postgres · every 5 min 0 s/)).toBeInTheDocument();
     expect(within(row).getByText('Lag: 2 s')).toBeInTheDocument();
     expect(within(row).getByText('Recovery point: 2026-11-25 22:59:58 UTC')).toBeInTheDocument();
-    expect(within(row).getByRole('img', { name: 'Lag of database: 2 points, latest 2 s' })).toBeInTheDocument();
+    // Three recorded points → a sawtooth (drop at each point) that grows until now: 62 s old.
+    expect(within(row).getByRole('img', { name: 'Recovery point age of database: 6 points, latest 1 min 2 s' })).toBeInTheDocument();
+    // The run started with "Run now" (not the schedule's last run) still marks the data class as running.
     expect(within(row).getByText('Running')).toBeInTheDocument();
     expect(within(row).getByRole('button', { name: 'Run now' })).toBeDisabled();
-    expect(api.listJobs).toHaveBeenCalledWith({ entityRef: ENTITY_REF, kind: 'replication.run', limit: 20 });
+    expect(api.listReplicationRuns).toHaveBeenCalledWith(ENTITY_REF);
 
     const runs = screen.getByRole('table', { name: 'Replication runs' });
     expect(within(runs).getByText('Succeeded')).toBeInTheDocument();
+    expect(within(runs).getAllByText('database')).toHaveLength(2);
     await userEvent.click(within(runs).getAllByRole('button', { name: 'Show log' })[1]);
     expect(await screen.findByText(/\[sync\] standby caught up/)).toBeInTheDocument();
+    jest.restoreAllMocks();
+  });
+
+  it('draws the age of the newest copy as a sawtooth', () => {
+    expect(recoveryPointAgeSeries([sample(1_000_000, 10), sample(1_300_000, 5)], 1_400_000)).toEqual([
+      [1_000_000, 10],
+      [1_300_000, 310],
+      [1_300_000, 5],
+      [1_400_000, 105],
+    ]);
+    expect(recoveryPointAgeSeries([], 5)).toEqual([]);
   });
 
   it('runs now and pauses for owners, and shows a refused action clearly', async () => {
@@ -68,6 +89,8 @@ describe('ReplicationCard', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Pause' }));
     expect(api.setScheduleEnabled).toHaveBeenCalledWith('s-db', false);
     expect(await screen.findByText('You are not allowed to do this: Not allowed: fediversity.job.create')).toBeInTheDocument();
+    await userEvent.selectOptions(screen.getByRole('combobox', { name: 'Interval of database' }), '900');
+    expect(api.updateSchedule).toHaveBeenCalledWith('s-db', { intervalSeconds: 900 });
   });
 
   it('offers no actions to people who may not start jobs, and shows a failing schedule', async () => {
@@ -82,6 +105,7 @@ describe('ReplicationCard', () => {
     expect(within(row).getByText('Lag: —')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Run now' })).not.toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Resume' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('combobox', { name: 'Interval of database' })).not.toBeInTheDocument();
     expect(screen.getByText('No runs yet.')).toBeInTheDocument();
   });
 

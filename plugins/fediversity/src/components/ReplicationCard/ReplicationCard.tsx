@@ -3,8 +3,8 @@ import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useApi } from '@backstage/core-plugin-api';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { Badge, Button, Flex, Text } from '@backstage/ui';
-import { jobCreatePermission, JobSummary } from '@fediversity/plugin-fediversity-common';
-import { fediversityApiRef, RecoveryPoint, ReplicationSchedule } from '../../api';
+import { jobCreatePermission, JobStatus } from '@fediversity/plugin-fediversity-common';
+import { fediversityApiRef, RecoveryPoint, RecoveryPointSample, ReplicationRun, ReplicationSchedule } from '../../api';
 import {
   CardFrame,
   ErrorAlert,
@@ -23,13 +23,20 @@ export const REPLICATION_JOB_KIND = 'replication.run';
 interface ReplicationState {
   schedules: ReplicationSchedule[];
   points: RecoveryPoint[];
-  runs: JobSummary[];
+  history: RecoveryPointSample[];
+  runs: ReplicationRun[];
+  loadedAt: number;
 }
+
+const ACTIVE = new Set(['queued', 'running', 'cancelling']);
+
+/** Intervals an owner can pick (the backend accepts 1 minute to 7 days). */
+const INTERVALS = [60, 300, 900, 1800, 3600, 6 * 3600, 86_400];
 
 /**
  * Replication of an instance, per data class: strategy, last good run, recovery point, lag, next run and a plot
- * of the lag over the recorded recovery points; the history of runs with their logs; run now / pause / resume
- * for those allowed to start jobs on the instance.
+ * of the recovery point's age over time (every recorded point); the history of runs with their data class and
+ * logs; run now / pause / resume / interval for those allowed to start jobs on the instance.
  */
 export function ReplicationCard(props: { pollMs?: number }) {
   const { entity } = useEntity();
@@ -39,12 +46,13 @@ export function ReplicationCard(props: { pollMs?: number }) {
   const [actionError, setActionError] = useState<Error>();
   const { value, loading, error, retry } = usePolled<ReplicationState>(
     async () => {
-      const [schedules, points, runs] = await Promise.all([
+      const [schedules, points, history, runs] = await Promise.all([
         api.listSchedules(entityRef),
         api.listRecoveryPoints(entityRef),
-        api.listJobs({ entityRef, kind: REPLICATION_JOB_KIND, limit: 20 }).then(r => r.items),
+        api.listRecoveryPointHistory(entityRef),
+        api.listReplicationRuns(entityRef),
       ]);
-      return { schedules, points, runs };
+      return { schedules, points, history, runs, loadedAt: Date.now() };
     },
     props.pollMs ?? 10_000,
     [api, entityRef],
@@ -74,16 +82,17 @@ export function ReplicationCard(props: { pollMs?: number }) {
           <ScheduleRow
             key={schedule.id}
             schedule={schedule}
-            points={value.points.filter(p => p.scheduleId === schedule.id)}
-            running={value.runs.find(
-              r => (r.status === 'running' || r.status === 'queued') && schedule.lastJobId === r.id,
-            )}
+            point={value.points.find(p => p.scheduleId === schedule.id)}
+            history={value.history.filter(p => p.scheduleId === schedule.id)}
+            now={value.loadedAt}
+            running={value.runs.find(r => ACTIVE.has(r.status) && (r.scheduleId === schedule.id || r.jobId === schedule.lastJobId))}
             mayChange={mayChange}
             onRun={() => act(() => api.runSchedule(schedule.id))}
             onToggle={() => act(() => api.setScheduleEnabled(schedule.id, !schedule.enabled))}
+            onInterval={seconds => act(() => api.updateSchedule(schedule.id, { intervalSeconds: seconds }))}
           />
         ))}
-        <RunHistory runs={value.runs} />
+        <RunHistory runs={value.runs.slice(0, 20)} />
       </Flex>
     );
   }
@@ -97,17 +106,36 @@ export function ReplicationCard(props: { pollMs?: number }) {
   );
 }
 
+/**
+ * The age of the newest consistent copy over time, as a sawtooth: it drops at each recorded point and grows until
+ * the next one; the last segment grows until now.
+ */
+export function recoveryPointAgeSeries(history: RecoveryPointSample[], now: number): Array<[number, number]> {
+  const sorted = [...history].sort((a, b) => a.recordedAt - b.recordedAt);
+  const series: Array<[number, number]> = [];
+  sorted.forEach((sample, i) => {
+    const previous = sorted[i - 1];
+    if (previous) series.push([sample.recordedAt, Math.max(0, (sample.recordedAt - previous.consistentAt) / 1000)]);
+    series.push([sample.recordedAt, Math.max(0, (sample.recordedAt - sample.consistentAt) / 1000)]);
+  });
+  const last = sorted[sorted.length - 1];
+  if (last && now > last.recordedAt) series.push([now, (now - last.consistentAt) / 1000]);
+  return series;
+}
+
 function ScheduleRow(props: {
   schedule: ReplicationSchedule;
-  points: RecoveryPoint[];
-  running?: JobSummary;
+  point?: RecoveryPoint;
+  history: RecoveryPointSample[];
+  now: number;
+  running?: ReplicationRun;
   mayChange: boolean;
   onRun: () => void;
   onToggle: () => void;
+  onInterval: (seconds: number) => void;
 }) {
-  const { schedule, points } = props;
-  const latest = [...points].sort((a, b) => b.recordedAt - a.recordedAt)[0];
-  const lagSeries = points.map(p => [p.recordedAt, Math.max(0, (p.recordedAt - p.consistentAt) / 1000)] as [number, number]);
+  const { schedule, point } = props;
+  const intervals = INTERVALS.includes(schedule.intervalSeconds) ? INTERVALS : [...INTERVALS, schedule.intervalSeconds].sort((a, b) => a - b);
   return (
     <section aria-label={`Data class ${schedule.dataClass}`} style={{ borderBottom: '1px solid #8884', paddingBottom: 8 }}>
       <Flex justify="between" align="center">
@@ -126,16 +154,31 @@ function ScheduleRow(props: {
               <Button size="small" variant="tertiary" onPress={props.onToggle}>
                 {schedule.enabled ? 'Pause' : 'Resume'}
               </Button>
+              <select
+                aria-label={`Interval of ${schedule.dataClass}`}
+                value={schedule.intervalSeconds}
+                onChange={event => props.onInterval(Number(event.target.value))}
+              >
+                {intervals.map(seconds => (
+                  <option key={seconds} value={seconds}>
+                    every {formatDuration(seconds)}
+                  </option>
+                ))}
+              </select>
             </>
           )}
         </Flex>
       </Flex>
       <Flex gap="4" align="center">
-        <Text>Last good run: {formatTime(latest?.recordedAt)}</Text>
-        <Text>Recovery point: {formatTime(latest?.consistentAt)}</Text>
-        <Text>Lag: {latest ? formatDuration(latest.ageSeconds) : '—'}</Text>
+        <Text>Last good run: {formatTime(point?.recordedAt)}</Text>
+        <Text>Recovery point: {formatTime(point?.consistentAt)}</Text>
+        <Text>Lag: {point ? formatDuration(point.ageSeconds) : '—'}</Text>
         <Text>Next run: {schedule.enabled ? formatTime(schedule.nextRunAt) : 'paused'}</Text>
-        <Sparkline points={lagSeries} label={`Lag of ${schedule.dataClass}`} format={v => formatDuration(v)} />
+        <Sparkline
+          points={recoveryPointAgeSeries(props.history, props.now)}
+          label={`Recovery point age of ${schedule.dataClass}`}
+          format={v => formatDuration(v)}
+        />
       </Flex>
       {schedule.lastError && (
         <Text color="danger">Last run failed: {schedule.lastError}</Text>
@@ -144,7 +187,7 @@ function ScheduleRow(props: {
   );
 }
 
-function RunHistory(props: { runs: JobSummary[] }) {
+function RunHistory(props: { runs: ReplicationRun[] }) {
   const [open, setOpen] = useState<string>();
   if (props.runs.length === 0) return <Text color="secondary">No runs yet.</Text>;
   return (
@@ -152,6 +195,7 @@ function RunHistory(props: { runs: JobSummary[] }) {
       <thead>
         <tr>
           <th align="left">Started</th>
+          <th align="left">Data class</th>
           <th align="left">Status</th>
           <th align="left">Finished</th>
           <th />
@@ -159,24 +203,25 @@ function RunHistory(props: { runs: JobSummary[] }) {
       </thead>
       <tbody>
         {props.runs.map(run => (
-          <Fragment key={run.id}>
+          <Fragment key={run.jobId}>
             <tr>
               <td>{formatTime(run.createdAt)}</td>
+              <td>{run.dataClass ?? '—'}</td>
               <td>
-                <JobStatusBadge status={run.status} />
-                {run.error ? ` ${run.error.message}` : ''}
+                <JobStatusBadge status={run.status as JobStatus} />
+                {run.error ? ` ${run.error}` : ''}
               </td>
               <td>{formatTime(run.finishedAt)}</td>
               <td>
-                <Button size="small" variant="tertiary" onPress={() => setOpen(open === run.id ? undefined : run.id)}>
-                  {open === run.id ? 'Hide log' : 'Show log'}
+                <Button size="small" variant="tertiary" onPress={() => setOpen(open === run.jobId ? undefined : run.jobId)}>
+                  {open === run.jobId ? 'Hide log' : 'Show log'}
                 </Button>
               </td>
             </tr>
-            {open === run.id && (
+            {open === run.jobId && (
               <tr>
-                <td colSpan={4}>
-                  <JobEventLog jobId={run.id} />
+                <td colSpan={5}>
+                  <JobEventLog jobId={run.jobId} />
                 </td>
               </tr>
             )}
