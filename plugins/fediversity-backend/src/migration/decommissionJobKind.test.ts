@@ -278,6 +278,10 @@ describe('instance.decommission', () => {
       expect(await sourceGuest()).toBeUndefined();
       expect(await tasksOf('vzstop')).toBe(1);
       expect(await tasksOf('vzdestroy')).toBe(1);
+      // The replay found the dead worker's task still running and waited for it (its UPID is now checkpointed).
+      const [task] = await cluster.client.listTasks(SOURCE.node, { vmid: SOURCE.vmid, typefilter: type, source: 'all' });
+      const step = (await h.store.getSteps(id)).find(row => row.name === (type === 'vzstop' ? 'stop-source' : 'destroy-source'));
+      expect(step?.checkpoint).toEqual({ upid: task.upid });
       // The replication leftovers were dropped once, before the crash, and not again.
       expect(h.commands.filter(argv => argv.join(' ').includes('pg_drop_replication_slot'))).toHaveLength(1);
     },
