@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { DemoCommand } from './types';
 
@@ -18,19 +18,6 @@ export const catCommand: DemoCommand = async ({ argv, guest, stdout, stderr }) =
     }
   }
   return status;
-};
-
-/** `test -e|-f|-d <path>`: the check half of check-then-act steps. */
-export const testCommand: DemoCommand = async ({ argv, guest }) => {
-  if (argv.length !== 3 || !['-e', '-f', '-d'].includes(argv[1])) return 2;
-  try {
-    const info = await stat(await guest.resolvePath(argv[2]));
-    if (argv[1] === '-f') return info.isFile() ? 0 : 1;
-    if (argv[1] === '-d') return info.isDirectory() ? 0 : 1;
-    return 0;
-  } catch {
-    return 1;
-  }
 };
 
 export const hostnameCommand: DemoCommand = async ({ guest, stdout }) => {

@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DemoGuest } from '../DemoGuest';
-import { mkdirCommand, rmCommand, teeCommand } from './files';
+import { chmodCommand, mkdirCommand, rmCommand, teeCommand } from './files';
 import { makeTestGuest, runDemoCommand } from './testing/runDemoCommand';
 
 describe('demo file commands', () => {
@@ -33,6 +33,22 @@ describe('demo file commands', () => {
     const onFile = await runDemoCommand(mkdirCommand, guest, ['mkdir', '-p', '--', '/etc/hostname/x']);
     expect(onFile.exitCode).toBe(1);
     expect(onFile.stderr).toMatch(/cannot create directory '\/etc\/hostname\/x': Not a directory/);
+  });
+
+  it('mkdir -p -m sets the mode of a directory it creates; chmod sets it on any', async () => {
+    expect(await runDemoCommand(mkdirCommand, guest, ['mkdir', '-p', '-m', '0700', '--', '/tmp/private/sub'])).toMatchObject({ exitCode: 0 });
+    expect((await stat(local('tmp/private/sub'))).mode & 0o777).toBe(0o700);
+    await mkdir(local('tmp/open'), { mode: 0o755 });
+    await runDemoCommand(mkdirCommand, guest, ['mkdir', '-p', '-m', '0700', '--', '/tmp/open']);
+    expect((await stat(local('tmp/open'))).mode & 0o777).toBe(0o755);
+    expect(await runDemoCommand(chmodCommand, guest, ['chmod', '0700', '--', '/tmp/open'])).toMatchObject({ exitCode: 0 });
+    expect((await stat(local('tmp/open'))).mode & 0o777).toBe(0o700);
+    const escape = await runDemoCommand(chmodCommand, guest, ['chmod', '0777', '--', '/var/lib/out']);
+    expect(escape.exitCode).toBe(1);
+    expect((await stat(outside)).mode & 0o777).not.toBe(0o777);
+    for (const argv of [['chmod', 'u+x', '--', '/tmp/open'], ['chmod', '-R', '0700', '/tmp'], ['mkdir', '-p', '-m', 'u=rwx', '--', '/tmp/x']]) {
+      expect((await runDemoCommand(argv[0] === 'chmod' ? chmodCommand : mkdirCommand, guest, argv)).exitCode).toBe(1);
+    }
   });
 
   it('refuses every other mkdir, rm and tee form with a usage message and exit 1', async () => {

@@ -1,19 +1,49 @@
-import { lstat, mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DemoCommand } from './types';
 import { fileErrorText, operandsAfter, unsupportedForm } from './usage';
 
-/** `mkdir -p -- <path>…` inside the guest. */
+const OCTAL_MODE = /^0?[0-7]{3}$/;
+
+/**
+ * `mkdir -p [-m <octal>] -- <path>…` inside the guest. As with GNU mkdir, the mode applies only to
+ * a directory this call creates (an existing one keeps its mode).
+ */
 export const mkdirCommand: DemoCommand = async ({ argv, guest, stderr }) => {
-  const paths = operandsAfter(argv.slice(1), ['-p', '--']);
-  if (!paths) return unsupportedForm(stderr, 'mkdir', ['mkdir -p -- <path>…']);
+  const args = argv.slice(1);
+  const mode = args[1] === '-m' && OCTAL_MODE.test(args[2] ?? '') ? parseInt(args[2], 8) : undefined;
+  const paths = operandsAfter(args, mode === undefined ? ['-p', '--'] : ['-p', '-m', args[2], '--']);
+  if (!paths) return unsupportedForm(stderr, 'mkdir', ['mkdir -p [-m <octal mode>] -- <path>…']);
   let status = 0;
   for (const path of paths) {
     try {
-      await mkdir(await guest.resolvePath(path), { recursive: true });
+      const local = await guest.resolvePath(path);
+      const existed = await stat(local).then(
+        info => info.isDirectory(),
+        () => false,
+      );
+      await mkdir(local, { recursive: true });
+      if (mode !== undefined && !existed) await chmod(local, mode);
     } catch (error) {
       stderr(`mkdir: cannot create directory '${path}': ${fileErrorText(error)}\n`);
+      status = 1;
+    }
+  }
+  return status;
+};
+
+/** `chmod <octal> -- <path>…` inside the guest. */
+export const chmodCommand: DemoCommand = async ({ argv, guest, stderr }) => {
+  const [modeText] = argv.slice(1);
+  const paths = OCTAL_MODE.test(modeText ?? '') ? operandsAfter(argv.slice(1), [modeText, '--']) : undefined;
+  if (!paths) return unsupportedForm(stderr, 'chmod', ['chmod <octal mode> -- <path>…']);
+  let status = 0;
+  for (const path of paths) {
+    try {
+      await chmod(await guest.resolvePath(path), parseInt(modeText, 8));
+    } catch (error) {
+      stderr(`chmod: cannot access '${path}': ${fileErrorText(error)}\n`);
       status = 1;
     }
   }

@@ -1,9 +1,11 @@
-import { catCommand, falseCommand, hostnameCommand, ipCommand, sleepCommand, testCommand, trueCommand } from './basic';
+import { catCommand, falseCommand, hostnameCommand, ipCommand, sleepCommand, trueCommand } from './basic';
+import { testCommand } from './conditions';
 import { dfCommand, duCommand } from './diskUsage';
-import { mkdirCommand, rmCommand, teeCommand } from './files';
+import { chmodCommand, mkdirCommand, rmCommand, teeCommand } from './files';
 import { findCommand, sha256sumCommand } from './find';
 import { demoNixosRebuildCommand, type NixosRebuildOptions } from './nixosRebuild';
 import { demoRsyncCommand } from './rsync';
+import { demoSshCommand } from './ssh';
 import { demoSystemctlCommand } from './systemctl';
 import type { DemoCommand, DemoCommandRegistry } from './types';
 
@@ -12,6 +14,7 @@ export { demoNixosRebuildCommand } from './nixosRebuild';
 export type { NixosRebuildOptions } from './nixosRebuild';
 export { demoSystemctlCommand } from './systemctl';
 export { demoRsyncCommand } from './rsync';
+export { demoSshCommand } from './ssh';
 
 /** The commands the portal's actions run on a guest. Extend with `new Map([...defaults, [name, fn]])`. */
 export function defaultDemoCommands(options: NixosRebuildOptions = {}): Map<string, DemoCommand> {
@@ -29,10 +32,12 @@ export function defaultDemoCommands(options: NixosRebuildOptions = {}): Map<stri
     ['df', dfCommand],
     ['du', duCommand],
     ['mkdir', mkdirCommand],
+    ['chmod', chmodCommand],
     ['rm', rmCommand],
     ['tee', teeCommand],
     ['find', findCommand],
     ['sha256sum', sha256sumCommand],
     ['rsync', demoRsyncCommand],
+    ['ssh', demoSshCommand],
   ]) satisfies DemoCommandRegistry;
 }

@@ -4,7 +4,7 @@ import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { knownHostsLine } from '../../ssh/hostKeys';
-import { rsyncPushArgv } from '../../ssh/hostToHost';
+import { rsyncPushArgv, sshArgv } from '../../ssh/hostToHost';
 import { generateSshKeyPair } from '../../ssh/keys';
 import { SshConnection } from '../../ssh/SshConnection';
 import type { DemoGuest } from '../DemoGuest';
@@ -30,6 +30,8 @@ interface Pass {
   username?: string;
   /** Source and destination path as given, past rsyncPushArgv's own checks (hostile input). */
   raw?: boolean;
+  /** Words appended to the -e value (the window's passes add connection sharing options). */
+  shellExtra?: string[];
 }
 
 describe('demo rsync between guests', () => {
@@ -65,7 +67,7 @@ describe('demo rsync between guests', () => {
     if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
     argv.splice(1, 0, ...extra);
     const shell = argv.indexOf('-e') + 1;
-    argv[shell] = `${argv[shell]} -o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com`;
+    argv[shell] = [argv[shell], '-o', 'Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com', ...(pass.shellExtra ?? [])].join(' ');
     if (pass.raw) argv.splice(-2, 2, pass.sourcePath, argv[argv.length - 1].replace('/placeholder', pass.targetPath));
     return argv;
   };
@@ -165,6 +167,33 @@ describe('demo rsync between guests', () => {
     );
     expect(await hashes(target, '/srv/copy')).toEqual(await hashes(source, '/var/lib/app'));
     expect(existsSync(inSource(`${KNOWN_HOSTS}.files-media.0.list`))).toBe(false);
+  });
+
+  it('opens and closes a shared host-to-host connection as the downtime window does (ssh, ControlMaster)', async () => {
+    const control = '/tmp/fediversity-migration-test.ssh';
+    await source.run(['mkdir', '-p', '-m', '0700', '--', control]);
+    expect((await source.run(['test', '-O', control, '-a', '-d', control, '-a', '!', '-L', control], { check: false })).exitCode).toBe(0);
+    await source.run(['chmod', '0700', '--', control]);
+    const peer = { host: server.host, port: server.port, username: 'ct-302', knownHostsFile: KNOWN_HOSTS, identityFile: IDENTITY };
+    const open = sshArgv(peer, ['true']);
+    open.splice(1, 0, '-o', 'ControlMaster=auto', '-o', `ControlPath=${control}/control`, '-o', 'ControlPersist=610');
+    expect(await source.run(open, { check: false })).toMatchObject({ exitCode: 0 });
+    // Sessions that find no control master connect on their own, as ssh's do.
+    const shared = ['-o', 'ControlMaster=no', '-o', `ControlPath=${control}/control`];
+    const verify = await push({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/app/', mode: 'verify', shellExtra: shared });
+    expect(verify).toMatchObject({ exitCode: 0, stdout: '' });
+    const close = await source.run(['ssh', '-o', `ControlPath=${control}/control`, '-O', 'exit', '--', 'fediversity-peer'], { check: false });
+    expect(close.exitCode).toBe(255);
+    await source.run(['rm', '-rf', '--', control]);
+
+    const elsewhere = sshArgv({ ...peer, port: server.port + 1 }, ['true']);
+    expect((await source.run(elsewhere, { check: false })).stderr).toMatch(/can only reach other demo guests/);
+    const command = await source.run(sshArgv(peer, ['cat', '/etc/hostname']), { check: false });
+    expect(command.exitCode).toBe(127);
+    expect(command.stderr).toMatch(/runs only `true`/);
+    const untrusted = await source.run(sshArgv({ ...peer, knownHostsFile: '/tmp/none' }, ['true']), { check: false });
+    expect(untrusted.exitCode).toBe(255);
+    expect(untrusted.stderr).toMatch(/Host key verification failed\./);
   });
 
   it('refuses, as ssh would, without a known_hosts entry pinning this server', async () => {

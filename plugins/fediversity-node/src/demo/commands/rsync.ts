@@ -3,15 +3,7 @@ import { posix } from 'node:path';
 import type { DemoGuest } from '../DemoGuest';
 import { runLocalRsync } from './localRsync';
 import { parseRsyncArgv, RsyncUsageError, type RsyncInvocation, type RsyncPush } from './rsyncArgs';
-import {
-  authenticate,
-  checkHostKey,
-  NOT_A_DEMO_PEER,
-  parseSshCommand,
-  reachesServer,
-  SshUsageError,
-  type SshClientOptions,
-} from './sshPeer';
+import { loginToPeer, parseRemoteShell, SshUsageError, type SshClientOptions } from './sshPeer';
 import type { DemoCommand, DemoCommandContext } from './types';
 import { fileErrorText } from './usage';
 
@@ -47,27 +39,16 @@ function sshFailed(context: DemoCommandContext, message: string): number {
 
 /** The ssh steps: reach this server, verify its key, log in as the target guest. */
 async function connect(push: RsyncPush, context: DemoCommandContext): Promise<DemoGuest | number> {
-  const { destination } = push;
   let ssh: SshClientOptions;
   try {
-    ssh = parseSshCommand(push.remoteShell);
+    ssh = parseRemoteShell(push.remoteShell);
   } catch (error) {
     if (!(error instanceof SshUsageError)) throw error;
     return sshFailed(context, `ssh: ${error.message}`);
   }
-  if (ssh.user !== undefined && destination.user !== undefined && ssh.user !== destination.user) {
-    return sshFailed(context, `ssh: -l ${ssh.user} and ${destination.user}@ name different users`);
-  }
-  const user = destination.user ?? ssh.user ?? 'root';
-  if (!reachesServer(context.peers, destination.host, ssh.port)) return sshFailed(context, NOT_A_DEMO_PEER);
-  const hostKey = await checkHostKey(context.guest, ssh, context.peers, destination.host);
-  if (!hostKey.verified) return sshFailed(context, `${hostKey.message}\nHost key verification failed.`);
-  const target = await context.peers.findGuest(user);
   const warn = (line: string) => context.stderr(`${line}\n`);
-  if (!target || !(await authenticate(context.guest, target, ssh, context.peers, warn))) {
-    return sshFailed(context, `${user}@${destination.host}: Permission denied (publickey).`);
-  }
-  return target;
+  const target = await loginToPeer(context.guest, ssh, push.destination, context.peers, warn);
+  return typeof target === 'string' ? sshFailed(context, target) : target;
 }
 
 /**

@@ -23,6 +23,9 @@ export interface SshClientOptions {
   identitiesOnly: boolean;
   userKnownHostsFile: string;
   globalKnownHostsFile: string;
+  /** `-O <command>`: talk to a control master instead of connecting. */
+  controlCommand?: string;
+  controlPath?: string;
 }
 
 export const NOT_A_DEMO_PEER = 'demo host: can only reach other demo guests of this server';
@@ -40,6 +43,11 @@ const SSH_CONFIG: Record<string, RegExp> = {
   Compression: YES_NO,
   ServerAliveInterval: /^[0-9]+$/,
   ServerAliveCountMax: /^[0-9]+$/,
+  // Connection sharing is accepted and not emulated: every session connects on its own, which is
+  // what ssh does when no control master is running.
+  ControlMaster: /^(yes|no|auto)$/,
+  ControlPath: /^\S+$/,
+  ControlPersist: /^([0-9]+|yes|no)$/,
 };
 
 /** `~/` is root's home: the portal logs in to guests as root. */
@@ -47,35 +55,55 @@ function expandHome(path: string): string {
   return path.startsWith('~/') ? `/root/${path.slice(2)}` : path;
 }
 
-/** Parses rsync's `-e` value: `ssh` with `-p`, `-l`, `-i` and allow-listed `-o Key=value` options. */
-export function parseSshCommand(remoteShell: string): SshClientOptions {
-  const words = remoteShell.trim().split(/\s+/);
-  if (words[0] !== 'ssh') throw new SshUsageError(`remote shell ${JSON.stringify(words[0])} is not supported (only ssh)`);
-  const options: SshClientOptions = {
+/**
+ * Parses ssh's leading options (`-p`, `-l`, `-i`, `-O` and allow-listed `-o Key=value`) up to `--`
+ * or the first other word, and returns the words after them (destination and remote command).
+ */
+export function parseSshOptions(words: readonly string[]): { ssh: SshClientOptions; rest: string[] } {
+  const ssh: SshClientOptions = {
     port: 22,
     identityFiles: [],
     identitiesOnly: false,
     userKnownHostsFile: '/root/.ssh/known_hosts',
     globalKnownHostsFile: '/etc/ssh/ssh_known_hosts',
   };
-  for (let i = 1; i < words.length; i++) {
+  let i = 0;
+  for (; i < words.length; i++) {
     const flag = words[i];
+    if (flag === '--') {
+      i++;
+      break;
+    }
+    if (!flag.startsWith('-')) break;
     const value = words[++i];
     if (value === undefined) throw new SshUsageError(`option ${flag} needs a value`);
-    if (flag === '-p' && /^[0-9]{1,5}$/.test(value)) options.port = Number(value);
-    else if (flag === '-l') options.user = value;
-    else if (flag === '-i') options.identityFiles.push(expandHome(value));
+    if (flag === '-p' && /^[0-9]{1,5}$/.test(value)) ssh.port = Number(value);
+    else if (flag === '-l') ssh.user = value;
+    else if (flag === '-i') ssh.identityFiles.push(expandHome(value));
+    else if (flag === '-O') ssh.controlCommand = value;
     else if (flag === '-o') {
       const [key, setting] = value.split(/=(.*)/s, 2);
       if (setting === undefined || !SSH_CONFIG[key]?.test(setting)) {
         throw new SshUsageError(`ssh option ${JSON.stringify(value)} is not supported by this demo host`);
       }
-      if (key === 'UserKnownHostsFile') options.userKnownHostsFile = expandHome(setting);
-      if (key === 'GlobalKnownHostsFile') options.globalKnownHostsFile = expandHome(setting);
-      if (key === 'IdentitiesOnly') options.identitiesOnly = setting === 'yes';
+      if (key === 'UserKnownHostsFile') ssh.userKnownHostsFile = expandHome(setting);
+      if (key === 'GlobalKnownHostsFile') ssh.globalKnownHostsFile = expandHome(setting);
+      if (key === 'IdentitiesOnly') ssh.identitiesOnly = setting === 'yes';
+      if (key === 'ControlPath') ssh.controlPath = expandHome(setting);
     } else throw new SshUsageError(`ssh option ${JSON.stringify(flag)} is not supported by this demo host`);
   }
-  return options;
+  return { ssh, rest: words.slice(i) };
+}
+
+/** Parses rsync's `-e` value: `ssh` and its options, nothing after them. */
+export function parseRemoteShell(remoteShell: string): SshClientOptions {
+  const [program, ...words] = remoteShell.trim().split(/\s+/);
+  if (program !== 'ssh') throw new SshUsageError(`remote shell ${JSON.stringify(program)} is not supported (only ssh)`);
+  const { ssh, rest } = parseSshOptions(words);
+  if (rest.length > 0 || ssh.controlCommand !== undefined) {
+    throw new SshUsageError(`remote shell words ${JSON.stringify(rest.join(' '))} are not supported`);
+  }
+  return ssh;
 }
 
 function isLocalAddress(host: string): boolean {
@@ -199,4 +227,35 @@ export async function authenticate(
     if (peers.acceptsClientKey(blob) || authorizedBlobs.includes(blob.toString('base64'))) return true;
   }
   return false;
+}
+
+export interface PeerDestination {
+  user?: string;
+  host: string;
+}
+
+/**
+ * The ssh client's way in, checked in ssh's order: a host it can reach, that host's key pinned in
+ * the source guest's known_hosts, a login the target guest accepts. Answers the target guest, or
+ * the message ssh would print before exiting 255.
+ */
+export async function loginToPeer(
+  source: DemoGuest,
+  ssh: SshClientOptions,
+  destination: PeerDestination,
+  peers: DemoHostPeers,
+  warn: (line: string) => void,
+): Promise<DemoGuest | string> {
+  if (ssh.user !== undefined && destination.user !== undefined && ssh.user !== destination.user) {
+    return `ssh: -l ${ssh.user} and ${destination.user}@ name different users`;
+  }
+  const user = destination.user ?? ssh.user ?? 'root';
+  if (!reachesServer(peers, destination.host, ssh.port)) return NOT_A_DEMO_PEER;
+  const hostKey = await checkHostKey(source, ssh, peers, destination.host);
+  if (!hostKey.verified) return `${hostKey.message}\nHost key verification failed.`;
+  const target = await peers.findGuest(user);
+  if (!target || !(await authenticate(source, target, ssh, peers, warn))) {
+    return `${user}@${destination.host}: Permission denied (publickey).`;
+  }
+  return target;
 }
