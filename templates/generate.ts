@@ -99,6 +99,14 @@ function jsonSchemaOf(schema: ZodSchema, path: string): Record<string, unknown> 
   throw new Error(`generate.ts: no JSON Schema mapping for ${def.typeName} at ${path}`);
 }
 
+/** The replication intervals the form offers (seconds, label); schedules can be changed later on the Replication tab. */
+const REPLICATION_INTERVALS: Array<[number, string]> = [
+  [900, 'Every 15 minutes'],
+  [3600, 'Hourly'],
+  [21600, 'Every 6 hours'],
+  [86400, 'Daily'],
+];
+
 const ENTITY_REF = '^(?:group:)?(?:[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*$';
 
 function instanceParameters(options: { appOptions?: Record<string, unknown>; size: (typeof SIZES)[string]; os?: 'nixos' | 'linux' }) {
@@ -157,6 +165,31 @@ function instanceParameters(options: { appOptions?: Record<string, unknown>; siz
       },
     },
   ];
+  pages.push({
+    title: 'Protection',
+    description: 'A first backup is taken once the instance is deployed; replication keeps a copy at the replication target.',
+    properties: {
+      replicationIntervalSeconds: {
+        title: 'Replication interval',
+        type: 'integer',
+        enum: REPLICATION_INTERVALS.map(([seconds]) => seconds),
+        enumNames: REPLICATION_INTERVALS.map(([, label]) => label),
+        default: 3600,
+      },
+      ...(options.appOptions
+        ? {}
+        : {
+            replicateDirectories: {
+              title: 'Directories to replicate',
+              description: 'Absolute paths on the guest, each copied with rsync on the interval above.',
+              type: 'array',
+              maxItems: 16,
+              items: { type: 'string', pattern: '^/[A-Za-z0-9._@+/-]*$' },
+              default: [],
+            },
+          }),
+    },
+  });
   if (options.appOptions) {
     pages.push({ title: 'App options', properties: { appOptions: { title: 'App options', ...options.appOptions, default: {} } } });
   }
@@ -213,6 +246,30 @@ function backupStep(entityRef: string) {
   };
 }
 
+const guestSsh = {
+  host: '${{ steps.reachable.output.host }}',
+  port: '${{ steps.reachable.output.port }}',
+  username: '${{ steps.reachable.output.username }}',
+  hostKey: '${{ steps.reachable.output.hostKey }}',
+};
+
+/** Replication of the app definition's data classes (apps) or of the directories the form lists (bare guests). */
+function replicationStep(entityRef: string, source: { app: string } | { directories: string }) {
+  return {
+    id: 'replication',
+    name: 'Schedule replication',
+    action: 'fediversity:replication:schedule',
+    input: {
+      entityRef,
+      ...source,
+      vmid: '${{ steps.guest.output.vmid }}',
+      ipv4: '${{ steps.reachable.output.ipv4 }}',
+      ssh: guestSsh,
+      intervalSeconds: '${{ parameters.replicationIntervalSeconds }}',
+    },
+  };
+}
+
 function appTemplate(app: AppDefinition) {
   const name = app.metadata.name as HostAppName;
   const title = app.metadata.title ?? name;
@@ -223,7 +280,7 @@ function appTemplate(app: AppDefinition) {
     metadata: {
       name: `fediversity-${name}`,
       title,
-      description: `${app.metadata.description ?? title} A NixOS container on Proxmox with ${title}, DNS, a catalog entry and a first backup.`,
+      description: `${app.metadata.description ?? title} A NixOS container on Proxmox with ${title}, DNS, a catalog entry, a first backup and replication.`,
       tags: ['fediversity', 'nixos', name],
       annotations: { 'fediversity.eu/app': `component:default/${name}` },
     },
@@ -277,6 +334,7 @@ function appTemplate(app: AppDefinition) {
         },
         dnsStep,
         backupStep('${{ steps.register.output.entityRef }}'),
+        replicationStep('${{ steps.register.output.entityRef }}', { app: `component:default/${name}` }),
       ],
       output: {
         links: [
@@ -287,7 +345,7 @@ function appTemplate(app: AppDefinition) {
           {
             title: 'Host key',
             content:
-              'Pinned SSH host key of the guest (${{ steps.reachable.output.trust }}): `${{ steps.reachable.output.hostKeyFingerprint }}`. DNS: ${{ steps.dns.output.status }}. First backup: job ${{ steps.backup.output.jobId }}.',
+              'Pinned SSH host key of the guest (${{ steps.reachable.output.trust }}): `${{ steps.reachable.output.hostKeyFingerprint }}`. DNS: ${{ steps.dns.output.status }}. First backup: job ${{ steps.backup.output.jobId }}. Replication to ${{ steps.replication.output.target }}.',
           },
         ],
       },
@@ -317,6 +375,9 @@ function bareGuestTemplate(os: 'nixos' | 'linux') {
         ...guestSteps(os),
         dnsStep,
         backupStep('resource:default/${{ steps.guest.output.cluster }}-ct-${{ steps.guest.output.vmid }}'),
+        replicationStep('resource:default/${{ steps.guest.output.cluster }}-ct-${{ steps.guest.output.vmid }}', {
+          directories: '${{ parameters.replicateDirectories }}',
+        }),
       ],
       output: {
         links: [{ title: 'Guest in the catalog', icon: 'catalog', entityRef: 'resource:default/${{ steps.guest.output.cluster }}-ct-${{ steps.guest.output.vmid }}' }],

@@ -13,6 +13,23 @@ export interface Config {
       /** The flake uploaded to NixOS guests. Default: the repository's nix/ found above the working directory. */
       flakeDir?: string;
     };
+    provisioning?: {
+      /**
+       * Where new instances replicate to: a second host reached over SSH with a pinned key. Without it, demo
+       * clusters use a demo replica host and real clusters get no replication schedule (the task log says so).
+       */
+      replicationTarget?: {
+        host: string;
+        port?: number;
+        username: string;
+        /** `ssh-ed25519 AAAA…`, pinned by every run. */
+        hostPublicKey: string;
+        /** File copies land under <root>/<instance>/<data class>. */
+        root: string;
+        /** For PostgreSQL standbys: under <dataRoot>/<instance>, port basePort + VMID mod 10000. */
+        postgres?: { bin: string; dataRoot: string; osUser?: string; socketDir?: string; basePort?: number };
+      };
+    };
     /**
      * The DNS provider instance records go through. Without it, provisioning records
      * "dns: skipped, no provider configured" (the embedded default).

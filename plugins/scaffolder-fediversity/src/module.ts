@@ -9,6 +9,7 @@ import { FediversityBackendClient } from './lib/backendClient';
 import { readDnsConfig } from './lib/dnsConfig';
 import { findFlakeDir, flakeFilesLoader } from './lib/flakeDir';
 import { guestAccessServiceRef } from './lib/guestAccess';
+import { readReplicationTarget } from './lib/replicationTarget';
 
 /** Registers the fediversity:* scaffolder actions and the live form options (nodes, storages, templates). */
 export const scaffolderModuleFediversity = createBackendModule({
@@ -37,6 +38,7 @@ export const scaffolderModuleFediversity = createBackendModule({
             dns,
             backend: new FediversityBackendClient({ discovery, auth }),
             catalog,
+            replicationTarget: readReplicationTarget(config),
             flakeFiles: flakeFilesLoader(() => findFlakeDir(config)),
           }),
         );

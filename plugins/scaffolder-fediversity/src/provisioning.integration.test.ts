@@ -48,9 +48,15 @@ describe('form options', () => {
 });
 
 describe.each([
-  { app: 'mastodon', owner: 'group:default/social-team', domain: 'social.example.org' },
-  { app: 'nextcloud', owner: 'group:default/collaboration-team', domain: 'cloud.example.org' },
-])('the fediversity-$app template', ({ app, owner, domain }) => {
+  { app: 'mastodon', owner: 'group:default/social-team', domain: 'social.example.org', expectedSchedules: [['state', 'rsync', 3600]] },
+  {
+    app: 'nextcloud',
+    owner: 'group:default/collaboration-team',
+    domain: 'cloud.example.org',
+    // Its state is a zfs-send data class; without the node's dataset it is copied with quiesce + rsync.
+    expectedSchedules: [['state', 'rsync', 3600]],
+  },
+])('the fediversity-$app template', ({ app, owner, domain, expectedSchedules }) => {
   it('runs with just owner and domain and the instance shows up in the catalog with its relations', async () => {
     const task = await backend.runTemplate(`fediversity-${app}`, { owner, domain });
     expect({ status: task.status, log: task.status === 'completed' ? [] : task.log }).toEqual({ status: 'completed', log: [] });
@@ -91,5 +97,13 @@ describe.each([
       return ['succeeded', 'failed'].includes(body?.status) ? body : undefined;
     });
     expect(job.status).toBe('succeeded');
+
+    // Replication schedules for the app definition's data classes, towards the demo replica host.
+    const { status, body } = await backend.getJson<{ items: Array<{ dataClass: string; strategy: string; intervalSeconds: number }> }>(
+      `/api/fediversity/replication/schedules?entityRef=${encodeURIComponent(`component:default/${name}`)}`,
+    );
+    expect(status).toBe(200);
+    expect(body.items.map(s => [s.dataClass, s.strategy, s.intervalSeconds])).toEqual(expectedSchedules);
+    expect(task.log.join('\n')).toMatch(/replication: database not scheduled: /);
   });
 });

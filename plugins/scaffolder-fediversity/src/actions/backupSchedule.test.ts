@@ -16,7 +16,7 @@ function deps(enqueueJob: jest.Mock, getEntityByRef: jest.Mock = jest.fn(async (
   return {
     clusters: h.clusters,
     guestAccess: h.guestAccess,
-    backend: { registerInstance: jest.fn(), enqueueJob },
+    backend: { registerInstance: jest.fn(), enqueueJob, createSchedule: jest.fn(), listSchedules: jest.fn() },
     catalog: { getEntityByRef },
     flakeFiles: async () => [],
     timing: { pollInitialMs: 20 },

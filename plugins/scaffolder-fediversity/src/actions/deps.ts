@@ -4,6 +4,7 @@ import { PveCluster, PveClustersService, RenderedFile } from '@fediversity/plugi
 import { FediversityBackend } from '../lib/backendClient';
 import { DnsSetup } from '../lib/dnsConfig';
 import { GuestAccess } from '../lib/guestAccess';
+import { ReplicationTarget } from '../lib/replicationTarget';
 
 /** Everything the fediversity:* actions use, injected by the module (or a test). */
 export interface FediversityActionDeps {
@@ -12,6 +13,8 @@ export interface FediversityActionDeps {
   /** Undefined when `fediversity.dns` is not configured (the embedded default). */
   dns?: DnsSetup;
   backend: FediversityBackend;
+  /** Where new instances replicate to (`fediversity.provisioning.replicationTarget`); demo clusters have a default. */
+  replicationTarget?: ReplicationTarget;
   /** Catalog reads (for the initiator): jobs are authorised against entities, which must exist first. */
   catalog: Pick<CatalogService, 'getEntityByRef'>;
   /** The flake's own files (the repository's nix/), uploaded next to every host description. */

@@ -30,7 +30,7 @@ function deps(dns: FediversityActionDeps['dns']): FediversityActionDeps {
     clusters: { list: () => [], get: jest.fn() },
     guestAccess: { clientKey: jest.fn(), prepare: jest.fn() },
     dns,
-    backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    backend: { registerInstance: jest.fn(), enqueueJob: jest.fn(), createSchedule: jest.fn(), listSchedules: jest.fn() },
     catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
     flakeFiles: async () => [],
   };

@@ -24,7 +24,7 @@ function deps(overrides: Partial<FediversityActionDeps> = {}): FediversityAction
   return {
     clusters: h.clusters,
     guestAccess: h.guestAccess,
-    backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    backend: { registerInstance: jest.fn(), enqueueJob: jest.fn(), createSchedule: jest.fn(), listSchedules: jest.fn() },
     catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
     flakeFiles: async () => [],
     timing: { pollInitialMs: 50 },

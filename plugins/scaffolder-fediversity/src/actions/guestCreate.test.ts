@@ -18,7 +18,7 @@ function deps(): FediversityActionDeps {
   return {
     clusters: h.clusters,
     guestAccess: h.guestAccess,
-    backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
+    backend: { registerInstance: jest.fn(), enqueueJob: jest.fn(), createSchedule: jest.fn(), listSchedules: jest.fn() },
     catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
     flakeFiles: async () => [],
   };

@@ -6,6 +6,7 @@ import { createGuestAwaitReachableAction } from './guestAwaitReachable';
 import { createGuestCreateAction } from './guestCreate';
 import { createInstanceRegisterAction } from './instanceRegister';
 import { createNixosDeployAction } from './nixosDeploy';
+import { createReplicationScheduleAction } from './replicationSchedule';
 
 export type { FediversityActionDeps } from './deps';
 export { DNS_SKIPPED } from './dnsRecords';
@@ -20,5 +21,6 @@ export function createActions(deps: FediversityActionDeps): TemplateAction<any, 
     createDnsRecordsAction(deps),
     createInstanceRegisterAction(deps),
     createBackupScheduleAction(deps),
+    createReplicationScheduleAction(deps),
   ];
 }

@@ -21,7 +21,7 @@ function fakeBackend() {
     byKey.set(registration.idempotencyKey, record);
     return record;
   });
-  return { registerInstance, enqueueJob: jest.fn(), byKey };
+  return { registerInstance, enqueueJob: jest.fn(), createSchedule: jest.fn(), listSchedules: jest.fn(), byKey };
 }
 
 function deps(backend: ReturnType<typeof fakeBackend>): FediversityActionDeps {

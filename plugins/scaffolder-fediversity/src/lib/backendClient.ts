@@ -42,10 +42,32 @@ export interface EnqueuedJob {
   status: string;
 }
 
+/** A replication schedule request (POST /api/fediversity/replication/schedules); params per strategy. */
+export interface ScheduleRequest {
+  entityRef: string;
+  dataClass: string;
+  strategy: 'rsync' | 'postgres' | 'zfs' | 'blob';
+  intervalSeconds: number;
+  enabled?: boolean;
+  params: Record<string, unknown>;
+}
+
+/** A type, not an interface, so it is JSON for ctx.checkpoint. */
+export type CreatedSchedule = {
+  id: string;
+  entityRef: string;
+  dataClass: string;
+  strategy: string;
+  intervalSeconds: number;
+};
+
 /** The fediversity backend as the actions use it: the instance store and the job engine. */
 export interface FediversityBackend {
   registerInstance(registration: InstanceRegistration, onBehalfOf: BackstageCredentials): Promise<RegisteredInstance>;
   enqueueJob(request: CreateJobRequest, onBehalfOf: BackstageCredentials): Promise<EnqueuedJob>;
+  /** Rejects with a ResponseError of status 409 when the instance already has a schedule for the data class. */
+  createSchedule(request: ScheduleRequest, onBehalfOf: BackstageCredentials): Promise<CreatedSchedule>;
+  listSchedules(entityRef: string, onBehalfOf: BackstageCredentials): Promise<CreatedSchedule[]>;
 }
 
 /**
@@ -63,21 +85,38 @@ export class FediversityBackendClient implements FediversityBackend {
     return this.post<EnqueuedJob>('/jobs', request, onBehalfOf);
   }
 
-  private async post<T>(path: string, body: unknown, onBehalfOf: BackstageCredentials): Promise<T> {
+  createSchedule(request: ScheduleRequest, onBehalfOf: BackstageCredentials) {
+    return this.post<CreatedSchedule>('/replication/schedules', request, onBehalfOf);
+  }
+
+  async listSchedules(entityRef: string, onBehalfOf: BackstageCredentials) {
+    const query = new URLSearchParams({ entityRef });
+    const { items } = await this.call<{ items: CreatedSchedule[] }>('GET', `/replication/schedules?${query}`, undefined, onBehalfOf);
+    return items;
+  }
+
+  private post<T>(path: string, body: unknown, onBehalfOf: BackstageCredentials): Promise<T> {
+    return this.call<T>('POST', path, body, onBehalfOf);
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body: unknown, onBehalfOf: BackstageCredentials): Promise<T> {
     const { token } = await this.services.auth.getPluginRequestToken({
       onBehalfOf,
       targetPluginId: 'fediversity',
     });
     const baseUrl = await this.services.discovery.getBaseUrl('fediversity');
     const response = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) {
       const error = await ResponseError.fromResponse(response);
       // The backend's own message says what was wrong (which field, which owner); keep it in the task log.
-      error.message = `POST /api/fediversity${path} failed with ${response.status}: ${error.body?.error?.message ?? error.message}`;
+      error.message = `${method} /api/fediversity${path} failed with ${response.status}: ${error.body?.error?.message ?? error.message}`;
       throw error;
     }
     return (await response.json()) as T;

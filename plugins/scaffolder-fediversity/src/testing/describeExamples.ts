@@ -1,4 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseEntityRef } from '@backstage/catalog-model';
+import { parse } from 'yaml';
 import { TemplateAction, TemplateExample } from '@backstage/plugin-scaffolder-node';
 import { readFlakeFiles } from '@fediversity/plugin-fediversity-node';
 import { FediversityActionDeps } from '../actions/deps';
@@ -27,8 +30,8 @@ export function describeExamples(
       createAction({
         clusters: h.clusters,
         guestAccess: h.guestAccess,
-        backend: { registerInstance: jest.fn(), enqueueJob: jest.fn() },
-        catalog: { getEntityByRef: jest.fn(async () => ({}) as any) },
+        backend: { registerInstance: jest.fn(), enqueueJob: jest.fn(), createSchedule: jest.fn(), listSchedules: jest.fn() },
+        catalog: { getEntityByRef: jest.fn(async (ref: string) => appDefinition(ref) ?? ({} as any)) },
         flakeFiles: () => readFlakeFiles(join(__dirname, '../../../../nix')),
       } as FediversityActionDeps);
 
@@ -43,4 +46,10 @@ export function describeExamples(
       30_000,
     );
   });
+}
+
+/** An app definition of the repository's catalog (`component:default/mastodon`), as the catalog would return it. */
+function appDefinition(ref: string) {
+  const file = join(__dirname, '../../../../catalog/apps', `${parseEntityRef(ref).name}.yaml`);
+  return existsSync(file) ? parse(readFileSync(file, 'utf8')) : undefined;
 }

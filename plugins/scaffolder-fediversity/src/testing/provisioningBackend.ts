@@ -11,6 +11,7 @@ import fediversityPlugin, {
   catalogModuleFediversityProcessor,
   catalogModuleFediversityProxmox,
   fediversityModuleInstances,
+  fediversityModuleReplication,
 } from '@fediversity/plugin-fediversity-backend';
 import { eventsServiceFactory } from '@backstage/plugin-events-node';
 import { staticPveClustersServiceFactory } from '@fediversity/plugin-fediversity-node';
@@ -60,6 +61,7 @@ export async function startProvisioningBackend(
       scaffolderModuleFediversity,
       fediversityPlugin,
       fediversityModuleInstances,
+      fediversityModuleReplication,
       catalogModuleFediversityInstances,
       catalogModuleFediversityProxmox,
       catalogModuleFediversityProcessor,
@@ -90,6 +92,8 @@ export async function startProvisioningBackend(
             // Only the refresh schedule of the embedded cluster; the clusters themselves come from the harness.
             proxmox: { clusters: [{ name: 'demo', schedule: every(options.proxmoxRefreshSeconds ?? 1) }] },
             jobs: { tickSeconds: 1 },
+            // Schedules are created by the templates; their runs are the replication tests' business, not these.
+            replication: { tickSeconds: 3600, drillIntervalHours: 0 },
           },
         },
       }),

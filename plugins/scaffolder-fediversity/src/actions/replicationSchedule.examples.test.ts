@@ -1,0 +1,5 @@
+import { describeExamples } from '../testing/describeExamples';
+import { createReplicationScheduleAction } from './replicationSchedule';
+import { examples } from './replicationSchedule.examples';
+
+describeExamples('replicationSchedule', createReplicationScheduleAction, examples);
