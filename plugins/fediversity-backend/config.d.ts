@@ -26,6 +26,25 @@ export interface Config {
       /** How often to look for runnable jobs, e.g. retries that came due (default 5). */
       tickSeconds?: number;
     };
+    /** Migrations of instances to other hosts (src/migration). */
+    migration?: {
+      /**
+       * SSH private keys by name, referenced from migration params as `{ secretRef: <name> }`. Migrations planned
+       * from an instance use the portal's own guest key instead (`guest-access.<cluster>`).
+       * @visibility secret
+       */
+      secrets?: { [name: string]: string };
+      /** How PostgreSQL runs on real hosts; the defaults are NixOS's services.postgresql (PostgreSQL 16). */
+      postgres?: {
+        bin?: string;
+        dataDir?: string;
+        port?: number;
+        socketDir?: string;
+        osUser?: string;
+      };
+      /** The key on a real source host with which its rsync logs in to the target (default /root/.ssh/id_ed25519). */
+      peerIdentityFile?: string;
+    };
     /** Replication schedules, restores and drills (src/replication, src/backups). */
     replication?: {
       /** How often due schedules become replication.run jobs (default 30). */
