@@ -78,6 +78,12 @@ function options(
 let clock = Date.parse('2026-11-25T20:00:00Z');
 const nextTime = () => (clock += 1000);
 
+/** Whether the pool has resumable receive (`receive_resume_token`); zfs-fuse's pool version 23 has not. */
+async function poolHasResumeTokens(pool: string): Promise<boolean> {
+  const probe = await localRunner.run(['zfs', 'get', '-H', '-o', 'value', 'receive_resume_token', pool], { check: false });
+  return probe.exitCode === 0;
+}
+
 async function lastGuids(source: string, target: string) {
   const s = (await listZfsSnapshots(localRunner, source))!;
   const t = (await listZfsSnapshots(localRunner, target))!;
@@ -154,7 +160,9 @@ describe('replicateZfs on real pools (zfs-fuse) over SSH', () => {
     expect(pending).toBeDefined();
 
     const rerun = await replicateZfs(options(env, dataset, target, points, { pendingSnapshot: pending }));
-    expect(rerun).toMatchObject({ mode: 'incremental', snapshot: pending, resumedFromToken: false });
+    // zfs-fuse (pool version 23) has no resumable receive: the run restarts the stream. Kernel OpenZFS
+    // keeps the partial receive and the run finishes it from its token.
+    expect(rerun).toMatchObject({ mode: 'incremental', snapshot: pending, resumedFromToken: await poolHasResumeTokens(targetPool) });
     const after = await lastGuids(dataset, target);
     expect(after.target.guid).toBe(after.source.guid);
     expect(after.target.name).toBe(pending);
@@ -171,6 +179,14 @@ describe('replicateZfs on real pools (zfs-fuse) over SSH', () => {
     await expect(replicateZfs(options(env, dataset, target, points))).rejects.toBeInstanceOf(NoCommonSnapshotError);
     expect(await listZfsSnapshots(localRunner, target)).toEqual(before);
     expect(points).toEqual([]);
+
+    // An operator destroys the unrelated target deliberately: the next run sends in full, guids then agree.
+    await localRunner.run(['zfs', 'destroy', '-r', target]);
+    const full = await replicateZfs(options(env, dataset, target, points));
+    expect(full.mode).toBe('full');
+    const after = await lastGuids(dataset, target);
+    expect(after.target).toMatchObject({ name: full.snapshot, guid: after.source.guid });
+    expect(after.targetAll.map(s => s.name)).not.toContain('unrelated');
   });
 
   it('rolls a modified target back to the common snapshot, makes it read-only again, and goes on', async () => {
@@ -191,6 +207,8 @@ describe('replicateZfs on real pools (zfs-fuse) over SSH', () => {
     expect(result).toMatchObject({ mode: 'incremental', rolledBackTarget: true });
     const after = await lastGuids(dataset, target);
     expect(after.target.guid).toBe(after.source.guid);
+    // The same snapshots (by guid) on both sides: the replica's own write is gone, not merged.
+    expect(after.targetAll.map(s => s.guid)).toEqual(after.sourceAll.map(s => s.guid));
     const readonly = await localRunner.run(['zfs', 'get', '-H', '-o', 'value', 'readonly', target]);
     expect(readonly.stdout.trim()).toBe('on');
   });
@@ -207,5 +225,27 @@ describe('replicateZfs on real pools (zfs-fuse) over SSH', () => {
     );
     const names = (await listZfsSnapshots(localRunner, target))!.map(s => s.name);
     expect(names).toContain('operator-kept');
+  });
+
+  it('on zfs-fuse: no resume tokens, so the strategy receives without -s and never tries send -t', async () => {
+    const env = ready();
+    if (!env) return;
+    if (await poolHasResumeTokens(targetPool)) return console.warn('Kernel OpenZFS: resume tokens are exercised by the interrupted-send test');
+    const { dataset, target } = await sourceDataset(env);
+    const commands: string[] = [];
+    const recording = (runner: typeof env.hosts.source) => ({
+      run: (argv: readonly string[], opts?: any) => {
+        commands.push(argv.join(' '));
+        return runner.run(argv, opts);
+      },
+    });
+    await replicateZfs({ ...options(env, dataset, target, []), source: recording(env.hosts.source), target: recording(env.hosts.target) });
+    expect(commands.some(c => / receive -u .*-s /.test(c) || / send -t /.test(c))).toBe(false);
+    // What zfs-fuse 0.7 (pool version 23) rejects, checked here so the README's list stays true.
+    for (const argv of [['zfs', 'receive', '-s', `${targetPool}/x`], ['zfs', 'send', '-t', 'token'], ['zfs', 'receive', '-A', `${targetPool}/x`], ['zfs', 'bookmark', `${dataset}@x`, `${dataset}#x`]]) {
+      const result = await localRunner.run(argv, { check: false });
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stderr).toMatch(/invalid option|unrecognized command/);
+    }
   });
 });
