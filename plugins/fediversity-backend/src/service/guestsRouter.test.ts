@@ -53,6 +53,22 @@ describe('guests router against the PVE simulator', () => {
     expect(zfs).toMatchObject({ type: 'zfspool', totalBytes: 100 * 1024 ** 3, usedBytes: expect.any(Number) });
   });
 
+  it('lists the clusters, and the nodes of one with load and memory (allow-listed fields)', async () => {
+    const clustersAnswer = await request(app).get('/clusters');
+    expect(clustersAnswer.status).toBe(200);
+    expect(clustersAnswer.body.items).toEqual([{ name: 'lab', demo: expect.any(Boolean) }]);
+
+    const response = await request(app).get('/nodes/lab');
+    expect(response.status).toBe(200);
+    expect(response.body.items.map((n: { node: string }) => n.node).sort()).toEqual(['pve-a', 'pve-b']);
+    for (const node of response.body.items) {
+      expect(node).toMatchObject({ status: 'online', maxCpu: expect.any(Number), maxMemBytes: expect.any(Number), memBytes: expect.any(Number) });
+      for (const key of Object.keys(node)) expect(['node', 'status', 'cpu', 'maxCpu', 'memBytes', 'maxMemBytes']).toContain(key);
+    }
+    expect((await request(app).get('/nodes/Not_A_Cluster')).status).toBe(400);
+    expect((await request(app).get('/nodes/nowhere')).status).toBe(404);
+  });
+
   it('refuses malformed input, unknown clusters and missing guests, and unauthenticated callers', async () => {
     expect((await request(app).get('/guests/lab/pve-a/12/status')).status).toBe(400);
     expect((await request(app).get('/guests/lab/bad%20node/105/status')).status).toBe(400);

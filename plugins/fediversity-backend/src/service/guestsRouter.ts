@@ -13,7 +13,8 @@ const PVE_ID = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 const CLUSTER = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /**
- * Read-only live state from Proxmox for the entity pages: a guest's status and a node's storage usage.
+ * Read-only live state from Proxmox for the entity pages and the provisioning form: the clusters, their nodes'
+ * load and memory, a guest's status and a node's storage usage.
  * Any signed-in user or service may read them (the same facts the catalog shows, only fresher); the answers
  * are allow-listed fields, so nothing else Proxmox returns (config, tags, HA details) reaches the browser.
  */
@@ -37,6 +38,30 @@ export function createGuestsRouter(options: GuestsRouterOptions): express.Router
       diskBytes: status.disk,
       maxDiskBytes: status.maxdisk,
       lock: status.lock,
+    });
+  });
+
+  /** The configured clusters, first one first (the one provisioning uses when none is named). */
+  router.get('/clusters', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    res.json({ items: clusters.list().map(cluster => ({ name: cluster.name, demo: cluster.demo })) });
+  });
+
+  /** A cluster's nodes with their load and memory, for placement choices (the provisioning form). */
+  router.get('/nodes/:cluster', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const cluster = req.params.cluster;
+    if (!CLUSTER.test(cluster)) throw new InputError(`Not a cluster name: ${cluster}`);
+    const nodes = await clusters.get(cluster).client.listNodes();
+    res.json({
+      items: nodes.map(n => ({
+        node: n.node,
+        status: n.status,
+        cpu: n.cpu,
+        maxCpu: n.maxcpu,
+        memBytes: n.mem,
+        maxMemBytes: n.maxmem,
+      })),
     });
   });
 
