@@ -149,9 +149,16 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
       await targetStatus.catch(() => undefined);
     }
     const stoppedSeconds = (env.now() - started) / 1000;
-    const checkpointLsn = await this.sourceShutdownCheckpoint(env, source);
     if ((await targetStatus) !== 'running') await target.start(env.signal);
-    await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
+    // The LSN guard. The postmaster exits only once the standby has the shutdown checkpoint, so its replay
+    // position is read at the same time as the checkpoint's location and usually passes at once.
+    const [checkpointLsn, replayLsn] = await Promise.all([
+      this.sourceShutdownCheckpoint(env, source),
+      target.query('SELECT pg_last_wal_replay_lsn()', env.signal),
+    ]);
+    if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
+      await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
+    }
     return { checkpointLsn, stopSeconds: stoppedSeconds, seconds: (env.now() - started) / 1000 };
   }
 
