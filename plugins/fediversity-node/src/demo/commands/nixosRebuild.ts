@@ -3,6 +3,7 @@ import { cp, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { NixInstantiate } from '../../nix';
 import type { DemoGuest } from '../DemoGuest';
+import { createStateDirectories } from './stateDirectories';
 import type { DemoCommand } from './types';
 
 export interface NixosRebuildOptions {
@@ -105,6 +106,10 @@ export function demoNixosRebuildCommand(options: NixosRebuildOptions = {}): Demo
     if (args.action === 'build') return 0;
 
     stderr('activating the configuration...\nsetting up /etc...\nreloading user units for root...\nsetting up tmpfiles\n');
+    if (args.action === 'switch' || args.action === 'test') {
+      const created = await createStateDirectories(guest, flakeDir, match[2], now());
+      if (created.length) stderr(`[demo host] created the app's state directories with sample demo data: ${created.join(' ')}\n`);
+    }
     if (args.action === 'test') return 0;
     const state = await guest.updateState(async current => {
       const number = Math.max(0, ...current.generations.map(g => g.number)) + 1;
