@@ -379,6 +379,23 @@ describe('JobEngine', () => {
     expect(await h.service.get(id)).toMatchObject({ status: 'succeeded', approvalDeadline: undefined });
   });
 
+  it('a job stored without the deadline param waits without a deadline', async () => {
+    const h = await harness([
+      {
+        kind: 'test.deadline-added-later',
+        steps: [
+          { name: 'approve', approvalGate: true, timeoutMs: (params: { timeoutSeconds?: number }) => params.timeoutSeconds! * 1000 },
+          { name: 'apply', run: async () => 'applied' },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.deadline-added-later');
+    await h.engine.runUntilIdle();
+    await h.clock.advance(365 * 86_400_000);
+    await runJobsJanitor({ store: h.store, clock: h.clock, logger: mockServices.logger.mock() });
+    expect(await h.service.get(id)).toMatchObject({ status: 'awaiting_approval', approvalDeadline: undefined });
+  });
+
   it('cancels a running step through its AbortSignal (seen at the heartbeat) and compensates', async () => {
     const killed: unknown[] = [];
     const h = await harness([

@@ -123,7 +123,8 @@ export class JobRun {
       }
       if (!isRunStep(definition)) {
         const timeoutMs = definition.timeoutMs?.(this.job.params);
-        const deadline = timeoutMs === undefined ? undefined : this.now() + timeoutMs;
+        // A job stored before its kind had a deadline has no such param (NaN here): it waits as it always did.
+        const deadline = timeoutMs !== undefined && Number.isFinite(timeoutMs) ? this.now() + timeoutMs : undefined;
         await this.store.parkForApproval(
           this.lease,
           this.now(),
