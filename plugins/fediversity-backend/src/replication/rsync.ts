@@ -45,6 +45,16 @@ export interface FilesReplicationResult {
 /** rsync's "some files vanished before they could be transferred": normal while the app runs. */
 export const RSYNC_VANISHED = 24;
 
+/*
+ * Fixed scripts with paths only as positional arguments: each saves an SSH round trip (a session and a shell
+ * start per remote command, which is most of a run when little changed).
+ */
+/** $1 = the new generation (created), $2 = current: prints `current` when there is one. */
+const PREPARE = 'mkdir -p -- "$1" && if [ -d "$2" ]; then echo current; fi';
+/** $1 = generation name, $2 = temporary link, $3 = current, $4 = root: atomic swap, then the generations. */
+const PUBLISH_THEN_LIST =
+  'ln -sfn -- "$1" "$2" && mv -T -- "$2" "$3" && exec find "$4" -mindepth 1 -maxdepth 1 -type d -name "gen-*"';
+
 export function generationName(at: number): string {
   return `gen-${new Date(at).toISOString().replace(/[-:.]/g, '')}`;
 }
@@ -75,8 +85,8 @@ export async function replicateFiles(options: FilesReplicationOptions): Promise<
   const generation = generationName(options.now());
   const next = posix.join(root, generation);
 
-  await target.run(['mkdir', '-p', '--', next], { signal });
-  const hasCurrent = (await target.run(['test', '-d', current], { signal, check: false })).exitCode === 0;
+  const prepared = await target.run(['sh', '-c', PREPARE, 'prepare', next, current], { signal });
+  const hasCurrent = prepared.stdout.trim() === 'current';
   const rsync = async (checksum: boolean, tolerateVanished: boolean) => {
     const argv = rsyncPushArgv({
       sourcePath: `${options.sourcePath.replace(/\/+$/, '')}/`,
@@ -115,24 +125,18 @@ export async function replicateFiles(options: FilesReplicationOptions): Promise<
   }
   const quiescedMs = Date.now() - quiesceStarted;
 
-  // Publish: the symlink swap is the commit point of this run.
+  // Publish: the symlink swap is the commit point of this run (the same command lists the generations).
   const link = posix.join(root, `.current-${generation}`);
-  await target.run(['ln', '-sfn', '--', generation, link], { signal });
-  await target.run(['mv', '-T', '--', link, current], { signal });
+  const listing = await target.run(['sh', '-c', PUBLISH_THEN_LIST, 'publish', generation, link, current, root], { signal });
   await log(`Generation ${generation} is current`, stats);
 
-  const listing = await target.run(['find', root, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-name', 'gen-*'], {
-    signal,
-  });
   const generations = listing.stdout
     .split('\n')
     .map(line => posix.basename(line.trim()))
     .filter(name => /^gen-[0-9TZ]+$/.test(name) && name <= generation)
     .sort();
   const removedGenerations = generations.slice(0, Math.max(0, generations.length - options.keepGenerations));
-  for (const old of removedGenerations) {
-    if (old === generation) continue;
-    await target.run(['rm', '-rf', '--', posix.join(root, old)], { signal });
-  }
+  const doomed = removedGenerations.filter(old => old !== generation).map(old => posix.join(root, old));
+  if (doomed.length) await target.run(['rm', '-rf', '--', ...doomed], { signal });
   return { generation, consistentAt, quiescedMs, ...stats, removedGenerations };
 }

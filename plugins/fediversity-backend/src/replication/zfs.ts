@@ -69,25 +69,31 @@ export class ForeignTargetSnapshotsError extends PermanentJobError {
   name = 'ForeignTargetSnapshotsError';
 }
 
-/** Snapshots of a dataset, oldest first; undefined when the dataset does not exist. */
-export async function listZfsSnapshots(
-  runner: CommandRunner,
-  dataset: string,
-  signal?: AbortSignal,
-): Promise<ZfsSnapshot[] | undefined> {
-  assertZfsDataset(dataset);
-  // `zfs get` (not `zfs list -p`, which zfs-fuse lacks); -d 1 = the dataset's own snapshots and children.
-  const result = await runner.run(
-    ['zfs', 'get', '-Hp', '-r', '-d', '1', '-o', 'name,property,value', 'guid,creation', dataset],
-    { signal, check: false },
-  );
-  if (result.exitCode !== 0) {
-    if (/does not exist/.test(result.stderr)) return undefined;
-    throw new Error(`zfs get on ${dataset} failed: ${result.stderr.trim().slice(-500)}`);
-  }
+/** A dataset's snapshots (oldest first) and whether the dataset itself is read-only. */
+export interface ZfsDatasetState {
+  snapshots: ZfsSnapshot[];
+  readonly: boolean;
+}
+
+// `zfs get` (not `zfs list -p`, which zfs-fuse lacks); -d 1 = the dataset itself and its own snapshots.
+const LISTING = ['zfs', 'get', '-Hp', '-r', '-d', '1', '-o', 'name,property,value', 'guid,creation,readonly'];
+
+/*
+ * Fixed scripts, datasets and snapshot names only as positional arguments: one SSH round trip instead of two.
+ * (Each remote command costs a session and a shell start; on small deltas that is most of a run.)
+ */
+const SNAPSHOT_THEN_LIST = `zfs snapshot -- "$1@$2" && exec ${LISTING.join(' ')} "$1"`;
+const READONLY_THEN_LIST = `zfs set readonly=on "$1" && exec ${LISTING.join(' ')} "$1"`;
+
+function parseDatasetState(stdout: string, dataset: string): ZfsDatasetState {
   const byName = new Map<string, Partial<ZfsSnapshot> & { order: number }>();
-  for (const line of result.stdout.split('\n')) {
+  let readonly = false;
+  for (const line of stdout.split('\n')) {
     const [fullName, property, value] = line.split('\t');
+    if (fullName === dataset) {
+      if (property === 'readonly') readonly = value === 'on';
+      continue;
+    }
     if (!fullName?.startsWith(`${dataset}@`)) continue;
     const name = fullName.slice(dataset.length + 1);
     const entry = byName.get(name) ?? { name, order: byName.size };
@@ -95,10 +101,40 @@ export async function listZfsSnapshots(
     if (property === 'creation') entry.creation = Number(value);
     byName.set(name, entry);
   }
-  return [...byName.values()]
+  const snapshots = [...byName.values()]
     .filter((s): s is ZfsSnapshot & { order: number } => s.guid !== undefined && s.creation !== undefined)
     .sort((a, b) => a.creation - b.creation || a.order - b.order)
     .map(({ name, guid, creation }) => ({ name, guid, creation }));
+  return { snapshots, readonly };
+}
+
+/** Runs a listing (or a script ending in one); undefined when the dataset does not exist. */
+async function datasetState(
+  runner: CommandRunner,
+  dataset: string,
+  argv: readonly string[],
+  signal?: AbortSignal,
+): Promise<ZfsDatasetState | undefined> {
+  const result = await runner.run(argv, { signal, check: false });
+  if (result.exitCode !== 0) {
+    if (/does not exist/.test(result.stderr)) return undefined;
+    throw new Error(`${argv.slice(0, 2).join(' ')} on ${dataset} failed: ${result.stderr.trim().slice(-500)}`);
+  }
+  return parseDatasetState(result.stdout, dataset);
+}
+
+async function readDataset(runner: CommandRunner, dataset: string, signal?: AbortSignal) {
+  assertZfsDataset(dataset);
+  return datasetState(runner, dataset, [...LISTING, dataset], signal);
+}
+
+/** Snapshots of a dataset, oldest first; undefined when the dataset does not exist. */
+export async function listZfsSnapshots(
+  runner: CommandRunner,
+  dataset: string,
+  signal?: AbortSignal,
+): Promise<ZfsSnapshot[] | undefined> {
+  return (await readDataset(runner, dataset, signal))?.snapshots;
 }
 
 /** The newest target snapshot whose guid the source also has (the incremental base), or undefined. */
@@ -174,29 +210,36 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
   }
 
   // 2. The new consistent point on the source (reused if an earlier attempt of this run took it).
-  const sourceSnapshots = await listZfsSnapshots(source, sourceDataset, signal);
-  if (!sourceSnapshots) throw new PermanentJobError(`Source dataset ${sourceDataset} does not exist`);
   let snapshot = options.pendingSnapshot;
-  if (!snapshot || !sourceSnapshots.some(s => s.name === snapshot)) {
+  let sourceAfter: ZfsSnapshot[] | undefined;
+  if (snapshot) {
+    sourceAfter = (await readDataset(source, sourceDataset, signal))?.snapshots;
+    if (!sourceAfter) throw new PermanentJobError(`Source dataset ${sourceDataset} does not exist`);
+    if (!sourceAfter.some(s => s.name === snapshot)) snapshot = undefined;
+  }
+  if (!snapshot) {
     snapshot = snapshotName(options.snapshotPrefix, options.now());
-    await source.run(['zfs', 'snapshot', '--', `${sourceDataset}@${snapshot}`], { signal });
+    const taken = await datasetState(source, sourceDataset, ['bash', '-c', SNAPSHOT_THEN_LIST, 'snapshot', sourceDataset, snapshot], signal);
+    if (!taken) throw new PermanentJobError(`Source dataset ${sourceDataset} does not exist`);
+    sourceAfter = taken.snapshots;
     await options.savePendingSnapshot?.(snapshot);
     await log(`Snapshot ${sourceDataset}@${snapshot} taken`);
   }
-  const sourceAfter = (await listZfsSnapshots(source, sourceDataset, signal))!;
-  const newSnapshot = sourceAfter.find(s => s.name === snapshot)!;
+  const newSnapshot = sourceAfter!.find(s => s.name === snapshot);
+  if (!newSnapshot) throw new Error(`Snapshot ${sourceDataset}@${snapshot} is missing right after it was taken`);
 
   // 3. The base: the newest snapshot both sides hold with the same guid.
-  const targetSnapshots = await listZfsSnapshots(target, targetDataset, signal);
+  const targetBefore = await readDataset(target, targetDataset, signal);
   let mode: 'full' | 'incremental';
   let base: ZfsSnapshot | undefined;
   let rolledBackTarget = false;
-  if (!targetSnapshots) {
+  if (!targetBefore) {
     mode = 'full';
     await log(`Full send of ${sourceDataset}@${snapshot} to ${targetDataset}`);
     await send(['zfs', 'send', '--', `${sourceDataset}@${snapshot}`], resumeFlag);
   } else {
-    base = findCommonSnapshot(sourceAfter, targetSnapshots);
+    const targetSnapshots = targetBefore.snapshots;
+    base = findCommonSnapshot(sourceAfter!, targetSnapshots);
     if (!base) {
       throw new NoCommonSnapshotError(
         `${targetDataset} exists but shares no snapshot (by guid) with ${sourceDataset}; ` +
@@ -214,14 +257,14 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
     }
     if (base.guid !== newSnapshot.guid) {
       // The replica is meant to be read-only; anything written since the common snapshot is discarded.
-      const readonly = await target.run(['zfs', 'get', '-H', '-o', 'value', 'readonly', targetDataset], { signal });
-      if (readonly.stdout.trim() !== 'on') {
+      // A read-only replica cannot have changed: `receive -F` then only rolls back what it must, no extra step.
+      if (!targetBefore.readonly) {
         await log(`${targetDataset} was writable: rolling it back to ${base.name} and making it read-only`, {}, 'warn');
         rolledBackTarget = true;
         // A read-write mount would keep reporting (and allowing) writes whatever the property says.
         await target.run(['zfs', 'unmount', targetDataset], { signal, check: false });
+        await target.run(['zfs', 'rollback', '--', `${targetDataset}@${base.name}`], { signal });
       }
-      await target.run(['zfs', 'rollback', '--', `${targetDataset}@${base.name}`], { signal });
       await log(`Incremental send ${base.name} → ${snapshot}`);
       await send(
         ['zfs', 'send', '-I', `${sourceDataset}@${base.name}`, '--', `${sourceDataset}@${snapshot}`],
@@ -229,11 +272,14 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
       );
     }
   }
-  await target.run(['zfs', 'set', 'readonly=on', targetDataset], { signal });
+  // Received datasets come up writable (zfs-fuse has no `receive -o readonly=on`): set it with the final listing.
+  const stayedReadonly = mode === 'incremental' && targetBefore!.readonly;
+  const targetAfter = stayedReadonly
+    ? await readDataset(target, targetDataset, signal)
+    : await datasetState(target, targetDataset, ['bash', '-c', READONLY_THEN_LIST, 'readonly', targetDataset], signal);
 
   // 4. Verify by guid, record, and only then prune.
-  const targetAfter = (await listZfsSnapshots(target, targetDataset, signal)) ?? [];
-  const received = targetAfter.find(s => s.name === snapshot);
+  const received = targetAfter?.snapshots.find(s => s.name === snapshot);
   if (!received || received.guid !== newSnapshot.guid) {
     throw new Error(
       `After the receive ${targetDataset}@${snapshot} has guid ${received?.guid ?? 'none'}, expected ${newSnapshot.guid}`,
@@ -242,8 +288,8 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
   await options.recordCommonPoint({ snapshot, guid: newSnapshot.guid, takenAt: newSnapshot.creation * 1000 });
 
   const pruned = {
-    source: await prune(source, sourceDataset, sourceAfter, snapshot, options, signal),
-    target: await prune(target, targetDataset, targetAfter, snapshot, options, signal),
+    source: await prune(source, sourceDataset, sourceAfter!, snapshot, options, signal),
+    target: await prune(target, targetDataset, targetAfter!.snapshots, snapshot, options, signal),
   };
   if (pruned.source.length || pruned.target.length) await log('Pruned old replication snapshots', pruned);
   return { mode, snapshot, guid: newSnapshot.guid, base: base?.name, resumedFromToken, rolledBackTarget, pruned };

@@ -19,7 +19,7 @@ function ok(stdout = ''): RunResult {
 
 function listing(dataset: string, snapshots: FakeSnapshot[]) {
   return ok(
-    [`${dataset}\tguid\t1`, `${dataset}\tcreation\t1000`, ...snapshots.flatMap((s, i) => [`${dataset}@${s.name}\tguid\t${s.guid}`, `${dataset}@${s.name}\tcreation\t${1000 + i}`])].join('\n'),
+    [`${dataset}\tguid\t1`, `${dataset}\tcreation\t1000`, `${dataset}\treadonly\ton`, ...snapshots.flatMap((s, i) => [`${dataset}@${s.name}\tguid\t${s.guid}`, `${dataset}@${s.name}\tcreation\t${1000 + i}`])].join('\n'),
   );
 }
 
@@ -32,6 +32,11 @@ describe('replicateZfs with resume tokens (OpenZFS behaviour)', () => {
 
     const sourceRunner: CommandRunner = {
       async run(argv) {
+        if (argv[0] === 'bash' && argv[2].startsWith('zfs snapshot')) {
+          // `zfs snapshot -- "$1@$2" && zfs get …` with the dataset and snapshot name as arguments.
+          source.push({ name: argv[argv.length - 1], guid: '333' });
+          return listing('tank/app', source);
+        }
         if (argv[0] === 'bash') {
           const script = argv[argv.length - 1];
           sent.push(script);
@@ -42,10 +47,6 @@ describe('replicateZfs with resume tokens (OpenZFS behaviour)', () => {
             const snapshot = source[source.length - 1];
             target.push({ ...snapshot });
           }
-          return ok();
-        }
-        if (argv[1] === 'snapshot') {
-          source.push({ name: argv[3].split('@')[1], guid: '333' });
           return ok();
         }
         if (argv[1] === 'get') return listing('tank/app', source);
@@ -64,8 +65,8 @@ describe('replicateZfs with resume tokens (OpenZFS behaviour)', () => {
           return ok(argv[argv.length - 1] === 'backup' ? '-' : token || '-');
         }
         if (command.startsWith('zfs get -Hp')) return listing('backup/app', target);
-        if (command.startsWith('zfs get -H -o value readonly')) return ok('on');
-        if (argv[1] === 'rollback' || argv[1] === 'set') return ok();
+        if (argv[0] === 'bash' && argv[2].startsWith('zfs set readonly=on')) return listing('backup/app', target);
+        if (argv[1] === 'set') return ok();
         if (argv[1] === 'destroy') {
           const name = argv[3].split('@')[1];
           target.splice(target.findIndex(s => s.name === name), 1);
@@ -94,6 +95,7 @@ describe('replicateZfs with resume tokens (OpenZFS behaviour)', () => {
     expect(sent[0]).toMatch(/^zfs send -t 1-c0ffee-token \| ssh .* 'zfs receive -u -s -- backup\/app'$/);
     expect(sent[1]).toMatch(/zfs send -I tank\/app@fedi_x_2 -- tank\/app@fedi_x_20261125T220000000Z \| ssh .*'zfs receive -u -F -s -- backup\/app'$/);
     expect(recorded).toEqual(['333']);
+    // A read-only replica is not rolled back by a separate command (receive -F does what is needed).
     // Pruned only after recording, and never the new common snapshot.
     expect(source.map(s => s.name)).toEqual(['fedi_x_2', 'fedi_x_20261125T220000000Z']);
     expect(target.map(s => s.guid)).toEqual(['222', '333']);
