@@ -51,7 +51,9 @@ export function runLocalRsync(run: LocalRsyncRun): Promise<number> {
       killTimer = setTimeout(() => killGroup('SIGKILL'), TERMINATE_GRACE_MS);
     };
     run.signal.addEventListener('abort', onAbort, { once: true });
+    let failedToStart = false;
     child.once('error', error => {
+      failedToStart = true;
       run.stderr(`rsync: cannot run rsync on the demo host: ${error.message}\n`);
     });
     child.once('close', (code, signal) => {
@@ -59,7 +61,8 @@ export function runLocalRsync(run: LocalRsyncRun): Promise<number> {
       clearTimeout(killTimer);
       stdout.flush();
       stderr.flush();
-      if (code !== null) resolve(code);
+      if (failedToStart) resolve(127);
+      else if (code !== null) resolve(code);
       else if (signal) resolve(128 + (constants.signals[signal] ?? 0));
       else resolve(127);
     });

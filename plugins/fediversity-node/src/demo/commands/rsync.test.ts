@@ -231,6 +231,10 @@ describe('demo rsync between guests', () => {
       expect(result.exitCode).toBe(255);
       expect(result.stderr).toMatch(/demo host: can only reach other demo guests of this server/);
     }
+    // localhost reaches this server too, but ssh looks its key up under that name.
+    const byName = await push({ ...pass, host: 'localhost' });
+    expect(byName.exitCode).toBe(255);
+    expect(byName.stderr).toMatch(/No ED25519 host key is known for \[localhost\]:\d+/);
     const noGuest = await push({ ...pass, username: 'ct-999' });
     expect(noGuest.exitCode).toBe(255);
     expect(noGuest.stderr).toMatch(/ct-999@127\.0\.0\.1: Permission denied \(publickey\)\./);
@@ -242,7 +246,7 @@ describe('demo rsync between guests', () => {
       expect(refused.exitCode).toBe(255);
       expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
       // The target guest may authorise a key of its own, like a real host's authorized_keys.
-      await target.uploadFile('/root/.ssh/authorized_keys', `${stranger.publicKey}\n`, { mkdirs: true });
+      await target.uploadFile('/root/.ssh/authorized_keys', `# migration key\nrestrict ${stranger.publicKey}\n`, { mkdirs: true });
       expect((await push(pass)).exitCode).toBe(0);
       // Like ssh, a private key file others may read is ignored (`tee` creates files 0644).
       await source.run(['rm', '-f', '--', IDENTITY]);

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { isIPv4 } from 'node:net';
 import { utils } from 'ssh2';
 import type { DemoGuest } from '../DemoGuest';
 import type { DemoHostPeers } from './types';
@@ -19,8 +19,8 @@ export interface SshClientOptions {
   port: number;
   /** `-l`; a destination's `user@` must agree with it. */
   user?: string;
+  /** `-i`; without any, ssh tries the default key files. */
   identityFiles: string[];
-  identitiesOnly: boolean;
   userKnownHostsFile: string;
   globalKnownHostsFile: string;
   /** `-O <command>`: talk to a control master instead of connecting. */
@@ -63,7 +63,6 @@ export function parseSshOptions(words: readonly string[]): { ssh: SshClientOptio
   const ssh: SshClientOptions = {
     port: 22,
     identityFiles: [],
-    identitiesOnly: false,
     userKnownHostsFile: '/root/.ssh/known_hosts',
     globalKnownHostsFile: '/etc/ssh/ssh_known_hosts',
   };
@@ -88,7 +87,6 @@ export function parseSshOptions(words: readonly string[]): { ssh: SshClientOptio
       }
       if (key === 'UserKnownHostsFile') ssh.userKnownHostsFile = expandHome(setting);
       if (key === 'GlobalKnownHostsFile') ssh.globalKnownHostsFile = expandHome(setting);
-      if (key === 'IdentitiesOnly') ssh.identitiesOnly = setting === 'yes';
       if (key === 'ControlPath') ssh.controlPath = expandHome(setting);
     } else throw new SshUsageError(`ssh option ${JSON.stringify(flag)} is not supported by this demo host`);
   }
@@ -106,15 +104,13 @@ export function parseRemoteShell(remoteShell: string): SshClientOptions {
   return ssh;
 }
 
-function isLocalAddress(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '::' || host.startsWith('127.') || host === '0.0.0.0';
-}
-
 /** Whether `host:port` is this server's listener, as a guest on the same machine can name it. */
 export function reachesServer(peers: DemoHostPeers, host: string, port: number): boolean {
   if (port !== peers.port) return false;
   if (host === peers.host) return true;
-  return isLocalAddress(peers.host) && isLocalAddress(host) && (host === 'localhost' || isIP(host) !== 0);
+  const loopback = host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
+  if (peers.host === '0.0.0.0' || peers.host === '::') return loopback;
+  return host === 'localhost' && (peers.host === '127.0.0.1' || peers.host === '::1');
 }
 
 /** OpenSSH's host pattern matching: `*`/`?` globs, `!` negation, hashed `|1|salt|hmac` names. */
@@ -197,11 +193,13 @@ export async function authenticate(
     .resolvePath('/root/.ssh/authorized_keys')
     .then(local => readFile(local, 'utf8'))
     .catch(() => '');
-  const authorizedBlobs = authorized
-    .split('\n')
-    .map(line => line.trim().split(/\s+/)[1])
-    .filter((blob): blob is string => Boolean(blob));
-  const candidates = [...ssh.identityFiles, ...(ssh.identitiesOnly && ssh.identityFiles.length ? [] : DEFAULT_IDENTITIES)];
+  // `[options] keytype base64 [comment]`: the key is the word after the key type.
+  const authorizedBlobs = authorized.split('\n').map(line => {
+    const words = line.trim().split(/\s+/);
+    const keyType = words.findIndex(word => /^(ssh-|ecdsa-|sk-)/.test(word));
+    return keyType >= 0 ? words[keyType + 1] : undefined;
+  });
+  const candidates = ssh.identityFiles.length > 0 ? ssh.identityFiles : DEFAULT_IDENTITIES;
   for (const file of candidates) {
     let text: string;
     try {
