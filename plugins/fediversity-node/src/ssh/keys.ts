@@ -9,9 +9,30 @@ export interface SshKeyPair {
   publicKey: string;
 }
 
+const GENERATION_ATTEMPTS = 16;
+
+/**
+ * ssh2's generator writes an ed25519 key it cannot read back about once in 256 keys (mscdex/ssh2#1390): such a
+ * key, saved as a demo host key, would keep the server from ever starting. Only a pair that parses and signs is
+ * returned.
+ */
 export function generateSshKeyPair(comment = ''): SshKeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  for (let attempt = 0; attempt < GENERATION_ATTEMPTS; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    if (isUsableKeyPair(pair.private, pair.public)) {
+      return { privateKey: pair.private, publicKey: pair.public.trim() };
+    }
+  }
+  throw new Error(`ssh2 generated ${GENERATION_ATTEMPTS} unusable ed25519 key pairs in a row`);
+}
+
+function isUsableKeyPair(privateKey: string, publicKey: string): boolean {
+  const parsedPrivate = utils.parseKey(privateKey);
+  const parsedPublic = utils.parseKey(publicKey);
+  if (parsedPrivate instanceof Error || parsedPublic instanceof Error) return false;
+  const probe = Buffer.from('fediversity key check');
+  const signature = parsedPrivate.sign(probe);
+  return !(signature instanceof Error) && parsedPublic.verify(probe, signature) === true;
 }
 
 /**
