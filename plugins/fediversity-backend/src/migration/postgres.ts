@@ -23,6 +23,14 @@ export class PostgresOnHost {
     return result.stdout.trim();
   }
 
+  /** Several statements in one psql run, each in its own transaction (one `-c` each), stopping at an error. */
+  async statements(sqls: string[], signal?: AbortSignal, database = 'postgres'): Promise<void> {
+    await this.shell.run(
+      this.argv('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.pg.socketDir, '-p', String(this.pg.port), '-d', database, ...sqls.flatMap(sql => ['-c', sql])]),
+      { signal },
+    );
+  }
+
   /** running | stopped | absent (no cluster in the data directory). */
   async status(signal?: AbortSignal): Promise<'running' | 'stopped' | 'absent'> {
     const result = await this.shell.run(this.argv('pg_ctl', ['-D', this.pg.dataDir, 'status']), { signal, check: false });

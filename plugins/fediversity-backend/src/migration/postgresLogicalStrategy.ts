@@ -5,7 +5,8 @@ import { slotName } from './postgresStreamingStrategy';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 const WAIT_MS = 120_000;
-const POLL_MS = 50;
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 100;
 
 /**
  * PostgreSQL across major versions (replication.md §1): the schema is copied first (`pg_dump --schema-only`
@@ -119,45 +120,48 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const current = assertLsn(await source.query('SELECT pg_current_wal_lsn()', env.signal), 'WAL position');
-    for (const database of env.params.postgresDatabases) {
-      const { subscription } = this.names(env, database);
-      await this.waitUntil(
-        env,
-        async () =>
-          (await source.query(`SELECT coalesce(bool_and(confirmed_flush_lsn >= '${current}'), false) FROM pg_replication_slots WHERE slot_name = '${subscription}'`, env.signal)) === 't',
-        `the subscriber of ${database} to confirm ${current}`,
-      );
-      // Sequences are not replicated: copy their positions, with a margin like a promote's prefetch.
-      const sequences = await source.query(
-        `SELECT string_agg(format('SELECT setval(%L, %s, true);', schemaname || '.' || sequencename, coalesce(last_value, 0) + 32), ' ') FROM pg_sequences WHERE last_value IS NOT NULL`,
-        env.signal,
-        database,
-      );
-      if (sequences) await target.query(sequences, env.signal, database);
-    }
+    await Promise.all(
+      env.params.postgresDatabases.map(async database => {
+        const { subscription } = this.names(env, database);
+        await this.waitUntil(
+          env,
+          async () =>
+            (await source.query(`SELECT coalesce(bool_and(confirmed_flush_lsn >= '${current}'), false) FROM pg_replication_slots WHERE slot_name = '${subscription}'`, env.signal)) === 't',
+          `the subscriber of ${database} to confirm ${current}`,
+        );
+        // Sequences are not replicated: copy their positions, with a margin like a promote's prefetch.
+        const sequences = await source.query(
+          `SELECT string_agg(format('SELECT setval(%L, %s, true);', schemaname || '.' || sequencename, coalesce(last_value, 0) + 32), ' ') FROM pg_sequences WHERE last_value IS NOT NULL`,
+          env.signal,
+          database,
+        );
+        if (sequences) await target.query(sequences, env.signal, database);
+      }),
+    );
     return { confirmedLsn: current };
   }
 
+  /** Every table's row count and ordered hash on both hosts, all tables at once (one listing per database). */
   async verify(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const tables: Record<string, string> = {};
     for (const database of env.params.postgresDatabases) {
-      const list = await source.query(
-        `SELECT string_agg(format('%I.%I', n.nspname, c.relname), ' ') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+      const listing = await source.query(
+        `SELECT coalesce(json_agg(json_build_array(format('%I.%I', n.nspname, c.relname), (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = c.oid AND i.indisprimary))), '[]') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
         env.signal,
         database,
       );
-      for (const table of list.split(' ').filter(Boolean)) {
-        const key = await source.query(
-          `SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '${table}'::regclass AND i.indisprimary`,
-          env.signal,
-          database,
-        );
-        const hashSql = `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY ${key})), '') FROM ${table} t`;
-        const [fromSource, fromTarget] = await Promise.all([source.query(hashSql, env.signal, database), target.query(hashSql, env.signal, database)]);
-        if (fromSource !== fromTarget) throw new PermanentJobError(`Verification failed: ${database}.${table} differs (${fromSource} vs ${fromTarget})`);
-        tables[`${database}.${table}`] = fromSource.split(':')[0];
-      }
+      const keyed = JSON.parse(listing) as Array<[string, string | null]>;
+      const counts = await Promise.all(
+        keyed.map(async ([table, key]) => {
+          if (!key) throw new PermanentJobError(`Verification failed: ${database}.${table} has no primary key to order its rows by`);
+          const hashSql = `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY ${key})), '') FROM ${table} t`;
+          const [fromSource, fromTarget] = await Promise.all([source.query(hashSql, env.signal, database), target.query(hashSql, env.signal, database)]);
+          if (fromSource !== fromTarget) throw new PermanentJobError(`Verification failed: ${database}.${table} differs (${fromSource} vs ${fromTarget})`);
+          return fromSource.split(':')[0];
+        }),
+      );
+      keyed.forEach(([table], index) => (tables[`${database}.${table}`] = counts[index]));
     }
     return { rowsPerTable: tables };
   }
@@ -169,9 +173,11 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
       const exists = await target.query(`SELECT count(*) FROM pg_subscription WHERE subname = '${subscription}'`, env.signal, database);
       if (exists !== '0') {
         // Detach from the source's slot so the drop does not need the source (the slot goes at decommission).
-        await target.query(`ALTER SUBSCRIPTION ${subscription} DISABLE`, env.signal, database);
-        await target.query(`ALTER SUBSCRIPTION ${subscription} SET (slot_name = NONE)`, env.signal, database);
-        await target.query(`DROP SUBSCRIPTION ${subscription}`, env.signal, database);
+        await target.statements(
+          [`ALTER SUBSCRIPTION ${subscription} DISABLE`, `ALTER SUBSCRIPTION ${subscription} SET (slot_name = NONE)`, `DROP SUBSCRIPTION ${subscription}`],
+          env.signal,
+          database,
+        );
       }
     }
   }
@@ -225,11 +231,14 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
     return Number(lag);
   }
 
+  /** Checks at once, then again after 5 ms, 10 ms, … up to every 100 ms. */
   private async waitUntil(env: StrategyEnv, condition: () => Promise<boolean>, what: string) {
     const deadline = env.now() + WAIT_MS;
+    let pause = FIRST_POLL_MS;
     while (!(await condition())) {
       if (env.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await env.sleep(POLL_MS);
+      await env.sleep(pause);
+      pause = Math.min(pause * 2, MAX_POLL_MS);
     }
   }
 }
