@@ -2,8 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
 import { parse } from 'yaml';
-import { mastodonRequest } from '../instances/testFixtures';
-import { InstanceRecord } from '../instances/types';
 import { buildMigrationParams, dnsRecordFor, planDataClasses, PlannedHost } from './planMigration';
 import { strategiesFromAppDefinition } from './strategies';
 
@@ -25,7 +23,6 @@ const host = (username: string, address = '127.0.0.1'): PlannedHost => ({
   hostKeyFingerprint: `SHA256:${'x'.repeat(43)}`,
   privateKeyRef: 'guest-access.demo',
 });
-const instance = { ...mastodonRequest, id: 'i-1' } as unknown as InstanceRecord;
 const provision = { cluster: 'demo', node: 'pve-b', storage: 'local-zfs', ostemplate: 'local:vztmpl/nixos.tar.xz', diskGb: 8, memoryMb: 2048, cores: 2, vmid: 120 };
 const postgres = { bin: '/run/current-system/sw/bin', dataDir: '/var/lib/postgresql/16', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres' };
 
@@ -68,7 +65,6 @@ describe('planDataClasses', () => {
 describe('buildMigrationParams', () => {
   it('builds demo params the job kind accepts: files only, no PostgreSQL, a provisioned target with the planned VMID', () => {
     const params = buildMigrationParams({
-      instance,
       app: mastodon,
       data: planDataClasses(mastodon, { demo: true }),
       demo: true,
@@ -96,7 +92,6 @@ describe('buildMigrationParams', () => {
   it('gives real hosts their PostgreSQL settings at their own addresses, and DNS when planned', () => {
     const data = planDataClasses({ ...mastodon, dataClasses: mastodon.dataClasses.filter(d => ['database', 'state'].includes(d.name)) }, { demo: false });
     const params = buildMigrationParams({
-      instance,
       app: mastodon,
       data,
       demo: false,
@@ -116,8 +111,7 @@ describe('buildMigrationParams', () => {
   it('refuses params the job kind would refuse: nothing to move', () => {
     expect(() =>
       buildMigrationParams({
-        instance,
-        app: mastodon,
+          app: mastodon,
         data: { dataClasses: [], identityPaths: [], usesPostgres: false, checks: [] },
         demo: true,
         source: host('ct-104'),

@@ -1,5 +1,4 @@
 import { DataClass } from '@fediversity/plugin-fediversity-common';
-import type { InstanceRecord } from '../instances/types';
 import { MigrationHost, MigrationParams, migrationParamsSchema } from './params';
 import { PostgresSettings } from './planConfig';
 
@@ -91,7 +90,6 @@ export interface PlannedHost {
 }
 
 export interface PlanInput {
-  instance: InstanceRecord;
   app: AppDataDefinition;
   data: DataPlan;
   demo: boolean;

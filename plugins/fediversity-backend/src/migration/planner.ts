@@ -122,7 +122,6 @@ export class MigrationPlanner {
         )
       : this.options.config.peerIdentityFile;
     return buildMigrationParams({
-      instance,
       app: facts.app,
       data: facts.data,
       demo: facts.demo,
