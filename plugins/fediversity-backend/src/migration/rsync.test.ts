@@ -1,0 +1,79 @@
+import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
+import { CommandResult, HostShell } from './hosts';
+import { migrationParamsSchema } from './params';
+import { controlDirectory, knownHostsPath, rsyncFromSource } from './rsync';
+import { StrategyEnv } from './strategy';
+
+const JOB = '7c6c4d26-1ad8-4bd1-8973-8348c30c5b36';
+
+/** A source host that records every command and answers rsync with the scripted exit codes in turn. */
+function sourceHost(rsyncExitCodes: number[]) {
+  const commands: string[][] = [];
+  const host: HostShell = {
+    role: 'source',
+    async run(argv): Promise<CommandResult> {
+      commands.push([...argv]);
+      const exitCode = argv[0] === 'rsync' ? (rsyncExitCodes.shift() ?? 0) : 0;
+      return { exitCode, stdout: '', stderr: exitCode ? 'ssh: connect to host target.example: Host key verification failed.' : '' };
+    },
+  };
+  return { host, commands };
+}
+
+function env(source: HostShell): StrategyEnv {
+  const key = (name: string) => ({ secretRef: name });
+  const params = migrationParamsSchema.parse({
+    app: { name: 'testapp', dataClasses: [{ name: 'media', kind: 'directories', directories: ['/var/lib/app'], replication: 'rsync-quiesced', quiesce: [['systemctl', 'stop', 'app']], unquiesce: [['systemctl', 'start', 'app']] }] },
+    source: { host: 'source.example', username: 'root', hostKey: 'SHA256:c291cmNlLWtleQ', hostPublicKey: generateSshKeyPair('source').publicKey, privateKey: key('s') },
+    target: { host: 'target.example', username: 'root', hostKey: 'SHA256:dGFyZ2V0LWtleQ', hostPublicKey: generateSshKeyPair('target').publicKey, privateKey: key('t') },
+    peer: { identityFile: '/root/.ssh/migration_ed25519' },
+  });
+  return {
+    jobId: JOB,
+    params,
+    source,
+    target: { role: 'target', run: async () => ({ exitCode: 0, stdout: '', stderr: '' }) },
+    signal: new AbortController().signal,
+    checkpoint: {},
+    saveCheckpoint: async () => {},
+    log: async () => {},
+    sleep: async () => {},
+    now: () => 0,
+  };
+}
+
+const pass = (mode: 'live' | 'final' | 'verify') => ({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/app/', mode });
+const remoteShell = (argv: string[]) => argv[argv.indexOf('-e') + 1];
+
+describe('rsyncFromSource', () => {
+  it('sends the window passes through the job’s control connection, and live passes on their own connections', async () => {
+    const { host, commands } = sourceHost([]);
+    await rsyncFromSource(env(host), pass('final'));
+    await rsyncFromSource(env(host), pass('verify'));
+    await rsyncFromSource(env(host), pass('live'));
+    const [final, verify, live] = commands;
+    for (const argv of [final, verify]) {
+      expect(remoteShell(argv)).toContain(`-o ControlMaster=no -o ControlPath=${controlDirectory(JOB)}/control`);
+    }
+    expect(remoteShell(live)).not.toContain('ControlPath');
+    expect(verify).toEqual(expect.arrayContaining(['--checksum', '--delete', '--dry-run', '--itemize-changes', '--checksum-choice=xxh128']));
+    expect(final).toEqual(expect.arrayContaining(['--delete']));
+    expect(final).not.toContain('--checksum');
+  });
+
+  it('writes the known_hosts file and runs the pass once more when ssh fails in the window', async () => {
+    const { host, commands } = sourceHost([255, 0]);
+    const outcome = await rsyncFromSource(env(host), pass('verify'));
+    expect(outcome.exitCode).toBe(0);
+    expect(commands.map(argv => argv.slice(0, 2))).toEqual([['rsync', '--checksum-choice=xxh128'], ['tee', '--'], ['rsync', '--checksum-choice=xxh128']]);
+    expect(commands[1][2]).toBe(knownHostsPath(JOB));
+  });
+
+  it('fails when ssh fails again, and fails a final pass whose files vanished (exit 24) at once', async () => {
+    await expect(rsyncFromSource(env(sourceHost([255, 255]).host), pass('final'))).rejects.toThrow(/exited with 255/);
+    const vanished = sourceHost([24]);
+    await expect(rsyncFromSource(env(vanished.host), pass('final'))).rejects.toThrow(/exited with 24 \(files vanished/);
+    expect(vanished.commands).toHaveLength(1);
+    await expect(rsyncFromSource(env(sourceHost([24]).host), pass('live'))).resolves.toMatchObject({ exitCode: 24 });
+  });
+});
