@@ -54,28 +54,28 @@ describe('useJobUpdates', () => {
       signals.push(update('job-1'));
       signals.push(update('job-2'));
       signals.push(update('job-3', 'component:default/someone-else'));
-      jest.advanceTimersByTime(200);
+      jest.advanceTimersByTime(1_000);
     });
     expect(refetch).toHaveBeenCalledTimes(1);
 
     // About another entity: not ours.
     act(() => {
       signals.push(update('job-3', 'component:default/someone-else'));
-      jest.advanceTimersByTime(200);
+      jest.advanceTimersByTime(1_000);
     });
     expect(refetch).toHaveBeenCalledTimes(1);
 
     // Broadcast (owners unknown): may be ours, so look.
     act(() => {
       signals.push({ jobId: 'job-4' });
-      jest.advanceTimersByTime(200);
+      jest.advanceTimersByTime(1_000);
     });
     expect(refetch).toHaveBeenCalledTimes(2);
 
     // Another channel is not ours either.
     act(() => {
       signals.push(update('job-1'), 'other:channel');
-      jest.advanceTimersByTime(200);
+      jest.advanceTimersByTime(1_000);
     });
     expect(refetch).toHaveBeenCalledTimes(2);
 
@@ -87,6 +87,45 @@ describe('useJobUpdates', () => {
     expect(signals.subscriptions).toBe(0);
   });
 
+  it('ignores progress-only signals unless asked for progress', () => {
+    const signals = new FakeSignals();
+    const list = jest.fn();
+    const progressBar = jest.fn();
+    const wrapper = withApis([[signalApiRef, signals]]);
+    renderHook(() => useJobUpdates(list, { entityRef: ENTITY }), { wrapper });
+    renderHook(() => useJobUpdates(progressBar, { jobId: 'job-1', progress: true }), { wrapper });
+    for (let second = 0; second < 3; second++) {
+      // A running step reports progress every second: same status, same newest event.
+      act(() => {
+        signals.push(update('job-1'));
+        jest.advanceTimersByTime(1_000);
+      });
+    }
+    expect(list).toHaveBeenCalledTimes(1);
+    expect(progressBar).toHaveBeenCalledTimes(3);
+
+    act(() => {
+      signals.push({ jobId: 'job-1', entityRef: ENTITY, status: 'running', lastSeq: 4 });
+      jest.advanceTimersByTime(1_000);
+    });
+    expect(list).toHaveBeenCalledTimes(2);
+  });
+
+  it('refetches a busy page at most once a second', () => {
+    const signals = new FakeSignals();
+    const refetch = jest.fn();
+    renderHook(() => useJobUpdates(refetch, {}), { wrapper: withApis([[signalApiRef, signals]]) });
+    for (let tick = 0; tick < 50; tick++) {
+      act(() => {
+        signals.push({ jobId: `job-${tick}`, entityRef: ENTITY, status: 'running', lastSeq: tick });
+        jest.advanceTimersByTime(100);
+      });
+    }
+    // 5 seconds of signals every 100 ms.
+    expect(refetch.mock.calls.length).toBeGreaterThanOrEqual(4);
+    expect(refetch.mock.calls.length).toBeLessThanOrEqual(5);
+  });
+
   it('watching one job, ignores the others', () => {
     const signals = new FakeSignals();
     const refetch = jest.fn();
@@ -94,12 +133,12 @@ describe('useJobUpdates', () => {
     act(() => {
       signals.push(update('job-2'));
       signals.push({ jobId: 'job-3' });
-      jest.advanceTimersByTime(200);
+      jest.advanceTimersByTime(1_000);
     });
     expect(refetch).not.toHaveBeenCalled();
     act(() => {
       signals.push({ jobId: 'job-1' });
-      jest.advanceTimersByTime(200);
+      jest.advanceTimersByTime(1_000);
     });
     expect(refetch).toHaveBeenCalledTimes(1);
   });

@@ -8,7 +8,12 @@ export interface JobUpdatesOptions {
   jobId?: string;
   /** Only changes of jobs on this entity. */
   entityRef?: string;
-  /** How often to refetch without signals (the portal has no signals API): the polling this replaces. */
+  /**
+   * Also refetch on step progress, which changes neither status nor events (progress bars want it; lists and
+   * logs do not, and a running step reports progress every second).
+   */
+  progress?: boolean;
+  /** How often to refetch without signals (the app has no signals API): the polling this replaces. */
   pollMs?: number;
   /**
    * How often to refetch although signals arrive: a signal can be lost (the socket reconnecting, a backend
@@ -21,8 +26,10 @@ export interface JobUpdatesOptions {
 
 export const DEFAULT_POLL_MS = 5_000;
 export const DEFAULT_SIGNALLED_POLL_MS = 60_000;
-/** Signals of several jobs arriving together cause one refetch. */
-const REFETCH_DEBOUNCE_MS = 100;
+/** Signals arriving together (several jobs, or status and events of one) cause one refetch. */
+const REFETCH_DELAY_MS = 100;
+/** A page with many busy jobs refetches at most this often. */
+const MIN_REFETCH_SPACING_MS = 1_000;
 
 /**
  * Calls `refetch` when the backend signals a change of a matching job (the `fediversity:jobs` channel of Backstage
@@ -33,7 +40,7 @@ const REFETCH_DEBOUNCE_MS = 100;
  */
 export function useJobUpdates(refetch: () => unknown, options: JobUpdatesOptions = {}): { live: boolean } {
   const signalApi = useApiHolder().get(signalApiRef);
-  const { jobId, entityRef, enabled = true } = options;
+  const { jobId, entityRef, progress = false, enabled = true } = options;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const signalledPollMs = options.signalledPollMs ?? DEFAULT_SIGNALLED_POLL_MS;
   // The latest callback, so a page passing a new function each render does not resubscribe.
@@ -45,20 +52,31 @@ export function useJobUpdates(refetch: () => unknown, options: JobUpdatesOptions
     const poll = setInterval(() => refetchRef.current(), signalApi ? signalledPollMs : pollMs);
     if (!signalApi) return () => clearInterval(poll);
 
-    let debounce: ReturnType<typeof setTimeout> | undefined;
+    const seen = new Map<string, string>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let lastRefetchAt = -Infinity;
     const subscription = signalApi.subscribe<JobSignalMessage>(JOB_SIGNAL_CHANNEL, message => {
-      if (!matches(message, { jobId, entityRef }) || debounce) return;
-      debounce = setTimeout(() => {
-        debounce = undefined;
+      if (!matches(message, { jobId, entityRef })) return;
+      if (!progress && 'status' in message) {
+        // Same status and newest event as last time: only the progress moved.
+        const state = `${message.status}/${message.lastSeq}`;
+        if (seen.get(message.jobId) === state) return;
+        seen.set(message.jobId, state);
+      }
+      if (timer) return;
+      const wait = Math.max(REFETCH_DELAY_MS, lastRefetchAt + MIN_REFETCH_SPACING_MS - Date.now());
+      timer = setTimeout(() => {
+        timer = undefined;
+        lastRefetchAt = Date.now();
         refetchRef.current();
-      }, REFETCH_DEBOUNCE_MS);
+      }, wait);
     });
     return () => {
       clearInterval(poll);
-      if (debounce) clearTimeout(debounce);
+      if (timer) clearTimeout(timer);
       subscription.unsubscribe();
     };
-  }, [signalApi, jobId, entityRef, enabled, pollMs, signalledPollMs]);
+  }, [signalApi, jobId, entityRef, progress, enabled, pollMs, signalledPollMs]);
 
   return { live: Boolean(signalApi) };
 }

@@ -118,7 +118,11 @@ export function useLiveJob(jobId: string | undefined, options: { pollMs?: number
   }, [api, jobId, pollMs, waitSeconds, refresh, signalsAvailable]);
 
   const finished = job !== undefined && TERMINAL_JOB_STATUSES.includes(job.status);
-  useJobUpdates(() => catchUp.current?.(), { jobId, enabled: signalsAvailable && !!jobId && !finished });
+  useJobUpdates(() => catchUp.current?.(), {
+    jobId,
+    progress: true,
+    enabled: signalsAvailable && !!jobId && !finished,
+  });
 
   return { job, events, error, refresh, setJob, live: signalsAvailable };
 }
