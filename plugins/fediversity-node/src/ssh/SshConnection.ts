@@ -164,6 +164,9 @@ export class SshConnection {
           return hostKeyMatchesPin(key, options.hostKey);
         },
       });
+      // An exec is a handful of small packets each way; with Nagle's algorithm most of them wait for the
+      // server's delayed ACK (~40 ms per command, measured: p50 41 ms vs 10 ms for `true`).
+      client.setNoDelay(true);
     });
     const { host, port, username, hostKey } = options;
     return new SshConnection(
