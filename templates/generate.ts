@@ -139,11 +139,30 @@ function instanceParameters(options: { appOptions?: Record<string, unknown>; siz
       },
     },
     {
-      title: 'Placement',
-      description: 'Leave empty for the node with the most free memory and its storage with the most free space.',
+      title: 'Placement and size',
+      description:
+        'Size first: the node and storage lists show live free memory and space and refuse what does not fit. ' +
+        'Leave node and storage on automatic for the node with the most free memory and its storage with the most free space.',
       properties: {
-        node: { title: 'Node', type: 'string', default: '', pattern: '^$|^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' },
-        storage: { title: 'Storage', type: 'string', default: '', pattern: '^$|^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' },
+        cores: { title: 'CPU cores', type: 'integer', minimum: 1, maximum: 64, default: options.size.cores },
+        memoryMiB: { title: 'Memory (MiB)', type: 'integer', minimum: 256, maximum: 262144, default: options.size.memoryMiB },
+        diskGiB: { title: 'Disk (GiB)', type: 'integer', minimum: 2, maximum: 4096, default: options.size.diskGiB },
+        node: {
+          title: 'Node',
+          type: 'string',
+          default: '',
+          pattern: '^$|^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$',
+          'ui:field': 'FediversityNodePicker',
+          'ui:options': { memoryField: 'memoryMiB' },
+        },
+        storage: {
+          title: 'Storage',
+          type: 'string',
+          default: '',
+          pattern: '^$|^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$',
+          'ui:field': 'FediversityStoragePicker',
+          'ui:options': { nodeField: 'node', sizeField: 'diskGiB' },
+        },
         template: {
           title: 'Container template',
           type: 'string',
@@ -151,17 +170,6 @@ function instanceParameters(options: { appOptions?: Record<string, unknown>; siz
           description: 'Volume id, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst.',
           pattern: '^$|^[a-zA-Z0-9._-]+:vztmpl/[A-Za-z0-9._+-]+$',
         },
-        ...(options.os === undefined
-          ? {}
-          : {}),
-      },
-    },
-    {
-      title: 'Size',
-      properties: {
-        cores: { title: 'CPU cores', type: 'integer', minimum: 1, maximum: 64, default: options.size.cores },
-        memoryMiB: { title: 'Memory (MiB)', type: 'integer', minimum: 256, maximum: 262144, default: options.size.memoryMiB },
-        diskGiB: { title: 'Disk (GiB)', type: 'integer', minimum: 2, maximum: 4096, default: options.size.diskGiB },
       },
     },
   ];

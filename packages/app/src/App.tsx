@@ -7,6 +7,8 @@ import searchPlugin from '@backstage/plugin-search/alpha';
 import signalsPlugin from '@backstage/plugin-signals/alpha';
 import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
 import fediversityPlugin from '@fediversity/plugin-fediversity/alpha';
+// Live node and storage pickers of the provisioning templates' forms (ui:field FediversityNodePicker/StoragePicker).
+import { fediversityScaffolderModule } from '@fediversity/plugin-fediversity/alpha';
 import { homeModule } from './modules/home';
 import { navModule } from './modules/nav';
 import { signInModule } from './modules/signIn';
@@ -21,6 +23,7 @@ export default createApp({
     userSettingsPlugin,
     signalsPlugin,
     fediversityPlugin,
+    fediversityScaffolderModule,
     homeModule,
     navModule,
     signInModule,

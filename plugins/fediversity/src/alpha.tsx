@@ -42,3 +42,5 @@ export default createFrontendPlugin({
   routes: legacyRoutes,
   extensions: [swotEntityCard, appsPage, ...managementExtensions],
 });
+
+export { fediversityScaffolderModule, nodePickerField, storagePickerField } from './scaffolderFields';

@@ -25,3 +25,12 @@ export {
 export { jobsRouteRef } from './managementRoutes';
 export { fediversityApiRef, FediversityUiClient, type FediversityUiApi } from './api';
 export { fediversityApiFactory } from './api/apiFactory';
+export { FediversityNodePickerFieldExtension, FediversityStoragePickerFieldExtension } from './scaffolderFieldsLegacy';
+export {
+  FediversityNodePicker,
+  FediversityStoragePicker,
+  validateNodeChoice,
+  validateStorageChoice,
+  type NodePickerUiOptions,
+  type StoragePickerUiOptions,
+} from './components/fields';

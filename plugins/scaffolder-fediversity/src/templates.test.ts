@@ -67,6 +67,19 @@ describe('templates/', () => {
     }
   });
 
+  it('pick node and storage from live data (the frontend plugin’s placement pickers) on the page that holds the size', () => {
+    for (const { file, template } of templates()) {
+      const page = template.spec.parameters.find((candidate: any) => candidate.properties.node);
+      expect({ file, node: page.properties.node['ui:field'], storage: page.properties.storage['ui:field'] }).toEqual({
+        file,
+        node: 'FediversityNodePicker',
+        storage: 'FediversityStoragePicker',
+      });
+      // The pickers' validators see only their own page's values.
+      expect(Object.keys(page.properties)).toEqual(expect.arrayContaining(['memoryMiB', 'diskGiB']));
+    }
+  });
+
   it('use only fediversity actions, with inputs their schemas accept when run with just owner and domain', () => {
     const actions = new Map(createActions({} as any).map(action => [action.id, action]));
     const renderer = createTemplateRenderer({ allowRegexExecution: true, filters: {}, globals: {} });

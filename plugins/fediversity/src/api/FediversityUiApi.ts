@@ -7,11 +7,13 @@ import {
 } from '@fediversity/plugin-fediversity-common';
 import {
   BackupItem,
+  ClusterSummary,
   DrillRecord,
   EnqueuedJob,
   GuestLiveStatus,
   MigrationPreflight,
   MigrationTarget,
+  NodeCapacity,
   NodeStorageUsage,
   RecoveryPoint,
   RecoveryPointSample,
@@ -23,6 +25,8 @@ import {
 export interface FediversityUiApi extends FediversityApi {
   getGuestStatus(guest: { cluster: string; node: string; vmid: number }): Promise<GuestLiveStatus>;
   listNodeStorage(place: { cluster: string; node: string }): Promise<NodeStorageUsage[]>;
+  listClusters(): Promise<ClusterSummary[]>;
+  listNodes(cluster: string): Promise<NodeCapacity[]>;
   listSchedules(entityRef: string): Promise<ReplicationSchedule[]>;
   runSchedule(scheduleId: string): Promise<EnqueuedJob>;
   setScheduleEnabled(scheduleId: string, enabled: boolean): Promise<ReplicationSchedule>;
@@ -56,6 +60,14 @@ export class FediversityUiClient extends FediversityClient implements Fediversit
   async listNodeStorage(place: { cluster: string; node: string }) {
     const path = [place.cluster, place.node].map(encodeURIComponent).join('/');
     return (await this.send<{ items: NodeStorageUsage[] }>('GET', `/nodes/${path}/storage`)).items;
+  }
+
+  async listClusters() {
+    return (await this.send<{ items: ClusterSummary[] }>('GET', '/clusters')).items;
+  }
+
+  async listNodes(cluster: string) {
+    return (await this.send<{ items: NodeCapacity[] }>('GET', `/nodes/${encodeURIComponent(cluster)}`)).items;
   }
 
   async listSchedules(entityRef: string) {

@@ -128,3 +128,20 @@ export interface NodeStorageUsage {
   usedBytes?: number;
   availBytes?: number;
 }
+
+/** A configured Proxmox cluster (GET /clusters); the first is the one provisioning uses by default. */
+export interface ClusterSummary {
+  name: string;
+  demo: boolean;
+}
+
+/** A node of a cluster with its load and memory (GET /nodes/:cluster). */
+export interface NodeCapacity {
+  node: string;
+  status: string;
+  /** Fraction of the node's CPUs in use, 0..1. */
+  cpu?: number;
+  maxCpu?: number;
+  memBytes?: number;
+  maxMemBytes?: number;
+}

@@ -22,6 +22,8 @@ export function fakeApi(overrides: Partial<FediversityUiApi> = {}): jest.Mocked<
     retryJob: jest.fn(never),
     getGuestStatus: jest.fn(never),
     listNodeStorage: jest.fn(async () => []),
+    listClusters: jest.fn(async () => [{ name: 'demo', demo: true }]),
+    listNodes: jest.fn(async () => []),
     listSchedules: jest.fn(async () => []),
     runSchedule: jest.fn(never),
     setScheduleEnabled: jest.fn(never),
