@@ -5,6 +5,8 @@
  *
  * For rsync and for ZFS: full sync time and throughput next to a raw `tar | ssh … dd of=/dev/null` pipe of the same
  * data from the same file system, the ratio of the two, a no-change resync and a 1 % (of files) incremental.
+ * For context: the same pipe unpacking on the target (the cost of writing the copy at all) and how many remote
+ * commands a full run issues (each pays an SSH session and a shell start: see ssh_command_s).
  * Then commit-to-standby lag p50/p99 of a PostgreSQL streaming standby under a write load. One name=value per line.
  */
 import { randomBytes } from 'node:crypto';
@@ -55,6 +57,27 @@ function rawPipe(hosts: TestSshHosts, source: CommandRunner, dir: string) {
   return source.run(pipeToPeerArgv(['tar', '-C', dir, '-cf', '-', 'data'], hosts.peer, ['dd', 'of=/dev/null', 'bs=1M', 'status=none']));
 }
 
+/**
+ * The same pipe, but unpacked on the target file system instead of discarded: what writing the copy costs on its
+ * own (context for the ratios above, which compare with the discarding pipe as the issue asks).
+ */
+function rawPipeToDisk(hosts: TestSshHosts, source: CommandRunner, dir: string, targetDir: string) {
+  return source.run(pipeToPeerArgv(['tar', '-C', dir, '-cf', '-', 'data'], hosts.peer, ['tar', '-C', targetDir, '-xf', '-']));
+}
+
+/** Counts the remote commands (SSH sessions) a run issues: on small deltas their fixed cost is most of a run. */
+function counting(runner: CommandRunner) {
+  let count = 0;
+  return {
+    runner: { run: (argv: readonly string[], options?: Parameters<CommandRunner['run']>[1]) => (count++, runner.run(argv, options)) },
+    take: () => {
+      const taken = count;
+      count = 0;
+      return taken;
+    },
+  };
+}
+
 let clock = Date.now();
 const now = () => (clock += 1000);
 
@@ -62,20 +85,28 @@ async function benchRsync(hosts: TestSshHosts, files: number, megabytes: number)
   const dir = await mkdtemp(join(tmpdir(), 'bench-rsync-'));
   try {
     await writeDataset(dir, files);
+    const source = counting(hosts.source);
+    const target = counting(hosts.target);
     const options = () => ({
-      source: hosts.source, sourcePath: join(dir, 'data'), target: hosts.target, targetRoot: join(dir, 'replica'),
+      source: source.runner, sourcePath: join(dir, 'data'), target: target.runner, targetRoot: join(dir, 'replica'),
       peer: hosts.peer, keepGenerations: 2, now,
     });
     await rawPipe(hosts, hosts.source, dir); // warm the page cache so both measure the same thing
     const raw = await timed(() => rawPipe(hosts, hosts.source, dir));
+    await mkdir(join(dir, 'untarred'));
+    const rawToDisk = await timed(() => rawPipeToDisk(hosts, hosts.source, dir, join(dir, 'untarred')));
+    await rm(join(dir, 'untarred'), { recursive: true });
     const full = await timed(() => replicateFiles(options()));
+    const commands = source.take() + target.take();
     const noChange = await timed(() => replicateFiles(options()));
     await rewriteOnePercent(dir, files, 1);
     const incremental = await timed(() => replicateFiles(options()));
     print('rsync_raw_ssh_pipe_s', raw);
     print('rsync_raw_ssh_pipe_mb_s', megabytes / raw, 1);
+    print('rsync_raw_ssh_untar_s', rawToDisk);
     print('rsync_full_s', full);
     print('rsync_full_mb_s', megabytes / full, 1);
+    print('rsync_full_remote_commands', commands, 0);
     print('rsync_throughput_ratio', raw / full);
     print('rsync_nochange_s', noChange);
     print('rsync_1pct_s', incremental);
@@ -97,20 +128,30 @@ async function benchZfs(hosts: TestSshHosts, files: number, megabytes: number) {
     const mountpoint = join(zfs.dir, 'mnt');
     await localRunner.run(['zfs', 'create', '-o', `mountpoint=${mountpoint}`, `${sourcePool}/app`]);
     await writeDataset(mountpoint, files);
+    const source = counting(hosts.source);
+    const target = counting(hosts.target);
     const options = () => ({
-      source: hosts.source, sourceDataset: `${sourcePool}/app`, target: hosts.target, targetDataset: `${targetPool}/app`,
+      source: source.runner, sourceDataset: `${sourcePool}/app`, target: target.runner, targetDataset: `${targetPool}/app`,
       peer: hosts.peer, snapshotPrefix: 'bench', keepSnapshots: 2, now, recordCommonPoint: async () => {},
     });
     await rawPipe(hosts, hosts.source, mountpoint);
     const raw = await timed(() => rawPipe(hosts, hosts.source, mountpoint));
+    // Unpacked into a dataset of the target pool: zfs-fuse's write path on its own.
+    const untarMount = join(zfs.dir, 'untar');
+    await localRunner.run(['zfs', 'create', '-o', `mountpoint=${untarMount}`, `${targetPool}/untar`]);
+    const rawToPool = await timed(() => rawPipeToDisk(hosts, hosts.source, mountpoint, untarMount));
+    await localRunner.run(['zfs', 'destroy', '-r', `${targetPool}/untar`]);
     const full = await timed(() => replicateZfs(options()));
+    const commands = source.take() + target.take();
     const noChange = await timed(() => replicateZfs(options()));
     await rewriteOnePercent(mountpoint, files, 1);
     const incremental = await timed(() => replicateZfs(options()));
     print('zfs_raw_ssh_pipe_s', raw);
     print('zfs_raw_ssh_pipe_mb_s', megabytes / raw, 1);
+    print('zfs_raw_ssh_untar_to_pool_s', rawToPool);
     print('zfs_full_s', full);
     print('zfs_full_mb_s', megabytes / full, 1);
+    print('zfs_full_remote_commands', commands, 0);
     print('zfs_throughput_ratio', raw / full);
     print('zfs_nochange_s', noChange);
     print('zfs_1pct_s', incremental);
