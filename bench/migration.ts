@@ -11,7 +11,7 @@
  * Both downtimes run from the moment the app is told to stop on the source until the first write is
  * acknowledged on the target (after the app started there). Prints downtime_s, naive_downtime_s,
  * downtime_ratio, throughput_ratio (the files' first pass vs a raw `ssh … cat` pipe between the same hosts,
- * same cipher), lost_writes, and where our window goes: downtime_{quiesce,final_sync,verify,cut_over,
+ * same cipher; also vs plain ssh's default cipher), lost_writes, and where our window goes: downtime_{quiesce,final_sync,verify,cut_over,
  * first_write}_s (each from its step's start to the next one's, so they add up to downtime_s) plus the
  * strategies' own timings inside the final sync and the verify.
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
@@ -136,10 +136,15 @@ async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof m
 
 /**
  * A raw `find … -exec cat | ssh target 'cat > file'` of the same files, run on the source host: the
- * throughput reference. It uses the cipher list our rsync passes use (AES-GCM first), so the ratio compares
- * the copying method, not the cipher.
+ * throughput reference. By default with the cipher list our rsync passes use (AES-GCM first), so the ratio
+ * compares the copying method, not the cipher; `defaultCipher` measures plain ssh as typed (ChaCha20 first).
  */
-async function rawPipeThroughput(hosts: MigrationHosts, params: ReturnType<typeof migrationParamsSchema.parse>, bytes: number) {
+async function rawPipeThroughput(
+  hosts: MigrationHosts,
+  params: ReturnType<typeof migrationParamsSchema.parse>,
+  bytes: number,
+  options: { defaultCipher?: boolean } = {},
+) {
   const source = await connect(hosts, 'source');
   const env = { jobId: 'raw-pipe-benchmark-0000', params } as StrategyEnv;
   const peer = peerOf(env);
@@ -147,7 +152,7 @@ async function rawPipeThroughput(hosts: MigrationHosts, params: ReturnType<typeo
   const sink = join(hosts.target.root, 'raw-pipe.bin');
   const producer = ['find', join(hosts.source.root, FILES_PATH), '-type', 'f', '-exec', 'cat', '--', '{}', '+'];
   const consumer = sshArgv(peer, ['sh', '-c', `cat > ${sink}`]);
-  consumer.splice(1, 0, '-o', `Ciphers=${PEER_CIPHERS}`);
+  if (!options.defaultCipher) consumer.splice(1, 0, '-o', `Ciphers=${PEER_CIPHERS}`);
   const argv = ['bash', '-o', 'pipefail', '-c', `${toCommandLine(producer)} | ${toCommandLine(consumer)}`];
   const started = Date.now();
   await source.run(argv);
@@ -177,6 +182,8 @@ async function main() {
 
     const raw = await rawPipeThroughput(hosts, params, fileBytes);
     print('raw_pipe_mb_per_s', raw.mbPerSecond);
+    const rawDefaultCipher = await rawPipeThroughput(hosts, params, fileBytes, { defaultCipher: true });
+    print('raw_pipe_default_cipher_mb_per_s', rawDefaultCipher.mbPerSecond);
 
     const naive = await naiveMigration(hosts, params);
 
@@ -262,6 +269,7 @@ async function main() {
     print('naive_downtime_s', naive);
     print('downtime_ratio', downtime / naive);
     print('throughput_ratio', ourMbPerSecond / raw.mbPerSecond);
+    print('throughput_ratio_vs_default_cipher_pipe', ourMbPerSecond / rawDefaultCipher.mbPerSecond);
     print('lost_writes', lost.length);
     await knex.destroy();
   } finally {
