@@ -46,12 +46,10 @@ export interface FilesReplicationResult {
 export const RSYNC_VANISHED = 24;
 
 /*
- * Fixed scripts with paths only as positional arguments: each saves an SSH round trip (a session and a shell
+ * A fixed script with paths only as positional arguments: it saves an SSH round trip (a session and a shell
  * start per remote command, which is most of a run when little changed).
+ * $1 = generation name, $2 = temporary link, $3 = current, $4 = root: atomic swap, then the generations.
  */
-/** $1 = the new generation (created), $2 = current: prints `current` when there is one. */
-const PREPARE = 'mkdir -p -- "$1" && if [ -d "$2" ]; then echo current; fi';
-/** $1 = generation name, $2 = temporary link, $3 = current, $4 = root: atomic swap, then the generations. */
 const PUBLISH_THEN_LIST =
   'ln -sfn -- "$1" "$2" && mv -T -- "$2" "$3" && exec find "$4" -mindepth 1 -maxdepth 1 -type d -name "gen-*"';
 
@@ -85,8 +83,6 @@ export async function replicateFiles(options: FilesReplicationOptions): Promise<
   const generation = generationName(options.now());
   const next = posix.join(root, generation);
 
-  const prepared = await target.run(['sh', '-c', PREPARE, 'prepare', next, current], { signal });
-  const hasCurrent = prepared.stdout.trim() === 'current';
   const rsync = async (checksum: boolean, tolerateVanished: boolean) => {
     const argv = rsyncPushArgv({
       sourcePath: `${options.sourcePath.replace(/\/+$/, '')}/`,
@@ -98,8 +94,10 @@ export async function replicateFiles(options: FilesReplicationOptions): Promise<
       numericIds: true,
       checksum,
     });
-    // --link-dest: files unchanged since the current generation become hard links, not copies.
-    const extra = hasCurrent ? [`--link-dest=${current}/`] : [];
+    // --link-dest: files unchanged since the current generation become hard links, not copies (on the first
+    // run there is none: rsync warns and copies). --mkpath creates the new generation's directory, so the run
+    // needs no separate command on the target first (rsync >= 3.2.3 on both hosts).
+    const extra = ['--mkpath', `--link-dest=${current}/`];
     const result = await source.run([argv[0], ...extra, ...argv.slice(1)], { signal, check: false });
     if (result.exitCode !== 0 && !(tolerateVanished && result.exitCode === RSYNC_VANISHED)) {
       throw new Error(`rsync failed with exit code ${result.exitCode}: ${result.stderr.trim().slice(-800)}`);
