@@ -147,23 +147,41 @@ export function findCommonSnapshot(source: ZfsSnapshot[], target: ZfsSnapshot[])
   return undefined;
 }
 
-/** `undefined` when the target's pool has no resumable receive (zfs-fuse, old pools); '' when nothing to resume. */
-async function readResumeToken(runner: CommandRunner, dataset: string, signal?: AbortSignal) {
-  const result = await runner.run(['zfs', 'get', '-H', '-o', 'value', 'receive_resume_token', dataset], {
+/*
+ * The target in one round trip: whether its pool has resumable receive (a `resume-token` line only then, with the
+ * dataset's token or `-`; zfs-fuse and old pools have no such property) and the dataset's listing.
+ * $1 = the pool, $2 = the dataset.
+ */
+const INSPECT_TARGET = [
+  'if zfs get -H -o value receive_resume_token "$1" >/dev/null 2>&1; then',
+  '  printf "resume-token\\t%s\\n" "$(zfs get -H -o value receive_resume_token "$2" 2>/dev/null || echo -)"',
+  'fi',
+  `exec ${LISTING.join(' ')} "$2"`,
+].join('\n');
+
+interface TargetInspection {
+  resumable: boolean;
+  /** The token of an interrupted resumable receive, if any. */
+  token?: string;
+  /** Undefined when the dataset does not exist. */
+  state?: ZfsDatasetState;
+}
+
+async function inspectTarget(runner: CommandRunner, dataset: string, signal?: AbortSignal): Promise<TargetInspection> {
+  const result = await runner.run(['bash', '-c', INSPECT_TARGET, 'inspect', dataset.split('/')[0], dataset], {
     signal,
     check: false,
   });
-  if (result.exitCode !== 0) {
-    if (/invalid property|bad property list/.test(result.stderr)) return undefined;
-    return ''; // the dataset does not exist yet: nothing to resume, support unknown until it does
+  if (result.exitCode !== 0 && !/does not exist/.test(result.stderr)) {
+    throw new Error(`zfs get on ${dataset} failed: ${result.stderr.trim().slice(-500)}`);
   }
-  const token = result.stdout.trim();
-  return token === '-' ? '' : token;
-}
-
-async function resumeSupported(runner: CommandRunner, dataset: string, signal?: AbortSignal): Promise<boolean> {
-  const pool = dataset.split('/')[0];
-  return (await readResumeToken(runner, pool, signal)) !== undefined;
+  const tokenLine = result.stdout.split('\n').find(line => line.startsWith('resume-token\t'));
+  const token = tokenLine?.slice('resume-token\t'.length).trim();
+  return {
+    resumable: tokenLine !== undefined,
+    token: token && token !== '-' ? token : undefined,
+    state: result.exitCode === 0 ? parseDatasetState(result.stdout, dataset) : undefined,
+  };
 }
 
 export function snapshotName(prefix: string, at: number): string {
@@ -190,23 +208,22 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
   const send = (producer: string[], receiveFlags: string[]) =>
     source.run(pipeToPeerArgv(producer, peer, receiveArgv(receiveFlags)), { signal });
 
-  const canResume = (options.useResumeTokens ?? true) && (await resumeSupported(target, targetDataset, signal));
+  let inspected = await inspectTarget(target, targetDataset, signal);
+  const canResume = (options.useResumeTokens ?? true) && inspected.resumable;
   const resumeFlag = canResume ? ['-s'] : [];
 
   // 1. An interrupted resumable receive: finish it first (it only adds a snapshot the source already has).
   let resumedFromToken = false;
-  if (canResume) {
-    const token = await readResumeToken(target, targetDataset, signal);
-    if (token) {
-      await log('Resuming an interrupted receive from its token');
-      try {
-        await send(['zfs', 'send', '-t', token], ['-s']);
-        resumedFromToken = true;
-      } catch (error) {
-        await log(`Resume failed (${(error as Error).message.slice(0, 300)}); discarding the partial receive`, {}, 'warn');
-        await target.run(['zfs', 'receive', '-A', '--', targetDataset], { signal });
-      }
+  if (canResume && inspected.token) {
+    await log('Resuming an interrupted receive from its token');
+    try {
+      await send(['zfs', 'send', '-t', inspected.token], ['-s']);
+      resumedFromToken = true;
+    } catch (error) {
+      await log(`Resume failed (${(error as Error).message.slice(0, 300)}); discarding the partial receive`, {}, 'warn');
+      await target.run(['zfs', 'receive', '-A', '--', targetDataset], { signal });
     }
+    inspected = await inspectTarget(target, targetDataset, signal);
   }
 
   // 2. The new consistent point on the source (reused if an earlier attempt of this run took it).
@@ -229,7 +246,7 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
   if (!newSnapshot) throw new Error(`Snapshot ${sourceDataset}@${snapshot} is missing right after it was taken`);
 
   // 3. The base: the newest snapshot both sides hold with the same guid.
-  const targetBefore = await readDataset(target, targetDataset, signal);
+  const targetBefore = inspected.state;
   let mode: 'full' | 'incremental';
   let base: ZfsSnapshot | undefined;
   let rolledBackTarget = false;

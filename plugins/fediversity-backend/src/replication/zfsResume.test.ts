@@ -61,8 +61,10 @@ describe('replicateZfs with resume tokens (OpenZFS behaviour)', () => {
     const targetRunner: CommandRunner = {
       async run(argv) {
         const command = argv.join(' ');
-        if (command.startsWith('zfs get -H -o value receive_resume_token backup')) {
-          return ok(argv[argv.length - 1] === 'backup' ? '-' : token || '-');
+        if (argv[0] === 'bash' && argv[2].startsWith('if zfs get -H -o value receive_resume_token')) {
+          // The pool has resumable receive: a token line (the dataset's, or -), then the listing.
+          expect(argv.slice(-2)).toEqual(['backup', 'backup/app']);
+          return ok(`resume-token\t${token || '-'}\n${listing('backup/app', target).stdout}`);
         }
         if (command.startsWith('zfs get -Hp')) return listing('backup/app', target);
         if (argv[0] === 'bash' && argv[2].startsWith('zfs set readonly=on')) return listing('backup/app', target);
