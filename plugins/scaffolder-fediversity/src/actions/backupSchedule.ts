@@ -2,7 +2,7 @@ import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { FediversityActionDeps, pickCluster } from './deps';
 import { examples } from './backupSchedule.examples';
-import { waitForEntity } from './lib/catalog';
+import { CATALOG_POLL_MAX_MS, waitForEntity } from './lib/catalog';
 
 /** The backend's job kind for one vzdump of an instance's guest. */
 export const INSTANCE_BACKUP_JOB_KIND = 'instance.backup';
@@ -58,8 +58,10 @@ export function createBackupScheduleAction(deps: FediversityActionDeps) {
           await waitForEntity(deps.catalog, input.entityRef, {
             credentials: await ctx.getInitiatorCredentials(),
             timeoutMs: (input.catalogTimeoutSeconds ?? 300) * 1000,
-            // Local catalog reads are cheap, and the entity usually arrives within a second of being recorded.
-            pollInitialMs: deps.timing?.pollInitialMs ?? 250,
+            // Local catalog reads are cheap, and the entity arrives within a second or two of being recorded (the
+            // catalog's processing loop wakes every second): asking often keeps the task from idling after it has.
+            pollInitialMs: deps.timing?.pollInitialMs ?? 100,
+            maxIntervalMs: CATALOG_POLL_MAX_MS,
             logger: ctx.logger,
             signal,
           });

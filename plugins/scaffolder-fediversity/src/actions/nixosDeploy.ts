@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { HOST_APP_NAMES, HOSTNAME_PATTERN } from '@fediversity/plugin-fediversity-common';
 import {
+  assertRemotePath,
   DEFAULT_FLAKE_DIR,
   nixosRebuildCommand,
   RenderedFile,
@@ -160,31 +162,61 @@ async function rebuild(
   }
 }
 
+/** SFTP requests kept in flight while uploading; each file takes a few round trips (open, write, close, rename). */
+const UPLOADS_IN_FLIGHT = 8;
+
 /**
- * Uploads a few files at a time: one file per round trip makes the flake's ~30 files slow on far links. The first
- * file of each directory goes alone, creating the directory, so parallel writes never race to create it.
+ * Creates the flake's directories first (parents before children, each level at once), then uploads every file
+ * with several in flight: one file per round trip made the flake's ~30 files slow on far links, and creating a
+ * directory while uploading into it would race.
  */
 async function uploadAll(connection: SshConnection, flakeDir: string, files: RenderedFile[], signal?: AbortSignal) {
-  const upload = (file: RenderedFile, mkdirs: boolean) => {
-    signal?.throwIfAborted();
-    return connection.uploadFile(`${flakeDir}/${file.path}`, file.content, { mode: file.mode, mkdirs });
-  };
-  const seenDirs = new Set<string>();
-  const rest: RenderedFile[] = [];
-  for (const file of files) {
-    const dir = file.path.includes('/') ? file.path.slice(0, file.path.lastIndexOf('/')) : '';
-    if (seenDirs.has(dir)) {
-      rest.push(file);
-    } else {
-      seenDirs.add(dir);
-      await upload(file, true);
-    }
-  }
+  await ensureDirectories(connection, flakeDir, files);
+  const queue = [...files];
   const worker = async () => {
-    for (let file = rest.shift(); file; file = rest.shift()) await upload(file, false);
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      signal?.throwIfAborted();
+      await connection.uploadFile(`${flakeDir}/${file.path}`, file.content, { mode: file.mode });
+    }
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await Promise.all(Array.from({ length: UPLOADS_IN_FLIGHT }, worker));
 }
+
+async function ensureDirectories(connection: SshConnection, flakeDir: string, files: RenderedFile[]) {
+  const directories = new Set<string>();
+  const addWithParents = (dir: string) => {
+    for (let current = dir; current !== '/' && current !== '.'; current = posix.dirname(current)) directories.add(current);
+  };
+  addWithParents(flakeDir);
+  for (const file of files) addWithParents(posix.dirname(`${flakeDir}/${file.path}`));
+  const byDepth = new Map<number, string[]>();
+  for (const dir of directories) {
+    const depth = dir.split('/').length;
+    byDepth.set(depth, [...(byDepth.get(depth) ?? []), dir]);
+  }
+  const sftp = await connection.sftp();
+  for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
+    await Promise.all(byDepth.get(depth)!.map(dir => ensureDirectory(sftp, dir)));
+  }
+}
+
+/** Check-then-act: mkdir answers a bare "failure" for an existing directory, which says nothing about why. */
+async function ensureDirectory(sftp: Awaited<ReturnType<SshConnection['sftp']>>, dir: string) {
+  assertRemotePath(dir, 'flake directory');
+  const stats = await new Promise<{ isDirectory(): boolean } | undefined>((resolve, reject) =>
+    sftp.stat(dir, (error, found) => {
+      if (!error) resolve(found);
+      else if ((error as { code?: number }).code === SFTP_NO_SUCH_FILE) resolve(undefined);
+      else reject(error);
+    }),
+  );
+  if (stats && !stats.isDirectory()) throw new InputError(`${dir} exists on the guest and is not a directory`);
+  if (!stats) {
+    await new Promise<void>((resolve, reject) => sftp.mkdir(dir, { mode: 0o755 }, error => (error ? reject(error) : resolve())));
+  }
+}
+
+const SFTP_NO_SUCH_FILE = 2;
 
 function hashFiles(files: RenderedFile[]): string {
   const hash = createHash('sha256');

@@ -7,7 +7,7 @@ import { CreatedSchedule } from '../lib/backendClient';
 import { directoryDataClasses, planReplication, PlannedSchedule } from '../lib/replicationPlan';
 import { parseReplicationTarget, ReplicationTarget } from '../lib/replicationTarget';
 import { FediversityActionDeps, pickCluster } from './deps';
-import { waitForEntity } from './lib/catalog';
+import { CATALOG_POLL_MAX_MS, waitForEntity } from './lib/catalog';
 import { examples } from './replicationSchedule.examples';
 
 /**
@@ -116,7 +116,8 @@ export function createReplicationScheduleAction(deps: FediversityActionDeps) {
         await waitForEntity(deps.catalog, entityRef, {
           credentials,
           timeoutMs: (input.catalogTimeoutSeconds ?? 300) * 1000,
-          pollInitialMs: deps.timing?.pollInitialMs ?? 250,
+          pollInitialMs: deps.timing?.pollInitialMs ?? 100,
+          maxIntervalMs: CATALOG_POLL_MAX_MS,
           logger: ctx.logger,
           signal,
         });

@@ -81,7 +81,11 @@ export async function resolvePlacement(
     );
   }
 
-  const storages = await listGuestStorages(client, node.node, signal);
+  // Independent reads of the chosen node: one round trip instead of two.
+  const [storages, templates] = await Promise.all([
+    listGuestStorages(client, node.node, signal),
+    listTemplates(client, node.node, signal),
+  ]);
   const storage = request.storage ? storages.find(s => s.storage === request.storage) : storages[0];
   if (!storage) {
     throw new InputError(
@@ -96,7 +100,6 @@ export async function resolvePlacement(
     );
   }
 
-  const templates = await listTemplates(client, node.node, signal);
   const template = request.template ?? defaultTemplate(templates, request.os);
   if (!template || !templates.includes(template)) {
     throw new InputError(

@@ -79,6 +79,8 @@ export async function startProvisioningBackend(
       mockServices.rootConfig.factory({
         data: {
           catalog: {
+            // As app-config.yaml: new entities are stitched within 200 ms of processing.
+            stitchingStrategy: { pollingInterval: { milliseconds: 200 } },
             rules: [{ allow: ['Component', 'System', 'API', 'Resource', 'Location', 'Domain', 'Group', 'User', 'Template'] }],
             locations: [
               { type: 'file', target: join(REPO_ROOT, 'catalog/all.yaml') },

@@ -3,9 +3,12 @@ import { NotFoundError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
 import { sleep } from './progress';
 
+/** Longest pause between reads of the local catalog while a step waits for its entity. */
+export const CATALOG_POLL_MAX_MS = 500;
+
 /**
  * Waits until the catalog has an entity (a provider emits it on its next refresh, then the catalog processes it),
- * backing off from `pollInitialMs` by half up to 5 s and saying so in the log.
+ * backing off from `pollInitialMs` by half up to `maxIntervalMs` (default 5 s) and saying so in the log.
  */
 export async function waitForEntity(
   catalog: Pick<CatalogService, 'getEntityByRef'>,
@@ -14,6 +17,7 @@ export async function waitForEntity(
     credentials: BackstageCredentials;
     timeoutMs: number;
     pollInitialMs: number;
+    maxIntervalMs?: number;
     logger: LoggerService;
     signal?: AbortSignal;
   },
@@ -35,6 +39,6 @@ export async function waitForEntity(
       logged = true;
     }
     await sleep(interval, options.signal);
-    interval = Math.min(5_000, Math.round(interval * 1.5));
+    interval = Math.min(options.maxIntervalMs ?? 5_000, Math.round(interval * 1.5));
   }
 }
