@@ -42,7 +42,7 @@ function env(source: HostShell): StrategyEnv {
   };
 }
 
-const pass = (mode: 'live' | 'final' | 'verify') => ({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/app/', mode });
+const pass = (mode: 'live' | 'final' | 'verify' | 'rehearsal') => ({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/app/', mode });
 const remoteShell = (argv: string[]) => argv[argv.indexOf('-e') + 1];
 
 describe('rsyncFromSource', () => {
@@ -75,5 +75,12 @@ describe('rsyncFromSource', () => {
     await expect(rsyncFromSource(env(vanished.host), pass('final'))).rejects.toThrow(/exited with 24 \(files vanished/);
     expect(vanished.commands).toHaveLength(1);
     await expect(rsyncFromSource(env(sourceHost([24]).host), pass('live'))).resolves.toMatchObject({ exitCode: 24 });
+  });
+
+  it('rehearses the verify before the window: the same dry run with -c, files vanishing under the app tolerated', async () => {
+    const { host, commands } = sourceHost([24]);
+    await expect(rsyncFromSource(env(host), pass('rehearsal'))).resolves.toMatchObject({ exitCode: 24 });
+    expect(commands[0]).toEqual(expect.arrayContaining(['--checksum', '--delete', '--dry-run', '--itemize-changes']));
+    expect(remoteShell(commands[0])).toContain('ControlPath=');
   });
 });

@@ -89,8 +89,11 @@ export async function ensurePeerTrust(env: StrategyEnv): Promise<void> {
 export interface RsyncPass {
   sourcePath: string;
   targetPath: string;
-  /** live: exit 24 (files vanished under a running app) is normal; final/verify: fatal. */
-  mode: 'live' | 'final' | 'verify';
+  /**
+   * live: exit 24 (files vanished under a running app) is normal; final/verify: fatal. rehearsal: the
+   * verify's dry run while the app still runs (exit 24 normal, differences expected).
+   */
+  mode: 'live' | 'final' | 'verify' | 'rehearsal';
   delete?: boolean;
   checksum?: boolean;
   /** A NUL-separated list (a file on the source host) of entries below sourcePath to copy instead of all. */
@@ -106,7 +109,7 @@ export const PEER_CIPHERS = 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.co
 export interface RsyncOutcome {
   exitCode: number;
   seconds: number;
-  /** verify mode: the itemized differences (empty = identical). */
+  /** verify and rehearsal modes: the itemized differences (empty = identical). */
   differences: string[];
 }
 
@@ -114,9 +117,10 @@ export interface RsyncOutcome {
 const RSYNC_REMOTE_SHELL_FAILED = 255;
 
 /**
- * Runs rsync on the source host, pushing to the target host over ssh with the pinned key. Final and verify
- * passes (the downtime window) go through the connection `openControlConnection` opened and do not write
- * the known_hosts file first (the window's preparation did): if ssh fails they write it and run once more.
+ * Runs rsync on the source host, pushing to the target host over ssh with the pinned key. Rehearsal, final
+ * and verify passes (around the downtime window) go through the connection `openControlConnection` opened
+ * and do not write the known_hosts file first (the window's preparation did): if ssh fails they write it
+ * and run once more.
  */
 export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass): Promise<RsyncOutcome> {
   if (pass.mode === 'live') return rsyncOnce(env, pass);
@@ -127,19 +131,21 @@ export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass): Promis
 }
 
 async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRemoteShell?: boolean } = {}): Promise<RsyncOutcome> {
+  const dryRun = pass.mode === 'verify' || pass.mode === 'rehearsal';
+  const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
   const argv = rsyncPushArgv({
     sourcePath: pass.sourcePath,
     targetPath: pass.targetPath,
     peer: peerOf(env),
     delete: pass.delete ?? pass.mode !== 'live',
     partial: pass.mode === 'live',
-    checksum: pass.checksum ?? pass.mode === 'verify',
+    checksum: pass.checksum ?? dryRun,
     numericIds: true,
   });
   // Live and final passes compare mtimes to the nanosecond, so a same-size rewrite within the same second
   // is still copied; the verify pass compares content (-c), which also catches a rewrite with a reset mtime.
   const extra = ['--checksum-choice=xxh128', '--modify-window=-1'];
-  if (pass.mode === 'verify') extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n');
+  if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n');
   if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
   argv.splice(1, 0, ...extra);
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.
@@ -149,7 +155,7 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
   const result = await env.source.run(argv, { signal: env.signal, check: false });
   const seconds = (env.now() - started) / 1000;
   const exitCode = result.exitCode ?? -1;
-  const ok = exitCode === 0 || (pass.mode === 'live' && exitCode === RSYNC_VANISHED);
+  const ok = exitCode === 0 || (vanishedIsNormal && exitCode === RSYNC_VANISHED);
   if (!ok && exitCode === RSYNC_REMOTE_SHELL_FAILED && options.failOnRemoteShell === false) {
     return { exitCode, seconds, differences: [] };
   }
@@ -161,7 +167,7 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
     if (NO_SPACE.test(result.stderr)) throw new Error(`Target disk full: ${message}`);
     throw new Error(message);
   }
-  const differences = pass.mode === 'verify' ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
+  const differences = dryRun ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
   return { exitCode, seconds, differences };
 }
 
