@@ -29,8 +29,8 @@ function sidebar(page) {
 }
 
 /**
- * Client-side navigation, like following a link. A full page load showed the sign-in page again in our runs (the
- * remembered guest sign-in was not restored on reload; cause not investigated yet).
+ * Client-side navigation, like following a link. (Full page loads keep the guest signed in, even while the backend
+ * restarts: sessionAndSignals.e2e.js tests that.)
  */
 async function navigateInApp(page, pathAndQuery) {
   await page.evaluate(target => {

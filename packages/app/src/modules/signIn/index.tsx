@@ -1,6 +1,6 @@
 import { createFrontendModule } from '@backstage/frontend-plugin-api';
 import { SignInPageBlueprint } from '@backstage/plugin-app-react';
-import { SignInPage } from '@backstage/core-components';
+import { GuestSignInPage } from './GuestSignInPage';
 
 /**
  * Guest sign-in: the backend's guest provider issues the identity configured in app-config.yaml
@@ -8,9 +8,7 @@ import { SignInPage } from '@backstage/core-components';
  */
 const guestSignInPage = SignInPageBlueprint.make({
   params: {
-    loader: async () => props => (
-      <SignInPage {...props} providers={['guest']} title="Fediversity portal" />
-    ),
+    loader: async () => GuestSignInPage,
   },
 });
 
