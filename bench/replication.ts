@@ -1,10 +1,11 @@
 /**
  * Replication benchmark on this machine: real sshd on loopback, rsync, ZFS (zfs-fuse file pools), PostgreSQL 15.
  *
- *   npm run bench -- replication [--mb 128] [--lag-samples 300] [--writers 4]   (as root: zfs-fuse, runuser)
+ *   npm run bench -- replication [--mb 128] [--repeat 3] [--lag-samples 300] [--writers 4]   (as root: zfs-fuse, runuser)
  *
  * For rsync and for ZFS: full sync time and throughput next to a raw `tar | ssh … dd of=/dev/null` pipe of the same
- * data from the same file system, the ratio of the two, a no-change resync and a 1 % (of files) incremental.
+ * data from the same file system, the ratio of the two, a no-change resync and a 1 % (of files) incremental;
+ * medians over --repeat interleaved repetitions (the machine may be shared).
  * For context: the same pipe unpacking on the target (the cost of writing the copy at all) and how many remote
  * commands a full run issues (each pays an SSH session and a shell start: see ssh_command_s).
  * Then commit-to-standby lag p50/p99 of a PostgreSQL streaming standby under a write load. One name=value per line.
@@ -81,48 +82,79 @@ function counting(runner: CommandRunner) {
 let clock = Date.now();
 const now = () => (clock += 1000);
 
-async function benchRsync(hosts: TestSshHosts, files: number, megabytes: number) {
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Each repetition measures the raw pipe right before a full sync to a fresh target, then a no-change resync and a
+ * 1 % incremental: on a shared machine the load drifts, so medians of interleaved runs are compared.
+ */
+interface Repetition {
+  raw: number;
+  full: number;
+  noChange: number;
+  incremental: number;
+}
+
+function printFigures(prefix: string, runs: Repetition[], megabytes: number) {
+  const raw = median(runs.map(r => r.raw));
+  const full = median(runs.map(r => r.full));
+  print(`${prefix}_raw_ssh_pipe_s`, raw);
+  print(`${prefix}_raw_ssh_pipe_mb_s`, megabytes / raw, 1);
+  print(`${prefix}_full_s`, full);
+  print(`${prefix}_full_mb_s`, megabytes / full, 1);
+  print(`${prefix}_throughput_ratio`, raw / full);
+  print(`${prefix}_nochange_s`, median(runs.map(r => r.noChange)));
+  print(`${prefix}_1pct_s`, median(runs.map(r => r.incremental)));
+}
+
+async function benchRsync(hosts: TestSshHosts, files: number, megabytes: number, repeat: number) {
   const dir = await mkdtemp(join(tmpdir(), 'bench-rsync-'));
   try {
     await writeDataset(dir, files);
     const source = counting(hosts.source);
     const target = counting(hosts.target);
-    const options = () => ({
-      source: source.runner, sourcePath: join(dir, 'data'), target: target.runner, targetRoot: join(dir, 'replica'),
-      peer: hosts.peer, keepGenerations: 2, now,
-    });
     await rawPipe(hosts, hosts.source, dir); // warm the page cache so both measure the same thing
-    const raw = await timed(() => rawPipe(hosts, hosts.source, dir));
     await mkdir(join(dir, 'untarred'));
     const rawToDisk = await timed(() => rawPipeToDisk(hosts, hosts.source, dir, join(dir, 'untarred')));
     await rm(join(dir, 'untarred'), { recursive: true });
-    const full = await timed(() => replicateFiles(options()));
-    const commands = source.take() + target.take();
-    const noChange = await timed(() => replicateFiles(options()));
-    await rewriteOnePercent(dir, files, 1);
-    const incremental = await timed(() => replicateFiles(options()));
-    print('rsync_raw_ssh_pipe_s', raw);
-    print('rsync_raw_ssh_pipe_mb_s', megabytes / raw, 1);
+    const runs: Repetition[] = [];
+    let commands = 0;
+    for (let i = 0; i < repeat; i++) {
+      const options = () => ({
+        source: source.runner, sourcePath: join(dir, 'data'), target: target.runner, targetRoot: join(dir, `replica-${i}`),
+        peer: hosts.peer, keepGenerations: 2, now,
+      });
+      const raw = await timed(() => rawPipe(hosts, hosts.source, dir));
+      source.take();
+      target.take();
+      const full = await timed(() => replicateFiles(options()));
+      commands = source.take() + target.take();
+      const noChange = await timed(() => replicateFiles(options()));
+      await rewriteOnePercent(dir, files, i + 1);
+      const incremental = await timed(() => replicateFiles(options()));
+      runs.push({ raw, full, noChange, incremental });
+      await rm(join(dir, `replica-${i}`), { recursive: true, force: true });
+    }
+    printFigures('rsync', runs, megabytes);
     print('rsync_raw_ssh_untar_s', rawToDisk);
-    print('rsync_full_s', full);
-    print('rsync_full_mb_s', megabytes / full, 1);
     print('rsync_full_remote_commands', commands, 0);
-    print('rsync_throughput_ratio', raw / full);
-    print('rsync_nochange_s', noChange);
-    print('rsync_1pct_s', incremental);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function benchZfs(hosts: TestSshHosts, files: number, megabytes: number) {
+async function benchZfs(hosts: TestSshHosts, files: number, megabytes: number, repeat: number) {
   const zfs = await startTestZfs();
   if (typeof zfs === 'string') {
     process.stderr.write(`zfs skipped: ${zfs}\n`);
     return;
   }
   try {
-    const poolMb = Math.ceil(megabytes * 3 + 128);
+    const poolMb = Math.ceil(megabytes * 4 + 128);
     const sourcePool = await zfs.createPool('bsrc', poolMb);
     const targetPool = await zfs.createPool('bdst', poolMb);
     const mountpoint = join(zfs.dir, 'mnt');
@@ -130,31 +162,36 @@ async function benchZfs(hosts: TestSshHosts, files: number, megabytes: number) {
     await writeDataset(mountpoint, files);
     const source = counting(hosts.source);
     const target = counting(hosts.target);
-    const options = () => ({
-      source: source.runner, sourceDataset: `${sourcePool}/app`, target: target.runner, targetDataset: `${targetPool}/app`,
-      peer: hosts.peer, snapshotPrefix: 'bench', keepSnapshots: 2, now, recordCommonPoint: async () => {},
-    });
     await rawPipe(hosts, hosts.source, mountpoint);
-    const raw = await timed(() => rawPipe(hosts, hosts.source, mountpoint));
     // Unpacked into a dataset of the target pool: zfs-fuse's write path on its own.
     const untarMount = join(zfs.dir, 'untar');
     await localRunner.run(['zfs', 'create', '-o', `mountpoint=${untarMount}`, `${targetPool}/untar`]);
     const rawToPool = await timed(() => rawPipeToDisk(hosts, hosts.source, mountpoint, untarMount));
-    await localRunner.run(['zfs', 'destroy', '-r', `${targetPool}/untar`]);
-    const full = await timed(() => replicateZfs(options()));
-    const commands = source.take() + target.take();
-    const noChange = await timed(() => replicateZfs(options()));
-    await rewriteOnePercent(mountpoint, files, 1);
-    const incremental = await timed(() => replicateZfs(options()));
-    print('zfs_raw_ssh_pipe_s', raw);
-    print('zfs_raw_ssh_pipe_mb_s', megabytes / raw, 1);
+    await localRunner.run(['zfs', 'unmount', `${targetPool}/untar`], { check: false });
+    await localRunner.run(['zfs', 'destroy', '-r', `${targetPool}/untar`], { check: false });
+    const runs: Repetition[] = [];
+    let commands = 0;
+    for (let i = 0; i < repeat; i++) {
+      const targetDataset = `${targetPool}/app${i}`;
+      const options = () => ({
+        source: source.runner, sourceDataset: `${sourcePool}/app`, target: target.runner, targetDataset,
+        peer: hosts.peer, snapshotPrefix: `bench${i}`, keepSnapshots: 2, now, recordCommonPoint: async () => {},
+      });
+      const raw = await timed(() => rawPipe(hosts, hosts.source, mountpoint));
+      source.take();
+      target.take();
+      const full = await timed(() => replicateZfs(options()));
+      commands = source.take() + target.take();
+      const noChange = await timed(() => replicateZfs(options()));
+      await rewriteOnePercent(mountpoint, files, i + 1);
+      const incremental = await timed(() => replicateZfs(options()));
+      runs.push({ raw, full, noChange, incremental });
+      // The replica is received unmounted, so it can go at once and the pool holds one copy at a time.
+      await localRunner.run(['zfs', 'destroy', '-r', targetDataset]);
+    }
+    printFigures('zfs', runs, megabytes);
     print('zfs_raw_ssh_untar_to_pool_s', rawToPool);
-    print('zfs_full_s', full);
-    print('zfs_full_mb_s', megabytes / full, 1);
     print('zfs_full_remote_commands', commands, 0);
-    print('zfs_throughput_ratio', raw / full);
-    print('zfs_nochange_s', noChange);
-    print('zfs_1pct_s', incremental);
   } finally {
     await zfs.stop();
   }
@@ -190,8 +227,10 @@ async function main() {
     // Every remote step pays this (a login shell's rc files run per command): it dominates the small cases.
     await hosts.source.run(['true']);
     print('ssh_command_s', await timed(() => hosts.source.run(['true'])));
-    await benchRsync(hosts, files, dataMb);
-    await benchZfs(hosts, files, dataMb);
+    const repeat = Math.max(1, argument('repeat', 3));
+    print('repetitions', repeat, 0);
+    await benchRsync(hosts, files, dataMb, repeat);
+    await benchZfs(hosts, files, dataMb, repeat);
   } finally {
     await hosts.stop();
   }
