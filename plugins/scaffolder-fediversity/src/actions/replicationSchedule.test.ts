@@ -168,6 +168,18 @@ describe('fediversity:replication:schedule', () => {
     ).rejects.toThrow(/app: component:default\/mastodon has invalid spec.dataClasses: kind must be one of/);
   });
 
+  it('a bare guest without directories needs no target and creates nothing', async () => {
+    const api = scheduleApi();
+    const prepare = jest.spyOn(h.guestAccess, 'prepare');
+    const { app: _none, ...bare } = input;
+    const ctx = actionContext({ ...bare, entityRef: 'resource:default/demo-ct-101' }, new MemoryCheckpointStore());
+    await createReplicationScheduleAction(deps(api)).handler(ctx);
+    expect(api.createSchedule).not.toHaveBeenCalled();
+    expect(prepare).not.toHaveBeenCalled();
+    expect(outputsOf(ctx)).toEqual({ schedules: [], skipped: [], target: 'none: nothing to replicate' });
+    prepare.mockRestore();
+  });
+
   it('dry run creates nothing and prepares no demo host', async () => {
     const api = scheduleApi();
     const prepare = jest.spyOn(h.guestAccess, 'prepare');

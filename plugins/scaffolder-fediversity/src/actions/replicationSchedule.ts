@@ -67,6 +67,14 @@ export function createReplicationScheduleAction(deps: FediversityActionDeps) {
         ? await appDataClasses(deps, normalizeRef(input.app, 'component', 'app'), credentials)
         : directoryDataClasses(input.directories ?? []);
 
+      if (dataClasses.length === 0) {
+        ctx.logger.info(`replication: ${entityRef} declares no data to replicate (no app, no directories)`);
+        ctx.output('schedules', []);
+        ctx.output('skipped', []);
+        ctx.output('target', 'none: nothing to replicate');
+        return;
+      }
+
       // Recorded: a replay points the schedules where the first run did, even if the configuration changed meanwhile.
       const { target } = await ctx.checkpoint({
         key: `replication.${entityRef}.target`,
