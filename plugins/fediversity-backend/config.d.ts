@@ -65,6 +65,11 @@ export interface Config {
         };
       };
       /**
+       * PVE bridge of an isolated network the portal reaches: fresh restores and drill guests start on it, as they
+       * carry the source guest's address. Without it they start with their interfaces disconnected.
+       */
+      restoreBridge?: string;
+      /**
        * Proxmox nodes the portal reaches over SSH (with sshPrivateKey) to run `pct exec` in their containers:
        * file manifests taken with backups and checked after restores. Without them restores skip checksums.
        */

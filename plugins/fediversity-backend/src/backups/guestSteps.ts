@@ -1,4 +1,4 @@
-import { GuestRef, PveClient, PveClustersService } from '@fediversity/plugin-fediversity-node';
+import { GuestConfigUpdate, GuestRef, PveClient, PveClustersService } from '@fediversity/plugin-fediversity-node';
 import { StepContext } from '../jobs/types';
 import { GuestLocation } from './params';
 
@@ -77,4 +77,43 @@ export async function removeGuest(ctx: StepContext<any>, client: PveClient, gues
   await client.waitForTask(await client.deleteGuest(guest, { purge: true, destroyUnreferencedDisks: true }, { signal: ctx.signal }), {
     signal: ctx.signal,
   });
+}
+
+const BRIDGE = /^[A-Za-z][A-Za-z0-9_.-]{0,15}$/;
+
+export interface NetworkIsolation {
+  /** `bridge`: moved to the restore bridge; `link-down`: every interface disconnected. */
+  mode: 'bridge' | 'link-down';
+  interfaces: Record<string, string>;
+}
+
+/** `name=eth0,bridge=vmbr0,ip=…` with `key=value` set (added when absent). */
+function withOption(netSpec: string, key: string, value: string): string {
+  const parts = netSpec.split(',').filter(part => part && !part.startsWith(`${key}=`));
+  return [...parts, `${key}=${value}`].join(',');
+}
+
+/**
+ * A restored copy carries the source guest's network configuration (static address, same bridge): started as it
+ * is, it would answer on the live instance's address. Before its first start it is moved to the restore bridge
+ * (an isolated network the portal reaches) or, without one, its interfaces are disconnected.
+ */
+export async function isolateRestoredGuest(
+  ctx: StepContext<any>,
+  client: PveClient,
+  guest: GuestRef,
+  bridge: string | undefined,
+): Promise<NetworkIsolation> {
+  if (bridge !== undefined && !BRIDGE.test(bridge)) throw new Error(`Invalid restore bridge ${JSON.stringify(bridge)}`);
+  const config = (await client.getGuestConfig(guest, {}, { signal: ctx.signal })) as Record<string, unknown>;
+  const interfaces: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (!/^net\d+$/.test(key) || typeof value !== 'string') continue;
+    interfaces[key] = bridge ? withOption(value, 'bridge', bridge) : withOption(value, 'link_down', '1');
+  }
+  if (Object.keys(interfaces).length) {
+    await client.updateGuestConfig(guest, interfaces as GuestConfigUpdate, { digest: config.digest as string | undefined }, { signal: ctx.signal });
+  }
+  await ctx.log(bridge ? `Restored guest ${guest.vmid} moved to bridge ${bridge}` : `Restored guest ${guest.vmid} started disconnected (no restore bridge configured)`);
+  return { mode: bridge ? 'bridge' : 'link-down', interfaces };
 }

@@ -2,7 +2,7 @@ import { PveClustersService } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { JobKind } from '../jobs/types';
 import { DrillStore } from './DrillStore';
-import { clientOf, ensureRunning, ensureStopped, removeGuest, restoreArchive } from './guestSteps';
+import { clientOf, ensureRunning, ensureStopped, isolateRestoredGuest, NetworkIsolation, removeGuest, restoreArchive } from './guestSteps';
 import { DrillParams, drillParams, RestoreParams, restoreParams } from './params';
 import { RestoreVerification, RestoreVerifyDeps, verifyRestore } from './verifyRestore';
 
@@ -44,6 +44,15 @@ export function restoreJobKind(clusters: PveClustersService, verification: Resto
         },
       },
       {
+        name: 'isolate',
+        title: 'Keep the copy off the live network (restore bridge, or disconnected)',
+        async run(ctx) {
+          const { vmid } = ctx.outputs.restore as { vmid: number };
+          const { guest } = ctx.job.params;
+          return isolateRestoredGuest(ctx, clientOf(clusters, guest), { node: guest.node, vmid, type: 'lxc' }, verification.restoreBridge);
+        },
+      },
+      {
         name: 'start',
         async run(ctx) {
           const { vmid } = ctx.outputs.restore as { vmid: number };
@@ -56,8 +65,11 @@ export function restoreJobKind(clusters: PveClustersService, verification: Resto
           const { vmid } = ctx.outputs.restore as { vmid: number };
           const { guest, volid, health } = ctx.job.params;
           const hostname = await sourceHostname(clusters, ctx.job.params, ctx.signal);
+          const disconnected = (ctx.outputs.isolate as NetworkIsolation).mode === 'link-down';
           // A restore that does not verify fails, and its guest stays for inspection.
-          return failIfUnverified(await verifyRestore(ctx, { clusters, ...verification }, { ...guest, vmid }, { backupId: volid, hostname, health }));
+          return failIfUnverified(
+            await verifyRestore(ctx, { clusters, ...verification }, { ...guest, vmid }, { backupId: volid, hostname, health, disconnected }),
+          );
         },
       },
     ],
@@ -155,6 +167,14 @@ export function drillJobKind(clusters: PveClustersService, drills: DrillStore, v
         },
       },
       {
+        name: 'isolate',
+        title: 'Keep the scratch guest off the live network (restore bridge, or disconnected)',
+        async run(ctx) {
+          const { vmid } = ctx.outputs.restore as { vmid: number };
+          return isolateRestoredGuest(ctx, clientOf(clusters, ctx.job.params.guest), scratchOf(ctx, vmid), verification.restoreBridge);
+        },
+      },
+      {
         name: 'start',
         async run(ctx) {
           const { vmid } = ctx.outputs.restore as { vmid: number };
@@ -167,7 +187,8 @@ export function drillJobKind(clusters: PveClustersService, drills: DrillStore, v
           const { vmid, startedAt } = ctx.outputs.restore as { vmid: number; startedAt: number };
           const { hostname, volid } = ctx.outputs.pick as { hostname?: string; volid: string };
           const { guest, health } = ctx.job.params;
-          const checks = await verifyRestore(ctx, { clusters, ...verification }, { ...guest, vmid }, { backupId: volid, hostname, health });
+          const disconnected = (ctx.outputs.isolate as NetworkIsolation).mode === 'link-down';
+          const checks = await verifyRestore(ctx, { clusters, ...verification }, { ...guest, vmid }, { backupId: volid, hostname, health, disconnected });
           return { checks, verifiedAt: ctx.clock.now(), recoveryTimeMs: ctx.clock.now() - startedAt };
         },
       },

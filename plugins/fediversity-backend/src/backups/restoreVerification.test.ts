@@ -58,13 +58,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function rig() {
+async function rig(options: { restoreBridge?: string } = { restoreBridge: 'vmbr9' }) {
   const knex = await databases.init('SQLITE_3');
   const store = new JobStore(knex);
   const drills = new DrillStore(knex);
   const manifests = new ManifestStore(knex);
   const guests = new DirectoryGuests(dir);
-  const verification = { manifests, guestFiles: guests.connector };
+  const verification = { manifests, guestFiles: guests.connector, restoreBridge: options.restoreBridge };
   const kinds = new JobKindRegistry([
     backupCreateJobKind(clusters, manifests, guests.connector),
     restoreJobKind(clusters, verification),
@@ -123,6 +123,11 @@ describe('restores verified by checksums and the app health endpoint', () => {
     });
     expect(drill.job.status).toBe('succeeded');
     const [record] = await env.drills.list({ entityRefs: [ENTITY] });
+    // The scratch guest carried the source's address: it was started on the restore bridge, not the live one.
+    expect(drill.steps.find(s => s.name === 'isolate')!.output).toMatchObject({
+      mode: 'bridge',
+      interfaces: { net0: expect.stringMatching(/(^|,)bridge=vmbr9(,|$)/) },
+    });
     expect(record).toMatchObject({
       result: 'passed',
       backupId: volid,
@@ -180,5 +185,19 @@ describe('restores verified by checksums and the app health endpoint', () => {
     } finally {
       healthStatus = 200;
     }
+  });
+
+  it('without a restore bridge starts the copy disconnected and reports the health check as skipped, not passed', async () => {
+    const env = await rig({});
+    const { volid } = await backedUp(env);
+    env.guests.restoreNextFrom(volid);
+    const drill = await env.run('backup.drill', { guest: GUEST, storage: 'local-zfs', health: { port: port(), path: '/healthz', timeoutSeconds: 2 } });
+    expect(drill.job.status).toBe('succeeded');
+    expect(drill.steps.find(s => s.name === 'isolate')!.output).toMatchObject({
+      mode: 'link-down',
+      interfaces: { net0: expect.stringMatching(/(^|,)link_down=1(,|$)/) },
+    });
+    const [record] = await env.drills.list({ entityRefs: [ENTITY] });
+    expect(record.detail).toMatchObject({ health: { skipped: expect.stringMatching(/disconnected/) }, checksums: { matched: 3 } });
   });
 });

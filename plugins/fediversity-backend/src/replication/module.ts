@@ -69,7 +69,7 @@ export const fediversityModuleReplication = createBackendModule({
           }),
         }));
         const guestFiles = guestNodes.length ? pctExecGuestFiles(guestNodes, connect) : undefined;
-        const verification = { manifests, guestFiles };
+        const verification = { manifests, guestFiles, restoreBridge: settings?.getOptionalString('restoreBridge') };
         const executor = new ReplicationExecutor({
           connect,
           s3Credentials: ref => {
