@@ -5,10 +5,12 @@
  *   npm run bench -- provision [--speed 4]
  *
  * Prints run_s (POST /v2/tasks to the task's end), simulated_tasks_s (the simulated durations of the Proxmox tasks
- * the run waited for; the first backup is enqueued, not awaited, and is left out), overhead_s (their difference;
+ * the run waited for; the first backup is enqueued, not awaited, and is left out, as are replication runs: the template
+ * only creates the schedules), overhead_s (their difference;
  * target < 2 s) and api_calls (HTTP requests to the Proxmox API during the run, production client settings: the
  * task-wait backoff starts at 500 ms and grows by half). guest_rebuild_s is the time nixos-rebuild ran on the demo host
- * (it parse-checks every uploaded .nix file with nix-instantiate) and portal_overhead_s the overhead without it.
+ * (it parse-checks every uploaded .nix file with one nix-instantiate run) and portal_overhead_s the overhead without it.
+ * Every process of the machine shares its cores: report the figures with `uptime`'s load next to them.
  */
 import { parseArgs } from 'node:util';
 import { TASK_DURATIONS_MS } from '@fediversity/pve-simulator';
