@@ -1,8 +1,11 @@
 import { screen, waitFor } from '@testing-library/react';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { discoveryApiRef } from '@backstage/core-plugin-api';
-import { GuestSignInPage, REMEMBERED_PROVIDER_KEY } from './GuestSignInPage';
+import { GuestSignInPage } from './GuestSignInPage';
 import { startFakeAuthBackend } from './testing';
+
+/** Where Backstage's SignInPage remembers the provider a person signed in with (core-components providers.tsx). */
+const REMEMBERED_PROVIDER_KEY = '@backstage/core:SignInPage:provider';
 
 async function renderPage(backendUrl: string) {
   const onSignInSuccess = jest.fn();

@@ -6,41 +6,36 @@ import { Flex, Text } from '@backstage/ui';
 import { waitForAuthBackend } from './waitForAuthBackend';
 
 /**
- * Where Backstage's SignInPage remembers the provider a person signed in with (core-components' providers.tsx);
- * on a page load it restores that provider's session, and only then shows the sign-in page if that fails.
- */
-export const REMEMBERED_PROVIDER_KEY = '@backstage/core:SignInPage:provider';
-
-/**
- * Backstage's guest sign-in page, which for someone who signed in before waits until the auth backend answers.
- * Backstage restores the remembered guest session with one refresh request and treats its failure as "signed out",
- * so a reload while the backend restarts (under `npm start` it restarts on every source change) showed the sign-in
- * page again. A first visit gets the sign-in page at once, as before.
+ * Backstage's guest sign-in page, shown once the auth backend answers.
+ *
+ * On a page load Backstage restores a remembered guest session with one refresh request and takes its failure as
+ * "signed out", so a reload while the backend restarted (under `npm start` it restarts on every source change)
+ * showed the sign-in page again; and "Enter" while the backend is down fails with an offer of a legacy guest
+ * token. Waiting for the backend first avoids both: the session is restored, or the sign-in page works.
  */
 export function GuestSignInPage(props: SignInPageProps) {
   const discoveryApi = useApi(discoveryApiRef);
-  const [mayShow, setMayShow] = useState(() => localStorage.getItem(REMEMBERED_PROVIDER_KEY) === null);
+  const [backendAnswered, setBackendAnswered] = useState(false);
   const [problem, setProblem] = useState<string>();
 
   useEffect(() => {
-    if (mayShow) return undefined;
     const controller = new AbortController();
     waitForAuthBackend({
       refreshUrl: async () => `${await discoveryApi.getBaseUrl('auth')}/guest/refresh`,
       onRetry: (_attempt, reason) => setProblem(reason),
       signal: controller.signal,
     }).then(
-      () => setMayShow(true),
+      () => setBackendAnswered(true),
       () => {},
     );
     return () => controller.abort();
-  }, [discoveryApi, mayShow]);
+  }, [discoveryApi]);
 
-  if (!mayShow) {
+  if (!backendAnswered) {
     return (
       <Flex direction="column" gap="3" p="6" aria-live="polite">
         <Progress />
-        {problem && <Text>Waiting for the portal backend to restore your session (it may be restarting): {problem}. Retrying…</Text>}
+        {problem && <Text>Waiting for the portal backend (it may be restarting): {problem}. Retrying…</Text>}
       </Flex>
     );
   }
