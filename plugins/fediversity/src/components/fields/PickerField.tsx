@@ -1,9 +1,9 @@
-import { ReactNode } from 'react';
 import { Alert, Flex, Text } from '@backstage/ui';
 
 /**
  * The frame of a placement picker: label, a native select (keyboard and screen-reader friendly inside the
- * scaffolder's form), live-data state, a warning when the choice does not fit, and the form's own errors.
+ * scaffolder's form), live-data state and a warning when the choice does not fit. The form's own errors
+ * (`rawErrors`, e.g. the validator's) mark the select invalid; the form's field template prints them.
  */
 export function PickerField(props: {
   id: string;
@@ -18,7 +18,6 @@ export function PickerField(props: {
   warning?: string;
   rawErrors?: string[];
   onChange(value: string): void;
-  children?: ReactNode;
 }) {
   const known = props.value === '' || props.options.some(option => option.value === props.value);
   return (
@@ -49,14 +48,6 @@ export function PickerField(props: {
         <Alert status="warning" icon title="Live data is not available" description={`${props.loadError} Automatic placement still works.`} />
       )}
       {props.warning && <Alert status="danger" icon title={props.warning} />}
-      {props.rawErrors
-        ?.filter(error => error !== props.warning)
-        .map(error => (
-          <Text key={error} color="danger" role="alert">
-            {error}
-          </Text>
-        ))}
-      {props.children}
     </Flex>
   );
 }

@@ -63,16 +63,25 @@ describe('FediversityNodePicker', () => {
     expect(props.onChange).toHaveBeenCalledWith('pve-a');
   });
 
-  it('warns when the chosen node has less free memory than asked for, and shows the form errors', async () => {
+  it('warns when the chosen node has less free memory than asked for, and marks the select invalid on form errors', async () => {
     const api = fakeApi({ listNodes: jest.fn(async () => nodes) });
     const props = fieldProps({
       formData: 'pve-a',
       formContext: { formData: { memoryMiB: 8192 } },
-      rawErrors: ['something else is wrong'],
     });
     await render(<FediversityNodePicker {...props} />, api);
     expect(await screen.findByText('pve-a has 4 GiB memory free, less than the 8 GiB asked for')).toBeInTheDocument();
-    expect(screen.getByText('something else is wrong')).toBeInTheDocument();
+    expect(screen.getByRole('combobox')).toHaveAttribute('aria-invalid', 'true');
+  });
+
+  it('marks a fitting choice invalid only when the form reports an error for it', async () => {
+    const api = fakeApi({ listNodes: jest.fn(async () => nodes) });
+    const { unmount } = await render(<FediversityNodePicker {...fieldProps({ formData: 'pve-b' })} />, api);
+    await waitFor(() => expect(screen.getByRole('combobox')).toBeEnabled());
+    expect(screen.getByRole('combobox')).not.toHaveAttribute('aria-invalid');
+    unmount();
+    await render(<FediversityNodePicker {...fieldProps({ formData: 'pve-b', rawErrors: ['pve-b went offline'] })} />, api);
+    await waitFor(() => expect(screen.getByRole('combobox')).toHaveAttribute('aria-invalid', 'true'));
   });
 
   it('keeps automatic placement usable when the live data cannot be read', async () => {
