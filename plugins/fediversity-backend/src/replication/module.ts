@@ -1,4 +1,5 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
 import { backupCreateJobKind } from '../backups/backupJobKind';
 import { DrillStore } from '../backups/DrillStore';
@@ -7,6 +8,7 @@ import { GuestNode, pctExecGuestFiles } from '../backups/guestFiles';
 import { drillJobKind, restoreInPlaceJobKind, restoreJobKind } from '../backups/jobKinds';
 import { ManifestStore } from '../backups/ManifestStore';
 import { InstanceStore } from '../instances/InstanceStore';
+import { catalogAppDefinitions } from '../migration/planAppDefinition';
 import { systemClock } from '../jobs/clock';
 import { PermanentJobError } from '../jobs/errors';
 import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
@@ -39,8 +41,10 @@ export const fediversityModuleReplication = createBackendModule({
         config: coreServices.rootConfig,
         jobKinds: fediversityJobKindsExtensionPoint,
         clusters: pveClustersServiceRef,
+        catalog: catalogServiceRef,
+        auth: coreServices.auth,
       },
-      async init({ database, httpRouter, httpAuth, permissions, scheduler, logger, config, jobKinds, clusters }) {
+      async init({ database, httpRouter, httpAuth, permissions, scheduler, logger, config, jobKinds, clusters, catalog, auth }) {
         const knex = await database.getClient();
         // The plugin applies the same migrations; doing it here too lets this module's first tick find its tables.
         if (!database.migrations?.skip) await applyMigrations(knex);
@@ -48,6 +52,7 @@ export const fediversityModuleReplication = createBackendModule({
         const privateKey = settings?.getOptionalString('sshPrivateKey');
         const credentials = settings?.getOptionalConfig('s3Credentials');
 
+        const appDefinitions = catalogAppDefinitions(catalog, auth);
         const schedules = new ScheduleStore(knex);
         const drills = new DrillStore(knex);
         const manifests = new ManifestStore(knex);
@@ -116,7 +121,18 @@ export const fediversityModuleReplication = createBackendModule({
           });
         }
         httpRouter.use(
-          createReplicationRouter({ schedules, drills, manifests, instances, jobs, kinds, clusters, httpAuth, permissions }),
+          createReplicationRouter({
+            schedules,
+            drills,
+            manifests,
+            instances,
+            jobs,
+            kinds,
+            clusters,
+            appDataClasses: async appRef => (await appDefinitions(appRef)).dataClasses,
+            httpAuth,
+            permissions,
+          }),
         );
       },
     });

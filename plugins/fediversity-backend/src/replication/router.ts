@@ -3,7 +3,7 @@ import { PveClustersService } from '@fediversity/plugin-fediversity-node';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import { AuthorizeResult, ResourcePermission } from '@backstage/plugin-permission-common';
-import { jobCreatePermission, jobReadPermission } from '@fediversity/plugin-fediversity-common';
+import { DataClass, jobCreatePermission, jobReadPermission } from '@fediversity/plugin-fediversity-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +28,8 @@ export interface ReplicationRouterOptions {
   /** The kinds these routes enqueue: replication.run, backup.restore, backup.restore-in-place, backup.drill, backup.create. */
   kinds: Record<'run' | 'restore' | 'restoreInPlace' | 'drill', JobKind<any>> & { backup?: JobKind<any> };
   clusters: PveClustersService;
+  /** Reads an app definition's data classes (catalog); backups with manifests need it. */
+  appDataClasses?: (appRef: string) => Promise<DataClass[]>;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   now?: () => number;
@@ -63,14 +65,12 @@ const restoreRequest = z
 const drillRequest = z
   .object({ entityRef: z.string().min(1).max(500), storage: z.string().max(63).optional(), health: httpHealthSchema.optional() })
   .strict();
+/** The directories and quiesce commands come from the instance's app definition, never from the request. */
 const backupRequest = z
   .object({
     entityRef: z.string().min(1).max(500),
     /** A node storage with backup content (`local` by default). */
     storage: z.string().max(63).default('local'),
-    directories: z.array(z.string().max(500)).min(1).max(64),
-    quiesce: z.array(z.array(z.string())).optional(),
-    unquiesce: z.array(z.array(z.string())).optional(),
   })
   .strict();
 
@@ -209,10 +209,17 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const body = parse(backupRequest, req.body, 'body');
     const ref = normalize(body.entityRef);
     const by = await authorize(req, jobCreatePermission, ref);
-    if (!kinds.backup) throw new NotFoundError('Backups with manifests are not enabled');
+    if (!kinds.backup || !options.appDataClasses) throw new NotFoundError('Backups with manifests are not enabled');
     const instance = await instanceOf(ref);
-    const { entityRef: _entityRef, ...rest } = body;
-    const params = { ...rest, guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid } };
+    const plan = backupPlanOf(await options.appDataClasses(instance.app));
+    if (plan.directories.length === 0) {
+      throw new InputError(`${instance.app} names no directories to back up with checksums (spec.dataClasses)`);
+    }
+    const params = {
+      storage: body.storage,
+      ...plan,
+      guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
+    };
     res.status(201).json(await enqueue(kinds.backup, ref, params, by));
   });
 
@@ -269,4 +276,26 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string):
     throw new InputError(`Invalid ${what}: ${issues.join('; ')}`);
   }
   return result.data;
+}
+
+/**
+ * What a backup with a manifest covers: the directories of the app's `directories` data classes, and the quiesce
+ * commands of all its data classes so the manifest and the snapshot agree. Each command runs once: a quiesce
+ * command where it is first named (the app stops before its Redis), an unquiesce command where it is last named
+ * (Redis starts before the app).
+ */
+export function backupPlanOf(dataClasses: DataClass[]) {
+  const directories = dataClasses.flatMap(dataClass => (dataClass.kind === 'directories' ? dataClass.directories : []));
+  const quiesce = dataClasses.flatMap(dataClass => dataClass.quiesce ?? []);
+  const unquiesce = dataClasses.flatMap(dataClass => dataClass.unquiesce ?? []);
+  return {
+    directories: [...new Set(directories)],
+    quiesce: onlyFirst(quiesce),
+    unquiesce: onlyFirst([...unquiesce].reverse()).reverse(),
+  };
+}
+
+function onlyFirst(commands: string[][]): string[][] {
+  const seen = new Set<string>();
+  return commands.filter(argv => !seen.has(JSON.stringify(argv)) && seen.add(JSON.stringify(argv)));
 }
