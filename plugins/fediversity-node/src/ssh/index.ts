@@ -38,3 +38,4 @@ export { generateSshKeyPair, loadOrCreateSshKeyPair } from './keys';
 export type { SshKeyPair } from './keys';
 export { startTestSshd } from './testing/testSshd';
 export type { TestSshd, TestSshdOptions } from './testing/testSshd';
+export { PUBLISH_GENERATION_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from './fixedScripts';

@@ -5,6 +5,7 @@ import { chmodCommand, mkdirCommand, rmCommand, teeCommand } from './files';
 import { findCommand, sha256sumCommand } from './find';
 import { demoNixosRebuildCommand, type NixosRebuildOptions } from './nixosRebuild';
 import { demoRsyncCommand } from './rsync';
+import { shellCommand } from './shell';
 import { demoSshCommand } from './ssh';
 import { demoSystemctlCommand } from './systemctl';
 import type { DemoCommand, DemoCommandRegistry } from './types';
@@ -39,5 +40,7 @@ export function defaultDemoCommands(options: NixosRebuildOptions = {}): Map<stri
     ['sha256sum', sha256sumCommand],
     ['rsync', demoRsyncCommand],
     ['ssh', demoSshCommand],
+    // No shell: only the portal's fixed `sh -c` scripts (replication), emulated.
+    ['sh', shellCommand],
   ]) satisfies DemoCommandRegistry;
 }

@@ -1,0 +1,15 @@
+/*
+ * The only `sh -c` scripts the portal runs on hosts. Their texts are fixed and every path is a positional
+ * argument, so no input is ever spliced into shell text; the demo host server accepts exactly these texts.
+ */
+
+/** `$1` = file: writes stdin to a file only its owner may read (a known_hosts file for a peer). */
+export const WRITE_PRIVATE_FILE_SCRIPT = 'umask 077 && cat > "$1"';
+
+/**
+ * `$1` = generation name, `$2` = temporary link, `$3` = current, `$4` = root: points `current` at the
+ * generation (atomic rename of a fresh symlink), then lists the generations. One command instead of two saves
+ * an SSH round trip per replication run.
+ */
+export const PUBLISH_GENERATION_SCRIPT =
+  'ln -sfn -- "$1" "$2" && mv -T -- "$2" "$3" && exec find "$4" -mindepth 1 -maxdepth 1 -type d -name "gen-*"';
