@@ -4,6 +4,7 @@ import {
   PeerEndpoint,
   sha256Fingerprint,
   SshConnection,
+  WRITE_PRIVATE_FILE_SCRIPT,
 } from '@fediversity/plugin-fediversity-node';
 import { CommandRunner } from './commandRunner';
 import { HostSpec } from './params';
@@ -41,7 +42,7 @@ export async function trustPeer(
   signal?: AbortSignal,
 ): Promise<{ peer: PeerEndpoint; cleanup(): Promise<void> }> {
   const knownHostsFile = `/tmp/fediversity-${runId.replace(/[^A-Za-z0-9-]/g, '')}.known_hosts`;
-  await from.runner.run(['sh', '-c', 'umask 077 && cat > "$1"', 'sh', knownHostsFile], {
+  await from.runner.run(['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', knownHostsFile], {
     stdin: knownHostsLine(to.host, to.port, to.hostPublicKey),
     signal,
   });

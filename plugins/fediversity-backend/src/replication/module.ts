@@ -1,6 +1,6 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
+import { guestAccessServiceRef, pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
 import { backupCreateJobKind } from '../backups/backupJobKind';
 import { DrillStore } from '../backups/DrillStore';
 import { DrillTicker } from '../backups/DrillTicker';
@@ -21,6 +21,7 @@ import { replicationRunJobKind } from './replicationJobKind';
 import { ReplicationTicker } from './ReplicationTicker';
 import { createReplicationRouter } from './router';
 import { ScheduleStore } from './ScheduleStore';
+import { replicationPrivateKey } from './sshKey';
 
 /**
  * Replication schedules (replication.run jobs from a ticker), recovery points, backups listing, restores and
@@ -57,10 +58,7 @@ export const fediversityModuleReplication = createBackendModule({
         const drills = new DrillStore(knex);
         const manifests = new ManifestStore(knex);
         const jobs = new JobStore(knex);
-        const connect = sshHostConnector(async () => {
-          if (!privateKey) throw new PermanentJobError('fediversity.replication.sshPrivateKey is not configured');
-          return privateKey;
-        });
+        const connect = sshHostConnector(replicationPrivateKey({ configured: privateKey, clusters, guestAccess }));
         // Proxmox nodes reached over SSH to run commands in their containers (file manifests of backups and
         // restores); without them restores are verified without checksums.
         const guestNodes: GuestNode[] = (settings?.getOptionalConfigArray('nodes') ?? []).map(node => ({

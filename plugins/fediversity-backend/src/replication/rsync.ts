@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { InputError } from '@backstage/errors';
-import { assertRemotePath, PeerEndpoint, rsyncPushArgv } from '@fediversity/plugin-fediversity-node';
+import { assertRemotePath, PeerEndpoint, PUBLISH_GENERATION_SCRIPT, rsyncPushArgv } from '@fediversity/plugin-fediversity-node';
 import { CommandRunner } from './commandRunner';
 
 /*
@@ -44,14 +44,6 @@ export interface FilesReplicationResult {
 
 /** rsync's "some files vanished before they could be transferred": normal while the app runs. */
 export const RSYNC_VANISHED = 24;
-
-/*
- * A fixed script with paths only as positional arguments: it saves an SSH round trip (a session and a shell
- * start per remote command, which is most of a run when little changed).
- * $1 = generation name, $2 = temporary link, $3 = current, $4 = root: atomic swap, then the generations.
- */
-const PUBLISH_THEN_LIST =
-  'ln -sfn -- "$1" "$2" && mv -T -- "$2" "$3" && exec find "$4" -mindepth 1 -maxdepth 1 -type d -name "gen-*"';
 
 export function generationName(at: number): string {
   return `gen-${new Date(at).toISOString().replace(/[-:.]/g, '')}`;
@@ -125,7 +117,7 @@ export async function replicateFiles(options: FilesReplicationOptions): Promise<
 
   // Publish: the symlink swap is the commit point of this run (the same command lists the generations).
   const link = posix.join(root, `.current-${generation}`);
-  const listing = await target.run(['sh', '-c', PUBLISH_THEN_LIST, 'publish', generation, link, current, root], { signal });
+  const listing = await target.run(['sh', '-c', PUBLISH_GENERATION_SCRIPT, 'publish', generation, link, current, root], { signal });
   await log(`Generation ${generation} is current`, stats);
 
   const generations = listing.stdout

@@ -1,11 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { posix, sep } from 'node:path';
+import { NotAllowedError } from '@backstage/errors';
 import type { DemoGuest } from '../DemoGuest';
 import { runLocalRsync } from './localRsync';
 import { parseRsyncArgv, RsyncUsageError, type RsyncInvocation, type RsyncPush } from './rsyncArgs';
 import { loginToPeer, parseRemoteShell, SshUsageError, type SshClientOptions } from './sshPeer';
 import type { DemoCommand, DemoCommandContext } from './types';
 import { fileErrorText } from './usage';
+import { walk } from './walk';
 
 /**
  * `rsync --version` (the real binary's answer) and a push over ssh to another guest of this demo
@@ -74,6 +76,27 @@ async function localTargetPath(guest: DemoGuest, path: string): Promise<string> 
 }
 
 /**
+ * A `--link-dest` directory as a local path in the destination guest (keeping a trailing `/`).
+ * rsync looks up files below it through the kernel, which would follow a symlinked directory out of
+ * the guest and hard-link what it finds there, so a tree holding a symlink that leads out is refused.
+ * A directory that does not exist yet is fine: rsync then copies (a replica's first run).
+ */
+async function localLinkDest(guest: DemoGuest, path: string): Promise<string> {
+  const local = await localTargetPath(guest, path);
+  const start = await realpath(local).catch(() => undefined);
+  if (start === undefined) return local;
+  const realRoot = await realpath(guest.rootDir);
+  for await (const entry of walk(start)) {
+    if (!entry.stats.isSymbolicLink()) continue;
+    const real = await realpath(entry.path).catch(() => undefined);
+    if (real !== undefined && real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new NotAllowedError(`A symlink in ${path} leads out of the demo guest`);
+    }
+  }
+  return local;
+}
+
+/**
  * The `--files-from` list, read on the source guest and handed to rsync on stdin (NUL-separated),
  * so rsync reads exactly what was checked. rsync follows symlinks on the way to a listed entry
  * (and the entry itself when it ends in `/`), so each must resolve inside the source guest.
@@ -107,6 +130,15 @@ async function push(push: RsyncPush, context: DemoCommandContext): Promise<numbe
     stderr(`rsync: [Receiver] change_dir "${push.destination.path}" failed: ${fileErrorText(error)}\nrsync error: errors selecting input/output files, dirs (code 3)\n`);
     return 3;
   }
+  const linkDest: string[] = [];
+  for (const path of push.linkDest) {
+    try {
+      linkDest.push(`--link-dest=${await localLinkDest(target, path)}`);
+    } catch (error) {
+      stderr(`rsync: [Receiver] link-dest "${path}": ${fileErrorText(error)}\nrsync error: errors selecting input/output files, dirs (code 3)\n`);
+      return 3;
+    }
+  }
   let list: Buffer | undefined;
   if (push.filesFrom !== undefined) {
     try {
@@ -119,7 +151,7 @@ async function push(push: RsyncPush, context: DemoCommandContext): Promise<numbe
   stderr(`[demo host] ${source.name} → ${target.name}: copied by this demo host's local rsync, not over a network\n`);
   return runLocalRsync({
     ...context,
-    args: [...push.options, ...(list ? ['--from0', '--files-from=-'] : []), '--', sourcePath, targetPath],
+    args: [...push.options, ...linkDest, ...(list ? ['--from0', '--files-from=-'] : []), '--', sourcePath, targetPath],
     input: list,
     hidePaths: [source.rootDir, target.rootDir],
   });

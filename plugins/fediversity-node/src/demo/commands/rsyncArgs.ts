@@ -1,8 +1,9 @@
 /*
  * The rsync command lines the demo host accepts: `rsync --version`, and a push from a path on this
- * guest to `<user>@<host>:<path>` over ssh, with the options the migration uses. Options reach the
- * real rsync only from an allow-list: anything that names another path (--link-dest, --temp-dir,
- * --log-file…) or follows symlinks (-L, -k, -K) could leave a guest, so it is refused.
+ * guest to `<user>@<host>:<path>` over ssh, with the options the migration and replication use.
+ * Options reach the real rsync only from an allow-list: anything that names another path
+ * (--temp-dir, --log-file…) or follows symlinks (-L, -k, -K) could leave a guest, so it is refused;
+ * `--link-dest` is taken apart so its path can be translated into the destination guest.
  */
 
 export class RsyncUsageError extends Error {
@@ -29,6 +30,8 @@ export interface RsyncPush {
   /** A path on the source guest; a trailing `/` copies the directory's contents. */
   source: string;
   destination: RemoteDestination;
+  /** `--link-dest` paths on the destination guest (absolute), in order. */
+  linkDest: string[];
 }
 
 export type RsyncInvocation = { kind: 'version' } | RsyncPush;
@@ -54,6 +57,8 @@ const LONG_FLAGS = new Set([
   '--human-readable',
   '--progress',
   '--one-file-system',
+  // Creates missing directories of the destination path, which is translated into the guest.
+  '--mkpath',
 ]);
 /** -a (which keeps symlinks as symlinks) and friends; never -L, -k or -K. */
 const SHORT_FLAGS = /^-[aHrcnizW0vhPtpogDlx]+$/;
@@ -75,6 +80,7 @@ export function parseRsyncArgv(args: readonly string[]): RsyncInvocation {
   let remoteShell = 'ssh';
   let filesFrom: string | undefined;
   let from0 = false;
+  const linkDest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') {
@@ -94,6 +100,10 @@ export function parseRsyncArgv(args: readonly string[]): RsyncInvocation {
     if (name === '--rsh' && value !== undefined) remoteShell = value;
     else if (name === '--files-from' && value !== undefined) filesFrom = value;
     else if (name === '--from0') from0 = true;
+    else if (name === '--link-dest' && value !== undefined) {
+      if (!value.startsWith('/')) throw new RsyncUsageError('--link-dest must be an absolute path on the destination guest');
+      linkDest.push(value);
+    }
     else if (LONG_FLAGS.has(arg)) options.push(arg);
     else if (SHORT_FLAGS.test(arg)) {
       options.push(arg);
@@ -116,6 +126,7 @@ export function parseRsyncArgv(args: readonly string[]): RsyncInvocation {
     from0,
     source,
     destination: { user: match[1], host: match[2].replace(/^\[(.*)\]$/, '$1'), path: match[3] },
+    linkDest,
   };
 }
 
