@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
 import { sshHostConnector } from '../plugins/fediversity-backend/src/migration/hosts';
 import { migrationJobKind } from '../plugins/fediversity-backend/src/migration/migrationJobKind';
-import { knownHostsPath, PEER_CIPHERS, peerOf } from '../plugins/fediversity-backend/src/migration/rsync';
+import { jobDirectory, knownHostsPath, PEER_CIPHERS, peerOf } from '../plugins/fediversity-backend/src/migration/rsync';
 import { StrategyEnv } from '../plugins/fediversity-backend/src/migration/strategy';
 import { migrationParamsSchema } from '../plugins/fediversity-backend/src/migration/params';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../plugins/fediversity-backend/src/testing/migrationHosts';
@@ -101,6 +101,7 @@ async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof m
   const target = await connect(hosts, 'target');
   const env = { jobId: 'naive-benchmark-0000', params } as StrategyEnv;
   const peer = peerOf(env);
+  await source.run(['mkdir', '-p', '-m', '0700', '--', jobDirectory(env.jobId)]);
   await source.run(['tee', knownHostsPath(env.jobId)], { stdin: knownHostsLine(peer.host, peer.port, params.target.hostPublicKey) });
   const ssh = `ssh -p ${peer.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${peer.knownHostsFile} -i ${peer.identityFile} -o Ciphers=${PEER_CIPHERS}`;
   const pgCtl = join('/usr/lib/postgresql/15/bin', 'pg_ctl');
@@ -148,6 +149,7 @@ async function rawPipeThroughput(
   const source = await connect(hosts, 'source');
   const env = { jobId: 'raw-pipe-benchmark-0000', params } as StrategyEnv;
   const peer = peerOf(env);
+  await source.run(['mkdir', '-p', '-m', '0700', '--', jobDirectory(env.jobId)]);
   await source.run(['tee', knownHostsPath(env.jobId)], { stdin: knownHostsLine(peer.host, peer.port, params.target.hostPublicKey) });
   const sink = join(hosts.target.root, 'raw-pipe.bin');
   const producer = ['find', join(hosts.source.root, FILES_PATH), '-type', 'f', '-exec', 'cat', '--', '{}', '+'];

@@ -1,7 +1,7 @@
 import { PermanentJobError } from '../jobs/errors';
 import { usedBytes } from './diskSpace';
 import { hostPath } from './hosts';
-import { assertIdentical, closeControlConnection, ensurePeerTrust, knownHostsPath, openControlConnection, rsyncFromSource } from './rsync';
+import { assertIdentical, closeControlConnection, ensurePeerTrust, jobDirectory, openControlConnection, rsyncFromSource } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /**
@@ -81,7 +81,7 @@ export class FilesStrategy implements MigrationStrategy {
       }
       await Promise.all(
         Array.from({ length: INITIAL_STREAMS }, async (_, stream) => {
-          const list = `${knownHostsPath(env.jobId)}.${this.name.replace(/[^a-z0-9]/gi, '-')}.${stream}.list`;
+          const list = `${jobDirectory(env.jobId)}/${this.name.replace(/[^a-z0-9]/gi, '-')}.${stream}.list`;
           const mine = entries.filter((_entry, index) => index % INITIAL_STREAMS === stream);
           await env.source.run(['tee', '--', list], { stdin: `${mine.join('\0')}\0`, signal: env.signal });
           try {

@@ -6,7 +6,7 @@ import { HostConnector, HostSessionPool, HostShell } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
-import { closeControlConnection, knownHostsPath } from './rsync';
+import { closeControlConnection } from './rsync';
 import { appCommands, settleSeconds, strategiesFromAppDefinition } from './strategies';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -361,7 +361,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               if (ctx.clock.now() >= until) break;
               await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
             } while (ctx.clock.now() < until);
-            await hosts.source.run(['rm', '-f', '--', knownHostsPath(ctx.job.id)], { signal: ctx.signal });
+            // Closes the host-to-host connection and removes the job's directory with the pinned key in it.
             await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
             await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
             await pool.release(ctx.job.id);

@@ -1,7 +1,7 @@
 import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
 import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
-import { controlDirectory, knownHostsPath, rsyncFromSource } from './rsync';
+import { jobDirectory, knownHostsPath, rsyncFromSource } from './rsync';
 import { StrategyEnv } from './strategy';
 
 const JOB = '7c6c4d26-1ad8-4bd1-8973-8348c30c5b36';
@@ -53,7 +53,7 @@ describe('rsyncFromSource', () => {
     await rsyncFromSource(env(host), pass('live'));
     const [final, verify, live] = commands;
     for (const argv of [final, verify]) {
-      expect(remoteShell(argv)).toContain(`-o ControlMaster=no -o ControlPath=${controlDirectory(JOB)}/control`);
+      expect(remoteShell(argv)).toContain(`-o ControlMaster=no -o ControlPath=${jobDirectory(JOB)}/control`);
     }
     expect(remoteShell(live)).not.toContain('ControlPath');
     expect(verify).toEqual(expect.arrayContaining(['--checksum', '--delete', '--dry-run', '--itemize-changes', '--checksum-choice=xxh128']));
@@ -65,8 +65,26 @@ describe('rsyncFromSource', () => {
     const { host, commands } = sourceHost([255, 0]);
     const outcome = await rsyncFromSource(env(host), pass('verify'));
     expect(outcome.exitCode).toBe(0);
-    expect(commands.map(argv => argv.slice(0, 2))).toEqual([['rsync', '--checksum-choice=xxh128'], ['tee', '--'], ['rsync', '--checksum-choice=xxh128']]);
-    expect(commands[1][2]).toBe(knownHostsPath(JOB));
+    expect(commands.map(argv => argv[0])).toEqual(['rsync', 'mkdir', 'test', 'chmod', 'tee', 'rsync']);
+    // The pinned key goes into the job's own directory, checked to be the SSH user's and not a symlink first.
+    expect(knownHostsPath(JOB)).toBe(`${jobDirectory(JOB)}/known_hosts`);
+    expect(commands[1]).toEqual(['mkdir', '-p', '-m', '0700', '--', jobDirectory(JOB)]);
+    expect(commands[2]).toEqual(['test', '-O', jobDirectory(JOB), '-a', '-d', jobDirectory(JOB), '-a', '!', '-L', jobDirectory(JOB)]);
+    expect(commands[4]).toEqual(['tee', '--', knownHostsPath(JOB)]);
+  });
+
+  it('refuses a job directory that is not the SSH user’s own', async () => {
+    const commands: string[][] = [];
+    const host: HostShell = {
+      role: 'source',
+      async run(argv): Promise<CommandResult> {
+        commands.push([...argv]);
+        const exitCode = argv[0] === 'rsync' ? 255 : argv[0] === 'test' ? 1 : 0;
+        return { exitCode, stdout: '', stderr: 'Host key verification failed.' };
+      },
+    };
+    await expect(rsyncFromSource(env(host), pass('verify'))).rejects.toThrow(/belongs to another user/);
+    expect(commands.map(argv => argv[0])).not.toContain('tee');
   });
 
   it('fails when ssh fails again, and fails a final pass whose files vanished (exit 24) at once', async () => {

@@ -8,9 +8,9 @@ export const RSYNC_VANISHED = 24;
 /** rsync's exit codes for a full disk on the receiving side (write error / partial transfer). */
 const NO_SPACE = /No space left on device/;
 
-/** The per-job known_hosts file on the source host, holding the target's pinned key. */
+/** The per-job known_hosts file on the source host, holding the target's pinned key (in the job's private directory). */
 export function knownHostsPath(jobId: string): string {
-  return `/tmp/fediversity-migration-${jobId.replace(/[^A-Za-z0-9-]/g, '')}.known_hosts`;
+  return `${jobDirectory(jobId)}/known_hosts`;
 }
 
 export function peerOf(env: StrategyEnv): PeerEndpoint {
@@ -26,16 +26,29 @@ export function peerOf(env: StrategyEnv): PeerEndpoint {
 }
 
 /**
- * A per-job directory on the source host, private to the SSH user, holding the control socket of the
- * host-to-host SSH connection kept open across the downtime window. A socket in a directory another user
- * could write would let that user stand in for the connection.
+ * A per-job directory on the source host, private to the SSH user, holding the target's pinned key, the
+ * file lists of parallel passes and the control socket of the host-to-host SSH connection kept open across
+ * the downtime window. In a directory another user could write, that user could swap the pinned key or
+ * stand in for the connection; a predictable name in /tmp is safe only because it is checked to be ours.
  */
-export function controlDirectory(jobId: string): string {
+export function jobDirectory(jobId: string): string {
   return `/tmp/fediversity-migration-${jobId.replace(/[^A-Za-z0-9-]/g, '')}.ssh`;
 }
 
 function controlPath(jobId: string): string {
-  return `${controlDirectory(jobId)}/control`;
+  return `${jobDirectory(jobId)}/control`;
+}
+
+/** Creates the job's directory on the source, or fails if it exists and is not a directory of the SSH user's. */
+export async function ensureJobDirectory(source: HostShell, jobId: string, signal?: AbortSignal): Promise<void> {
+  const directory = jobDirectory(jobId);
+  await source.run(['mkdir', '-p', '-m', '0700', '--', directory], { signal });
+  const owned = await source.run(['test', '-O', directory, '-a', '-d', directory, '-a', '!', '-L', directory], {
+    signal,
+    check: false,
+  });
+  if (owned.exitCode !== 0) throw new PermanentJobError(`${directory} on the source belongs to another user`);
+  await source.run(['chmod', '0700', '--', directory], { signal });
 }
 
 /** ssh options that send a session through the job's open connection, or connect directly if there is none. */
@@ -50,14 +63,7 @@ function throughControlConnection(jobId: string): string[] {
  * directly, so a missing connection costs time, never correctness.
  */
 export async function openControlConnection(env: StrategyEnv, idleSeconds: number): Promise<void> {
-  const directory = controlDirectory(env.jobId);
-  await env.source.run(['mkdir', '-p', '-m', '0700', '--', directory], { signal: env.signal });
-  const owned = await env.source.run(['test', '-O', directory, '-a', '-d', directory, '-a', '!', '-L', directory], {
-    signal: env.signal,
-    check: false,
-  });
-  if (owned.exitCode !== 0) throw new PermanentJobError(`${directory} on the source belongs to another user`);
-  await env.source.run(['chmod', '0700', '--', directory], { signal: env.signal });
+  await ensureJobDirectory(env.source, env.jobId, env.signal);
   const argv = sshArgv(peerOf(env), ['true']);
   argv.splice(
     1,
@@ -76,13 +82,14 @@ export async function closeControlConnection(source: HostShell, jobId: string, s
     signal,
     check: false,
   });
-  await source.run(['rm', '-rf', '--', controlDirectory(jobId)], { signal, check: false });
+  await source.run(['rm', '-rf', '--', jobDirectory(jobId)], { signal, check: false });
 }
 
 /** Writes the target's pinned key where the source's ssh (run by rsync) checks it. Same content every time. */
 export async function ensurePeerTrust(env: StrategyEnv): Promise<void> {
   const peer = peerOf(env);
   const line = knownHostsLine(peer.host, peer.port, env.params.target.hostPublicKey);
+  await ensureJobDirectory(env.source, env.jobId, env.signal);
   await env.source.run(['tee', '--', peer.knownHostsFile], { stdin: line, signal: env.signal });
 }
 
