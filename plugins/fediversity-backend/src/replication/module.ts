@@ -44,8 +44,9 @@ export const fediversityModuleReplication = createBackendModule({
         clusters: pveClustersServiceRef,
         catalog: catalogServiceRef,
         auth: coreServices.auth,
+        guestAccess: guestAccessServiceRef,
       },
-      async init({ database, httpRouter, httpAuth, permissions, scheduler, logger, config, jobKinds, clusters, catalog, auth }) {
+      async init({ database, httpRouter, httpAuth, permissions, scheduler, logger, config, jobKinds, clusters, catalog, auth, guestAccess }) {
         const knex = await database.getClient();
         // The plugin applies the same migrations; doing it here too lets this module's first tick find its tables.
         if (!database.migrations?.skip) await applyMigrations(knex);
