@@ -290,12 +290,52 @@ describe('demo rsync between guests', () => {
     expect(existsSync(inTarget('var/lib/listed'))).toBe(false);
 
     // Options that name other paths or follow symlinks never reach rsync.
-    for (const option of ['-L', '-K', '-k', '--copy-links', '--link-dest=/', '--temp-dir=/tmp', '--log-file=/tmp/x', '--rsync-path=id']) {
+    for (const option of ['-L', '-K', '-k', '--copy-links', '--temp-dir=/tmp', '--log-file=/tmp/x', '--rsync-path=id']) {
       const result = await push({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/opts/', mode: 'live', extra: [option] });
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toMatch(/is not supported by this demo host/);
     }
     expect(existsSync(inTarget('var/lib/opts'))).toBe(false);
+  });
+
+  it('translates --mkpath and --link-dest into the destination guest, as replication runs them', async () => {
+    const generation = (name: string, linkDest?: string) =>
+      push({
+        sourcePath: '/var/lib/app/media/',
+        targetPath: `/srv/gens/${name}/`,
+        mode: 'live',
+        extra: ['--mkpath', ...(linkDest ? [`--link-dest=${linkDest}`] : [])],
+      });
+    // The first run has no current generation yet: rsync warns and copies.
+    const first = await generation('gen-1', '/srv/gens/current/');
+    expect(first.exitCode).toBe(0);
+    expect(await hashes(target, '/srv/gens/gen-1')).toEqual(await hashes(source, '/var/lib/app/media'));
+    await symlink('gen-1', inTarget('srv/gens/current'));
+    const second = await generation('gen-2', '/srv/gens/current/');
+    expect(second.exitCode).toBe(0);
+    expect(second.stderr).not.toContain(targetGuest.rootDir);
+    const inode = async (path: string) => (await lstat(inTarget(path))).ino;
+    expect(await inode('srv/gens/gen-2/file-3')).toBe(await inode('srv/gens/gen-1/file-3'));
+    // `..` stops at the guest's `/`.
+    expect((await generation('gen-3', '/../../srv/gens/gen-1/')).exitCode).toBe(0);
+    expect(await inode('srv/gens/gen-3/cache/deep/blob')).toBe(await inode('srv/gens/gen-1/cache/deep/blob'));
+
+    const relative = await generation('gen-4', '../gen-1/');
+    expect(relative.exitCode).toBe(1);
+    expect(relative.stderr).toMatch(/--link-dest must be an absolute path/);
+    // A link-dest through a symlink out of the guest, or holding one (rsync would look files up through it and
+    // hard-link what it finds outside), is refused before rsync runs.
+    await symlink(outside, inTarget('srv/out'));
+    await mkdir(inTarget('srv/holder/media'), { recursive: true });
+    await symlink(outside, inTarget('srv/holder/media/cache'));
+    for (const linkDest of ['/srv/out/', '/srv/holder/media/']) {
+      const refused = await generation('gen-5', linkDest);
+      expect(refused.exitCode).toBe(3);
+      expect(refused.stderr).toMatch(/Permission denied/);
+      expect(refused.stderr).not.toContain(outside);
+    }
+    expect(existsSync(inTarget('srv/gens/gen-5'))).toBe(false);
+    expect(await readdir(outside)).toEqual(['secret']);
   });
 
   it('kills rsync when the client aborts', async () => {
