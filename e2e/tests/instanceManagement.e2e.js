@@ -205,15 +205,17 @@ describe('a guest provisions a Mastodon instance, inspects it and migrates it to
     const deadline = Date.now() + 180_000;
     for (;;) {
       await openEntityPage(page, instancePath, 120_000);
-      try {
-        await onNewNode.first().waitFor({ state: 'visible', timeout: 15_000 });
-        await running.first().waitFor({ state: 'visible', timeout: 15_000 });
-        break;
-      } catch {
-        if (Date.now() > deadline) {
-          throw new Error(`expected the Instance card to show the node ${migration.targetNode} and its guest running after the migration`);
-        }
+      const shown = await onNewNode
+        .first()
+        .waitFor({ state: 'visible', timeout: 15_000 })
+        .then(() => running.first().waitFor({ state: 'visible', timeout: 15_000 }))
+        .then(() => true, () => false);
+      // The new guest is in the catalog too (the entity page warns about relations to missing entities otherwise).
+      if (shown && (await page.getByText(/can't be found in the catalog/).count()) === 0) break;
+      if (Date.now() > deadline) {
+        throw new Error(`expected the Instance card to show the node ${migration.targetNode} and its new guest, in the catalog and running`);
       }
+      await page.waitForTimeout(3_000);
     }
     const targetVmid = await instanceVmid(page);
     if (targetVmid === migration.sourceVmid) throw new Error(`expected a new guest, the card still shows ${targetVmid}`);
