@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigReader } from '@backstage/config';
 import { ConflictError, ResponseError } from '@backstage/errors';
-import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
+import { SshConnection, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { parse } from 'yaml';
 import { readReplicationTarget } from '../lib/replicationTarget';
 import { actionContext, outputsOf } from '../testing/actionContext';
@@ -121,14 +121,32 @@ describe('fediversity:replication:schedule', () => {
     expect(api.createSchedule).not.toHaveBeenCalled();
   });
 
-  it('on a demo cluster without a configured target, replicates to the demo replica host', async () => {
+  it('on a demo cluster without a configured target, replicates to the demo replica host with a key of the guest', async () => {
     const api = scheduleApi();
-    const ctx = actionContext(input, new MemoryCheckpointStore());
+    const cluster = h.clusters.get('demo');
+    const guest = await h.guestAccess.prepare(cluster, { vmid: 101, hostname: 'mastodon' });
+    const ssh = { host: guest.host, port: guest.port, username: guest.username, hostKey: guest.hostKey! };
+    const ctx = actionContext({ ...input, ssh }, new MemoryCheckpointStore());
     await createReplicationScheduleAction(deps(api)).handler(ctx);
     const [state] = api.createSchedule.mock.calls.map(([request]) => request);
     expect(state.dataClass).toBe('state');
     expect(state.params.target.host.username).toBe(`ct-${DEMO_REPLICA_VMID}`);
     expect(state.params.target.host.hostPublicKey).toMatch(/^ssh-ed25519 [A-Za-z0-9+/=]+$/);
+    // The guest pushes with its own key, which the replica authorises; the portal's key stays in the portal.
+    expect(state.params.source.host.peerIdentityFile).toBe('/root/.ssh/fediversity-replication');
+    const { privateKey, publicKey } = await h.guestAccess.clientKey(cluster);
+    const login = (endpoint: { host: string; port: number; username: string; hostKey?: string }) =>
+      SshConnection.connect({ host: endpoint.host, port: endpoint.port, username: endpoint.username, hostKey: endpoint.hostKey!, privateKey });
+    const source = await login(guest);
+    const guestKey = (await source.readFile('/root/.ssh/fediversity-replication')).toString();
+    source.close();
+    expect(guestKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    expect(guestKey).not.toBe(privateKey);
+    const replica = await login(await h.guestAccess.prepare(cluster, { vmid: DEMO_REPLICA_VMID, hostname: 'replica' }));
+    const authorized = (await replica.readFile('/root/.ssh/authorized_keys')).toString().trim().split('\n');
+    replica.close();
+    expect(authorized).toContainEqual(expect.stringMatching(/^ssh-ed25519 \S+ fediversity-replication-mastodon-social-example-org$/));
+    expect(authorized.join('\n')).not.toContain(publicKey.split(' ')[1]);
     // The demo target has no PostgreSQL: the database is listed as skipped, with the reason.
     expect(outputsOf(ctx).skipped).toContainEqual({ dataClass: 'database', reason: expect.stringMatching(/no PostgreSQL settings/) });
   });

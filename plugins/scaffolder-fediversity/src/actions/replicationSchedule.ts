@@ -4,7 +4,8 @@ import { InputError, isError, NotFoundError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { DataClass, dataClassesSchema } from '@fediversity/plugin-fediversity-common';
 import { CreatedSchedule } from '../lib/backendClient';
-import { directoryDataClasses, planReplication, PlannedSchedule } from '../lib/replicationPlan';
+import { installReplicationPeerKey } from '../lib/replicationPeerKey';
+import { directoryDataClasses, planReplication, PlannedSchedule, withPeerIdentityFile } from '../lib/replicationPlan';
 import { parseReplicationTarget, ReplicationTarget } from '../lib/replicationTarget';
 import { FediversityActionDeps, pickCluster } from './deps';
 import { CATALOG_POLL_MAX_MS, waitForEntity } from './lib/catalog';
@@ -130,8 +131,29 @@ export function createReplicationScheduleAction(deps: FediversityActionDeps) {
           signal,
         });
       }
+      let schedules = plan.schedules;
+      const toDemoReplica = !input.target && !deps.replicationTarget && cluster.demo;
+      if (toDemoReplica && schedules.some(schedule => schedule.strategy === 'rsync')) {
+        // The guest pushes its files to the replica, so it needs a key the replica accepts; a configured target's
+        // trust is the operator's (its guests' keys come with their NixOS configuration).
+        const { identityFile } = await ctx.checkpoint({
+          key: `replication.${entityRef}.peerKey`,
+          fn: async () => {
+            const { privateKey } = await deps.guestAccess.clientKey(cluster);
+            const identityFile = await installReplicationPeerKey(
+              { ...input.ssh, privateKey },
+              { host: target.host, port: target.port, username: target.username, hostKey: target.hostPublicKey, privateKey },
+              `fediversity-replication-${parseEntityRef(entityRef).name}`,
+            );
+            return { identityFile };
+          },
+        });
+        ctx.logger.info(`replication: ${entityRef} pushes to ${targetName} with its own key (${identityFile} on the guest)`);
+        schedules = withPeerIdentityFile(schedules, identityFile);
+      }
+
       const created: CreatedSchedule[] = [];
-      for (const planned of plan.schedules) {
+      for (const planned of schedules) {
         const schedule = await ctx.checkpoint({
           key: `replication.${entityRef}.${planned.dataClass}`,
           fn: () => createOrAdopt(deps, entityRef, planned, intervalSeconds, credentials),

@@ -160,3 +160,12 @@ export function directoryDataClasses(directories: string[]): DataClass[] {
 function publicKeyOnly(line: string): string {
   return line.trim().split(/\s+/).slice(0, 2).join(' ');
 }
+
+/** The plan with the key file the source pushes file replicas with (PostgreSQL standbys pull, so they need none). */
+export function withPeerIdentityFile(schedules: PlannedSchedule[], peerIdentityFile: string): PlannedSchedule[] {
+  return schedules.map(schedule => {
+    if (schedule.strategy !== 'rsync') return schedule;
+    const source = schedule.params.source as { host: Record<string, unknown>; path: string };
+    return { ...schedule, params: { ...schedule.params, source: { ...source, host: { ...source.host, peerIdentityFile } } } };
+  });
+}
