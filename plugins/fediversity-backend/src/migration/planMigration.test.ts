@@ -71,6 +71,7 @@ describe('buildMigrationParams', () => {
       source: host('ct-104'),
       target: host('ct-120'),
       provision,
+      sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
       postgres,
       peerIdentityFile: '/root/.ssh/id_ed25519',
     });
@@ -85,6 +86,8 @@ describe('buildMigrationParams', () => {
     });
     expect(params.target.username).toBe('ct-120');
     expect(params.provision).toEqual(provision);
+    // Recorded for the decommission job, which destroys exactly this guest once the migration completed.
+    expect(params.sourceGuest).toEqual({ cluster: 'demo', node: 'pve-a', vmid: 104 });
     expect(params.dns).toBeUndefined();
     expect(strategiesFromAppDefinition(params).map(strategy => strategy.name)).toEqual(['files:state']);
   });
@@ -98,6 +101,7 @@ describe('buildMigrationParams', () => {
       source: host('root', '10.10.1.4'),
       target: host('root', '10.10.2.7'),
       provision,
+      sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
       postgres,
       peerIdentityFile: '/root/.ssh/id_ed25519',
       dns: { zone: 'example.org.', name: 'social', type: 'A', ttl: 60, targetAddress: '10.10.2.7' },
@@ -111,12 +115,13 @@ describe('buildMigrationParams', () => {
   it('refuses params the job kind would refuse: nothing to move', () => {
     expect(() =>
       buildMigrationParams({
-          app: mastodon,
+        app: mastodon,
         data: { dataClasses: [], identityPaths: [], usesPostgres: false, checks: [] },
         demo: true,
         source: host('ct-104'),
         target: host('ct-120'),
         provision,
+        sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
         postgres,
         peerIdentityFile: '/root/.ssh/id_ed25519',
       }),

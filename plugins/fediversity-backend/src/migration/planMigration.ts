@@ -1,5 +1,5 @@
 import { DataClass } from '@fediversity/plugin-fediversity-common';
-import { MigrationHost, MigrationParams, migrationParamsSchema } from './params';
+import { GuestLocation, MigrationHost, MigrationParams, migrationParamsSchema } from './params';
 import { PostgresSettings } from './planConfig';
 
 /** One line of a preflight answer: what was checked, whether it passed, and what a person should know. */
@@ -96,6 +96,8 @@ export interface PlanInput {
   source: PlannedHost;
   target: PlannedHost;
   provision: NonNullable<MigrationParams['provision']> & { vmid: number };
+  /** The instance's guest now: a decommission job destroys it once the migration completed. */
+  sourceGuest: GuestLocation;
   /** Real hosts only: how PostgreSQL runs on both. */
   postgres: PostgresSettings;
   peerIdentityFile: string;
@@ -125,6 +127,7 @@ export function buildMigrationParams(input: PlanInput): MigrationParams {
     source: host(input.source),
     target: host(input.target),
     peer: { identityFile: input.peerIdentityFile },
+    sourceGuest: input.sourceGuest,
     provision: input.provision,
     ...(input.dns ? { dns: input.dns } : {}),
   });

@@ -135,6 +135,7 @@ export class MigrationPlanner {
         ...facts.size,
         vmid,
       },
+      sourceGuest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
       postgres: this.options.config.postgres,
       peerIdentityFile,
     });

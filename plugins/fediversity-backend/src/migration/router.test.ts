@@ -227,6 +227,8 @@ describe('migration routes', () => {
     expect(params.provision).toMatchObject({ cluster: 'demo', node: 'pve-b', storage: 'local-zfs', diskGb: 64, memoryMb: 8192, cores: 4 });
     expect(params.provision!.ostemplate).toMatch(/nixos/);
     expect(params.source).toMatchObject({ username: 'ct-101', privateKey: { secretRef: 'guest-access.demo' } });
+    // The guest a decommission job may destroy once the migration completed: the instance's current one.
+    expect(params.sourceGuest).toEqual({ cluster: 'demo', node: 'pve-a', vmid: 101 });
     expect(params.target).toMatchObject({ username: `ct-${vmid}`, port: params.source.port, hostKey: params.source.hostKey });
     expect(params.app.dataClasses.map(dataClass => dataClass.name)).toEqual(['state']);
     expect(params.source.postgres).toBeUndefined();
