@@ -1,9 +1,9 @@
-import { screen, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { Entity } from '@backstage/catalog-model';
 import { JobDetails } from '@fediversity/plugin-fediversity-common';
 import { MigrationCard } from './MigrationCard';
-import { apiError, ENTITY_REF, fakeApi, instanceNamed, job, renderWithEntity, step } from '../common/testing';
+import { apiError, ENTITY_REF, FakeSignals, fakeApi, instanceNamed, job, renderWithEntity, step } from '../common/testing';
 
 function resource(name: string, type: string, annotations: Record<string, string>): Entity {
   return {
@@ -55,6 +55,17 @@ function liveApi(current: JobDetails, extra: Parameters<typeof fakeApi>[0] = {})
 }
 
 describe('MigrationCard', () => {
+  it('lists migrations again when a job of the instance signals a change, and not for other entities', async () => {
+    const signals = new FakeSignals();
+    const api = fakeApi({ listJobs: jest.fn(async () => ({ items: [] })) });
+    renderWithEntity(<MigrationCard pollMs={600_000} />, { api, signals, catalogEntities: infrastructure });
+    expect(await screen.findByText('No earlier migrations.')).toBeInTheDocument();
+    const before = api.listJobs.mock.calls.length;
+    act(() => signals.push({ jobId: 'job-1', entityRef: 'component:default/someone-else', status: 'running', lastSeq: 1 }));
+    act(() => signals.push({ jobId: 'job-9', entityRef: ENTITY_REF, status: 'succeeded', lastSeq: 12 }));
+    await waitFor(() => expect(api.listJobs).toHaveBeenCalledTimes(before + 1));
+  });
+
   it('walks the wizard: target node and storage, preflight results, start, then shows the live view', async () => {
     const started = job({ id: 'job-9', status: 'queued', steps: migrationSteps(['pending', 'pending', 'pending', 'pending', 'pending', 'pending']) });
     const api = fakeApi({

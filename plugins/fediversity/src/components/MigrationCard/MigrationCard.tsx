@@ -5,7 +5,16 @@ import { useAsyncEntity, useEntity } from '@backstage/plugin-catalog-react';
 import { Button, Flex, Text } from '@backstage/ui';
 import { jobCreatePermission, JobSummary, TERMINAL_JOB_STATUSES } from '@fediversity/plugin-fediversity-common';
 import { fediversityApiRef } from '../../api';
-import { CardFrame, ErrorAlert, formatTime, JobStatusBadge, Loading, useEntityPermission, usePolled } from '../common';
+import {
+  CardFrame,
+  ErrorAlert,
+  formatTime,
+  JobStatusBadge,
+  Loading,
+  useEntityPermission,
+  useJobUpdates,
+  usePolled,
+} from '../common';
 import { readInstanceFacts } from '../InstanceOverviewCard/instanceFacts';
 import { MigrationLiveView } from './MigrationLiveView';
 import { MigrationWizard } from './MigrationWizard';
@@ -26,11 +35,13 @@ export function MigrationCard(props: { pollMs?: number }) {
   const [wizardOpen, setWizardOpen] = useState(false);
   const [shownJobId, setShownJobId] = useState<string>();
   const [dismissed, setDismissed] = useState<string>();
+  // Refetched when a job of this entity changes (signals), polled only where the app has no signals.
   const migrations = usePolled(
     () => api.listJobs({ entityRef, kind: MIGRATION_JOB_KIND, limit: 20 }).then(r => r.items),
-    props.pollMs ?? 10_000,
+    undefined,
     [api, entityRef],
   );
+  useJobUpdates(migrations.retry, { entityRef, pollMs: props.pollMs ?? 10_000 });
 
   let body;
   if (migrations.error && !migrations.value) {

@@ -15,6 +15,7 @@ import {
   Loading,
   Sparkline,
   useEntityPermission,
+  useJobUpdates,
   usePolled,
 } from '../common';
 
@@ -54,9 +55,11 @@ export function ReplicationCard(props: { pollMs?: number }) {
       ]);
       return { schedules, points, history, runs, loadedAt: Date.now() };
     },
-    props.pollMs ?? 10_000,
+    undefined,
     [api, entityRef],
   );
+  // Replication runs are jobs of this entity: refetched when one changes (signals), polled without signals.
+  useJobUpdates(retry, { entityRef, pollMs: props.pollMs ?? 10_000 });
 
   const act = async (action: () => Promise<unknown>) => {
     setActionError(undefined);

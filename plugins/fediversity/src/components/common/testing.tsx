@@ -5,7 +5,8 @@ import { EntityProvider, catalogApiRef, entityRouteRef } from '@backstage/plugin
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
-import { JobDetails, JobStep } from '@fediversity/plugin-fediversity-common';
+import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
+import { JOB_SIGNAL_CHANNEL, JobDetails, JobSignalMessage, JobStep } from '@fediversity/plugin-fediversity-common';
 import { FediversityUiApi, fediversityApiRef } from '../../api';
 
 /** Test doubles for the cards: a fake backend API (every method a jest.fn), fixtures, and a render helper. */
@@ -100,13 +101,36 @@ export function job(overrides: Partial<JobDetails> = {}): JobDetails {
   };
 }
 
-/** Renders `element` on the entity page of `entity` with the fake API and an allow/deny permission decision. */
+/** The browser side of Backstage signals without the socket: what the backend would push, delivered in order. */
+export class FakeSignals implements SignalApi {
+  private readonly subscribers = new Set<{ channel: string; onMessage: (message: any) => void }>();
+
+  subscribe<TMessage>(channel: string, onMessage: (message: TMessage) => void) {
+    const subscriber = { channel, onMessage };
+    this.subscribers.add(subscriber);
+    return { unsubscribe: () => this.subscribers.delete(subscriber) };
+  }
+
+  push(message: JobSignalMessage, channel = JOB_SIGNAL_CHANNEL) {
+    for (const subscriber of this.subscribers) if (subscriber.channel === channel) subscriber.onMessage(message);
+  }
+
+  get subscriptions() {
+    return this.subscribers.size;
+  }
+}
+
+/**
+ * Renders `element` on the entity page of `entity` with the fake API and an allow/deny permission decision;
+ * with `signals`, the app has a signals API (without, pages fall back to polling).
+ */
 export function renderWithEntity(
   element: ReactElement,
-  options: { api: FediversityUiApi; entity?: Entity; allow?: boolean; catalogEntities?: Entity[] },
+  options: { api: FediversityUiApi; entity?: Entity; allow?: boolean; catalogEntities?: Entity[]; signals?: SignalApi },
 ) {
   return renderInTestApp(<EntityProvider entity={options.entity ?? instanceEntity}>{element}</EntityProvider>, {
     apis: [
+      ...(options.signals ? [[signalApiRef, options.signals] as const] : []),
       [fediversityApiRef, options.api],
       [permissionApiRef, mockApis.permission({ authorize: options.allow === false ? AuthorizeResult.DENY : AuthorizeResult.ALLOW })],
       [catalogApiRef, catalogApiMock({ entities: options.catalogEntities ?? [] })],

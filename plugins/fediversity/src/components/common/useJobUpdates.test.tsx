@@ -1,31 +1,12 @@
 import { PropsWithChildren } from 'react';
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { TestApiProvider } from '@backstage/frontend-test-utils';
-import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
-import { JOB_SIGNAL_CHANNEL, JobEvent, JobSignalMessage } from '@fediversity/plugin-fediversity-common';
+import { signalApiRef } from '@backstage/plugin-signals-react';
+import { JobEvent, JobSignalMessage } from '@fediversity/plugin-fediversity-common';
 import { fediversityApiRef } from '../../api';
-import { fakeApi, job } from './testing';
+import { FakeSignals, fakeApi, job } from './testing';
 import { useJobUpdates } from './useJobUpdates';
 import { useLiveJob } from './useLiveJob';
-
-/** The browser side of Backstage signals without the socket: what the backend would push, delivered in order. */
-class FakeSignals implements SignalApi {
-  private readonly subscribers = new Set<{ channel: string; onMessage: (message: any) => void }>();
-
-  subscribe<TMessage>(channel: string, onMessage: (message: TMessage) => void) {
-    const subscriber = { channel, onMessage };
-    this.subscribers.add(subscriber);
-    return { unsubscribe: () => this.subscribers.delete(subscriber) };
-  }
-
-  push(message: JobSignalMessage, channel = JOB_SIGNAL_CHANNEL) {
-    for (const subscriber of this.subscribers) if (subscriber.channel === channel) subscriber.onMessage(message);
-  }
-
-  get subscriptions() {
-    return this.subscribers.size;
-  }
-}
 
 const ENTITY = 'component:default/social-example-org';
 const update = (jobId: string, entityRef = ENTITY): JobSignalMessage => ({ jobId, entityRef, status: 'running', lastSeq: 3 });
