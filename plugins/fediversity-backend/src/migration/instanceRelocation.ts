@@ -3,8 +3,10 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import type { EventsService } from '@backstage/plugin-events-node';
 import { parsePublicKeyLine, PveClustersService, sha256Fingerprint } from '@fediversity/plugin-fediversity-node';
 import type { InstanceStore } from '../instances/InstanceStore';
+import type { ScheduleStore } from '../replication/ScheduleStore';
 import { INSTANCES_TOPIC } from '../instances/types';
 import { MigrationParams } from './params';
+import { followInstance } from './replicationFollows';
 
 /** Points an instance's record at the migration's target once it serves (after the cut-over). Idempotent. */
 export interface InstanceRelocator {
@@ -13,17 +15,30 @@ export interface InstanceRelocator {
 
 /**
  * The instance store's record follows the migration (cluster, node, VMID, storage, SSH endpoint), and the catalog
- * provider is told at once so the entity shows the new node. An entity that is not a recorded instance (a migration
- * started through the job API for a host the portal does not track) is left alone.
+ * provider is told at once so the entity shows the new node. Replication schedules reading from the old guest
+ * follow too (see {@link followInstance}). An entity that is not a recorded instance (a migration started
+ * through the job API for a host the portal does not track) is left alone.
  */
 export function instanceStoreRelocator(options: {
   instances: Pick<InstanceStore, 'list' | 'relocate'>;
+  schedules?: Pick<ScheduleStore, 'list' | 'update'>;
   clusters: PveClustersService;
   events?: Pick<EventsService, 'publish'>;
   logger: LoggerService;
+  now?: () => number;
 }): InstanceRelocator {
+  const now = options.now ?? Date.now;
   return {
     async moveToTarget(entityRef, params, guest) {
+      // Before the record: matched against the migration's own source, so a replay after a crash still finds them.
+      if (options.schedules) {
+        const { repointed, paused } = await followInstance(options.schedules, entityRef, params.source, params.target, now());
+        if (repointed.length || paused.length) {
+          options.logger.info(
+            `Replication of ${entityRef} follows the move: ${repointed.join(', ') || 'none'} re-pointed, ${paused.join(', ') || 'none'} paused`,
+          );
+        }
+      }
       const { name } = parseEntityRef(entityRef);
       const instance = (await options.instances.list({ limit: 1000 })).find(candidate => candidate.name === name);
       const provision = params.provision;

@@ -3,6 +3,7 @@ import { NotFoundError } from '@backstage/errors';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { guestAccessServiceRef, pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
+import { ScheduleStore } from '../replication/ScheduleStore';
 import { InstanceStore } from '../instances/InstanceStore';
 import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
 import { JobStore } from '../jobs/JobStore';
@@ -58,6 +59,7 @@ export const fediversityModuleMigration = createBackendModule({
         // The plugin applies the same migrations; doing it here too lets the routes find their tables at once.
         if (!database.migrations?.skip) await applyMigrations(knex);
         const instances = new InstanceStore(knex);
+        const schedules = new ScheduleStore(knex);
         const jobs = new JobStore(knex);
         const secrets = config.getOptionalConfig('fediversity.migration.secrets');
         const connect = sshHostConnector(async name => {
@@ -71,13 +73,14 @@ export const fediversityModuleMigration = createBackendModule({
           connect,
           dns: readMigrationDns(config),
           provisioner: proxmoxTargetProvisioner(clusters),
-          relocator: instanceStoreRelocator({ instances, clusters, events: options.events, logger }),
+          relocator: instanceStoreRelocator({ instances, schedules, clusters, events: options.events, logger }),
         });
         jobKinds.addJobKind(kind);
         lifecycle.addShutdownHook(() => kind.closeSessions());
 
         const planner = new MigrationPlanner({
           instances,
+          schedules,
           jobs,
           clusters,
           guestAccess,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
 import { Knex } from 'knex';
 import { parse } from 'yaml';
 import { InstanceStore } from '../instances/InstanceStore';
+import { applyMigrations } from '../jobs/migrations';
+import { ScheduleStore } from '../replication/ScheduleStore';
 import { applyInstanceMigrations } from '../instances/migrations';
 import { mastodonRequest } from '../instances/testFixtures';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
@@ -61,6 +63,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fediversity-demo-migration-'));
   guestAccess = new ClusterGuestAccess({ keyFile: join(dataDir, 'portal_ed25519'), demoDataDir: join(dataDir, 'demo-hosts'), logger: mockServices.logger.mock() });
   knex = await openJobDatabase();
+  await applyMigrations(knex);
   await applyInstanceMigrations(knex);
 });
 
@@ -83,8 +86,9 @@ function seedState(): void {
   for (let i = 0; i < 40; i++) writeFileSync(join(state, `public/system/media/${(i % 2) + 1}/${i}.bin`), randomBytes(4096 + i));
 }
 
-it('moves a demo Mastodon to another node through the job engine; the files arrive and the record follows', async () => {
+it('moves a demo Mastodon to another node through the job engine; the files arrive, the record and replication follow', async () => {
   const instances = new InstanceStore(knex);
+  const schedules = new ScheduleStore(knex);
   const clusters = new StaticPveClusters([cluster]);
   const endpoint = await guestAccess.prepare(cluster, { vmid: 101, hostname: 'social' });
   seedState();
@@ -104,6 +108,30 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
     },
     OWNER,
   );
+  // Provisioning's file replication: the guest pushes to a replica with a key of its own.
+  const replicationKey = '/root/.ssh/fediversity-replication';
+  mkdirSync(join(guestRoot(101), 'root/.ssh'), { recursive: true });
+  writeFileSync(join(guestRoot(101), replicationKey), 'a private key of the guest\n', { mode: 0o600 });
+  const replica = await guestAccess.prepare(cluster, { vmid: 99, hostname: 'replica' });
+  const hostSpec = (guest: typeof endpoint) => ({
+    host: guest.host,
+    port: guest.port,
+    username: guest.username,
+    hostPublicKey: guest.hostKey!.split(' ').slice(0, 2).join(' '),
+  });
+  const schedule = await schedules.create(
+    {
+      entityRef: ENTITY,
+      dataClass: 'state',
+      strategy: 'rsync',
+      params: {
+        source: { host: { ...hostSpec(endpoint), peerIdentityFile: replicationKey }, path: '/var/lib/mastodon' },
+        target: { host: hostSpec(replica), root: '/var/lib/fediversity-replicas/social/state' },
+      },
+    },
+    OWNER,
+    Date.now(),
+  );
 
   const kind = migrationJobKind({
     connect: sshHostConnector(async ref => {
@@ -111,7 +139,7 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
       return (await guestAccess.clientKey(cluster)).privateKey;
     }),
     provisioner: proxmoxTargetProvisioner(clusters),
-    relocator: instanceStoreRelocator({ instances, clusters, logger: mockServices.logger.mock() }),
+    relocator: instanceStoreRelocator({ instances, schedules, clusters, logger: mockServices.logger.mock() }),
     retry: { maxAttempts: 2, initialDelayMs: 200, maxDelayMs: 1_000 },
     observeIntervalMs: 200,
   });
@@ -119,6 +147,7 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
   const rig = migrationRig(knex, [kind]);
   const planner = new MigrationPlanner({
     instances,
+    schedules,
     jobs: rig.store,
     clusters,
     guestAccess,
@@ -157,6 +186,11 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
     guestRef: `resource:default/demo-ct-${vmid}`,
     ssh: { host: endpoint.host, port: endpoint.port, username: `ct-${vmid}`, trust: 'demo' },
   });
+  // Replication now reads from the new guest, which got the key with the identity files (mode kept).
+  const followed = await schedules.get(schedule.id);
+  expect((followed.params.source as { host: object }).host).toMatchObject({ username: `ct-${vmid}`, peerIdentityFile: replicationKey });
+  expect(await readFile(join(guestRoot(vmid), replicationKey), 'utf8')).toBe('a private key of the guest\n');
+  expect(statSync(join(guestRoot(vmid), replicationKey)).mode & 0o777).toBe(0o600);
   expect(log).toContain('The instance record points at the target');
   expect(log).toContain('Target verified equal to the source');
 });

@@ -12,10 +12,12 @@ import {
 import type { InstanceStore } from '../instances/InstanceStore';
 import type { InstanceRecord } from '../instances/types';
 import type { JobStore } from '../jobs/JobStore';
+import type { ScheduleStore } from '../replication/ScheduleStore';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';
 import { MigrationParams } from './params';
 import { MigrationPlanConfig } from './planConfig';
 import { PeerKeyInstaller } from './planPeerKey';
+import { replicationKeyFiles } from './replicationFollows';
 import {
   AppDataDefinition,
   buildMigrationParams,
@@ -38,6 +40,8 @@ export type HostProbe = (
 
 export interface MigrationPlannerOptions {
   instances: Pick<InstanceStore, 'list'>;
+  /** The instance's replication schedules: their key files move with the instance. */
+  schedules?: Pick<ScheduleStore, 'list'>;
   jobs: Pick<JobStore, 'listJobs'>;
   clusters: PveClustersService;
   guestAccess: GuestAccess;
@@ -97,10 +101,10 @@ export class MigrationPlanner {
     const { checks, facts } = await this.check(entityRef, target);
     const ok = checks.every(check => check.ok);
     if (!ok || !facts) return { ok: false, checks };
-    return { ok, checks, params: await this.params(facts, target) };
+    return { ok, checks, params: await this.params(facts, target, entityRef) };
   }
 
-  private async params(facts: Facts, target: MigrationTarget): Promise<MigrationParams> {
+  private async params(facts: Facts, target: MigrationTarget, entityRef: string): Promise<MigrationParams> {
     const { instance, targetCluster } = facts;
     const vmid = await targetCluster.client.nextId();
     const endpoint = await this.options.guestAccess.prepare(targetCluster, { vmid, hostname: instance.name });
@@ -121,9 +125,10 @@ export class MigrationPlanner {
           { ...targetHost, privateKey: (await this.options.guestAccess.clientKey(targetCluster)).privateKey },
         )
       : this.options.config.peerIdentityFile;
+    const replicationKeys = this.options.schedules ? await replicationKeyFiles(this.options.schedules, entityRef) : [];
     return buildMigrationParams({
       app: facts.app,
-      data: facts.data,
+      data: { ...facts.data, identityPaths: [...new Set([...facts.data.identityPaths, ...replicationKeys])] },
       demo: facts.demo,
       source,
       target: targetHost,
