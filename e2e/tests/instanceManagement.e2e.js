@@ -249,13 +249,31 @@ describe('a guest looks at jobs, replication, backups and a node', () => {
     await expectVisible(page.getByRole('table', { name: 'Jobs' }), `the jobs table with jobs of ${instanceName}`);
   });
 
-  step('opens the Replication and Backups tabs of the instance', async page => {
+  step('opens the Replication and Backups tabs of the instance; a replication run from the new guest succeeds', async page => {
     await openEntityPage(page, instancePath, 120_000);
     await clickTab(page, 'Replication');
     await expectVisible(page.getByRole('heading', { name: 'Replication', exact: true }), 'the Replication card');
+    // Provisioning scheduled the files to the demo replica; after the migration the schedule reads from the new guest.
+    const state = page.getByRole('region', { name: 'Data class state' });
+    await expectVisible(state, 'the schedule of the state data class, created at provisioning');
+    const runNow = state.getByRole('button', { name: 'Run now' });
+    await expectVisible(runNow.and(page.locator(':enabled')), 'the Run now button of an idle schedule', 120_000);
+    const rows = page.getByRole('table', { name: 'Replication runs' }).locator('tbody tr');
+    const runsBefore = await rows.count();
+    await runNow.click();
+    // Runs are listed newest first: wait for the new row, so an earlier run's outcome is not mistaken for it.
+    const appeared = Date.now() + 60_000;
+    while ((await rows.count()) <= runsBefore) {
+      if (Date.now() > appeared) throw new Error('expected a new run in the runs table within 60s after Run now');
+      await page.waitForTimeout(500);
+    }
+    const newest = rows.first();
+    await expectVisible(newest.getByText(/^(Succeeded|Failed|Cancelled)$/), 'the new replication run finished', 180_000);
+    const outcome = (await newest.innerText()).trim();
+    if (!/Succeeded/.test(outcome)) throw new Error(`the replication run did not succeed: ${outcome}`);
     await clickTab(page, 'Backups');
     await expectVisible(page.getByRole('heading', { name: 'Backups and restore', exact: true }), 'the Backups card');
-  });
+  }, { timeout: 360_000 });
 
   step("opens a Proxmox node's page with its guests and storage usage", async page => {
     await navigateInApp(page, '/catalog?filters[kind]=resource&filters[type]=proxmox-node&filters[user]=all');
