@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { migrateLatest } from '../jobs/migrations';
 
 /**
  * The instance store's schema, as an in-code knex migration source with its own bookkeeping table, so it
@@ -37,7 +38,7 @@ const source: Knex.MigrationSource<string> = {
 
 /** Brings the instance table to the latest schema. */
 export async function applyInstanceMigrations(knex: Knex): Promise<void> {
-  await knex.migrate.latest({
+  await migrateLatest(knex, {
     migrationSource: source,
     tableName: 'fediversity_instances_migrations',
   });
