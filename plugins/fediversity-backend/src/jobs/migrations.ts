@@ -10,12 +10,26 @@ export async function applyMigrations(knex: Knex): Promise<void> {
 }
 
 /**
- * `knex.migrate.latest`, safe when several callers start at once: the plugin and its modules on one database, or
- * several backend instances on one PostgreSQL. Knex's migration lock serialises the migrations themselves, but
- * not the creation of its own bookkeeping tables, so a caller that loses that race ("already exists") tries
- * again and then finds the tables, and the lock.
+ * Callers migrating through one client, one after the other. The plugin and its modules share the plugin's client
+ * and migrate at startup; concurrent `migrate.latest` calls on it race for knex's bookkeeping tables, and on
+ * SQLite's single connection they can wait on each other for ever. Keyed by client, so nothing outlives it.
  */
-export async function migrateLatest(knex: Knex, config: Knex.MigratorConfig): Promise<void> {
+const queues = new WeakMap<Knex, Promise<unknown>>();
+
+/**
+ * `knex.migrate.latest`, safe when several callers start at once: in this process they take turns per client;
+ * across processes (backend instances on one PostgreSQL) knex's migration lock serialises the migrations, but
+ * not the creation of its own bookkeeping tables, so a caller that loses that race tries again.
+ */
+export function migrateLatest(knex: Knex, config: Knex.MigratorConfig): Promise<void> {
+  const turn = (queues.get(knex) ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => migrateWithRetries(knex, config));
+  queues.set(knex, turn);
+  return turn;
+}
+
+async function migrateWithRetries(knex: Knex, config: Knex.MigratorConfig): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await knex.migrate.latest(config);
