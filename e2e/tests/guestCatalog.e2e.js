@@ -9,9 +9,9 @@ const YAML = require('yaml');
 const { launchBrowser } = require('../lib/browser');
 const { readAppDefinitions } = require('../lib/appDefinitions');
 const { createWalkthrough, expectVisible } = require('../lib/steps');
+const { navigateInApp, sidebar, signInAsGuest } = require('../lib/pages');
 
 const root = path.resolve(__dirname, '..', '..');
-const baseUrl = process.env.E2E_BASE_URL ?? 'http://localhost:3000';
 /** The catalog processes catalog/ shortly after the backend starts; allow for a slow first pass on two cores. */
 const CATALOG_TIMEOUT_MS = 180_000;
 
@@ -24,20 +24,6 @@ function readMastodonSpec() {
   return fs.existsSync(file) ? YAML.parse(fs.readFileSync(file, 'utf8')).spec : undefined;
 }
 
-function sidebar(page) {
-  return page.getByRole('navigation', { name: 'sidebar nav' });
-}
-
-/**
- * Client-side navigation, like following a link. (Full page loads keep the guest signed in, even while the backend
- * restarts: sessionAndSignals.e2e.js tests that.)
- */
-async function navigateInApp(page, pathAndQuery) {
-  await page.evaluate(target => {
-    window.history.pushState({}, '', target);
-    window.dispatchEvent(new PopStateEvent('popstate', { state: {} }));
-  }, pathAndQuery);
-}
 
 function entityLink(page, app) {
   return page.locator(`a[href$="/catalog/${app.namespace}/component/${app.name}"]`);
@@ -59,16 +45,7 @@ describe('a guest browses the app definitions', () => {
     if (!mastodonSpec?.swot?.strengths?.length) throw new Error('catalog/apps/mastodon.yaml has no spec.swot.strengths');
   });
 
-  step('signs in as guest', async page => {
-    await page.goto(baseUrl);
-    const enter = page.getByRole('button', { name: 'Enter' });
-    await expectVisible(enter, 'the guest sign-in page with an "Enter" button');
-    await enter.click();
-    await expectVisible(
-      sidebar(page).getByRole('link', { name: 'Catalog', exact: true }),
-      'the sidebar with a "Catalog" link after signing in',
-    );
-  });
+  step('signs in as guest', signInAsGuest);
 
   step('opens the catalog', async page => {
     await sidebar(page).getByRole('link', { name: 'Catalog', exact: true }).click();

@@ -10,8 +10,8 @@ const path = require('node:path');
 const { describe, before, after } = require('node:test');
 const { launchBrowser } = require('../lib/browser');
 const { createWalkthrough, expectVisible } = require('../lib/steps');
+const { navigateInApp, sidebar, signInAsGuest } = require('../lib/pages');
 
-const baseUrl = process.env.E2E_BASE_URL ?? 'http://localhost:3000';
 /** Provisioning runs the real template against the simulator and demo hosts (nixos-rebuild included). */
 const PROVISION_TIMEOUT_MS = 600_000;
 
@@ -24,17 +24,6 @@ const domain = `e2e-${Date.now().toString(36)}.example.org`;
 const instanceName = `mastodon-${domain.replace(/\./g, '-')}`;
 const instancePath = `/catalog/default/component/${instanceName}`;
 
-function sidebar(page) {
-  return page.getByRole('navigation', { name: 'sidebar nav' });
-}
-
-/** Client-side navigation (a full reload lost the guest session in guestCatalog.e2e.js's runs). */
-async function navigateInApp(page, pathAndQuery) {
-  await page.evaluate(target => {
-    window.history.pushState({}, '', target);
-    window.dispatchEvent(new PopStateEvent('popstate', { state: {} }));
-  }, pathAndQuery);
-}
 
 /** The entity page does not look again after "Entity not found": come back until the provider has added it. */
 async function openEntityPage(page, entityPath, timeoutMs) {
@@ -93,13 +82,7 @@ describe('a guest provisions a Mastodon instance, inspects it and migrates it to
   });
   const { step } = createWalkthrough('instance-management', () => browser?.page);
 
-  step('signs in as guest', async page => {
-    await page.goto(baseUrl);
-    const enter = page.getByRole('button', { name: 'Enter' });
-    await expectVisible(enter, 'the guest sign-in page with an "Enter" button');
-    await enter.click();
-    await expectVisible(sidebar(page).getByRole('link', { name: 'Catalog', exact: true }), 'the sidebar after signing in');
-  });
+  step('signs in as guest', signInAsGuest);
 
   step('provisions a Mastodon from its template', async page => {
     await navigateInApp(page, '/create/templates/default/fediversity-mastodon');
@@ -236,11 +219,7 @@ describe('a guest looks at jobs, replication, backups and a node', () => {
   });
   const { step } = createWalkthrough('management-pages', () => browser?.page);
 
-  step('signs in as guest', async page => {
-    await page.goto(baseUrl);
-    await page.getByRole('button', { name: 'Enter' }).click();
-    await expectVisible(sidebar(page).getByRole('link', { name: 'Catalog', exact: true }), 'the sidebar after signing in');
-  });
+  step('signs in as guest', signInAsGuest);
 
   step('opens the Jobs page from the sidebar and sees the jobs of the provisioned instance', async page => {
     await sidebar(page).getByRole('link', { name: 'Jobs', exact: true }).click();

@@ -9,9 +9,9 @@ const { describe, before, after } = require('node:test');
 const YAML = require('yaml');
 const { launchBrowser } = require('../lib/browser');
 const { createWalkthrough, expectVisible } = require('../lib/steps');
+const { baseUrl, sidebar, signInAsGuest } = require('../lib/pages');
 
 const root = path.resolve(__dirname, '..', '..');
-const baseUrl = process.env.E2E_BASE_URL ?? 'http://localhost:3000';
 const backendUrl = process.env.E2E_BACKEND_URL ?? 'http://localhost:7007';
 const JOB_SIGNAL_CHANNEL = 'fediversity:jobs';
 /** How long a failing auth backend is simulated during a reload. */
@@ -30,9 +30,6 @@ function entityOwnedByGuest() {
   return app && `component:${app.metadata.namespace ?? 'default'}/${app.metadata.name}`;
 }
 
-function sidebar(page) {
-  return page.getByRole('navigation', { name: 'sidebar nav' });
-}
 
 /** Waits until the page is signed in; fails as soon as the sign-in page shows instead. */
 async function expectSignedIn(page, what, timeoutMs = 120_000) {
@@ -64,16 +61,7 @@ describe('a guest session across page loads, and live job updates', () => {
   });
   const { step } = createWalkthrough('session-and-signals', () => browser?.page);
 
-  step('signs in as guest', async page => {
-    await page.goto(baseUrl);
-    const enter = page.getByRole('button', { name: 'Enter' });
-    await expectVisible(enter, 'the guest sign-in page with an "Enter" button');
-    await enter.click();
-    await expectVisible(
-      sidebar(page).getByRole('link', { name: 'Catalog', exact: true }),
-      'the sidebar with a "Catalog" link after signing in',
-    );
-  });
+  step('signs in as guest', signInAsGuest);
 
   step('stays signed in across a reload', async page => {
     await page.reload();
