@@ -60,9 +60,17 @@ describe('a guest browses the app definitions', () => {
       '/catalog?filters[kind]=component&filters[type]=fediversity-app&filters[user]=all&limit=100',
     );
     await expectVisible(entityLink(page, apps[0]), `the app definition ${apps[0].name}`, CATALOG_TIMEOUT_MS);
-    const missing = [];
-    for (const app of apps) {
-      if ((await entityLink(page, app).count()) === 0) missing.push(app.name);
+    // The first pass of the catalog may still be adding some while the table already shows others.
+    const deadline = Date.now() + CATALOG_TIMEOUT_MS;
+    let missing;
+    for (;;) {
+      missing = [];
+      for (const app of apps) {
+        if ((await entityLink(page, app).count()) === 0) missing.push(app.name);
+      }
+      if (missing.length === 0 || Date.now() > deadline) break;
+      await page.waitForTimeout(2_000);
+      await page.reload();
     }
     if (missing.length > 0) {
       throw new Error(
