@@ -22,21 +22,28 @@ const WRITE_ATTEMPTS = 3;
  */
 export async function installReplicationPeerKey(source: PortalLogin, target: PortalLogin, comment: string): Promise<string> {
   const keys = generateSshKeyPair(comment);
-  await withLogin(source, connection =>
-    connection.uploadFile(REPLICATION_PEER_KEY_FILE, keys.privateKey, { mode: 0o600, mkdirs: true }),
-  );
+  // Two hosts, independent writes: at once, since each login costs a handshake.
+  await Promise.all([
+    withLogin(source, connection =>
+      connection.uploadFile(REPLICATION_PEER_KEY_FILE, keys.privateKey, { mode: 0o600, mkdirs: true }),
+    ),
+    authorize(target, keys.publicKey),
+  ]);
+  return REPLICATION_PEER_KEY_FILE;
+}
+
+async function authorize(target: PortalLogin, publicKey: string): Promise<void> {
   await withLogin(target, async connection => {
     for (let attempt = 1; ; attempt++) {
       const current = (await connection.run(['cat', AUTHORIZED_KEYS], { check: false })).stdout;
-      if (current.split('\n').includes(keys.publicKey)) return;
+      if (current.split('\n').includes(publicKey)) return;
       if (attempt > WRITE_ATTEMPTS) {
         throw new Error(`Could not add the replication key to ${target.host}:${target.port} ${AUTHORIZED_KEYS}`);
       }
       const lines = current.split('\n').filter(line => line.trim() !== '');
-      await connection.uploadFile(AUTHORIZED_KEYS, `${[...lines, keys.publicKey].join('\n')}\n`, { mode: 0o600, mkdirs: true });
+      await connection.uploadFile(AUTHORIZED_KEYS, `${[...lines, publicKey].join('\n')}\n`, { mode: 0o600, mkdirs: true });
     }
   });
-  return REPLICATION_PEER_KEY_FILE;
 }
 
 async function withLogin<T>(login: PortalLogin, fn: (connection: SshConnection) => Promise<T>): Promise<T> {
