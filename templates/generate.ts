@@ -341,8 +341,9 @@ function appTemplate(app: AppDefinition) {
           },
         },
         dnsStep,
-        backupStep('${{ steps.register.output.entityRef }}'),
+        // Replication first: it installs the replica's key while the catalog takes the new instance in.
         replicationStep('${{ steps.register.output.entityRef }}', { app: `component:default/${name}` }),
+        backupStep('${{ steps.register.output.entityRef }}'),
       ],
       output: {
         links: [

@@ -120,36 +120,43 @@ export function createReplicationScheduleAction(deps: FediversityActionDeps) {
         return;
       }
 
-      if (plan.schedules.length > 0) {
-        // The schedule API authorises against the entity (its owners may change schedules), so it must be in the catalog.
-        await waitForEntity(deps.catalog, entityRef, {
-          credentials,
-          timeoutMs: (input.catalogTimeoutSeconds ?? 300) * 1000,
-          pollInitialMs: deps.timing?.pollInitialMs ?? 100,
-          maxIntervalMs: CATALOG_POLL_MAX_MS,
-          logger: ctx.logger,
-          signal,
-        });
-      }
+      // The schedule API authorises against the entity (its owners may change schedules), so it must be in the
+      // catalog; the replica's key is installed meanwhile, as both take a moment and neither needs the other.
+      const inCatalog =
+        plan.schedules.length > 0
+          ? waitForEntity(deps.catalog, entityRef, {
+              credentials,
+              timeoutMs: (input.catalogTimeoutSeconds ?? 300) * 1000,
+              pollInitialMs: deps.timing?.pollInitialMs ?? 100,
+              maxIntervalMs: CATALOG_POLL_MAX_MS,
+              logger: ctx.logger,
+              signal,
+            })
+          : Promise.resolve();
       let schedules = plan.schedules;
       const toDemoReplica = !input.target && !deps.replicationTarget && cluster.demo;
       if (toDemoReplica && schedules.some(schedule => schedule.strategy === 'rsync')) {
         // The guest pushes its files to the replica, so it needs a key the replica accepts; a configured target's
         // trust is the operator's (its guests' keys come with their NixOS configuration).
-        const { identityFile } = await ctx.checkpoint({
-          key: `replication.${entityRef}.peerKey`,
-          fn: async () => {
-            const { privateKey } = await deps.guestAccess.clientKey(cluster);
-            const identityFile = await installReplicationPeerKey(
-              { ...input.ssh, privateKey },
-              { host: target.host, port: target.port, username: target.username, hostKey: target.hostPublicKey, privateKey },
-              `fediversity-replication-${parseEntityRef(entityRef).name}`,
-            );
-            return { identityFile };
-          },
-        });
+        const [{ identityFile }] = await Promise.all([
+          ctx.checkpoint({
+            key: `replication.${entityRef}.peerKey`,
+            fn: async () => {
+              const { privateKey } = await deps.guestAccess.clientKey(cluster);
+              const identityFile = await installReplicationPeerKey(
+                { ...input.ssh, privateKey },
+                { host: target.host, port: target.port, username: target.username, hostKey: target.hostPublicKey, privateKey },
+                `fediversity-replication-${parseEntityRef(entityRef).name}`,
+              );
+              return { identityFile };
+            },
+          }),
+          inCatalog,
+        ]);
         ctx.logger.info(`replication: ${entityRef} pushes to ${targetName} with its own key (${identityFile} on the guest)`);
         schedules = withPeerIdentityFile(schedules, identityFile);
+      } else {
+        await inCatalog;
       }
 
       const created: CreatedSchedule[] = [];
