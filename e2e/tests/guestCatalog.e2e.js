@@ -55,12 +55,10 @@ describe('a guest browses the app definitions', () => {
 
   step('finds every app definition in the catalog', async page => {
     // All owners, only app definitions; a page large enough to hold them all.
-    await navigateInApp(
-      page,
-      '/catalog?filters[kind]=component&filters[type]=fediversity-app&filters[user]=all&limit=100',
-    );
+    const listing = '/catalog?filters[kind]=component&filters[type]=fediversity-app&filters[user]=all&limit=100';
+    await navigateInApp(page, listing);
     await expectVisible(entityLink(page, apps[0]), `the app definition ${apps[0].name}`, CATALOG_TIMEOUT_MS);
-    // The first pass of the catalog may still be adding some while the table already shows others.
+    // The first pass of the catalog may still be adding some while the table already shows others: list again.
     const deadline = Date.now() + CATALOG_TIMEOUT_MS;
     let missing;
     for (;;) {
@@ -70,7 +68,10 @@ describe('a guest browses the app definitions', () => {
       }
       if (missing.length === 0 || Date.now() > deadline) break;
       await page.waitForTimeout(2_000);
-      await page.reload();
+      // The catalog page keeps its filters in its own state: leave it and come back with the listing's query.
+      await navigateInApp(page, '/');
+      await navigateInApp(page, listing);
+      await expectVisible(entityLink(page, apps[0]), `the app definition ${apps[0].name}`);
     }
     if (missing.length > 0) {
       throw new Error(
