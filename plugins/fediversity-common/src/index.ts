@@ -3,6 +3,7 @@ export * from './permissions';
 export * from './jobs';
 export * from './jobsClient';
 export * from './jobSignals';
+export * from './replication';
 export * from './hostDescription';
 export * from './openSourceLicenses';
 export * from './schemas';

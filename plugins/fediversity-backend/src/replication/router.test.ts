@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { mockCredentials, mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
 import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import express from 'express';
 import request from 'supertest';
+import { parse } from 'yaml';
 import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
 import { DrillStore } from '../backups/DrillStore';
 import { backupCreateJobKind } from '../backups/backupJobKind';
@@ -11,7 +15,6 @@ import { ManifestStore } from '../backups/ManifestStore';
 import { InstanceStore } from '../instances/InstanceStore';
 import { applyInstanceMigrations } from '../instances/migrations';
 import { mastodonRequest } from '../instances/testFixtures';
-import type { DataClass } from '@fediversity/plugin-fediversity-common';
 import { JobStore } from '../jobs/JobStore';
 import { applyMigrations } from '../jobs/migrations';
 import { ReplicationExecutor } from './executor';
@@ -24,21 +27,10 @@ const ENTITY = 'component:default/mastodon-social-example-org';
 const OWNER = 'user:default/mock';
 const HOST = { host: '10.0.0.1', username: 'root', hostPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' };
 
-const MASTODON_DATA_CLASSES: DataClass[] = [
-  {
-    name: 'database', kind: 'database', engine: 'postgresql', replication: 'postgresql-streaming',
-    quiesce: [['systemctl', 'stop', 'mastodon.target']], unquiesce: [['systemctl', 'start', 'mastodon.target']],
-  },
-  {
-    name: 'redis', kind: 'database', engine: 'redis', replication: 'dump-restore',
-    quiesce: [['systemctl', 'stop', 'mastodon.target'], ['systemctl', 'stop', 'redis-mastodon.service']],
-    unquiesce: [['systemctl', 'start', 'redis-mastodon.service'], ['systemctl', 'start', 'mastodon.target']],
-  },
-  {
-    name: 'state', kind: 'directories', directories: ['/var/lib/mastodon'], replication: 'rsync-quiesced',
-    quiesce: [['systemctl', 'stop', 'mastodon.target']], unquiesce: [['systemctl', 'start', 'mastodon.target']],
-  },
-] as DataClass[];
+/** The catalog's own Mastodon definition: what a backup covers comes from it. */
+const MASTODON_DATA_CLASSES = dataClassesSchema.parse(
+  parse(readFileSync(join(__dirname, '../../../../catalog/apps/mastodon.yaml'), 'utf8')).spec.dataClasses,
+);
 
 async function app() {
   const knex = await databases.init('SQLITE_3');
@@ -194,8 +186,8 @@ describe('replication and backup routes', () => {
         guest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
         storage: 'local',
         directories: ['/var/lib/mastodon'],
-        // Each command once, in the order the data classes name them.
-        quiesce: [['systemctl', 'stop', 'mastodon.target'], ['systemctl', 'stop', 'redis-mastodon.service']],
+        // Each command once: the app stops before its Redis, Redis starts before the app.
+        quiesce: [['systemctl', 'stop', 'mastodon.target', 'mastodon-*.service'], ['systemctl', 'stop', 'redis-mastodon.service']],
         unquiesce: [['systemctl', 'start', 'redis-mastodon.service'], ['systemctl', 'start', 'mastodon.target']],
       },
     });

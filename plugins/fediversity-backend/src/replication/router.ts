@@ -3,7 +3,7 @@ import { PveClustersService } from '@fediversity/plugin-fediversity-node';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import { AuthorizeResult, ResourcePermission } from '@backstage/plugin-permission-common';
-import { DataClass, jobCreatePermission, jobReadPermission } from '@fediversity/plugin-fediversity-common';
+import { DataClass, jobCreatePermission, jobReadPermission, ReplicationRun } from '@fediversity/plugin-fediversity-common';
 import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { randomUUID } from 'node:crypto';
@@ -40,17 +40,6 @@ const entityListQuery = z
   .object({ entityRef: z.string().min(1).max(500), limit: z.coerce.number().int().min(1).max(1000).default(200) })
   .strict();
 
-/** A replication run as the card lists it: which data class, how it went, what it established. */
-export interface ReplicationRun {
-  jobId: string;
-  scheduleId?: string;
-  dataClass?: string;
-  status: string;
-  createdBy: string;
-  createdAt: number;
-  finishedAt?: number;
-  error?: string;
-}
 const restoreRequest = z
   .object({
     entityRef: z.string().min(1).max(500),

@@ -3,6 +3,8 @@
  * `@fediversity/plugin-fediversity-common`). Times are epoch milliseconds, as the backend sends them.
  */
 
+export type { ReplicationRun } from '@fediversity/plugin-fediversity-common';
+
 /** Live state of a Proxmox guest (GET /guests/:cluster/:node/:vmid/status). */
 export interface GuestLiveStatus {
   status: string;
@@ -50,18 +52,6 @@ export interface RecoveryPointSample {
   consistentAt: number;
   recordedAt: number;
   jobId?: string;
-}
-
-/** A replication run with its schedule's data class (GET /replication/runs), newest first. */
-export interface ReplicationRun {
-  jobId: string;
-  scheduleId?: string;
-  dataClass?: string;
-  status: string;
-  createdBy: string;
-  createdAt: number;
-  finishedAt?: number;
-  error?: string;
 }
 
 export interface BackupItem {
