@@ -32,6 +32,13 @@ describe('InstanceStore', () => {
     expect(await store.list({ owner: 'group:default/platform-team' })).toEqual([]);
   });
 
+  it('finds an instance by its entity name, and nothing for another name', async () => {
+    const store = await newStore();
+    const { instance } = await store.create(mastodonRequest, 'user:default/alice');
+    expect(await store.findByName(instance.name)).toEqual(instance);
+    expect(await store.findByName(`${instance.name}-other`)).toBeUndefined();
+  });
+
   it('names shared storages once per cluster', async () => {
     const store = await newStore();
     const { instance } = await store.create({ ...mastodonRequest, storage: 'ceph', storageShared: true }, 'x');

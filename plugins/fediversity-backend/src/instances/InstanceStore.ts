@@ -133,6 +133,12 @@ export class InstanceStore {
     return toRecord(row);
   }
 
+  /** The instance behind a catalog entity (an instance's name is its entity name, unique). */
+  async findByName(name: string): Promise<InstanceRecord | undefined> {
+    const row = await this.db<InstanceRow>(TABLE).where({ name }).first();
+    return row ? toRecord(row) : undefined;
+  }
+
   async list(filter: { owner?: string; limit?: number; offset?: number } = {}): Promise<InstanceRecord[]> {
     let query = this.db<InstanceRow>(TABLE).orderBy('name');
     if (filter.owner) query = query.where({ owner: filter.owner });

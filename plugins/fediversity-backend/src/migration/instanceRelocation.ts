@@ -20,7 +20,7 @@ export interface InstanceRelocator {
  * through the job API for a host the portal does not track) is left alone.
  */
 export function instanceStoreRelocator(options: {
-  instances: Pick<InstanceStore, 'list' | 'relocate'>;
+  instances: Pick<InstanceStore, 'findByName' | 'relocate'>;
   schedules?: Pick<ScheduleStore, 'list' | 'update'>;
   clusters: PveClustersService;
   events?: Pick<EventsService, 'publish'>;
@@ -40,7 +40,7 @@ export function instanceStoreRelocator(options: {
         }
       }
       const { name } = parseEntityRef(entityRef);
-      const instance = (await options.instances.list({ limit: 1000 })).find(candidate => candidate.name === name);
+      const instance = await options.instances.findByName(name);
       const provision = params.provision;
       const vmid = guest?.vmid ?? provision?.vmid;
       if (!instance || !provision || vmid === undefined) return;

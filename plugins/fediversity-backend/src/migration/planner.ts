@@ -39,7 +39,7 @@ export type HostProbe = (
 ) => Promise<{ reachable: boolean; missing: string[]; error?: string }>;
 
 export interface MigrationPlannerOptions {
-  instances: Pick<InstanceStore, 'list'>;
+  instances: Pick<InstanceStore, 'findByName'>;
   /** The instance's replication schedules: their key files move with the instance. */
   schedules?: Pick<ScheduleStore, 'list'>;
   jobs: Pick<JobStore, 'listJobs'>;
@@ -86,7 +86,7 @@ export class MigrationPlanner {
   /** The recorded instance behind a catalog entity (the instance's name is its entity name). */
   async instanceOf(entityRef: string): Promise<InstanceRecord> {
     const { name } = parseEntityRef(entityRef);
-    const instance = (await this.options.instances.list({ limit: 1000 })).find(candidate => candidate.name === name);
+    const instance = await this.options.instances.findByName(name);
     if (!instance) throw new NotFoundError(`${entityRef} is not a recorded instance`);
     return instance;
   }

@@ -91,7 +91,7 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
 
   async function instanceOf(entityRef: string) {
     const name = parseEntityRef(entityRef).name;
-    const instance = (await instances.list()).find(candidate => candidate.name === name);
+    const instance = await instances.findByName(name);
     if (!instance) throw new NotFoundError(`${entityRef} is not a recorded instance`);
     return instance;
   }
