@@ -188,6 +188,48 @@ it('rolls back after the final sync when verification finds a difference: source
   expectSourceServing(id);
 });
 
+it('discards a target promoted while the files still verified when they then differ, and a new migration completes', async () => {
+  seedSourceData(hosts, { files: 20, fileBytes: 64_000, rows: 1_000 });
+  // The source's listing for the files' verify answers late, so the database verifies and is promoted first.
+  const connect = sshHostConnector(async () => hosts.portalPrivateKey);
+  const rig = rigWith({
+    connect: async (role, host, signal) => {
+      const connected = await connect(role, host, signal);
+      return {
+        ...connected,
+        run: async (argv, options) => {
+          if (role === 'source' && argv[0] === 'find' && argv.includes('-printf') && argv.length === 4) {
+            await new Promise(resolve => setTimeout(resolve, 1_500));
+          }
+          return connected.run(argv, options);
+        },
+      };
+    },
+  });
+  const id = await createMigration(rig, migrationParams(hosts));
+  await driveToEnd(rig, id, { approve: false, stopAt: status => status === 'awaiting_approval' });
+  const victim = join(FILES_PATH, 'd00', 'f0.bin');
+  writeFileSync(join(hosts.target.root, victim), randomBytes(64_000));
+  execFileSync('touch', ['-r', join(hosts.source.root, victim), join(hosts.target.root, victim)]);
+  await rig.service.approve(id, OPERATOR, {});
+  const status = await driveToEnd(rig, id);
+  const log = await eventLog(rig, id);
+  expect({ status, log }).toMatchObject({ status: 'failed' });
+  expect(log).toContain('differs in 1 item(s), e.g. content d00/f0.bin');
+  expect(log).toContain('Discarded the promoted copy on the target (no client reached it)');
+  expect(existsSync(join(hosts.target.pg.dataDir, 'PG_VERSION'))).toBe(false);
+  expect(await dns.listRecords('example.test', 'app')).toEqual([]);
+  expectSourceServing(id);
+
+  // The rolled-back target is no obstacle: the next migration copies afresh and completes.
+  execFileSync('touch', [join(hosts.target.root, victim)]);
+  const sourceTables = tableHashes(hosts, hosts.source);
+  const again = await createMigration(rig, migrationParams(hosts));
+  expect(await driveToEnd(rig, again)).toBe('succeeded');
+  expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
+  expect(tableHashes(hosts, hosts.target)).toEqual(sourceTables);
+});
+
 describe('with Proxmox provisioning', () => {
   let simulator: PveSimulator;
 

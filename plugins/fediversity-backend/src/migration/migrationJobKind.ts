@@ -91,6 +91,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       signal: ctx.signal,
       checkpoint: { ...(state[strategy.name] ?? {}) },
       preflight: (ctx.outputs.preflight as { facts?: Record<string, Record<string, unknown>> } | undefined)?.facts?.[strategy.name],
+      window: (ctx.outputs.quiesce as { window?: Record<string, Record<string, unknown>> } | undefined)?.window?.[strategy.name],
       saveCheckpoint: checkpoint => {
         state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
         saving = saving.then(() => ctx.saveCheckpoint({ ...state }));
@@ -115,8 +116,11 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     if (options.sequential) {
       for (const [index, strategy] of strategies.entries()) results[strategy.name] = await phase(strategy, strategyEnvs[index]);
     } else {
-      const values = await Promise.all(strategies.map((strategy, index) => phase(strategy, strategyEnvs[index])));
-      strategies.forEach((strategy, index) => (results[strategy.name] = values[index]));
+      // Every strategy settles before a failure is reported: a rollback must not overlap remote work still running.
+      const settled = await Promise.allSettled(strategies.map((strategy, index) => phase(strategy, strategyEnvs[index])));
+      const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failure) throw failure.reason;
+      strategies.forEach((strategy, index) => (results[strategy.name] = (settled[index] as PromiseFulfilledResult<T>).value));
     }
     return results;
   }
@@ -250,7 +254,8 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         run: ctx =>
           withHosts(ctx, ['source', 'target'], async hosts => {
             // Not yet downtime (the source still serves): both hosts connected, each strategy readied.
-            await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
+            const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => (await strategy.prepareWindow?.(env)) ?? undefined);
+            const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
             const startedAt = saved ?? ctx.clock.now();
             if (saved === undefined) await ctx.saveCheckpoint({ startedAt });
@@ -260,7 +265,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               await ctx.log(`Waiting ${settle} s for clients to settle`);
               await ctx.sleep(settle * 1000);
             }
-            return { startedAt };
+            return { startedAt, window };
           }),
         // Unquiescing is a start of the app: harmless if the quiesce never ran. An unreachable source is
         // reported and the rest of the rollback (fencing the target) still runs.
@@ -295,17 +300,26 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       },
       {
         name: 'verify',
-        title: 'Verify the target equals the source',
+        title: 'Verify the target equals the source; promote it (no client reaches it yet)',
         run: ctx =>
           withHosts(ctx, ['source', 'target'], async hosts => {
-            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.verify(env));
+            // Each strategy takes over as soon as its own verify passed, unless another one has failed by then.
+            let failed = false;
+            const results = await eachStrategy(ctx, hosts, async (strategy, env) => {
+              const verified = await strategy.verify(env).catch(error => {
+                failed = true;
+                throw error;
+              });
+              if (!strategy.takeOver || failed) return verified;
+              return { ...verified, tookOver: await strategy.takeOver(env, verified) };
+            });
             await ctx.log('Target verified equal to the source', results);
             return results;
           }),
       },
       {
         name: 'cut-over',
-        title: 'Cut over: promote, start the app on the target, point DNS at it',
+        title: 'Cut over: start the app on the target, point DNS at it',
         pointOfNoReturn: true,
         reconcile: async ctx => {
           const params = ctx.job.params;
@@ -319,7 +333,10 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         run: ctx =>
           withHosts(ctx, ['target'], async hosts => {
             const params = ctx.job.params;
-            await eachStrategy(ctx, hosts, (strategy, env) => strategy.cutOver(env));
+            const verified = ctx.outputs.verify as Record<string, { tookOver?: boolean }> | undefined;
+            await eachStrategy(ctx, hosts, async (strategy, env) => {
+              if (!verified?.[strategy.name]?.tookOver) await strategy.cutOver(env);
+            });
             await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app');
             if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });
             const servingAt = ctx.clock.now();

@@ -60,7 +60,7 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   }
   async prepareWindow(env: StrategyEnv) {
     const chosen = await this.pick(env);
-    await chosen.prepareWindow?.(env);
+    return chosen.prepareWindow?.(env);
   }
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
     return (await this.pick(env)).catchUp(env);
@@ -70,6 +70,10 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   }
   async verify(env: StrategyEnv) {
     return (await this.pick(env)).verify(env);
+  }
+  async takeOver(env: StrategyEnv, verified: Record<string, unknown>) {
+    const chosen = await this.pick(env);
+    return chosen.takeOver ? chosen.takeOver(env, verified) : false;
   }
   async cutOver(env: StrategyEnv) {
     return (await this.pick(env)).cutOver(env);

@@ -97,7 +97,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   async initialSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const slot = slotName(env.jobId);
-    if (env.checkpoint.basebackup !== 'done') {
+    if (env.checkpoint.basebackup !== 'done' || (await this.targetState(env)) === 'empty') {
       if ((await target.status(env.signal)) === 'running') await target.stop('immediate', env.signal);
       await this.emptyTargetDataDir(env, target);
       await this.dropSlot(source, slot, env);
@@ -178,7 +178,10 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (sourceId !== targetId) {
       throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${targetId})`);
     }
-    if (inRecovery !== 't') throw new PermanentJobError('Verification failed: the target left recovery before the cut-over');
+    // Promoted only by an earlier run of this step (takeOver), after this same guard had passed.
+    if (inRecovery !== 't' && env.checkpoint.promotedAfter !== checkpointLsn) {
+      throw new PermanentJobError('Verification failed: the target left recovery before the cut-over');
+    }
     if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the standby has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
@@ -186,11 +189,25 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   }
 
   /**
-   * Promotes in one command: `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the
+   * Promotes in one command, as soon as the verify passed: the target's app is stopped and DNS unchanged,
+   * so nothing reaches the promoted database before the cut-over, and a rollback only discards this copy
+   * (undoInitialSync). `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the
    * promotion is requested without waiting and the same session watches for it every 2 ms (at most 60 s).
    * A target that is already promoted is left as it is.
    */
+  async takeOver(env: StrategyEnv, verified: Record<string, unknown>) {
+    // Recorded before the promotion: a rerun of the verify then knows who promoted the target, and after which guard.
+    await env.saveCheckpoint({ promotedAfter: verified.checkpointLsn });
+    await this.promote(env);
+    return true;
+  }
+
+  /** The promotion, where the verify step did not do it already (a job from before takeOver existed). */
   async cutOver(env: StrategyEnv) {
+    await this.promote(env);
+  }
+
+  private async promote(env: StrategyEnv) {
     const { target } = this.clusters(env);
     const promote = () => target.query(PROMOTE_AND_WAIT, env.signal);
     const promoted = await promote().catch(async error => {
@@ -227,9 +244,18 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     }
   }
 
+  /**
+   * Fences the target. A target the verify step promoted (rolled back before the cut-over, so no client
+   * ever reached it) is discarded: it holds nothing the source does not, and as a standby it could never
+   * follow the source again.
+   */
   async undoInitialSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     if ((await target.status(env.signal)) === 'running') await target.stop('fast', env.signal);
+    if ((await this.targetState(env)) === 'promoted') {
+      await env.target.run(['rm', '-rf', '--', target.pg.dataDir], { signal: env.signal });
+      await env.log('Discarded the promoted copy on the target (no client reached it)');
+    }
     try {
       await this.dropSlot(source, slotName(env.jobId), env);
     } catch (error) {
@@ -238,6 +264,15 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
         slot: slotName(env.jobId),
       });
     }
+  }
+
+  /** What the target's data directory holds: nothing, a standby, or a cluster that left recovery. */
+  private async targetState(env: StrategyEnv): Promise<'empty' | 'standby' | 'promoted'> {
+    const dataDir = this.clusters(env).target.pg.dataDir;
+    const probe = (file: string) => env.target.run(['test', '-e', posix.join(dataDir, file)], { signal: env.signal, check: false });
+    const [cluster, standby] = await Promise.all([probe('PG_VERSION'), probe('standby.signal')]);
+    if (cluster.exitCode !== 0) return 'empty';
+    return standby.exitCode === 0 ? 'standby' : 'promoted';
   }
 
   private async emptyTargetDataDir(env: StrategyEnv, target: PostgresOnHost) {

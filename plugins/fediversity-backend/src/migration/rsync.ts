@@ -152,7 +152,8 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
   // Live and final passes compare mtimes to the nanosecond, so a same-size rewrite within the same second
   // is still copied; the verify pass compares content (-c), which also catches a rewrite with a reset mtime.
   const extra = ['--checksum-choice=xxh128', '--modify-window=-1'];
-  if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n');
+  // Names in UTF-8 are printed as they are, not escaped, so the verify can match them to its listings.
+  if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n', '--8-bit-output');
   if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
   argv.splice(1, 0, ...extra);
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.

@@ -10,6 +10,8 @@ export interface StrategyEnv {
   signal: AbortSignal;
   /** What this strategy's preflight returned (undefined during the preflight itself). */
   preflight?: Record<string, unknown>;
+  /** What this strategy's prepareWindow returned (from the quiesce step; undefined before it). */
+  window?: Record<string, unknown>;
   /** This strategy's part of the step's checkpoint (from an earlier, interrupted run of the step). */
   checkpoint: Record<string, unknown>;
   saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
@@ -40,15 +42,24 @@ export interface MigrationStrategy {
   prepareTarget(env: StrategyEnv): Promise<void>;
   /**
    * Right before the app is quiesced, while the source still serves: readies what shortens the downtime
-   * window (an open host-to-host connection, a database checkpoint). Changes nothing that gets copied.
+   * window (an open host-to-host connection, a database checkpoint, a rehearsed verify). Changes nothing
+   * that gets copied; what it returns reaches the later steps as `env.window`.
    */
-  prepareWindow?(env: StrategyEnv): Promise<void>;
+  prepareWindow?(env: StrategyEnv): Promise<Record<string, unknown> | void>;
   initialSync(env: StrategyEnv): Promise<Record<string, unknown>>;
   catchUp(env: StrategyEnv): Promise<CatchUpRound>;
   finalSync(env: StrategyEnv): Promise<Record<string, unknown>>;
   /** Throws (PermanentJobError) when the target differs from the source. */
   verify(env: StrategyEnv): Promise<Record<string, unknown>>;
-  /** The irreversible part (promote); must be idempotent. */
+  /**
+   * Makes the target able to serve on its own while no client can reach it yet (its app stopped, DNS
+   * unchanged): a standby's promotion. Runs in the verify step right after this strategy's own verify, as
+   * the others still verify, so it costs the window nothing. It creates no data only the target has: a
+   * rollback discards the target's copy (undoInitialSync) and the source serves on. Gets what this
+   * strategy's verify returned; true when it took over, false when it leaves that to cutOver. Idempotent.
+   */
+  takeOver?(env: StrategyEnv, verified: Record<string, unknown>): Promise<boolean>;
+  /** The cut-over's part of the strategy (a promotion not done by takeOver); must be idempotent. */
   cutOver(env: StrategyEnv): Promise<void>;
   isCutOver(env: StrategyEnv): Promise<boolean>;
   /** The target works on its own after the cut-over (e.g. the database accepts writes). */

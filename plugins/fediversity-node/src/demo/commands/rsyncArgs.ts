@@ -47,6 +47,8 @@ const LONG_FLAGS = new Set([
   '--checksum',
   '--dry-run',
   '--itemize-changes',
+  // Output only: names printed in UTF-8 rather than escaped.
+  '--8-bit-output',
   '--whole-file',
   '--no-whole-file',
   '--inplace',

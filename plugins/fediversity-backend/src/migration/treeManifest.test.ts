@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandResult, HostShell } from './hosts';
+import { compareHashes, compareTrees, filesToHash, hashFiles, hostClock, listTree, parseTreeListing, TreeEntry } from './treeManifest';
+
+/** This machine as a host: the real find, date, xargs and sha256sum, argv without a shell. */
+const local: HostShell = {
+  role: 'source',
+  run: (argv, options = {}) =>
+    new Promise<CommandResult>((resolve, reject) => {
+      const child = execFile(argv[0], argv.slice(1), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+        const exitCode = error ? ((error as { code?: unknown }).code as number) : 0;
+        if (error && typeof exitCode !== 'number') return reject(error);
+        if (exitCode !== 0 && options.check !== false) return reject(new Error(`${argv[0]} exited with ${exitCode}: ${stderr}`));
+        return resolve({ exitCode, stdout, stderr });
+      });
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(options.stdin ?? '');
+    }),
+};
+
+/** A host whose find and date do not exist, like a demo host's emulated command set. */
+const limited: HostShell = { role: 'target', run: async () => ({ exitCode: 127, stdout: '', stderr: 'unsupported' }) };
+
+let base: string;
+let source: string;
+let target: string;
+
+beforeEach(() => {
+  base = mkdtempSync(join(tmpdir(), 'tree-manifest-'));
+  source = join(base, 'source');
+  target = join(base, 'target');
+  for (const root of [source, target]) {
+    mkdirSync(join(root, 'media', 'sub'), { recursive: true });
+    writeFileSync(join(root, 'media', 'a.bin'), 'same bytes');
+    writeFileSync(join(root, 'media', 'sub', 'name with\nnewline and space'), 'x');
+    symlinkSync('a.bin', join(root, 'media', 'link'));
+  }
+  const past = new Date('2026-01-01T00:00:00Z');
+  for (const root of [source, target]) {
+    for (const path of ['media/a.bin', 'media/sub/name with\nnewline and space', 'media/sub', 'media']) utimesSync(join(root, path), past, past);
+  }
+});
+
+afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+async function listings() {
+  const [sourceTree, targetTree] = await Promise.all([listTree(local, source), listTree(local, target)]);
+  return { sourceTree: sourceTree!, targetTree: targetTree! };
+}
+
+describe('listTree and compareTrees', () => {
+  it('finds two copies equal, names with newlines and spaces included', async () => {
+    const { sourceTree, targetTree } = await listings();
+    expect([...sourceTree.keys()].sort()).toEqual(['media', 'media/a.bin', 'media/link', 'media/sub', 'media/sub/name with\nnewline and space']);
+    expect(sourceTree.get('media/link')).toMatchObject({ type: 'l', linkTarget: 'a.bin' });
+    expect(compareTrees(sourceTree, targetTree)).toEqual([]);
+  });
+
+  it('names every kind of difference in names and metadata', async () => {
+    writeFileSync(join(target, 'media', 'a.bin'), 'other size!');
+    utimesSync(join(target, 'media', 'a.bin'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    chmodSync(join(target, 'media', 'sub'), 0o700);
+    rmSync(join(target, 'media', 'link'));
+    symlinkSync('elsewhere', join(target, 'media', 'link'));
+    writeFileSync(join(source, 'media', 'new.bin'), 'n');
+    writeFileSync(join(target, 'media', 'stale.bin'), 's');
+    utimesSync(join(target, 'media', 'sub', 'name with\nnewline and space'), new Date(), new Date());
+    for (const root of [source, target]) utimesSync(join(root, 'media'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    const { sourceTree, targetTree } = await listings();
+    expect(compareTrees(sourceTree, targetTree).sort()).toEqual(
+      [
+        'size media/a.bin',
+        'link target media/link',
+        'mode media/sub',
+        'missing media/new.bin',
+        'extra media/stale.bin',
+        'mtime media/sub/name with\nnewline and space',
+      ].sort(),
+    );
+  });
+
+  it('is undefined where the host cannot print the listing, and for a truncated one', async () => {
+    expect(await listTree(limited, target)).toBeUndefined();
+    expect(await hostClock(limited)).toBeUndefined();
+    expect(parseTreeListing('f\0' + '644\0')).toBeUndefined();
+    expect(parseTreeListing('')).toEqual(new Map());
+  });
+});
+
+describe('filesToHash', () => {
+  const file = (ctime: number): TreeEntry => ({ type: 'f', mode: '644', uid: '0', gid: '0', size: 1, mtime: '1.0', ctime, linkTarget: '' });
+  const window = { sourceSince: 1000, targetSince: 5000, rehearsalDifferences: ['old-but-different'] };
+
+  it('picks files changed on either host since the rehearsal (with the clock margin) and those the rehearsal found different', () => {
+    const sourceTree = new Map([
+      ['untouched', file(900)],
+      ['changed-on-source', file(999)],
+      ['changed-on-target', file(900)],
+      ['old-but-different', file(10)],
+      ['dir', { ...file(2000), type: 'd' }],
+    ]);
+    const targetTree = new Map([
+      ['untouched', file(4000)],
+      ['changed-on-source', file(4000)],
+      ['changed-on-target', file(4999)],
+      ['old-but-different', file(10)],
+      ['dir', { ...file(6000), type: 'd' }],
+    ]);
+    expect(filesToHash(sourceTree, targetTree, window).sort()).toEqual(['changed-on-source', 'changed-on-target', 'old-but-different']);
+  });
+});
+
+describe('hashFiles', () => {
+  it('hashes on the host and tells a same-size, same-mtime rewrite apart', async () => {
+    const names = ['media/a.bin', 'media/sub/name with\nnewline and space'];
+    expect(compareHashes(names, await hashFiles(local, source, names), await hashFiles(local, target, names))).toEqual([]);
+    writeFileSync(join(target, 'media', 'a.bin'), 'SAME BYTES');
+    utimesSync(join(target, 'media', 'a.bin'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    const { sourceTree, targetTree } = await listings();
+    expect(compareTrees(sourceTree, targetTree)).toEqual([]);
+    // The rewrite happened after this clock reading's margin began: its ctime gives it away.
+    const since = (await hostClock(local))!;
+    const toHash = filesToHash(sourceTree, targetTree, { sourceSince: since, targetSince: since, rehearsalDifferences: [] });
+    expect(toHash).toContain('media/a.bin');
+    expect(compareHashes(toHash, await hashFiles(local, source, toHash), await hashFiles(local, target, toHash))).toEqual(['content media/a.bin']);
+  });
+
+  it('counts a file one host could not hash as different', () => {
+    expect(compareHashes(['gone'], new Map(), new Map([['gone', 'ab']]))).toEqual(['content gone']);
+    expect(compareHashes([], new Map(), new Map())).toEqual([]);
+  });
+});

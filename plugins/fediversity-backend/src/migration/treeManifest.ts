@@ -1,0 +1,132 @@
+import { HostShell } from './hosts';
+
+/**
+ * Manifests of a directory tree on a host, for the verify inside the downtime window. A full `-c` compare
+ * reads every byte on both hosts (0.3–0.9 s for 512 MB); this one reads only what can have changed since a
+ * full compare made before the window (the rehearsal):
+ *   1. both trees' listings agree on every name, type, mode, owner, size, mtime and link target;
+ *   2. the content of every file that changed on either host since the rehearsal started (its ctime, which
+ *      no user-space call can set back, is not older than the host's clock then) or that the rehearsal
+ *      found different has the same sha256 on both hosts.
+ * A file outside (2) was byte-equal when the rehearsal read it and has not been written since on either
+ * host, so (1) and (2) together prove what a full `-c` compare proves.
+ */
+
+export interface TreeEntry {
+  /** find's %y: f, d, l, p, s, c, b. */
+  type: string;
+  mode: string;
+  uid: string;
+  gid: string;
+  size: number;
+  /** Seconds since the epoch with the fraction find prints (nanoseconds where the filesystem keeps them). */
+  mtime: string;
+  ctime: number;
+  linkTarget: string;
+}
+
+/** How long before the host's clock reading a change still counts: file times come from a coarse clock. */
+export const CHANGE_MARGIN_SECONDS = 2;
+
+const FIELDS = ['%y', '%m', '%U', '%G', '%s', '%T@', '%C@', '%P', '%l'];
+const LIST_FORMAT = FIELDS.map(field => `${field}\\0`).join('');
+
+/** The host's clock in whole seconds (`date +%s`), or undefined where the host cannot tell it (demo hosts). */
+export async function hostClock(host: HostShell, signal?: AbortSignal): Promise<number | undefined> {
+  const result = await host.run(['date', '+%s'], { signal, check: false });
+  const seconds = Number(result.stdout.trim());
+  return result.exitCode === 0 && Number.isInteger(seconds) && seconds > 0 ? seconds : undefined;
+}
+
+/**
+ * `root` (named '') and every entry below it (relative names), or undefined where the host's find cannot
+ * print the listing. Names are NUL-terminated, so any name a filesystem allows round-trips.
+ */
+export async function listTree(host: HostShell, root: string, signal?: AbortSignal): Promise<Map<string, TreeEntry> | undefined> {
+  const result = await host.run(['find', root, '-printf', LIST_FORMAT], { signal, check: false });
+  if (result.exitCode !== 0) return undefined;
+  return parseTreeListing(result.stdout);
+}
+
+export function parseTreeListing(listing: string): Map<string, TreeEntry> | undefined {
+  const fields = listing.split('\0');
+  // A complete listing ends with a NUL: the split leaves one empty string after the last entry.
+  if (fields.pop() !== '' || fields.length % FIELDS.length !== 0) return undefined;
+  const entries = new Map<string, TreeEntry>();
+  for (let index = 0; index < fields.length; index += FIELDS.length) {
+    const [type, mode, uid, gid, size, mtime, ctime, name, linkTarget] = fields.slice(index, index + FIELDS.length);
+    entries.set(name, { type, mode, uid, gid, size: Number(size), mtime, ctime: Number(ctime), linkTarget });
+  }
+  return entries;
+}
+
+/** Every way the two listings differ, in rsync's spirit (`missing x`, `extra x`, `size x`, …); empty when equal. */
+export function compareTrees(source: Map<string, TreeEntry>, target: Map<string, TreeEntry>): string[] {
+  const differences: string[] = [];
+  for (const [name, entry] of source) {
+    const other = target.get(name);
+    if (!other) {
+      differences.push(`missing ${name}`);
+      continue;
+    }
+    const differing: string[] = [];
+    if (entry.type !== other.type) differing.push('type');
+    if (entry.mode !== other.mode) differing.push('mode');
+    if (entry.uid !== other.uid || entry.gid !== other.gid) differing.push('owner');
+    if (entry.type === 'f' && entry.size !== other.size) differing.push('size');
+    // Directories' and files' times are copied (rsync -a); a symlink's time is not everywhere.
+    if ((entry.type === 'f' || entry.type === 'd') && entry.mtime !== other.mtime) differing.push('mtime');
+    if (entry.type === 'l' && entry.linkTarget !== other.linkTarget) differing.push('link target');
+    if (differing.length) differences.push(`${differing.join('+')} ${name}`);
+  }
+  for (const name of target.keys()) {
+    if (!source.has(name)) differences.push(`extra ${name}`);
+  }
+  return differences;
+}
+
+export interface ChangeWindow {
+  /** Host clock readings taken before the rehearsal started. */
+  sourceSince: number;
+  targetSince: number;
+  /** Names the rehearsal's full content compare found different. */
+  rehearsalDifferences: string[];
+}
+
+/** The regular files whose content must be compared again: changed on either host since the rehearsal, or found different by it. */
+export function filesToHash(source: Map<string, TreeEntry>, target: Map<string, TreeEntry>, window: ChangeWindow): string[] {
+  const different = new Set(window.rehearsalDifferences);
+  const names: string[] = [];
+  for (const [name, entry] of source) {
+    const other = target.get(name);
+    if (entry.type !== 'f' || other?.type !== 'f') continue;
+    const changed =
+      entry.ctime >= window.sourceSince - CHANGE_MARGIN_SECONDS ||
+      other.ctime >= window.targetSince - CHANGE_MARGIN_SECONDS ||
+      different.has(name);
+    if (changed) names.push(name);
+  }
+  return names;
+}
+
+/** sha256 of each named file below `root`, read on the host (names go through stdin, NUL-separated). */
+export async function hashFiles(host: HostShell, root: string, names: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  if (!names.length) return hashes;
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const stdin = names.map(name => `${prefix}${name}\0`).join('');
+  const result = await host.run(['xargs', '-0', '-r', 'sha256sum', '-z', '--'], { stdin, signal });
+  for (const line of result.stdout.split('\0')) {
+    if (!line) continue;
+    // sha256sum -z: "<64 hex>  <path>" with the path as given (no escaping with -z).
+    const hash = line.slice(0, 64);
+    const path = line.slice(66);
+    if (path.startsWith(prefix)) hashes.set(path.slice(prefix.length), hash);
+  }
+  return hashes;
+}
+
+/** Names whose hashes differ or that one host could not hash. */
+export function compareHashes(names: string[], source: Map<string, string>, target: Map<string, string>): string[] {
+  return names.filter(name => source.get(name) === undefined || source.get(name) !== target.get(name)).map(name => `content ${name}`);
+}
