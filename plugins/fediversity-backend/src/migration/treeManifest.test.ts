@@ -40,7 +40,7 @@ beforeEach(() => {
   }
   const past = new Date('2026-01-01T00:00:00Z');
   for (const root of [source, target]) {
-    for (const path of ['media/a.bin', 'media/sub/name with\nnewline and space', 'media/sub', 'media']) utimesSync(join(root, path), past, past);
+    for (const path of ['media/a.bin', 'media/sub/name with\nnewline and space', 'media/sub', 'media', '.']) utimesSync(join(root, path), past, past);
   }
 });
 
@@ -54,7 +54,8 @@ async function listings() {
 describe('listTree and compareTrees', () => {
   it('finds two copies equal, names with newlines and spaces included', async () => {
     const { sourceTree, targetTree } = await listings();
-    expect([...sourceTree.keys()].sort()).toEqual(['media', 'media/a.bin', 'media/link', 'media/sub', 'media/sub/name with\nnewline and space']);
+    // '' is the root itself: its mode, owner and mtime are copied and compared too.
+    expect([...sourceTree.keys()].sort()).toEqual(['', 'media', 'media/a.bin', 'media/link', 'media/sub', 'media/sub/name with\nnewline and space']);
     expect(sourceTree.get('media/link')).toMatchObject({ type: 'l', linkTarget: 'a.bin' });
     expect(compareTrees(sourceTree, targetTree)).toEqual([]);
   });

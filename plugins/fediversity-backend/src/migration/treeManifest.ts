@@ -25,17 +25,21 @@ export interface TreeEntry {
   linkTarget: string;
 }
 
-/** How long before the host's clock reading a change still counts: file times come from a coarse clock. */
-export const CHANGE_MARGIN_SECONDS = 2;
+/**
+ * How long before the host's clock reading a change still counts. The kernel stamps a file with its coarse
+ * clock (up to a tick, ≤ 10 ms, behind) truncated to the filesystem's granularity (nanoseconds on ext4,
+ * XFS, ZFS and btrfs; whole seconds on a few), so a write just after the reading can carry an earlier time.
+ */
+export const CHANGE_MARGIN_SECONDS = 1.1;
 
 const FIELDS = ['%y', '%m', '%U', '%G', '%s', '%T@', '%C@', '%P', '%l'];
 const LIST_FORMAT = FIELDS.map(field => `${field}\\0`).join('');
 
-/** The host's clock in whole seconds (`date +%s`), or undefined where the host cannot tell it (demo hosts). */
+/** The host's clock in seconds since the epoch, or undefined where the host cannot tell it (demo hosts). */
 export async function hostClock(host: HostShell, signal?: AbortSignal): Promise<number | undefined> {
-  const result = await host.run(['date', '+%s'], { signal, check: false });
-  const seconds = Number(result.stdout.trim());
-  return result.exitCode === 0 && Number.isInteger(seconds) && seconds > 0 ? seconds : undefined;
+  const result = await host.run(['date', '+%s.%N'], { signal, check: false });
+  const text = result.stdout.trim();
+  return result.exitCode === 0 && /^\d+\.\d{9}$/.test(text) ? Number(text) : undefined;
 }
 
 /**
