@@ -286,7 +286,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       },
       {
         name: 'final-sync',
-        title: 'Final sync (source quiesced)',
+        title: 'Final sync and database switchover (source quiesced)',
         run: ctx =>
           withHosts(ctx, ['source', 'target'], async hosts => {
             const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.finalSync(env));
@@ -300,19 +300,10 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       },
       {
         name: 'verify',
-        title: 'Verify the target equals the source; promote it (no client reaches it yet)',
+        title: 'Verify the target equals the source',
         run: ctx =>
           withHosts(ctx, ['source', 'target'], async hosts => {
-            // Each strategy takes over as soon as its own verify passed, unless another one has failed by then.
-            let failed = false;
-            const results = await eachStrategy(ctx, hosts, async (strategy, env) => {
-              const verified = await strategy.verify(env).catch(error => {
-                failed = true;
-                throw error;
-              });
-              if (!strategy.takeOver || failed) return verified;
-              return { ...verified, tookOver: await strategy.takeOver(env, verified) };
-            });
+            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.verify(env));
             await ctx.log('Target verified equal to the source', results);
             return results;
           }),
@@ -333,9 +324,9 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         run: ctx =>
           withHosts(ctx, ['target'], async hosts => {
             const params = ctx.job.params;
-            const verified = ctx.outputs.verify as Record<string, { tookOver?: boolean }> | undefined;
+            const synced = ctx.outputs['final-sync'] as Record<string, { promoted?: boolean }> | undefined;
             await eachStrategy(ctx, hosts, async (strategy, env) => {
-              if (!verified?.[strategy.name]?.tookOver) await strategy.cutOver(env);
+              if (!synced?.[strategy.name]?.promoted) await strategy.cutOver(env);
             });
             await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app');
             if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });

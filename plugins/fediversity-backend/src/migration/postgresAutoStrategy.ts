@@ -71,10 +71,6 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   async verify(env: StrategyEnv) {
     return (await this.pick(env)).verify(env);
   }
-  async takeOver(env: StrategyEnv, verified: Record<string, unknown>) {
-    const chosen = await this.pick(env);
-    return chosen.takeOver ? chosen.takeOver(env, verified) : false;
-  }
   async cutOver(env: StrategyEnv) {
     return (await this.pick(env)).cutOver(env);
   }

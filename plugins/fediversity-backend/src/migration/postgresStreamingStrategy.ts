@@ -17,8 +17,11 @@ export function slotName(jobId: string): string {
  * `postgresql-streaming`: the target becomes a physical standby (`pg_basebackup -R -C -S <slot>`, bytes
  * streamed host to host), lag is watched while the app runs, and the switchover is the planned one: the
  * source stops with `-m fast` (a shutdown checkpoint, streamed), the standby must have replayed past that
- * checkpoint (the LSN guard), then it is promoted. The source cluster is only stopped (at the quiesce) and
- * keeps its data; the slot it holds is dropped on rollback or by the decommission job.
+ * checkpoint (the LSN guard), then it is promoted, all in the final sync. The promotion does not wait for
+ * the cut-over: until then no client reaches the target (its app is stopped, DNS unchanged), so a promoted
+ * target holds nothing the source does not, and a rollback discards it (undoInitialSync); meanwhile the
+ * files' final pass and verify run, and the promotion's 0.1–0.2 s leave the window. The source cluster is
+ * only stopped and keeps its data; the slot it holds is dropped on rollback or by the decommission job.
  */
 export class PostgresStreamingStrategy implements MigrationStrategy {
   readonly name: string;
@@ -159,7 +162,12 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
       await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
     }
-    return { checkpointLsn, stopSeconds: stoppedSeconds, seconds: (env.now() - started) / 1000 };
+    // Promoted right away, while the files still sync: see the class comment.
+    const promoting = env.now();
+    await env.saveCheckpoint({ promotedAfter: checkpointLsn });
+    await this.promote(env);
+    const promoteSeconds = (env.now() - promoting) / 1000;
+    return { checkpointLsn, stopSeconds: stoppedSeconds, promoteSeconds, seconds: (env.now() - started) / 1000, promoted: true };
   }
 
   /**
@@ -178,35 +186,24 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (sourceId !== targetId) {
       throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${targetId})`);
     }
-    // Promoted only by an earlier run of this step (takeOver), after this same guard had passed.
-    if (inRecovery !== 't' && env.checkpoint.promotedAfter !== checkpointLsn) {
-      throw new PermanentJobError('Verification failed: the target left recovery before the cut-over');
-    }
+    // After its promotion the replay position stays where recovery ended (it is empty only after a restart,
+    // which then fails the verify: the rollback discards the copy, the safe side).
     if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
-      throw new PermanentJobError(`Verification failed: the standby has not replayed the source's last checkpoint ${checkpointLsn}`);
+      throw new PermanentJobError(`Verification failed: the target has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
-    return { checkpointLsn, systemIdentifier: sourceId };
+    return { checkpointLsn, systemIdentifier: sourceId, promoted: inRecovery === 'f' };
   }
 
-  /**
-   * Promotes in one command, as soon as the verify passed: the target's app is stopped and DNS unchanged,
-   * so nothing reaches the promoted database before the cut-over, and a rollback only discards this copy
-   * (undoInitialSync). `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the
-   * promotion is requested without waiting and the same session watches for it every 2 ms (at most 60 s).
-   * A target that is already promoted is left as it is.
-   */
-  async takeOver(env: StrategyEnv, verified: Record<string, unknown>) {
-    // Recorded before the promotion: a rerun of the verify then knows who promoted the target, and after which guard.
-    await env.saveCheckpoint({ promotedAfter: verified.checkpointLsn });
-    await this.promote(env);
-    return true;
-  }
-
-  /** The promotion, where the verify step did not do it already (a job from before takeOver existed). */
+  /** The promotion, where the final sync did not do it already (a job from before it did); idempotent. */
   async cutOver(env: StrategyEnv) {
     await this.promote(env);
   }
 
+  /**
+   * Promotes in one command: `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the
+   * promotion is requested without waiting and the same session watches for it every 2 ms (at most 60 s).
+   * A target that is already promoted is left as it is.
+   */
   private async promote(env: StrategyEnv) {
     const { target } = this.clusters(env);
     const promote = () => target.query(PROMOTE_AND_WAIT, env.signal);

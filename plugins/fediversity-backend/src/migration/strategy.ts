@@ -52,14 +52,9 @@ export interface MigrationStrategy {
   /** Throws (PermanentJobError) when the target differs from the source. */
   verify(env: StrategyEnv): Promise<Record<string, unknown>>;
   /**
-   * Makes the target able to serve on its own while no client can reach it yet (its app stopped, DNS
-   * unchanged): a standby's promotion. Runs in the verify step right after this strategy's own verify, as
-   * the others still verify, so it costs the window nothing. It creates no data only the target has: a
-   * rollback discards the target's copy (undoInitialSync) and the source serves on. Gets what this
-   * strategy's verify returned; true when it took over, false when it leaves that to cutOver. Idempotent.
+   * The cut-over's part of the strategy (a promotion); must be idempotent. Not called when this strategy's
+   * finalSync returned `promoted: true` (it promoted already: nothing reaches the target before the cut-over).
    */
-  takeOver?(env: StrategyEnv, verified: Record<string, unknown>): Promise<boolean>;
-  /** The cut-over's part of the strategy (a promotion not done by takeOver); must be idempotent. */
   cutOver(env: StrategyEnv): Promise<void>;
   isCutOver(env: StrategyEnv): Promise<boolean>;
   /** The target works on its own after the cut-over (e.g. the database accepts writes). */
