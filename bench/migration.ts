@@ -1,6 +1,7 @@
 /**
  * Migration benchmark: the same data set (default 512 MB in 2,000 files plus a 1,000,000-row table) moved
- * between two local "hosts" (sshd + own data root each, a real PostgreSQL primary) twice in one run:
+ * between two local "hosts" (sshd + own data root each, a real PostgreSQL primary; as root each host is
+ * a network namespace on a bridge, else both are on loopback ports: `network=` says which) twice in one run:
  * once the naive way (stop the app and the database, copy everything host to host, start on the target),
  * once with the `instance.migrate` job (live sync, catch-up, quiesce, final delta, verify, promote).
  * A writer commits rows and writes files on the source throughout our migration.
@@ -78,7 +79,7 @@ async function firstWriteOnTarget(hosts: MigrationHosts, signal: AbortSignal): P
 async function connect(hosts: MigrationHosts, role: 'source' | 'target') {
   const host = hosts[role];
   return SshConnection.connect({
-    host: '127.0.0.1',
+    host: host.address,
     port: host.sshPort,
     username: hosts.username,
     hostKey: host.hostKeyFingerprint,
@@ -114,10 +115,10 @@ async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof m
     await source.run(asPg([pgCtl, '-D', hosts.source.pg.dataDir, '-m', 'fast', '-w', 'stop']));
     await target.run(['mkdir', '-p', join(hosts.target.root, FILES_PATH), hosts.target.pg.dataDir]);
     await Promise.all([
-      source.run(['rsync', '-aH', '--numeric-ids', '-e', ssh, '--', `${join(hosts.source.root, FILES_PATH)}/`, `${hosts.username}@127.0.0.1:${join(hosts.target.root, FILES_PATH)}/`]),
-      source.run(['rsync', '-aH', '--numeric-ids', '--exclude=postmaster.pid', '-e', ssh, '--', `${hosts.source.pg.dataDir}/`, `${hosts.username}@127.0.0.1:${hosts.target.pg.dataDir}/`]),
+      source.run(['rsync', '-aH', '--numeric-ids', '-e', ssh, '--', `${join(hosts.source.root, FILES_PATH)}/`, `${hosts.username}@${hosts.target.address}:${join(hosts.target.root, FILES_PATH)}/`]),
+      source.run(['rsync', '-aH', '--numeric-ids', '--exclude=postmaster.pid', '-e', ssh, '--', `${hosts.source.pg.dataDir}/`, `${hosts.username}@${hosts.target.address}:${hosts.target.pg.dataDir}/`]),
     ]);
-    await target.run(asPg([pgCtl, '-D', hosts.target.pg.dataDir, '-l', join(hosts.target.root, 'var/lib/pg/naive.log'), '-w', '-o', `-p ${hosts.target.pg.port} -k ${hosts.target.pg.socketDir} -h 127.0.0.1`, 'start']));
+    await target.run(asPg([pgCtl, '-D', hosts.target.pg.dataDir, '-l', join(hosts.target.root, 'var/lib/pg/naive.log'), '-w', '-o', `-p ${hosts.target.pg.port} -k ${hosts.target.pg.socketDir} -h ${hosts.target.address}`, 'start']));
     await target.run([hosts.appctl, 'start']);
   } catch (error) {
     until.abort();
@@ -179,6 +180,7 @@ async function main() {
     // What the naive copy moves for the database: the whole data directory, WAL segments included.
     print('data_database_dir_mb', Number(execFileSync('du', ['-sb', hosts.source.pg.dataDir]).toString().split('\t')[0]) / 1e6);
     print('cores', cpus().length);
+    print('network', hosts.network);
     const input = migrationParams(hosts, { observeSeconds: 1 });
     const params = migrationParamsSchema.parse(input);
 

@@ -12,14 +12,14 @@ export const DNS_ZONE = 'example.test';
 /** Job params for migrating the test app from the harness's source to its target (unparsed input). */
 export function migrationParams(hosts: MigrationHosts, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const host = (h: TestHost) => ({
-    host: '127.0.0.1',
+    host: h.address,
     port: h.sshPort,
     username: hosts.username,
     hostKey: h.hostKeyFingerprint,
     hostPublicKey: h.hostPublicKey,
     privateKey: { secretRef: PORTAL_KEY_REF },
     pathPrefix: h.root,
-    postgres: { dataDir: h.pg.dataDir, port: h.pg.port, socketDir: h.pg.socketDir, address: '127.0.0.1', osUser: hosts.osUser },
+    postgres: { dataDir: h.pg.dataDir, port: h.pg.port, socketDir: h.pg.socketDir, address: h.address, osUser: hosts.osUser },
   });
   const quiesce = [[hosts.appctl, 'stop']];
   const unquiesce = [[hosts.appctl, 'start']];
@@ -34,7 +34,7 @@ export function migrationParams(hosts: MigrationHosts, overrides: Record<string,
     } as any,
     source: host(hosts.source) as any,
     target: host(hosts.target) as any,
-    peer: { identityFile: hosts.peerIdentityFile },
+    peer: { host: hosts.target.address, identityFile: hosts.peerIdentityFile },
     replicationUser: hosts.osUser,
     dns: { zone: DNS_ZONE, name: 'app', type: 'A', ttl: 60, targetAddress: '192.0.2.20' },
     catchUp: { passBudgetSeconds: 10, roundsUnderBudget: 2, maxRounds: 20, maxLagBytes: 16 * 1024 * 1024 },

@@ -5,12 +5,15 @@ import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { generateSshKeyPair, parsePublicKeyLine, sha256Fingerprint } from '@fediversity/plugin-fediversity-node';
+import { createHostNetwork, HostNetwork, NetworkHost } from './hostNetwork';
 
 /**
- * Two "hosts" for migration tests on one machine: each has its own OpenSSH server (own host key, own port
- * on 127.0.0.1), its own data root (the host's path prefix) and, on the source, a running PostgreSQL
- * primary; the target gets an empty place for its standby. Network namespaces would separate them further;
- * loopback ports keep the harness usable without root, and the bytes still flow host to host through ssh.
+ * Two "hosts" for migration tests on one machine: each has its own OpenSSH server (own host key), its own
+ * data root (the host's path prefix) and, on the source, a running PostgreSQL primary; the target gets an
+ * empty place for its standby. As root each host is a network namespace with its own address on a bridge
+ * made for the run (sshd on port 22, PostgreSQL on 5432, as on real hosts); otherwise, or with
+ * FEDIVERSITY_TEST_NETNS=0, both listen on 127.0.0.1 with their own ports (see hostNetwork.ts). Either way
+ * the bytes flow host to host through ssh, and PostgreSQL's unix sockets (a path) work from the test process.
  *
  * Every session of a host's sshd has FEDIVERSITY_HOST_ROOT set (sshd SetEnv), so the same app commands
  * (`<root>/appctl stop`) act on whichever host runs them, as `systemctl stop app` would.
@@ -22,6 +25,10 @@ export const APP_TABLES = ['writes', 'items'];
 
 export interface TestHost {
   role: 'source' | 'target';
+  /** The host's address: sshd and PostgreSQL listen there (127.0.0.1 on loopback). */
+  address: string;
+  /** The host's network namespace, on `network: 'netns'`. */
+  namespace?: string;
   /** The host's path prefix: app paths live below it. */
   root: string;
   sshPort: number;
@@ -38,6 +45,8 @@ export interface TestHost {
 
 export interface MigrationHosts {
   dir: string;
+  /** Namespaces on a bridge (real addresses) or loopback ports. */
+  network: HostNetwork['kind'];
   source: TestHost;
   target: TestHost;
   username: string;
@@ -58,8 +67,62 @@ export interface MigrationHosts {
 
 const asRoot = process.getuid?.() === 0;
 
-export async function startMigrationHosts(options: { fsync?: boolean; walLevel?: 'replica' | 'logical' } = {}): Promise<MigrationHosts> {
+type HostsOptions = { fsync?: boolean; walLevel?: 'replica' | 'logical' };
+
+/** Thrown when the namespaces were made but one host cannot reach the other over the bridge (filtered). */
+class BridgeBlockedError extends Error {}
+
+export async function startMigrationHosts(options: HostsOptions = {}): Promise<MigrationHosts> {
+  const network = createHostNetwork();
+  try {
+    return await startOn(network, options);
+  } catch (error) {
+    if (!(error instanceof BridgeBlockedError)) throw error;
+    process.stderr.write(`migration test hosts: ${error.message}; using loopback ports\n`);
+    return startOn(createHostNetwork({ loopback: true }), options);
+  }
+}
+
+/** Undo actions, run last-added first; each runs even if an earlier one failed. */
+class Teardown {
+  private readonly actions: Array<() => Promise<void> | void> = [];
+
+  add(action: () => Promise<void> | void) {
+    this.actions.push(action);
+  }
+
+  /** For what must go after everything added so far and later. */
+  addFirst(action: () => Promise<void> | void) {
+    this.actions.unshift(action);
+  }
+
+  run = async () => {
+    for (const action of this.actions.splice(0).reverse()) {
+      try {
+        await action();
+      } catch {
+        // best effort: the rest must still go
+      }
+    }
+  };
+}
+
+/** Starts both hosts on `network`; if anything fails, what was started is stopped and the network removed. */
+async function startOn(network: HostNetwork, options: HostsOptions): Promise<MigrationHosts> {
+  const teardown = new Teardown();
+  teardown.add(() => network.remove());
+  try {
+    return await startHosts(network, options, teardown);
+  } catch (error) {
+    await teardown.run();
+    throw error;
+  }
+}
+
+async function startHosts(network: HostNetwork, options: HostsOptions, teardown: Teardown): Promise<MigrationHosts> {
   const dir = mkdtempSync(join(tmpdir(), 'fediversity-migration-'));
+  // Removed after the network, which ends whatever still runs on the hosts.
+  teardown.addFirst(() => rmSync(dir, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
   const username = userInfo().username;
   const osUser = asRoot ? 'postgres' : username;
@@ -75,8 +138,9 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
   };
 
   const hosts: TestHost[] = [];
-  const sshds: SshdProcess[] = [];
+  const onHost = new Map<TestHost, NetworkHost>();
   for (const role of ['source', 'target'] as const) {
+    const place = network.hosts[role];
     const root = join(dir, role);
     mkdirSync(join(root, 'etc/ssh'), { recursive: true });
     mkdirSync(join(root, 'var/lib/pg'), { recursive: true });
@@ -86,11 +150,14 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
     const hostKey = { publicKey: readFileSync(join(root, 'etc/ssh/host_ed25519.pub'), 'utf8').trim() };
     const authorized = role === 'target' ? [portal.publicKey, peer.publicKey] : [portal.publicKey];
     writeFileSync(join(root, 'etc/ssh/authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
-    const sshd = new SshdProcess(root, username, await freePort());
+    // A host of its own has the usual ports; hosts sharing loopback need free ones.
+    const sshd = new SshdProcess(root, username, place, place.namespace ? 22 : await freePort());
+    teardown.add(() => sshd.stop());
     await sshd.start();
-    sshds.push(sshd);
-    hosts.push({
+    const host: TestHost = {
       role,
+      address: place.address,
+      namespace: place.namespace,
       root,
       sshPort: sshd.port,
       hostPublicKey: hostKey.publicKey,
@@ -99,10 +166,15 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
       stopSshd: () => sshd.stop(),
       startSshd: () => sshd.start(),
       dropSessions: () => sshd.killSessions(),
-      pg: { dataDir: join(root, 'var/lib/pg/data'), port: await freePort(), socketDir: join(root, 'var/lib/pg') },
-    });
+      pg: { dataDir: join(root, 'var/lib/pg/data'), port: place.namespace ? 5432 : await freePort(), socketDir: join(root, 'var/lib/pg') },
+    };
+    hosts.push(host);
+    onHost.set(host, place);
   }
   const [source, target] = hosts;
+  if (network.kind === 'netns' && !canConnectFrom(network.hosts.source, target.address, target.sshPort)) {
+    throw new BridgeBlockedError(`the source namespace cannot reach the target's sshd at ${target.address}:${target.sshPort} over the bridge`);
+  }
   const peerIdentityFile = join(source.root, 'etc/ssh/peer_ed25519');
   writeFileSync(peerIdentityFile, peer.privateKey, { mode: 0o600 });
 
@@ -111,8 +183,11 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
     const result = spawnSync(argv[0], argv.slice(1), { cwd: '/' });
     return result.status === 0 ? 'running' : result.status === 3 ? 'stopped' : 'absent';
   };
+  // pg_ctl forks the postmaster where pg_ctl runs: on the host, so that it can listen on the host's address.
   const pgStart = (host: TestHost) => {
-    pgRun('pg_ctl', ['-D', host.pg.dataDir, '-l', join(host.root, `var/lib/pg/postgresql-${host.pg.port}.log`), '-w', '-o', `-p ${host.pg.port} -k ${host.pg.socketDir} -h 127.0.0.1`, 'start']);
+    const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, '-l', join(host.root, `var/lib/pg/postgresql-${host.pg.port}.log`), '-w', '-o', `-p ${host.pg.port} -k ${host.pg.socketDir} -h ${host.address}`, 'start'];
+    const argv = [...onHost.get(host)!.enter, ...(asRoot ? ['runuser', '-u', osUser, '--'] : []), ...pgCtl];
+    execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
   };
   const pgStop = (host: TestHost, mode: 'fast' | 'immediate' = 'fast') => {
     if (pgStatus(host) === 'running') pgRun('pg_ctl', ['-D', host.pg.dataDir, '-m', mode, '-w', 'stop']);
@@ -120,7 +195,15 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
   const psql = (host: TestHost, sql: string) =>
     pgRun('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', host.pg.socketDir, '-p', String(host.pg.port), '-d', 'postgres', '-c', sql]).trim();
 
+  for (const host of hosts) teardown.add(() => pgStop(host, 'immediate'));
   pgRun('initdb', ['-D', source.pg.dataDir, '-A', 'trust', '--data-checksums']);
+  if (network.subnet) {
+    // initdb trusts loopback only; the target's standby streams from the source's address.
+    writeFileSync(
+      join(source.pg.dataDir, 'pg_hba.conf'),
+      `${readFileSync(join(source.pg.dataDir, 'pg_hba.conf'), 'utf8')}host all all ${network.subnet} trust\nhost replication all ${network.subnet} trust\n`,
+    );
+  }
   writeFileSync(
     join(source.pg.dataDir, 'postgresql.auto.conf'),
     [
@@ -139,6 +222,7 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
 
   return {
     dir,
+    network: network.kind,
     source,
     target,
     username,
@@ -151,17 +235,7 @@ export async function startMigrationHosts(options: { fsync?: boolean; walLevel?:
     pgStop,
     pgStatus,
     psql,
-    async stop() {
-      for (const host of hosts) {
-        try {
-          pgStop(host, 'immediate');
-        } catch {
-          // already gone
-        }
-      }
-      for (const sshd of sshds) await sshd.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: teardown.run,
   };
 }
 
@@ -228,6 +302,7 @@ class SshdProcess {
   constructor(
     private readonly root: string,
     private readonly username: string,
+    private readonly place: NetworkHost,
     readonly port: number,
   ) {}
 
@@ -240,7 +315,7 @@ class SshdProcess {
     const ssh = join(this.root, 'etc/ssh');
     const config = [
       `Port ${this.port}`,
-      'ListenAddress 127.0.0.1',
+      `ListenAddress ${this.place.address}`,
       `HostKey ${join(ssh, 'host_ed25519')}`,
       `PidFile ${join(ssh, 'sshd.pid')}`,
       `AuthorizedKeysFile ${join(ssh, 'authorized_keys')}`,
@@ -261,7 +336,9 @@ class SshdProcess {
     ].join('\n');
     writeFileSync(join(ssh, 'sshd_config'), config);
     if (asRoot && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(ssh, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // nsenter execs sshd (no fork), so this child is the listening sshd and its sessions are its children.
+    const argv = [...this.place.enter, '/usr/sbin/sshd', '-D', '-e', '-f', join(ssh, 'sshd_config')];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', chunk => (stderr += chunk.toString()));
     this.child = child;
@@ -269,8 +346,8 @@ class SshdProcess {
       if (this.child === child) this.child = undefined;
     });
     const deadline = Date.now() + 10_000;
-    while (!(await canConnect(this.port))) {
-      if (!this.child || Date.now() > deadline) throw new Error(`sshd on port ${this.port} did not start: ${stderr}`);
+    while (!(await canConnect(this.place.address, this.port))) {
+      if (!this.child || Date.now() > deadline) throw new Error(`sshd on ${this.place.address}:${this.port} did not start: ${stderr}`);
       await new Promise(resolve => setTimeout(resolve, 20));
     }
   }
@@ -316,15 +393,21 @@ function childrenOf(parent: number): number[] {
   return children;
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(address: string, port: number): Promise<boolean> {
   return new Promise(resolve => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, address);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Whether a program on `from` can open a TCP connection to `address:port` (bash's /dev/tcp, 5 s at most). */
+function canConnectFrom(from: NetworkHost, address: string, port: number): boolean {
+  const argv = [...from.enter, 'timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$0/$1"', address, String(port)];
+  return spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' }).status === 0;
 }
 
 function freePort(): Promise<number> {
