@@ -169,7 +169,7 @@ describe('bulkCopyFromSource', () => {
     );
     expect(consumer[consumer.indexOf('-i') + 1]).toBe(hosts.peerIdentityFile);
     // The remote argv is quoted for the target's shell (and once more, by toCommandLine, for the source's).
-    expect(consumer.slice(-3)).toEqual(['--', '127.0.0.1', toCommandLine(['tar', '-C', '/srv/$(reboot)', '-b', '256', '--numeric-owner', '-xpf', '-'])]);
+    expect(consumer.slice(-3)).toEqual(['--', hosts.target.address, toCommandLine(['tar', '-C', '/srv/$(reboot)', '-b', '256', '--numeric-owner', '-xpf', '-'])]);
     expect(consumer.join(' ')).not.toMatch(/absolute-names|\s-P\s/);
   });
 
