@@ -49,31 +49,21 @@ const LOOPBACK: HostNetwork = {
  */
 export function createHostNetwork(options: { loopback?: boolean } = {}): HostNetwork {
   if (options.loopback || process.env.FEDIVERSITY_TEST_NETNS === '0' || process.getuid?.() !== 0) return LOOPBACK;
+  removeOrphans();
   const id = randomBytes(2).toString('hex');
   const subnetPrefix = freeSubnetPrefix();
   if (!subnetPrefix) {
     process.stderr.write('migration test hosts: no free 10.254.x.0/24 for a bridge; using loopback ports\n');
     return LOOPBACK;
   }
-  const bridge = `fdbr${id}`;
-  const namespaceOf = (role: HostRole) => `fd-${id}-${role}`;
-  const vethOf = (role: HostRole) => `fd${id}${role[0]}`;
+  const bridge = bridgeOf(id);
+  // The creator's pid in the name lets a later run remove what a killed run left (removeOrphans).
+  const namespaceOf = (role: HostRole) => `fd-${process.pid}-${id}-${role}`;
   const made = { namespaces: [] as string[], links: [] as string[] };
 
   const remove = () => {
-    for (const namespace of made.namespaces.splice(0)) {
-      // A namespace outlives `ip netns del` while a process still runs in it: end them all first.
-      const pids = spawnSync('ip', ['netns', 'pids', namespace]).stdout?.toString().split('\n').filter(Boolean) ?? [];
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      spawnSync('ip', ['netns', 'del', namespace]);
-    }
-    for (const link of made.links.splice(0).reverse()) spawnSync('ip', ['link', 'del', link], { stdio: 'ignore' });
+    for (const namespace of made.namespaces.splice(0)) deleteNamespace(namespace);
+    for (const link of made.links.splice(0).reverse()) deleteLink(link);
   };
 
   try {
@@ -95,7 +85,7 @@ export function createHostNetwork(options: { loopback?: boolean } = {}): HostNet
         ip(['netns', 'add', namespace]);
         made.namespaces.push(namespace);
       }
-      const veth = vethOf(role);
+      const veth = vethOf(id, role);
       ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', `${veth}p`]);
       made.links.push(veth);
       ip(['link', 'set', `${veth}p`, 'netns', namespace]);
@@ -124,6 +114,49 @@ export function createHostNetwork(options: { loopback?: boolean } = {}): HostNet
   } catch (error) {
     remove();
     throw error;
+  }
+}
+
+const bridgeOf = (id: string) => `fdbr${id}`;
+const vethOf = (id: string, role: HostRole) => `fd${id}${role[0]}`;
+const OUR_NAMESPACE = /^fd-(\d+)-([0-9a-f]{4})-(source|target)$/;
+
+/** Namespaces (and their bridge and veths) left by a run whose process no longer exists (SIGKILLed, say). */
+function removeOrphans() {
+  const names = spawnSync('ip', ['netns', 'list']).stdout?.toString().split('\n').map(line => line.split(' ')[0]) ?? [];
+  for (const name of names) {
+    const match = OUR_NAMESPACE.exec(name);
+    if (!match || processExists(Number(match[1]))) continue;
+    const [, , id, role] = match;
+    deleteNamespace(name);
+    deleteLink(vethOf(id, role as HostRole));
+    deleteLink(bridgeOf(id));
+  }
+}
+
+/** A namespace outlives `ip netns del` while a process still runs in it: those are ended first. */
+function deleteNamespace(namespace: string) {
+  const pids = spawnSync('ip', ['netns', 'pids', namespace]).stdout?.toString().split('\n').filter(Boolean) ?? [];
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  spawnSync('ip', ['netns', 'del', namespace], { stdio: 'ignore' });
+}
+
+function deleteLink(name: string) {
+  spawnSync('ip', ['link', 'del', name], { stdio: 'ignore' });
+}
+
+function processExists(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
