@@ -9,24 +9,20 @@ import { StrategyEnv } from './strategy';
  * protocol and checksums make it CPU bound at about half of what the pipe carries. The archive is POSIX
  * (pax) so mtimes keep their nanoseconds: the rsync catch-up passes that follow (mtime compared to the
  * nanosecond) find the copied files equal without reading them again, and copy whatever changed meanwhile.
+ * It holds the whole directory (`.`), so the directory's own attributes and every hard link come along.
  */
 
-/** The oldest GNU tar with --verbatim-files-from (a listed name starting with `-` stays a name). */
-const MIN_GNU_TAR = [1, 29];
 /** GNU tar's exit code when a file changed while it was read: normal while the app runs (the catch-up copies it). */
 const TAR_FILES_CHANGED = 1;
 const NO_SPACE = /No space left on device/;
 /** tar's record size in 512-byte blocks on both sides: 128 KiB reads and writes instead of 10 KiB ones. */
 const BLOCKING_FACTOR = '256';
 
-/** The GNU tar version on a host (`1.34`), or undefined when it has none or one too old for the bulk copy. */
+/** The GNU tar version on a host (`1.34`), or undefined when it has none (another tar's options differ). */
 export async function gnuTarVersion(host: HostShell, signal?: AbortSignal): Promise<string | undefined> {
   const result = await host.run(['tar', '--version'], { signal, check: false });
-  const match = /^tar \(GNU tar\) (\d+)\.(\d+)/m.exec(result.stdout);
-  if (result.exitCode !== 0 || !match) return undefined;
-  const [major, minor] = [Number(match[1]), Number(match[2])];
-  const recent = major > MIN_GNU_TAR[0] || (major === MIN_GNU_TAR[0] && minor >= MIN_GNU_TAR[1]);
-  return recent ? `${major}.${minor}` : undefined;
+  const match = /^tar \(GNU tar\) (\d+\.\d+)/m.exec(result.stdout);
+  return result.exitCode === 0 && match ? match[1] : undefined;
 }
 
 /** True when `path` on the host is a directory without entries (a first attempt's target). */
@@ -40,19 +36,14 @@ export interface BulkCopy {
   sourcePath: string;
   /** Directory on the target host (exists). */
   targetPath: string;
-  /** A NUL-separated list (a file on the source host) of entries below sourcePath to copy, recursively. */
-  filesFrom: string;
 }
 
 /**
- * The reading side, on the source: names from the list taken literally (no options, no escapes, no
- * wildcards), owners as numbers, unreadable or vanished files skipped (the catch-up passes deal with them).
+ * The reading side, on the source: owners as numbers, files that vanish or cannot be read skipped (the
+ * catch-up passes deal with them).
  */
 export function tarCreateArgv(copy: BulkCopy): string[] {
-  return [
-    'tar', '-C', copy.sourcePath, '-b', BLOCKING_FACTOR, '--format=posix', '--numeric-owner', '--ignore-failed-read',
-    '--null', '--verbatim-files-from', '--no-unquote', '--no-wildcards', '-T', copy.filesFrom, '-cf', '-',
-  ];
+  return ['tar', '-C', copy.sourcePath, '-b', BLOCKING_FACTOR, '--format=posix', '--numeric-owner', '--ignore-failed-read', '-cf', '-', '.'];
 }
 
 /**
