@@ -17,8 +17,8 @@ export const postgresHostSchema = z
     port: z.number().int().min(1).max(65535),
     /** Unix socket directory the cluster listens on; local commands connect through it. */
     socketDir: plainPath,
-    /** Address other hosts use to reach this cluster (replication connections). */
-    address: hostname.default('127.0.0.1'),
+    /** Address other hosts use to reach this cluster (replication connections); default: the host's own. */
+    address: hostname.optional(),
     osUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('postgres'),
     /** Server log file (pg_ctl -l); default `<dataDir>/../postgresql-<port>.log`. */
     logFile: plainPath.optional(),
@@ -43,7 +43,13 @@ export const migrationHostSchema = z
     pathPrefix: plainPath.default('/'),
     postgres: postgresHostSchema.optional(),
   })
-  .strict();
+  .strict()
+  // A loopback default would make the target stream from itself: the cluster is on the host, at its address.
+  .transform(({ postgres, ...host }): typeof host & { postgres?: ClusterOnHost } =>
+    postgres ? { ...host, postgres: { ...postgres, address: postgres.address ?? host.host } } : host,
+  );
+
+type ClusterOnHost = z.infer<typeof postgresHostSchema> & { address: string };
 
 /** A Proxmox guest by cluster, node and VMID. */
 export const guestLocationSchema = z
@@ -145,4 +151,4 @@ export const migrationParamsSchema = z
 export type MigrationParams = z.infer<typeof migrationParamsSchema>;
 export type MigrationHost = z.infer<typeof migrationHostSchema>;
 export type GuestLocation = z.infer<typeof guestLocationSchema>;
-export type PostgresHost = z.infer<typeof postgresHostSchema>;
+export type PostgresHost = NonNullable<MigrationHost['postgres']>;

@@ -1,0 +1,35 @@
+import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
+import { migrationParamsSchema } from './params';
+
+const host = (name: string, postgres?: Record<string, unknown>) => ({
+  host: `${name}.example`,
+  username: 'root',
+  hostKey: 'SHA256:c291cmNlLWtleQ',
+  hostPublicKey: generateSshKeyPair(name).publicKey,
+  privateKey: { secretRef: name },
+  ...(postgres ? { postgres } : {}),
+});
+const cluster = { dataDir: '/var/lib/postgresql/15', port: 5432, socketDir: '/run/postgresql' };
+const app = {
+  name: 'testapp',
+  dataClasses: [{ name: 'media', kind: 'directories', directories: ['/var/lib/app'], replication: 'rsync-quiesced', quiesce: [['systemctl', 'stop', 'app']], unquiesce: [['systemctl', 'start', 'app']] }],
+};
+
+describe('migrationParamsSchema', () => {
+  it('reaches a cluster at its host’s address unless told otherwise (a loopback default would stream from the target itself)', () => {
+    const params = migrationParamsSchema.parse({
+      app,
+      source: host('source', cluster),
+      target: host('target', { ...cluster, address: '10.0.0.3' }),
+      peer: { identityFile: '/root/.ssh/migration_ed25519' },
+    });
+    expect(params.source.postgres?.address).toBe('source.example');
+    expect(params.target.postgres?.address).toBe('10.0.0.3');
+  });
+
+  it('leaves a host without a cluster without one', () => {
+    const params = migrationParamsSchema.parse({ app, source: host('source'), target: host('target'), peer: { identityFile: '/root/.ssh/migration_ed25519' } });
+    expect(params.source.postgres).toBeUndefined();
+    expect('postgres' in params.source).toBe(false);
+  });
+});
