@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Knex } from 'knex';
@@ -123,6 +123,21 @@ it('resumes after the SSH connection drops mid-transfer and completes with equal
   expect(log).toMatch(/Target disk full: .*No space left on device/);
   expect(log).toContain('initial-sync Compensated');
   expect(hosts.pgStatus(hosts.target)).not.toBe('running');
+  expectSourceServing(id);
+});
+
+it('stops at preflight, naming pg_hba.conf, when the source refuses the target’s replication connection', async () => {
+  seedSourceData(hosts, { files: 5, fileBytes: 1_000, rows: 10 });
+  const hba = join(hosts.source.pg.dataDir, 'pg_hba.conf');
+  writeFileSync(hba, `host replication all 0.0.0.0/0 reject\n${readFileSync(hba, 'utf8')}`);
+  hosts.psql(hosts.source, 'SELECT pg_reload_conf()');
+  const rig = rigWith();
+  const id = await createMigration(rig, migrationParams(hosts));
+  const status = await driveToEnd(rig, id);
+  const log = await eventLog(rig, id);
+  expect({ status, log }).toMatchObject({ status: 'failed' });
+  expect(log).toMatch(/preflight Step failed \(attempt 1\/3\): The target cannot open a replication connection to the source database .*pg_hba\.conf/);
+  expect(await stepStatus(rig, id, 'initial-sync')).not.toBe('succeeded');
   expectSourceServing(id);
 });
 

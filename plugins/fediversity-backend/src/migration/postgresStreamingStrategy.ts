@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
+import { asUser } from './hosts';
 import { assertLsn, LSN, lsnPosition, PostgresOnHost } from './postgres';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -63,6 +64,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     }
     if (walLevel === 'minimal') throw new PermanentJobError('The source has wal_level=minimal; streaming needs replica');
     if (Number(walSenders) < 2) throw new PermanentJobError('The source allows fewer than 2 WAL senders');
+    await this.checkReplicationConnection(env);
     return { postgres: { sourceMajor, targetMajor, systemId, walLevel, method: 'physical-streaming' } };
   }
 
@@ -260,6 +262,34 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
       await env.log(`Could not drop the replication slot on the source: ${(error as Error).message}`, {
         slot: slotName(env.jobId),
       });
+    }
+  }
+
+  /**
+   * The connection the base backup and the standby will open, tried from the target now: a source whose
+   * pg_hba.conf lets only loopback replicate would otherwise fail the job after the migration started.
+   */
+  private async checkReplicationConnection(env: StrategyEnv) {
+    const { source, target } = this.clusters(env);
+    const result = await env.target.run(
+      asUser(env.params.target, target.pg.osUser, [
+        posix.join(target.pg.bin, 'psql'),
+        '-X', '-A', '-t', '-q',
+        '-h', source.pg.address,
+        '-p', String(source.pg.port),
+        '-U', env.params.replicationUser,
+        '--no-password',
+        '-d', 'replication=true',
+        '-c', 'IDENTIFY_SYSTEM',
+      ]),
+      { signal: env.signal, check: false },
+    );
+    if (result.exitCode !== 0) {
+      const reason = result.stderr.trim().split('\n').slice(-2).join(' ');
+      throw new PermanentJobError(
+        `The target cannot open a replication connection to the source database at ${source.pg.address}:${source.pg.port} ` +
+          `as ${env.params.replicationUser} (allow it in the source's pg_hba.conf): ${reason}`,
+      );
     }
   }
 
