@@ -102,7 +102,7 @@ describe.each(STEPS)('SIGKILL after the effect of %s', killedStep => {
         expect(hosts.pgStatus(hosts.source)).toBe('running');
         expect(lostWrites(hosts, hosts.source, writer)).toEqual([]);
       }
-      expect(status).toBe('succeeded');
+      expect({ status, log }).toMatchObject({ status: 'succeeded' });
     } finally {
       await writer.stop().catch(() => undefined);
     }

@@ -203,7 +203,7 @@ it('rolls back after the final sync when verification finds a difference: source
   expectSourceServing(id);
 });
 
-it('discards the target promoted by the final sync when the files then fail to verify, and a new migration completes', async () => {
+it('discards the target promoted in the window when the files then fail to verify, and a new migration completes', async () => {
   seedSourceData(hosts, { files: 20, fileBytes: 64_000, rows: 1_000 });
   const rig = rigWith();
   const id = await createMigration(rig, migrationParams(hosts));

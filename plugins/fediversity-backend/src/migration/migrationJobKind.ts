@@ -324,9 +324,9 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         run: ctx =>
           withHosts(ctx, ['target'], async hosts => {
             const params = ctx.job.params;
-            const synced = ctx.outputs['final-sync'] as Record<string, { promoted?: boolean }> | undefined;
+            const verified = ctx.outputs.verify as Record<string, { promoted?: boolean }> | undefined;
             await eachStrategy(ctx, hosts, async (strategy, env) => {
-              if (!synced?.[strategy.name]?.promoted) await strategy.cutOver(env);
+              if (!verified?.[strategy.name]?.promoted) await strategy.cutOver(env);
             });
             await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app');
             if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });

@@ -18,10 +18,11 @@ export function slotName(jobId: string): string {
  * `postgresql-streaming`: the target becomes a physical standby (`pg_basebackup -R -C -S <slot>`, bytes
  * streamed host to host), lag is watched while the app runs, and the switchover is the planned one: the
  * source stops with `-m fast` (a shutdown checkpoint, streamed), the standby must have replayed past that
- * checkpoint (the LSN guard), then it is promoted, all in the final sync. The promotion does not wait for
- * the cut-over: until then no client reaches the target (its app is stopped, DNS unchanged), so a promoted
- * target holds nothing the source does not, and a rollback discards it (undoInitialSync); meanwhile the
- * files' final pass and verify run, and the promotion's 0.1–0.2 s leave the window. The source cluster is
+ * checkpoint (the LSN guard), then its promotion is requested, all in the final sync; the verify waits for
+ * it to end. The promotion does not wait for the cut-over: until then no client reaches the target (its app
+ * is stopped, DNS unchanged), so a promoted target holds nothing the source does not, and a rollback
+ * discards it (undoInitialSync); meanwhile the files' final pass and verify run, and most of the
+ * promotion's 0.07–0.2 s leave the window. The source cluster is
  * only stopped and keeps its data; the slot it holds is dropped on rollback or by the decommission job.
  */
 export class PostgresStreamingStrategy implements MigrationStrategy {
@@ -164,36 +165,33 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
       await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
     }
-    // Promoted right away, while the files still sync: see the class comment.
-    const promoting = env.now();
-    await env.saveCheckpoint({ promotedAfter: checkpointLsn });
-    await this.promote(env);
-    const promoteSeconds = (env.now() - promoting) / 1000;
-    return { checkpointLsn, stopSeconds: stoppedSeconds, promoteSeconds, seconds: (env.now() - started) / 1000, promoted: true };
+    // The promotion is requested right away and runs while the files finish and verify: see the class comment.
+    await env.saveCheckpoint({ promotionRequestedAfter: checkpointLsn });
+    // A rerun finds it promoted already (pg_promote refuses a server that is not in recovery).
+    await target.query('SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(false) ELSE true END', env.signal);
+    return { checkpointLsn, stopSeconds: stoppedSeconds, seconds: (env.now() - started) / 1000, promotionRequested: true };
   }
 
   /**
    * The LSN guard once more, one command per host at once: the source's control file (cleanly shut down,
-   * its last checkpoint, its system identifier) and the target's identifier, recovery state and replay LSN.
+   * its last checkpoint, its system identifier), and on the target the end of its promotion, its identifier
+   * and replay LSN.
    */
   async verify(env: StrategyEnv) {
-    const { source, target } = this.clusters(env);
-    const [fields, answer] = await Promise.all([
-      source.controlData(env.signal),
-      target.query('SELECT system_identifier, pg_is_in_recovery(), pg_last_wal_replay_lsn() FROM pg_control_system()', env.signal),
-    ]);
+    const { source } = this.clusters(env);
+    const started = env.now();
+    const [fields, target] = await Promise.all([source.controlData(env.signal), this.promote(env)]);
     const checkpointLsn = shutdownCheckpoint(fields);
     const sourceId = fields['Database system identifier'];
-    const [targetId, inRecovery, replayLsn] = answer.split('|');
-    if (sourceId !== targetId) {
-      throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${targetId})`);
+    if (sourceId !== target.systemIdentifier) {
+      throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${target.systemIdentifier})`);
     }
     // After its promotion the replay position stays where recovery ended (it is empty only after a restart,
     // which then fails the verify: the rollback discards the copy, the safe side).
-    if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
+    if (!LSN.test(target.replayLsn) || lsnPosition(target.replayLsn) < lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the target has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
-    return { checkpointLsn, systemIdentifier: sourceId, promoted: inRecovery === 'f' };
+    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, seconds: (env.now() - started) / 1000 };
   }
 
   /** The promotion, where the final sync did not do it already (a job from before it did); idempotent. */
@@ -202,19 +200,22 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   }
 
   /**
-   * Promotes in one command: `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the
-   * promotion is requested without waiting and the same session watches for it every 2 ms (at most 60 s).
-   * A target that is already promoted is left as it is.
+   * Promotes, or waits for the promotion the final sync requested, and reads what the verify compares, in
+   * one command: `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the promotion is
+   * requested (again: harmless) without waiting and the same session watches for it every 2 ms (at most
+   * 60 s). A target that is already promoted is left as it is.
    */
-  private async promote(env: StrategyEnv) {
+  private async promote(env: StrategyEnv): Promise<{ systemIdentifier: string; replayLsn: string }> {
     const { target } = this.clusters(env);
     const promote = () => target.query(PROMOTE_AND_WAIT, env.signal);
-    const promoted = await promote().catch(async error => {
+    const answer = await promote().catch(async error => {
       if ((await target.status(env.signal)) === 'running') throw error;
       await target.start(env.signal);
       return promote();
     });
+    const [promoted, systemIdentifier, replayLsn] = answer.split('|');
     if (promoted !== 't') throw new Error('The target did not finish its promotion within 60 s');
+    return { systemIdentifier, replayLsn };
   }
 
   async isCutOver(env: StrategyEnv) {
@@ -371,5 +372,5 @@ BEGIN
     END LOOP;
   END IF;
 END $$;
-SELECT NOT pg_is_in_recovery();`;
+SELECT NOT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();`;
 

@@ -53,7 +53,7 @@ export interface MigrationStrategy {
   verify(env: StrategyEnv): Promise<Record<string, unknown>>;
   /**
    * The cut-over's part of the strategy (a promotion); must be idempotent. Not called when this strategy's
-   * finalSync returned `promoted: true` (it promoted already: nothing reaches the target before the cut-over).
+   * verify returned `promoted: true` (promoted already: nothing reaches the target before the cut-over).
    */
   cutOver(env: StrategyEnv): Promise<void>;
   isCutOver(env: StrategyEnv): Promise<boolean>;
