@@ -185,13 +185,13 @@ export class FilesStrategy implements MigrationStrategy {
 
   /** Listings of both trees, then sha256 of what changed since the rehearsal; undefined when that cannot prove equality. */
   private async verifyChanged(env: StrategyEnv, sourcePath: string, targetPath: string, window: ChangeWindow) {
+    // rsync escapes unprintable bytes in names (`\#012`): such a name cannot be matched to the listings.
+    if (window.rehearsalDifferences.some(name => name.includes('\\'))) return undefined;
     const [sourceTree, targetTree] = await Promise.all([
       listTree(env.source, sourcePath, env.signal),
       listTree(env.target, targetPath, env.signal),
     ]);
     if (!sourceTree || !targetTree) return undefined;
-    // rsync escapes unprintable bytes in names (`\#012`): such a name cannot be matched to the listings.
-    if (window.rehearsalDifferences.some(name => name.includes('\\'))) return undefined;
     const structure = compareTrees(sourceTree, targetTree);
     if (structure.length) return { differences: structure, hashed: 0 };
     const names = filesToHash(sourceTree, targetTree, window);

@@ -254,7 +254,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         run: ctx =>
           withHosts(ctx, ['source', 'target'], async hosts => {
             // Not yet downtime (the source still serves): both hosts connected, each strategy readied.
-            const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => (await strategy.prepareWindow?.(env)) ?? undefined);
+            const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
             const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
             const startedAt = saved ?? ctx.clock.now();

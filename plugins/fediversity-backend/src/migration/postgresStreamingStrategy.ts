@@ -166,8 +166,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
       await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
     }
     // The promotion is requested right away and runs while the files finish and verify: see the class comment.
-    await env.saveCheckpoint({ promotionRequestedAfter: checkpointLsn });
-    // A rerun finds it promoted already (pg_promote refuses a server that is not in recovery).
+    // Check-then-act, so a rerun that finds it promoted goes on (pg_promote refuses a server not in recovery).
     await target.query('SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(false) ELSE true END', env.signal);
     return { checkpointLsn, stopSeconds: stoppedSeconds, seconds: (env.now() - started) / 1000, promotionRequested: true };
   }
