@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { SshConnection } from '@fediversity/plugin-fediversity-node';
 import { MigrationHost } from './params';
 
@@ -14,7 +15,11 @@ export interface RunCommandOptions {
   signal?: AbortSignal;
   /** Throw on a non-zero exit (default true). */
   check?: boolean;
-  stdin?: string;
+  /**
+   * Sent to the command's stdin, then EOF. A promise lets the command start at once and get its input
+   * when it resolves (e.g. psql connects, then learns what to run); a rejection sends EOF alone.
+   */
+  stdin?: string | Promise<string>;
 }
 
 /** One host as the migration sees it: argv commands, never shell strings. */
@@ -52,13 +57,22 @@ export function sshHostConnector(resolveSecret: SecretResolver, registerSecret?:
         const result = await connection.run(argv, {
           signal: options.signal,
           check: options.check ?? true,
-          stdin: options.stdin,
+          stdin: typeof options.stdin === 'object' ? streamWhenResolved(options.stdin) : options.stdin,
         });
         return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
       },
       close: async () => connection.close(),
     };
   };
+}
+
+function streamWhenResolved(text: Promise<string>): Readable {
+  const stream = new PassThrough();
+  text.then(
+    value => stream.end(value),
+    () => stream.end(),
+  );
+  return stream;
 }
 
 /** A data path of the app (`/var/lib/forgejo`) on a host, below the host's path prefix. */

@@ -92,6 +92,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       checkpoint: { ...(state[strategy.name] ?? {}) },
       preflight: (ctx.outputs.preflight as { facts?: Record<string, Record<string, unknown>> } | undefined)?.facts?.[strategy.name],
       window: (ctx.outputs.quiesce as { window?: Record<string, Record<string, unknown>> } | undefined)?.window?.[strategy.name],
+      finalSync: (ctx.outputs['final-sync'] as Record<string, Record<string, unknown>> | undefined)?.[strategy.name],
       saveCheckpoint: checkpoint => {
         state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
         saving = saving.then(() => ctx.saveCheckpoint({ ...state }));

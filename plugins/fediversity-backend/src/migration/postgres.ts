@@ -23,6 +23,18 @@ export class PostgresOnHost {
     return result.stdout.trim();
   }
 
+  /**
+   * psql connects at once and runs the SQL when `sql` resolves (the connection's cost is paid while the
+   * caller still waits for what to run); nothing runs if it rejects.
+   */
+  async queryWhenReady(sql: Promise<string>, signal?: AbortSignal, database = 'postgres'): Promise<string> {
+    const result = await this.shell.run(
+      this.argv('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.pg.socketDir, '-p', String(this.pg.port), '-d', database, '-f', '-']),
+      { signal, stdin: sql },
+    );
+    return result.stdout.trim();
+  }
+
   /** Several statements in one psql run, each in its own transaction (one `-c` each), stopping at an error. */
   async statements(sqls: string[], signal?: AbortSignal, database = 'postgres'): Promise<void> {
     await this.shell.run(
@@ -53,12 +65,14 @@ export class PostgresOnHost {
   }
 
   /**
-   * Stops the cluster and returns once the postmaster has exited. `pg_ctl stop -w` checks for that every
-   * 100 ms; inside the downtime window the stop is requested without waiting (`-W`) and the postmaster's
-   * pid file, the very thing pg_ctl waits on, is watched every 5 ms instead (at most 120 s). The script is
-   * a constant: the program, data directory and mode arrive as its arguments, never as shell text.
+   * Stops the cluster and returns the control file's fields once the postmaster has exited. `pg_ctl stop
+   * -w` checks for that every 100 ms; inside the downtime window the stop is requested without waiting
+   * (`-W`) and the postmaster's pid file, the very thing pg_ctl waits on, is watched every 5 ms instead
+   * (at most 120 s; the process itself can linger as a zombie until its parent reaps it). The script is a
+   * constant: programs, data directory and mode arrive as its arguments, never as shell text. Fails on a
+   * cluster that is not running.
    */
-  async stopPromptly(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<void> {
+  async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<Record<string, string>> {
     const script = [
       '"$1" -D "$2" -m "$3" -W stop || exit',
       'i=0',
@@ -67,22 +81,19 @@ export class PostgresOnHost {
       '  if [ "$i" -gt 24000 ]; then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
       '  sleep 0.005',
       'done',
+      'exec env LC_ALL=C "$4" -D "$2"',
     ].join('\n');
-    await this.shell.run(asUser(this.host, this.pg.osUser, ['sh', '-c', script, 'sh', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode]), {
-      signal,
-    });
+    const result = await this.shell.run(
+      asUser(this.host, this.pg.osUser, ['sh', '-c', script, 'sh', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]),
+      { signal },
+    );
+    return parseControlData(result.stdout);
   }
 
   async controlData(signal?: AbortSignal): Promise<Record<string, string>> {
     // LC_ALL=C keeps the field names in English.
     const argv = asUser(this.host, this.pg.osUser, ['env', 'LC_ALL=C', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir]);
-    const result = await this.shell.run(argv, { signal });
-    const fields: Record<string, string> = {};
-    for (const line of result.stdout.split('\n')) {
-      const colon = line.indexOf(':');
-      if (colon > 0) fields[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
-    }
-    return fields;
+    return parseControlData((await this.shell.run(argv, { signal })).stdout);
   }
 
   async majorVersion(signal?: AbortSignal): Promise<number> {
@@ -96,6 +107,16 @@ export class PostgresOnHost {
   async program(program: string, args: string[], signal?: AbortSignal) {
     return this.shell.run(this.argv(program, args), { signal });
   }
+}
+
+/** pg_controldata's `Name: value` lines as a record (run with LC_ALL=C, so the names are English). */
+function parseControlData(output: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of output.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return fields;
 }
 
 export const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;

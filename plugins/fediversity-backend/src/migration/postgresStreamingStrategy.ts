@@ -17,13 +17,13 @@ export function slotName(jobId: string): string {
 /**
  * `postgresql-streaming`: the target becomes a physical standby (`pg_basebackup -R -C -S <slot>`, bytes
  * streamed host to host), lag is watched while the app runs, and the switchover is the planned one: the
- * source stops with `-m fast` (a shutdown checkpoint, streamed), the standby must have replayed past that
- * checkpoint (the LSN guard), then its promotion is requested, all in the final sync; the verify waits for
- * it to end. The promotion does not wait for the cut-over: until then no client reaches the target (its app
- * is stopped, DNS unchanged), so a promoted target holds nothing the source does not, and a rollback
- * discards it (undoInitialSync); meanwhile the files' final pass and verify run, and most of the
- * promotion's 0.07–0.2 s leave the window. The source cluster is
- * only stopped and keeps its data; the slot it holds is dropped on rollback or by the decommission job.
+ * source stops with `-m fast` (a shutdown checkpoint, streamed), and the standby promotes itself once it
+ * has replayed past that checkpoint (the LSN guard), requested in the final sync; the verify waits for the
+ * promotion's end. The promotion does not wait for the cut-over: until then no client reaches the
+ * target (its app is stopped, DNS unchanged), so a promoted target holds nothing the source does not, and a
+ * rollback discards it (undoInitialSync); meanwhile the files' final pass and verify run, and most of the
+ * promotion's 0.07–0.2 s leave the window. The source cluster is only stopped and keeps its data; the slot
+ * it holds is dropped on rollback or by the decommission job.
  */
 export class PostgresStreamingStrategy implements MigrationStrategy {
   readonly name: string;
@@ -141,80 +141,92 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     await source.query('CHECKPOINT', env.signal);
   }
 
+  /**
+   * Stops the source fast and has the target promote itself once it has replayed past the source's
+   * shutdown checkpoint: the LSN guard and the request are one command on the target, so the guard holds
+   * wherever the command runs. That command's psql connects while the source stops and gets its SQL once
+   * the checkpoint is known.
+   */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
-    const targetStatus = target.status(env.signal);
     await env.saveCheckpoint({ stoppedSource: true });
+    const checkpoint = this.stopSource(env, source);
+    const early = target.queryWhenReady(checkpoint.then(lsn => promoteAfterSql(lsn, false)), env.signal).catch(() => undefined);
+    let checkpointLsn: string;
     try {
-      await source.stopPromptly('fast', env.signal);
-    } catch (error) {
-      // An earlier run of this step may have stopped it already.
-      if ((await source.status(env.signal)) !== 'stopped') throw error;
+      checkpointLsn = await checkpoint;
     } finally {
-      await targetStatus.catch(() => undefined);
+      await early;
     }
-    const stoppedSeconds = (env.now() - started) / 1000;
-    if ((await targetStatus) !== 'running') await target.start(env.signal);
-    // The LSN guard. The postmaster exits only once the standby has the shutdown checkpoint, so its replay
-    // position is read at the same time as the checkpoint's location and usually passes at once.
-    const [checkpointLsn, replayLsn] = await Promise.all([
-      this.sourceShutdownCheckpoint(env, source),
-      target.query('SELECT pg_last_wal_replay_lsn()', env.signal),
-    ]);
-    if (!LSN.test(replayLsn) || lsnPosition(replayLsn) < lsnPosition(checkpointLsn)) {
-      await this.waitUntil(env, () => this.replayedPast(target, checkpointLsn, env), `the standby to replay ${checkpointLsn}`);
+    const stopSeconds = (env.now() - started) / 1000;
+    const answer = await early;
+    // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
+    if (answer === undefined) await this.promoteAfter(env, checkpointLsn, { wait: false });
+    else promotionState(answer, checkpointLsn, { wait: false });
+    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, promotionRequested: true };
+  }
+
+  /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
+  private async stopSource(env: StrategyEnv, source: PostgresOnHost): Promise<string> {
+    try {
+      return shutdownCheckpoint(await source.stopAndWait('fast', env.signal));
+    } catch (error) {
+      if ((await source.status(env.signal)) !== 'stopped') throw error;
+      return shutdownCheckpoint(await source.controlData(env.signal));
     }
-    // The promotion is requested right away and runs while the files finish and verify: see the class comment.
-    // Check-then-act, so a rerun that finds it promoted goes on (pg_promote refuses a server not in recovery).
-    await target.query('SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(false) ELSE true END', env.signal);
-    return { checkpointLsn, stopSeconds: stoppedSeconds, seconds: (env.now() - started) / 1000, promotionRequested: true };
   }
 
   /**
-   * The LSN guard once more, one command per host at once: the source's control file (cleanly shut down,
-   * its last checkpoint, its system identifier), and on the target the end of its promotion, its identifier
-   * and replay LSN.
+   * At once on both hosts: the source's control file (cleanly shut down, still at the final sync's
+   * checkpoint, same system identifier) and the end of the target's promotion (requested again under the
+   * same guard if the final sync's request was lost, e.g. by a restart).
    */
   async verify(env: StrategyEnv) {
     const { source } = this.clusters(env);
     const started = env.now();
-    const [fields, target] = await Promise.all([source.controlData(env.signal), this.promote(env)]);
-    const checkpointLsn = shutdownCheckpoint(fields);
+    const requested = env.finalSync?.checkpointLsn;
+    const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
+    const [fields, target] = await Promise.all([source.controlData(env.signal), this.promoteAfter(env, checkpointLsn, { wait: true })]);
+    const finalCheckpoint = shutdownCheckpoint(fields);
+    if (finalCheckpoint !== checkpointLsn) {
+      throw new PermanentJobError(`Verification failed: the source wrote checkpoint ${finalCheckpoint} after the final sync's ${checkpointLsn}`);
+    }
     const sourceId = fields['Database system identifier'];
     if (sourceId !== target.systemIdentifier) {
       throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${target.systemIdentifier})`);
     }
     // After its promotion the replay position stays where recovery ended (it is empty only after a restart,
     // which then fails the verify: the rollback discards the copy, the safe side).
-    if (!LSN.test(target.replayLsn) || lsnPosition(target.replayLsn) < lsnPosition(checkpointLsn)) {
+    if (!LSN.test(target.replayLsn) || lsnPosition(target.replayLsn) <= lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the target has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
     return { checkpointLsn, systemIdentifier: sourceId, promoted: true, seconds: (env.now() - started) / 1000 };
   }
 
-  /** The promotion, where the final sync did not do it already (a job from before it did); idempotent. */
+  /** The promotion, where the verify did not end it already (a job from before it did); idempotent. */
   async cutOver(env: StrategyEnv) {
-    await this.promote(env);
+    const { source } = this.clusters(env);
+    await this.promoteAfter(env, shutdownCheckpoint(await source.controlData(env.signal)), { wait: true });
   }
 
   /**
-   * Promotes, or waits for the promotion the final sync requested, and reads what the verify compares, in
-   * one command: `pg_promote(wait => true)` checks for the end of recovery every 100 ms, so the promotion is
-   * requested (again: harmless) without waiting and the same session watches for it every 2 ms (at most
-   * 60 s). A target that is already promoted is left as it is.
+   * One command on the target: waits (every 2 ms, at most REPLAY_WAIT_MS) until the standby has replayed
+   * past the source's shutdown checkpoint (its record included), then requests the promotion, and with
+   * `wait` watches for its end in the same session (`pg_promote(wait => true)` would check only every
+   * 100 ms). Check-then-act: a target already promoted is left as it is. The LSN is validated before it
+   * becomes SQL text.
    */
-  private async promote(env: StrategyEnv): Promise<{ systemIdentifier: string; replayLsn: string }> {
+  private async promoteAfter(env: StrategyEnv, checkpointLsn: string, options: { wait: boolean }) {
     const { target } = this.clusters(env);
-    const promote = () => target.query(PROMOTE_AND_WAIT, env.signal);
+    const sql = promoteAfterSql(checkpointLsn, options.wait);
+    const promote = () => target.query(sql, env.signal);
     const answer = await promote().catch(async error => {
       if ((await target.status(env.signal)) === 'running') throw error;
       await target.start(env.signal);
       return promote();
     });
-    const [promoted, systemIdentifier, replayLsn] = answer.split('|');
-    if (promoted !== 't') throw new Error('The target did not finish its promotion within 60 s');
-    return { systemIdentifier, replayLsn };
+    return promotionState(answer, checkpointLsn, options);
   }
 
   async isCutOver(env: StrategyEnv) {
@@ -332,15 +344,6 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     return Number(await source.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${replay}')`, env.signal));
   }
 
-  private async sourceShutdownCheckpoint(env: StrategyEnv, source: PostgresOnHost): Promise<string> {
-    return shutdownCheckpoint(await source.controlData(env.signal));
-  }
-
-  private async replayedPast(target: PostgresOnHost, lsn: string, env: StrategyEnv): Promise<boolean> {
-    const answer = await target.query(`SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '${lsn}') >= 0`, env.signal);
-    return answer === 't';
-  }
-
   /** Checks at once, then again after 5 ms, 10 ms, … up to every 100 ms. */
   private async waitUntil(env: StrategyEnv, condition: () => Promise<boolean>, what: string) {
     const deadline = env.now() + REPLAY_WAIT_MS;
@@ -361,15 +364,41 @@ function shutdownCheckpoint(fields: Record<string, string>): string {
   return assertLsn(fields['Latest checkpoint location'], 'checkpoint LSN');
 }
 
-const PROMOTE_AND_WAIT = `DO $$
+/** promoteAfterSql's answer, or why the standby did not get as far as asked. */
+function promotionState(answer: string, checkpointLsn: string, options: { wait: boolean }) {
+  const [inRecovery, systemIdentifier, replayLsn] = answer.split('|');
+  if (inRecovery !== 'f' && inRecovery !== 't') throw new Error(`Unexpected answer from the target database: ${JSON.stringify(answer)}`);
+  const replayed = LSN.test(replayLsn ?? '') && lsnPosition(replayLsn) > lsnPosition(checkpointLsn);
+  if (inRecovery === 't' && !replayed) {
+    throw new Error(
+      `The standby did not replay the source's shutdown checkpoint ${checkpointLsn} within ${REPLAY_WAIT_MS / 1000} s (at ${replayLsn || 'nothing'})`,
+    );
+  }
+  if (inRecovery === 't' && options.wait) throw new Error(`The target did not finish its promotion within ${REPLAY_WAIT_MS / 1000} s`);
+  return { systemIdentifier, replayLsn };
+}
+
+/**
+ * See promoteAfter. Answers `in recovery|system identifier|replay LSN`. The loop's bound is REPLAY_WAIT_MS
+ * at 2 ms per round, for the guard and the promotion each.
+ */
+function promoteAfterSql(lsn: string, wait: boolean): string {
+  const checkpointLsn = assertLsn(lsn, 'checkpoint LSN');
+  const rounds = REPLAY_WAIT_MS / 2;
+  const passed = `pg_last_wal_replay_lsn() > '${checkpointLsn}'::pg_lsn`;
+  return `DO $$
 BEGIN
-  IF pg_is_in_recovery() THEN
+  FOR attempt IN 1..${rounds} LOOP
+    EXIT WHEN NOT pg_is_in_recovery() OR ${passed};
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+  IF pg_is_in_recovery() AND ${passed} THEN
     PERFORM pg_promote(false);
-    FOR attempt IN 1..30000 LOOP
+${wait ? `    FOR attempt IN 1..${rounds} LOOP
       EXIT WHEN NOT pg_is_in_recovery();
       PERFORM pg_sleep(0.002);
     END LOOP;
-  END IF;
+` : ''}  END IF;
 END $$;
-SELECT NOT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();`;
-
+SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();`;
+}

@@ -12,6 +12,8 @@ export interface StrategyEnv {
   preflight?: Record<string, unknown>;
   /** What this strategy's prepareWindow returned (from the quiesce step; undefined before it). */
   window?: Record<string, unknown>;
+  /** What this strategy's finalSync returned (in the verify and later; undefined before). */
+  finalSync?: Record<string, unknown>;
   /** This strategy's part of the step's checkpoint (from an earlier, interrupted run of the step). */
   checkpoint: Record<string, unknown>;
   saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
@@ -48,6 +50,7 @@ export interface MigrationStrategy {
   prepareWindow?(env: StrategyEnv): Promise<Record<string, unknown> | void>;
   initialSync(env: StrategyEnv): Promise<Record<string, unknown>>;
   catchUp(env: StrategyEnv): Promise<CatchUpRound>;
+  /** What it returns reaches the verify as `env.finalSync`. */
   finalSync(env: StrategyEnv): Promise<Record<string, unknown>>;
   /** Throws (PermanentJobError) when the target differs from the source. */
   verify(env: StrategyEnv): Promise<Record<string, unknown>>;
