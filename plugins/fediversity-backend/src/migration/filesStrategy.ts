@@ -1,10 +1,25 @@
 import { PermanentJobError } from '../jobs/errors';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
-import { hostPath } from './hosts';
+import { HostShell, hostPath } from './hosts';
 import { assertIdentical, closeControlConnection, ensurePeerTrust, jobDirectory, openControlConnection, rsyncFromSource } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
-import { ChangeWindow, compareHashes, compareTrees, filesToHash, hashFiles, hostClock, listTree } from './treeManifest';
+import {
+  CHANGE_MARGIN_SECONDS,
+  ChangeWindow,
+  compareHashes,
+  compareTrees,
+  filesToHash,
+  hashChangedAhead,
+  HashedAhead,
+  hashFiles,
+  hashNamedAndChanged,
+  hostClock,
+  listTree,
+  stillValid,
+  TICK_MARGIN_SECONDS,
+  TreeEntry,
+} from './treeManifest';
 
 /** Parallel rsync streams of the first pass (the portal's hosts have at least two cores). */
 const INITIAL_STREAMS = 2;
@@ -117,33 +132,45 @@ export class FilesStrategy implements MigrationStrategy {
   }
 
   /**
-   * Before the app stops: the known_hosts file, the connection the final pass shares, and a rehearsal of
-   * the verify (a dry run with -c) that reads both trees. The verify inside the window then re-reads only
-   * what changed since the rehearsal started (see treeManifest.ts), so the window's cost no longer grows
-   * with the size of the data. The rehearsal also warms the page cache: data not read for a while (after a
-   * long approval wait) would otherwise be read from disk inside the window.
+   * Before the app stops: the known_hosts file and the connection the final pass shares; a live pass (the
+   * approval may have waited for hours); then a rehearsal of the verify (a dry run with -c) that reads both
+   * trees; then, on each host, the digests of what changed since the rehearsal started. The verify inside
+   * the window then reads only what changed after those (see treeManifest.ts), so the window's cost no
+   * longer grows with the size of the data. The rehearsal also warms the page cache.
    */
   async prepareWindow(env: StrategyEnv) {
     await ensurePeerTrust(env);
     const settle = Math.max(0, ...env.params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
     await openControlConnection(env, settle + CONTROL_IDLE_SECONDS);
+    await this.pass(env, 'live');
     const windows: Record<string, ChangeWindow> = {};
     for (const directory of this.directories) {
+      const sourcePath = hostPath(env.params.source, directory);
+      const targetPath = hostPath(env.params.target, directory);
       const [sourceSince, targetSince] = await Promise.all([hostClock(env.source, env.signal), hostClock(env.target, env.signal)]);
-      const outcome = await rsyncFromSource(env, {
-        sourcePath: `${hostPath(env.params.source, directory)}/`,
-        targetPath: `${hostPath(env.params.target, directory)}/`,
-        mode: 'rehearsal',
-      });
+      const outcome = await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'rehearsal' });
       await env.log(`Verify rehearsed before the window for ${directory}`, {
         seconds: outcome.seconds,
         differences: outcome.differences.length,
       });
-      if (sourceSince !== undefined && targetSince !== undefined) {
-        windows[directory] = { sourceSince, targetSince, rehearsalDifferences: outcome.differences.map(itemizedName) };
+      if (sourceSince === undefined || targetSince === undefined) continue;
+      const window: ChangeWindow = { sourceSince, targetSince, rehearsalDifferences: outcome.differences.map(itemizedName) };
+      if (!escapedNames(window)) {
+        const [source, target] = await Promise.all([
+          this.hashAhead(env.source, sourcePath, sourceSince, window.rehearsalDifferences, env.signal),
+          this.hashAhead(env.target, targetPath, targetSince, window.rehearsalDifferences, env.signal),
+        ]);
+        if (source && target) window.ahead = { source, target };
       }
+      windows[directory] = window;
     }
     return { windows };
+  }
+
+  private async hashAhead(host: HostShell, root: string, rehearsalSince: number, rehearsalDifferences: string[], signal: AbortSignal): Promise<HashedAhead | undefined> {
+    const since = await hostClock(host, signal);
+    const files = await hashChangedAhead(host, root, rehearsalSince - CHANGE_MARGIN_SECONDS, rehearsalDifferences, signal);
+    return since === undefined || files === undefined ? undefined : { since, files };
   }
 
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
@@ -164,42 +191,59 @@ export class FilesStrategy implements MigrationStrategy {
   async verify(env: StrategyEnv) {
     const started = env.now();
     const windows = (env.window?.windows ?? {}) as Record<string, ChangeWindow>;
-    let hashed = 0;
+    let compared = 0;
+    let hashedInWindow = 0;
     let fullCompares = 0;
     for (const directory of this.directories) {
       const sourcePath = hostPath(env.params.source, directory);
       const targetPath = hostPath(env.params.target, directory);
       const window = windows[directory];
-      const compared = window ? await this.verifyChanged(env, sourcePath, targetPath, window) : undefined;
-      if (compared === undefined) {
-        const outcome = await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'verify' });
-        assertIdentical(directory, outcome);
+      const outcome = window ? await this.verifyChanged(env, sourcePath, targetPath, window) : undefined;
+      if (outcome === undefined) {
+        assertIdentical(directory, await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'verify' }));
         fullCompares++;
       } else {
-        assertIdentical(directory, { exitCode: 0, seconds: 0, differences: compared.differences });
-        hashed += compared.hashed;
+        assertIdentical(directory, { exitCode: 0, seconds: 0, differences: outcome.differences });
+        compared += outcome.compared;
+        hashedInWindow += outcome.hashedInWindow;
       }
     }
-    return { identical: true, seconds: (env.now() - started) / 1000, hashedFiles: hashed, fullCompares };
+    return { identical: true, seconds: (env.now() - started) / 1000, comparedFiles: compared, hashedInWindow, fullCompares };
   }
 
-  /** Listings of both trees, then sha256 of what changed since the rehearsal; undefined when that cannot prove equality. */
+  /**
+   * Listings of both trees and digests of what changed since the rehearsal; undefined when that cannot
+   * prove equality. One round on each host at once: its listing, and the digests of what changed after
+   * its digests made ahead (which hold where a file's ctime is still the one they were made for). What
+   * the comparison needs beyond those is hashed in a second round.
+   */
   private async verifyChanged(env: StrategyEnv, sourcePath: string, targetPath: string, window: ChangeWindow) {
-    // rsync escapes unprintable bytes in names (`\#012`): such a name cannot be matched to the listings.
-    if (window.rehearsalDifferences.some(name => name.includes('\\'))) return undefined;
-    const [sourceTree, targetTree] = await Promise.all([
+    if (escapedNames(window)) return undefined;
+    // A guess of what the digests made ahead do not cover (exact where ctimes have fractions); the rest is
+    // hashed in the second round.
+    const late = (host: HostShell, root: string, ahead?: HashedAhead) =>
+      ahead ? hashNamedAndChanged(host, root, [], ahead.since - TICK_MARGIN_SECONDS, env.signal) : Promise.resolve(new Map<string, string>());
+    const [sourceTree, targetTree, sourceLate, targetLate] = await Promise.all([
       listTree(env.source, sourcePath, env.signal),
       listTree(env.target, targetPath, env.signal),
+      late(env.source, sourcePath, window.ahead?.source),
+      late(env.target, targetPath, window.ahead?.target),
     ]);
     if (!sourceTree || !targetTree) return undefined;
     const structure = compareTrees(sourceTree, targetTree);
-    if (structure.length) return { differences: structure, hashed: 0 };
+    if (structure.length) return { differences: structure, compared: 0, hashedInWindow: 0 };
     const names = filesToHash(sourceTree, targetTree, window);
+    const known = (tree: Map<string, TreeEntry>, lateHashes: Map<string, string>, ahead?: HashedAhead) =>
+      new Map([...(ahead ? stillValid(ahead, tree) : []), ...lateHashes]);
     const [sourceHashes, targetHashes] = await Promise.all([
-      hashFiles(env.source, sourcePath, names, env.signal),
-      hashFiles(env.target, targetPath, names, env.signal),
+      withMissing(known(sourceTree, sourceLate, window.ahead?.source), names, missing => hashFiles(env.source, sourcePath, missing, env.signal)),
+      withMissing(known(targetTree, targetLate, window.ahead?.target), names, missing => hashFiles(env.target, targetPath, missing, env.signal)),
     ]);
-    return { differences: compareHashes(names, sourceHashes, targetHashes), hashed: names.length };
+    return {
+      differences: compareHashes(names, sourceHashes, targetHashes),
+      compared: names.length,
+      hashedInWindow: sourceLate.size + targetLate.size + sourceHashes.hashedNow + targetHashes.hashedNow,
+    };
   }
 
   async cutOver() {}
@@ -233,6 +277,18 @@ export class FilesStrategy implements MigrationStrategy {
     }
     return seconds;
   }
+}
+
+/** rsync escapes unprintable bytes in names (`\\#012`): such a name cannot be matched to the listings. */
+function escapedNames(window: ChangeWindow): boolean {
+  return window.rehearsalDifferences.some(name => name.includes('\\'));
+}
+
+/** `known` completed with `hash(names it lacks)`; `hashedNow` counts those. */
+async function withMissing(known: Map<string, string>, names: string[], hash: (missing: string[]) => Promise<Map<string, string>>) {
+  const missing = names.filter(name => !known.has(name));
+  const hashed = missing.length ? await hash(missing) : new Map<string, string>();
+  return Object.assign(new Map([...known, ...hashed]), { hashedNow: missing.length });
 }
 
 /**

@@ -3,9 +3,21 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandResult, HostShell } from './hosts';
-import { compareHashes, compareTrees, filesToHash, hashFiles, hostClock, listTree, parseTreeListing, TreeEntry } from './treeManifest';
+import {
+  compareHashes,
+  compareTrees,
+  filesToHash,
+  hashChangedAhead,
+  hashFiles,
+  hashNamedAndChanged,
+  hostClock,
+  listTree,
+  parseTreeListing,
+  stillValid,
+  TreeEntry,
+} from './treeManifest';
 
-/** This machine as a host: the real find, date, xargs and sha256sum, argv without a shell. */
+/** This machine as a host: the real find, date, xargs and b2sum, argv without a shell. */
 const local: HostShell = {
   role: 'source',
   run: (argv, options = {}) =>
@@ -92,7 +104,7 @@ describe('listTree and compareTrees', () => {
 });
 
 describe('filesToHash', () => {
-  const file = (ctime: number): TreeEntry => ({ type: 'f', mode: '644', uid: '0', gid: '0', size: 1, mtime: '1.0', ctime, linkTarget: '' });
+  const file = (ctime: number): TreeEntry => ({ type: 'f', mode: '644', uid: '0', gid: '0', size: 1, mtime: '1.0', ctime, ctimeText: String(ctime), linkTarget: '' });
   const window = { sourceSince: 1000, targetSince: 5000, rehearsalDifferences: ['old-but-different'] };
 
   it('picks files changed on either host since the rehearsal (with the clock margin) and those the rehearsal found different', () => {
@@ -132,5 +144,36 @@ describe('hashFiles', () => {
   it('counts a file one host could not hash as different', () => {
     expect(compareHashes(['gone'], new Map(), new Map([['gone', 'ab']]))).toEqual(['content gone']);
     expect(compareHashes([], new Map(), new Map())).toEqual([]);
+  });
+});
+
+describe('hashes made ahead and the target hashing in one command', () => {
+  it('hashes what changed since a clock reading or is named, and keeps a digest only while the ctime stays', async () => {
+    const since = (await hostClock(local))!;
+    // Past the kernel's coarse clock (it stamps files up to a tick behind the reading).
+    await new Promise(resolve => setTimeout(resolve, 30));
+    writeFileSync(join(source, 'media', 'fresh.bin'), 'fresh');
+    const ahead = (await hashChangedAhead(local, source, since, ['media/a.bin']))!;
+    // fresh.bin changed after the reading; a.bin is named (the rehearsal found it different); the rest is old.
+    expect(Object.keys(ahead).sort()).toEqual(['media/a.bin', 'media/fresh.bin']);
+    const written = Number(ahead['media/fresh.bin'].ctime);
+    let tree = (await listTree(local, source))!;
+    // Listed within a tick of its write, fresh.bin's digest is not trusted: a later write could carry the same stamp.
+    expect([...stillValid({ since: written + 0.01, files: ahead }, tree).keys()]).not.toContain('media/fresh.bin');
+    expect([...stillValid({ since: written + 1, files: ahead }, tree).keys()].sort()).toEqual(['media/a.bin', 'media/fresh.bin']);
+    writeFileSync(join(source, 'media', 'fresh.bin'), 'FRESH');
+    tree = (await listTree(local, source))!;
+    expect([...stillValid({ since: written + 1, files: ahead }, tree).keys()]).toEqual(['media/a.bin']);
+    expect(await hashChangedAhead(limited, source, since, [])).toBeUndefined();
+  });
+
+  it('hashes the named files and those changed on the host since a time, each once, names with newlines included', async () => {
+    const since = (await hostClock(local))! - 0.5;
+    writeFileSync(join(target, 'media', 'fresh.bin'), 'fresh');
+    const odd = 'media/sub/name with\nnewline and space';
+    const hashes = await hashNamedAndChanged(local, target, [odd, 'media/a.bin', 'media/missing'], since);
+    expect([...hashes.keys()].sort()).toEqual(['media/a.bin', 'media/fresh.bin', odd].sort());
+    expect(hashes.get('media/a.bin')).toEqual((await hashFiles(local, source, ['media/a.bin'])).get('media/a.bin'));
+    expect(await hashNamedAndChanged(limited, target, ['media/a.bin'], since)).toEqual(new Map());
   });
 });

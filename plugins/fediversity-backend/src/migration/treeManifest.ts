@@ -7,7 +7,8 @@ import { HostShell } from './hosts';
  *   1. both trees' listings agree on every name, type, mode, owner, size, mtime and link target;
  *   2. the content of every file that changed on either host since the rehearsal started (its ctime, which
  *      no user-space call can set back, is not older than the host's clock then) or that the rehearsal
- *      found different has the same sha256 on both hosts.
+ *      found different has the same BLAKE2b-256 digest on both hosts (`b2sum`: a third of sha256sum's CPU
+ *      where coreutils has no SHA instructions, and the window's two cores are busy).
  * A file outside (2) was byte-equal when the rehearsal read it and has not been written since on either
  * host, so (1) and (2) together prove what a full `-c` compare proves.
  */
@@ -22,6 +23,8 @@ export interface TreeEntry {
   /** Seconds since the epoch with the fraction find prints (nanoseconds where the filesystem keeps them). */
   mtime: string;
   ctime: number;
+  /** The ctime as find printed it (to the nanosecond): equal only if the inode was not changed in between. */
+  ctimeText: string;
   linkTarget: string;
 }
 
@@ -31,6 +34,8 @@ export interface TreeEntry {
  * XFS, ZFS and btrfs; whole seconds on a few), so a write just after the reading can carry an earlier time.
  */
 export const CHANGE_MARGIN_SECONDS = 1.1;
+/** The same for a time stamped with a fraction of a second: the kernel's coarse clock, with room to spare. */
+export const TICK_MARGIN_SECONDS = 0.05;
 
 const FIELDS = ['%y', '%m', '%U', '%G', '%s', '%T@', '%C@', '%P', '%l'];
 const LIST_FORMAT = FIELDS.map(field => `${field}\\0`).join('');
@@ -59,7 +64,7 @@ export function parseTreeListing(listing: string): Map<string, TreeEntry> | unde
   const entries = new Map<string, TreeEntry>();
   for (let index = 0; index < fields.length; index += FIELDS.length) {
     const [type, mode, uid, gid, size, mtime, ctime, name, linkTarget] = fields.slice(index, index + FIELDS.length);
-    entries.set(name, { type, mode, uid, gid, size: Number(size), mtime, ctime: Number(ctime), linkTarget });
+    entries.set(name, { type, mode, uid, gid, size: Number(size), mtime, ctime: Number(ctime), ctimeText: ctime, linkTarget });
   }
   return entries;
 }
@@ -95,6 +100,14 @@ export interface ChangeWindow {
   targetSince: number;
   /** Names the rehearsal's full content compare found different. */
   rehearsalDifferences: string[];
+  /** Each host's digests of what (1) will need, made after the rehearsal while the app still ran. */
+  ahead?: { source: HashedAhead; target: HashedAhead };
+}
+
+/** Digests made ahead on one host, and its clock reading from before it listed the tree for them. */
+export interface HashedAhead {
+  since: number;
+  files: Record<string, HashedFile>;
 }
 
 /** The regular files whose content must be compared again: changed on either host since the rehearsal, or found different by it. */
@@ -113,19 +126,74 @@ export function filesToHash(source: Map<string, TreeEntry>, target: Map<string, 
   return names;
 }
 
-/** sha256 of each named file below `root`, read on the host (names go through stdin, NUL-separated). */
+/** A file's digest and the ctime it had when listed before it was read: valid while the ctime stays the same. */
+export interface HashedFile {
+  digest: string;
+  ctime: string;
+}
+
+/**
+ * Digests of the regular files changed since `changedSince` (a ctime not older) or named in `alsoNames`,
+ * each with the ctime it had when listed, before it was read. Undefined where the host cannot list its tree.
+ */
+export async function hashChangedAhead(host: HostShell, root: string, changedSince: number, alsoNames: string[], signal?: AbortSignal): Promise<Record<string, HashedFile> | undefined> {
+  const tree = await listTree(host, root, signal);
+  if (!tree) return undefined;
+  const named = new Set(alsoNames);
+  const names = [...tree].filter(([name, entry]) => entry.type === 'f' && (entry.ctime >= changedSince || named.has(name))).map(([name]) => name);
+  const hashes = await hashFiles(host, root, names, signal);
+  const ahead: Record<string, HashedFile> = {};
+  for (const name of names) {
+    const digest = hashes.get(name);
+    if (digest) ahead[name] = { digest, ctime: tree.get(name)!.ctimeText };
+  }
+  return ahead;
+}
+
+/**
+ * The digests made ahead that still hold for `tree`: the file's ctime is the one listed before it was read,
+ * and that ctime was already in the past when the listing started (`since`), so any later write stamps a
+ * different one. "In the past" allows for the stamp's granularity: a kernel tick where the ctime has a
+ * fraction, CHANGE_MARGIN_SECONDS where it is whole (a filesystem that keeps seconds only).
+ */
+export function stillValid(ahead: HashedAhead, tree: Map<string, TreeEntry>): Map<string, string> {
+  const valid = new Map<string, string>();
+  for (const [name, hashed] of Object.entries(ahead.files)) {
+    const margin = /\.0*$/.test(hashed.ctime) || !hashed.ctime.includes('.') ? CHANGE_MARGIN_SECONDS : TICK_MARGIN_SECONDS;
+    if (tree.get(name)?.ctimeText === hashed.ctime && Number(hashed.ctime) < ahead.since - margin) valid.set(name, hashed.digest);
+  }
+  return valid;
+}
+
+/**
+ * Digests of the named files and of every regular file whose ctime is newer than `since` below `root`, in
+ * one command, requested together with the host's listing inside the window. The result is a guess made
+ * before the listings are compared; what the comparison needs and this did not hash is hashed afterwards.
+ * Empty where the host's find cannot select by ctime.
+ */
+export async function hashNamedAndChanged(host: HostShell, root: string, names: string[], since: number, signal?: AbortSignal): Promise<Map<string, string>> {
+  const script = 'cd -- "$1" && { cat; find . -type f -newerct "@$2" -printf "%P\\0"; } | LC_ALL=C sort -zu | xargs -0 -r b2sum -l 256 -z --';
+  const stdin = names.map(name => `${name}\0`).join('');
+  const result = await host.run(['sh', '-c', script, 'sh', root, since.toFixed(9)], { stdin, signal, check: false });
+  return parseHashes(result.stdout, '');
+}
+
+/** The digest of each named file below `root`, read on the host (names go through stdin, NUL-separated). */
 export async function hashFiles(host: HostShell, root: string, names: string[], signal?: AbortSignal): Promise<Map<string, string>> {
-  const hashes = new Map<string, string>();
-  if (!names.length) return hashes;
+  if (!names.length) return new Map();
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const stdin = names.map(name => `${prefix}${name}\0`).join('');
-  const result = await host.run(['xargs', '-0', '-r', 'sha256sum', '-z', '--'], { stdin, signal });
-  for (const line of result.stdout.split('\0')) {
-    if (!line) continue;
-    // sha256sum -z: "<64 hex>  <path>" with the path as given (no escaping with -z).
-    const hash = line.slice(0, 64);
+  const result = await host.run(['xargs', '-0', '-r', 'b2sum', '-l', '256', '-z', '--'], { stdin, signal });
+  return parseHashes(result.stdout, prefix);
+}
+
+/** `b2sum -l 256 -z`'s output ("<64 hex>  <path>\0", paths as given, not escaped) by path without `prefix`. */
+function parseHashes(output: string, prefix: string): Map<string, string> {
+  const hashes = new Map<string, string>();
+  for (const line of output.split('\0')) {
+    if (!/^[0-9a-f]{64}  /.test(line)) continue;
     const path = line.slice(66);
-    if (path.startsWith(prefix)) hashes.set(path.slice(prefix.length), hash);
+    if (path.startsWith(prefix)) hashes.set(path.slice(prefix.length), line.slice(0, 64));
   }
   return hashes;
 }
