@@ -16,12 +16,13 @@
  * cipher, the median of three; also the files' pass alone, which shares the cores with the base backup, and
  * both vs plain ssh's default cipher), lost_writes, and where our window goes: downtime_{quiesce,final_sync,verify,cut_over,
  * first_write}_s (each from its step's start to the next one's, so they add up to downtime_s) plus the
- * strategies' own timings inside the final sync and the verify.
+ * strategies' own timings inside the final sync and the verify, and downtime_cpu_busy_share (the share of
+ * all cores busy during the window).
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
  * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
@@ -76,6 +77,28 @@ async function firstWriteOnTarget(hosts: MigrationHosts, signal: AbortSignal): P
     await new Promise(resolve => setTimeout(resolve, 2));
   }
   throw new Error('stopped waiting for the first write on the target');
+}
+
+/**
+ * The machine's CPU use over time (/proc/stat every 5 ms), for the share of both cores busy during the
+ * window: near 1, the window waits for CPU more than for anything else.
+ */
+function cpuSampler() {
+  const samples: Array<{ at: number; total: number; idle: number }> = [];
+  const read = () => {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    samples.push({ at: Date.now(), total: fields.reduce((sum, value) => sum + value, 0), idle: fields[3] + fields[4] });
+  };
+  const timer = setInterval(read, 5);
+  return {
+    busyShare(from: number, to: number): number | undefined {
+      clearInterval(timer);
+      const inside = samples.filter(sample => sample.at >= from && sample.at <= to);
+      if (inside.length < 2) return undefined;
+      const [first, last] = [inside[0], inside[inside.length - 1]];
+      return 1 - (last.idle - first.idle) / (last.total - first.total);
+    },
+  };
 }
 
 async function connect(hosts: MigrationHosts, role: 'source' | 'target') {
@@ -208,6 +231,7 @@ async function main() {
       observeIntervalMs: 500,
     });
     const rig = migrationRig(knex, [kind]);
+    const cpu = cpuSampler();
     await writer.start();
     const id = await createMigration(rig, input);
     const untilFirstWrite = new AbortController();
@@ -236,6 +260,8 @@ async function main() {
     const cutOver = step('cut-over').output as { servingAt: number; downtimeSeconds: number };
     const windowEnd = await firstWrite;
     const downtime = (windowEnd - windowStart) / 1000;
+    const busy = cpu.busyShare(windowStart, windowEnd);
+    if (busy !== undefined) print('downtime_cpu_busy_share', busy);
     const phases: Array<[string, number]> = [
       ['quiesce', windowStart],
       ['final_sync', step('final-sync').startedAt!],
