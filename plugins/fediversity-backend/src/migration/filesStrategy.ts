@@ -13,7 +13,7 @@ import {
   hashChangedAhead,
   HashedAhead,
   hashFiles,
-  hashNamedAndChanged,
+  hashChangedSince,
   hostClock,
   listTree,
   stillValid,
@@ -222,7 +222,7 @@ export class FilesStrategy implements MigrationStrategy {
     // A guess of what the digests made ahead do not cover (exact where ctimes have fractions); the rest is
     // hashed in the second round.
     const late = (host: HostShell, root: string, ahead?: HashedAhead) =>
-      ahead ? hashNamedAndChanged(host, root, [], ahead.since - TICK_MARGIN_SECONDS, env.signal) : Promise.resolve(new Map<string, string>());
+      ahead ? hashChangedSince(host, root, ahead.since - TICK_MARGIN_SECONDS, env.signal) : Promise.resolve(new Map<string, string>());
     const [sourceTree, targetTree, sourceLate, targetLate] = await Promise.all([
       listTree(env.source, sourcePath, env.signal),
       listTree(env.target, targetPath, env.signal),

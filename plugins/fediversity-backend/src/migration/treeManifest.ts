@@ -100,7 +100,7 @@ export interface ChangeWindow {
   targetSince: number;
   /** Names the rehearsal's full content compare found different. */
   rehearsalDifferences: string[];
-  /** Each host's digests of what (1) will need, made after the rehearsal while the app still ran. */
+  /** Each host's digests of the files (2) compares, made after the rehearsal while the app still ran. */
   ahead?: { source: HashedAhead; target: HashedAhead };
 }
 
@@ -166,15 +166,14 @@ export function stillValid(ahead: HashedAhead, tree: Map<string, TreeEntry>): Ma
 }
 
 /**
- * Digests of the named files and of every regular file whose ctime is newer than `since` below `root`, in
- * one command, requested together with the host's listing inside the window. The result is a guess made
- * before the listings are compared; what the comparison needs and this did not hash is hashed afterwards.
- * Empty where the host's find cannot select by ctime.
+ * Digests of every regular file below `root` whose ctime is newer than `since`, in one command, requested
+ * together with the host's listing inside the window. A guess made before the listings are compared:
+ * what the comparison needs and this did not hash is hashed afterwards. Empty where the host's find
+ * cannot select by ctime.
  */
-export async function hashNamedAndChanged(host: HostShell, root: string, names: string[], since: number, signal?: AbortSignal): Promise<Map<string, string>> {
-  const script = 'cd -- "$1" && { cat; find . -type f -newerct "@$2" -printf "%P\\0"; } | LC_ALL=C sort -zu | xargs -0 -r b2sum -l 256 -z --';
-  const stdin = names.map(name => `${name}\0`).join('');
-  const result = await host.run(['sh', '-c', script, 'sh', root, since.toFixed(9)], { stdin, signal, check: false });
+export async function hashChangedSince(host: HostShell, root: string, since: number, signal?: AbortSignal): Promise<Map<string, string>> {
+  const script = 'cd -- "$1" && find . -type f -newerct "@$2" -printf "%P\\0" | xargs -0 -r b2sum -l 256 -z --';
+  const result = await host.run(['sh', '-c', script, 'sh', root, since.toFixed(9)], { signal, check: false });
   return parseHashes(result.stdout, '');
 }
 
