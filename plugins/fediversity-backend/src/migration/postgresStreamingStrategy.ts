@@ -364,8 +364,8 @@ function shutdownCheckpoint(fields: Record<string, string>): string {
   return assertLsn(fields['Latest checkpoint location'], 'checkpoint LSN');
 }
 
-/** promoteAfterSql's answer, or why the standby did not get as far as asked. */
-function promotionState(answer: string, checkpointLsn: string, options: { wait: boolean }) {
+/** promoteAfterSql's answer, or why the standby did not get as far as asked. Exported for tests. */
+export function promotionState(answer: string, checkpointLsn: string, options: { wait: boolean }) {
   const [inRecovery, systemIdentifier, replayLsn] = answer.split('|');
   if (inRecovery !== 'f' && inRecovery !== 't') throw new Error(`Unexpected answer from the target database: ${JSON.stringify(answer)}`);
   const replayed = LSN.test(replayLsn ?? '') && lsnPosition(replayLsn) > lsnPosition(checkpointLsn);
@@ -380,9 +380,9 @@ function promotionState(answer: string, checkpointLsn: string, options: { wait: 
 
 /**
  * See promoteAfter. Answers `in recovery|system identifier|replay LSN`. The loop's bound is REPLAY_WAIT_MS
- * at 2 ms per round, for the guard and the promotion each.
+ * at 2 ms per round, for the guard and the promotion each. Exported for tests.
  */
-function promoteAfterSql(lsn: string, wait: boolean): string {
+export function promoteAfterSql(lsn: string, wait: boolean): string {
   const checkpointLsn = assertLsn(lsn, 'checkpoint LSN');
   const rounds = REPLAY_WAIT_MS / 2;
   const passed = `pg_last_wal_replay_lsn() > '${checkpointLsn}'::pg_lsn`;
