@@ -153,14 +153,11 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     await env.saveCheckpoint({ stoppedSource: true });
     const checkpoint = this.stopSource(env, source);
     const early = target.queryWhenReady(checkpoint.then(lsn => promoteAfterSql(lsn, false)), env.signal).catch(() => undefined);
-    let checkpointLsn: string;
-    try {
-      checkpointLsn = await checkpoint;
-    } finally {
-      await early;
-    }
+    // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
+    const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), early]);
+    if ('error' in stopped) throw stopped.error;
+    const checkpointLsn = stopped.lsn;
     const stopSeconds = (env.now() - started) / 1000;
-    const answer = await early;
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     if (answer === undefined) await this.promoteAfter(env, checkpointLsn, { wait: false });
     else promotionState(answer, checkpointLsn, { wait: false });
@@ -186,6 +183,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const { source } = this.clusters(env);
     const started = env.now();
     const requested = env.finalSync?.checkpointLsn;
+    // A job whose final sync predates the recorded LSN reads it from the control file first.
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
     const [fields, target] = await Promise.all([source.controlData(env.signal), this.promoteAfter(env, checkpointLsn, { wait: true })]);
     const finalCheckpoint = shutdownCheckpoint(fields);
