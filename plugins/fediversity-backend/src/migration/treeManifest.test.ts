@@ -167,6 +167,20 @@ describe('hashes made ahead and the target hashing in one command', () => {
     expect(await hashChangedAhead(limited, source, since, [])).toBeUndefined();
   });
 
+  it('leaves out a file the running app deletes between the listing and its read', async () => {
+    const since = (await hostClock(local))! - 0.5;
+    const deletingApp: HostShell = {
+      role: 'source',
+      run: async (argv, options) => {
+        if (argv[0] === 'xargs') rmSync(join(source, 'media', 'a.bin'));
+        return local.run(argv, options);
+      },
+    };
+    const ahead = (await hashChangedAhead(deletingApp, source, since, []))!;
+    expect(Object.keys(ahead)).toEqual(['media/sub/name with\nnewline and space']);
+    await expect(hashFiles(local, source, ['media/a.bin'])).rejects.toThrow(/exited with 123/);
+  });
+
   it('hashes the files changed on the host since a time, names with newlines included', async () => {
     const since = (await hostClock(local))! - 0.5;
     const odd = 'media/sub/new\nline';

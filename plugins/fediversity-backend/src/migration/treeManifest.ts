@@ -141,7 +141,8 @@ export async function hashChangedAhead(host: HostShell, root: string, changedSin
   if (!tree) return undefined;
   const named = new Set(alsoNames);
   const names = [...tree].filter(([name, entry]) => entry.type === 'f' && (entry.ctime >= changedSince || named.has(name))).map(([name]) => name);
-  const hashes = await hashFiles(host, root, names, signal);
+  // The app still runs: a file it deletes between the listing and its read simply gets no digest ahead.
+  const hashes = await hashFiles(host, root, names, signal, { vanishedAllowed: true });
   const ahead: Record<string, HashedFile> = {};
   for (const name of names) {
     const digest = hashes.get(name);
@@ -177,12 +178,21 @@ export async function hashChangedSince(host: HostShell, root: string, since: num
   return parseHashes(result.stdout, '');
 }
 
-/** The digest of each named file below `root`, read on the host (names go through stdin, NUL-separated). */
-export async function hashFiles(host: HostShell, root: string, names: string[], signal?: AbortSignal): Promise<Map<string, string>> {
+/**
+ * The digest of each named file below `root`, read on the host (names go through stdin, NUL-separated).
+ * With `vanishedAllowed` a file that cannot be read is left out instead of failing the call.
+ */
+export async function hashFiles(
+  host: HostShell,
+  root: string,
+  names: string[],
+  signal?: AbortSignal,
+  options: { vanishedAllowed?: boolean } = {},
+): Promise<Map<string, string>> {
   if (!names.length) return new Map();
   const prefix = root.endsWith('/') ? root : `${root}/`;
   const stdin = names.map(name => `${prefix}${name}\0`).join('');
-  const result = await host.run(['xargs', '-0', '-r', 'b2sum', '-l', '256', '-z', '--'], { stdin, signal });
+  const result = await host.run(['xargs', '-0', '-r', 'b2sum', '-l', '256', '-z', '--'], { stdin, signal, check: !options.vanishedAllowed });
   return parseHashes(result.stdout, prefix);
 }
 
