@@ -77,7 +77,7 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
           : ['install', '-d', '-m', '0700', '-o', target.pg.osUser, '--', dataDir],
         { signal: env.signal },
       );
-      await target.program('initdb', ['-D', dataDir, '-A', 'trust', '--data-checksums'], env.signal);
+      await target.program('initdb', ['-D', dataDir, '-A', 'trust', '--data-checksums', '--wal-segsize=1'], env.signal);
     }
     if ((await target.status(env.signal)) !== 'running') await target.start(env.signal);
     for (const database of env.params.postgresDatabases) {

@@ -48,10 +48,10 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if ((await source.status(env.signal)) !== 'running') {
       throw new PermanentJobError('The source database is not running');
     }
-    const [version, systemId, walLevel, walSenders] = (
+    const [version, systemId, walLevel, walSenders, walSegmentSize] = (
       await source.query(
         `SELECT current_setting('server_version_num'), (SELECT system_identifier FROM pg_control_system()), ` +
-          `current_setting('wal_level'), current_setting('max_wal_senders')`,
+          `current_setting('wal_level'), current_setting('max_wal_senders'), current_setting('wal_segment_size')`,
         env.signal,
       )
     ).split('|');
@@ -66,7 +66,14 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (walLevel === 'minimal') throw new PermanentJobError('The source has wal_level=minimal; streaming needs replica');
     if (Number(walSenders) < 2) throw new PermanentJobError('The source allows fewer than 2 WAL senders');
     await this.checkReplicationConnection(env);
-    return { postgres: { sourceMajor, targetMajor, systemId, walLevel, method: 'physical-streaming' } };
+    if (walSegmentSize !== '1MB') {
+      // Set when the cluster was created; the portal's NixOS module creates clusters with 1 MB segments.
+      await env.log(
+        `The source's WAL segments are ${walSegmentSize}: the switchover's promotion writes and syncs one, ` +
+          'which adds to the downtime (about 45 ms for 16MB on an SSD)',
+      );
+    }
+    return { postgres: { sourceMajor, targetMajor, systemId, walLevel, walSegmentSize, method: 'physical-streaming' } };
   }
 
   async sourceBytes(env: StrategyEnv) {

@@ -196,7 +196,8 @@ async function startHosts(network: HostNetwork, options: HostsOptions, teardown:
     pgRun('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', host.pg.socketDir, '-p', String(host.pg.port), '-d', 'postgres', '-c', sql]).trim();
 
   for (const host of hosts) teardown.add(() => pgStop(host, 'immediate'));
-  pgRun('initdb', ['-D', source.pg.dataDir, '-A', 'trust', '--data-checksums']);
+  // As the portal's NixOS module creates clusters (nix/modules/common.nix): checksums, 1 MB WAL segments.
+  pgRun('initdb', ['-D', source.pg.dataDir, '-A', 'trust', '--data-checksums', '--wal-segsize=1']);
   if (network.subnet) {
     // initdb trusts loopback only; the target's standby streams from the source's address.
     writeFileSync(

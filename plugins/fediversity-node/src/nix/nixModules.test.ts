@@ -271,6 +271,7 @@ describe('nix/modules evaluated against a stand-in lib', () => {
     expect(config.services.openssh.settings.PasswordAuthentication).toBe(false);
     expect(config.users.users.root.openssh.authorizedKeys.keys).toEqual([KEY]);
     expect(config.services.postgresql.package).toBe('/nix/store/postgresql-15');
+    expect(config.services.postgresql.initdbArgs).toEqual(['--data-checksums', '--wal-segsize=1']);
     expect(config.security.acme.defaults.server).toContain('acme-staging');
     expect(config.fediversity.secrets['restic-offsite'].path).toBe('/var/lib/fediversity/secrets/restic-offsite');
     expect(config.services.restic.backups.offsite).toEqual(
