@@ -7,9 +7,34 @@ import { ensurePeerTrust, rsyncFromSource } from './rsync';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
 /**
+ * Prints, NUL-terminated, for every regular file below each path argument its mode, owner and group
+ * (`<mode> <uid> <gid> <path>`) and its SHA-256 (`<64 hex>  <path>`, sha256sum -z: names unescaped), and
+ * `missing <path>` for an argument that does not exist. One exec for all paths; the paths are positional
+ * arguments only (absolute: find takes no `--`). find flushes its own output before it runs sha256sum and
+ * waits for it, so the two never interleave within a record.
+ */
+const DIGEST_SCRIPT = [
+  'for p do shift',
+  'if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; else printf \'missing %s\\000\' "$p"; fi',
+  'done',
+  '[ "$#" -eq 0 ] || exec find "$@" -type f -printf \'%m %U %G %p\\0\' -exec sha256sum -z -- {} +',
+].join('\n');
+
+/** What a host without a shell (a demo host: only the portal's fixed scripts) answers to `sh -c`. */
+const NO_SHELL = 127;
+
+interface Digest {
+  /** SHA-256 over the sorted records: never logged nor returned, only compared. */
+  value: string;
+  /** An identity path does not exist on the host. */
+  missing: boolean;
+}
+
+/**
  * The domain identity (signing keys, secrets, .env files): copied host to host with checksums, again after
- * the quiesce, and verified by comparing SHA-256 digests of every file on both sides. Neither the values nor
- * their digests are logged; events only say equal or not.
+ * the quiesce when it differs, and verified by comparing digests over every file's SHA-256, mode and owner on
+ * both sides (a 0600 key that arrived as 0644 differs). Neither the values nor their digests are logged or
+ * returned; events only say equal or not.
  */
 export class IdentityStrategy implements MigrationStrategy {
   readonly name = 'identity';
@@ -24,11 +49,8 @@ export class IdentityStrategy implements MigrationStrategy {
       });
       if (exists.exitCode !== 0) throw new PermanentJobError(`Identity file ${path} is missing on the source`);
     }
-    const [source, target] = await Promise.all([
-      this.digest(env.source, env.params.source, env.signal),
-      this.digest(env.target, env.params.target, env.signal),
-    ]);
-    return { identityFiles: this.paths.length, identityAlreadyEqual: source === target };
+    const { equal } = await this.compare(env);
+    return { identityFiles: this.paths.length, identityAlreadyEqual: equal };
   }
 
   async prepareTarget(env: StrategyEnv) {
@@ -45,18 +67,22 @@ export class IdentityStrategy implements MigrationStrategy {
     return { seconds: 0, caughtUp: true };
   }
 
-  /** In the window: the files strategy's preparation wrote the known_hosts file (rsyncFromSource rewrites it if not). */
+  /**
+   * In the window: one digest exec per host (at once) instead of an rsync over ssh per path, which is far
+   * dearer on a loaded host; the copy runs only when the digests differ, or when a path is missing on the
+   * source (rsync then fails as before). The files strategy's preparation wrote the known_hosts file
+   * (rsyncFromSource rewrites it if not).
+   */
   async finalSync(env: StrategyEnv) {
+    const { equal, sourceMissing } = await this.compare(env);
+    if (equal && !sourceMissing) return { copied: false };
     await this.copy(env, { knownHostsWritten: true });
-    return {};
+    return { copied: true };
   }
 
   async verify(env: StrategyEnv) {
-    const [source, target] = await Promise.all([
-      this.digest(env.source, env.params.source, env.signal),
-      this.digest(env.target, env.params.target, env.signal),
-    ]);
-    if (source !== target) throw new PermanentJobError('Verification failed: the identity files differ');
+    const { equal } = await this.compare(env);
+    if (!equal) throw new PermanentJobError('Verification failed: the identity files differ');
     return { identityEqual: true };
   }
 
@@ -87,9 +113,53 @@ export class IdentityStrategy implements MigrationStrategy {
     }
   }
 
-  /** One digest over the per-file SHA-256 list (relative names), so the values never leave the hosts. */
-  private async digest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<string> {
-    if (!this.paths.length) return '';
+  /** Both hosts' digests at once; a digest that could not be made is equal to nothing. */
+  private async compare(env: StrategyEnv): Promise<{ equal: boolean; sourceMissing: boolean }> {
+    if (!this.paths.length) return { equal: true, sourceMissing: false };
+    const hosts = [
+      [env.source, env.params.source],
+      [env.target, env.params.target],
+    ] as const;
+    let [source, target] = await Promise.all(hosts.map(([host, params]) => this.digest(host, params, env.signal)));
+    // A host without a shell (demo host) on either side: both compare file contents only, as before.
+    if (source === 'no shell' || target === 'no shell') {
+      [source, target] = await Promise.all(hosts.map(([host, params]) => this.contentDigest(host, params, env.signal)));
+    }
+    const usable = (digest: Digest | undefined | 'no shell'): digest is Digest => typeof digest === 'object';
+    return {
+      equal: usable(source) && usable(target) && source.value === target.value,
+      sourceMissing: !usable(source) || source.missing,
+    };
+  }
+
+  /**
+   * One exec for all paths: a digest over the sorted records (names relative to the path prefix) of
+   * DIGEST_SCRIPT, so the values never leave the hosts. Undefined when the host could not make it (an
+   * unreadable file, a truncated or unknown record).
+   */
+  private async digest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<Digest | undefined | 'no shell'> {
+    const full = this.paths.map(path => hostPath(params, path));
+    const result = await host.run(['sh', '-c', DIGEST_SCRIPT, 'sh', ...full], { signal, check: false });
+    if (result.exitCode === NO_SHELL) return 'no shell';
+    if (result.exitCode !== 0 || (result.stdout && !result.stdout.endsWith('\0'))) return undefined;
+    const relative = (name: string) => relativeName(params, name);
+    const records: string[] = [];
+    let missing = false;
+    for (const record of result.stdout.split('\0').slice(0, -1)) {
+      const match =
+        /^(missing) (\/.*)$/s.exec(record) ?? /^([0-7]+ [0-9]+ [0-9]+) (\/.*)$/s.exec(record) ?? /^([0-9a-f]{64})  (\/.*)$/s.exec(record);
+      if (!match) return undefined;
+      if (match[1] === 'missing') missing = true;
+      records.push(`${match[1]} ${relative(match[2])}`);
+    }
+    return { value: createHash('sha256').update(records.sort().join('\0')).digest('hex'), missing };
+  }
+
+  /**
+   * The digest on a host without a shell: contents only (`find … -exec sha256sum`, what a demo host
+   * emulates), one exec per path.
+   */
+  private async contentDigest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<Digest> {
     const lines: string[] = [];
     for (const path of this.paths) {
       const full = hostPath(params, path);
@@ -97,12 +167,17 @@ export class IdentityStrategy implements MigrationStrategy {
         signal,
         check: false,
       });
-      if (result.exitCode !== 0) return `missing:${path}`;
+      if (result.exitCode !== 0) return { value: `missing:${path}`, missing: true };
       for (const line of result.stdout.trim().split('\n').filter(Boolean)) {
         const [hash, ...name] = line.split('  ');
-        lines.push(`${hash} ${name.join('  ').slice(params.pathPrefix.replace(/\/$/, '').length)}`);
+        lines.push(`${hash} ${relativeName(params, name.join('  '))}`);
       }
     }
-    return createHash('sha256').update(lines.sort().join('\n')).digest('hex');
+    return { value: createHash('sha256').update(lines.sort().join('\n')).digest('hex'), missing: false };
   }
+}
+
+/** A name on a host without the host's path prefix (`/srv/app/key` below `/tmp/source/`). */
+function relativeName(params: MigrationHost, name: string): string {
+  return name.slice(params.pathPrefix.replace(/\/$/, '').length);
 }
