@@ -68,23 +68,29 @@ export class PostgresOnHost {
    * Stops the cluster and returns the control file's fields once the postmaster has exited. `pg_ctl stop
    * -w` checks for that every 100 ms; inside the downtime window the stop is requested without waiting
    * (`-W`) and the postmaster's pid file, the very thing pg_ctl waits on, is watched every 5 ms instead
-   * (at most 120 s; the process itself can linger as a zombie until its parent reaps it). The script is a
-   * constant: programs, data directory and mode arrive as its arguments, never as shell text. Fails on a
-   * cluster that is not running.
+   * (at most 120 s; the process itself can linger as a zombie until its parent reaps it). The wait forks
+   * nothing: a `sleep` per round was a fork and exec every 5 ms (about 20 per stop, ~1.5 ms of CPU each)
+   * taken from the shutdown it waits for. bash's builtin `read -t 0.005` on a pipe it holds both ends of
+   * (opened once, before the stop) never gets data nor EOF, so it waits out the timeout in one pselect.
+   * The bound counts rounds (24000 of at least 5 ms), so a read that stopped waiting would fail fast
+   * instead of spinning for 120 s.
+   * The script is a constant: programs, data directory and mode arrive as its arguments, never as shell
+   * text. Fails on a cluster that is not running.
    */
   async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<Record<string, string>> {
     const script = [
+      'exec 3<> <(:) || exit',
       '"$1" -D "$2" -m "$3" -W stop || exit',
       'i=0',
       'while [ -e "$2/postmaster.pid" ]; do',
-      '  i=$((i + 1))',
-      '  if [ "$i" -gt 24000 ]; then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
-      '  sleep 0.005',
+      '  if ((++i > 24000)); then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
+      '  read -r -t 0.005 -u 3 || :',
       'done',
+      'exec 3<&-',
       'exec env LC_ALL=C "$4" -D "$2"',
     ].join('\n');
     const result = await this.shell.run(
-      asUser(this.host, this.pg.osUser, ['sh', '-c', script, 'sh', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]),
+      asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]),
       { signal },
     );
     return parseControlData(result.stdout);
