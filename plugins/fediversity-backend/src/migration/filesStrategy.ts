@@ -2,23 +2,24 @@ import { PermanentJobError } from '../jobs/errors';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
 import { HostShell, hostPath } from './hosts';
-import { assertIdentical, closeControlConnection, ensurePeerTrust, jobDirectory, openControlConnection, rsyncFromSource } from './rsync';
+import { assertIdentical, closeControlConnection, ensurePeerTrust, itemizedName, jobDirectory, openControlConnection, rsyncFromSource } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 import {
   CHANGE_MARGIN_SECONDS,
   ChangeWindow,
+  clockStepped,
   compareHashes,
   compareTrees,
   filesToHash,
   hashChangedAhead,
   HashedAhead,
   hashFiles,
-  hashChangedSince,
   hostClock,
-  listTree,
+  HostListing,
+  listAndHash,
+  readClock,
   stillValid,
   TICK_MARGIN_SECONDS,
-  TreeEntry,
 } from './treeManifest';
 
 /** Parallel rsync streams of the first pass (the portal's hosts have at least two cores). */
@@ -142,23 +143,31 @@ export class FilesStrategy implements MigrationStrategy {
     await ensurePeerTrust(env);
     const settle = Math.max(0, ...env.params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
     await openControlConnection(env, settle + CONTROL_IDLE_SECONDS);
+    const lastPass = await readClock(env.source, env.signal);
     await this.pass(env, 'live');
     const windows: Record<string, ChangeWindow> = {};
     for (const directory of this.directories) {
       const sourcePath = hostPath(env.params.source, directory);
       const targetPath = hostPath(env.params.target, directory);
-      const [sourceSince, targetSince] = await Promise.all([hostClock(env.source, env.signal), hostClock(env.target, env.signal)]);
+      const [sourceClock, targetClock] = await Promise.all([readClock(env.source, env.signal), readClock(env.target, env.signal)]);
       const outcome = await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'rehearsal' });
       await env.log(`Verify rehearsed before the window for ${directory}`, {
         seconds: outcome.seconds,
         differences: outcome.differences.length,
       });
-      if (sourceSince === undefined || targetSince === undefined) continue;
-      const window: ChangeWindow = { sourceSince, targetSince, rehearsalDifferences: outcome.differences.map(itemizedName) };
+      if (sourceClock === undefined || targetClock === undefined) continue;
+      const window: ChangeWindow = {
+        sourceSince: sourceClock.wall,
+        targetSince: targetClock.wall,
+        sourceBoot: sourceClock.boot,
+        targetBoot: targetClock.boot,
+        lastPass,
+        rehearsalDifferences: outcome.differences.map(itemizedName),
+      };
       if (!escapedNames(window)) {
         const [source, target] = await Promise.all([
-          this.hashAhead(env.source, sourcePath, sourceSince, window.rehearsalDifferences, env.signal),
-          this.hashAhead(env.target, targetPath, targetSince, window.rehearsalDifferences, env.signal),
+          this.hashAhead(env.source, sourcePath, window.sourceSince, window.rehearsalDifferences, env.signal),
+          this.hashAhead(env.target, targetPath, window.targetSince, window.rehearsalDifferences, env.signal),
         ]);
         if (source && target) window.ahead = { source, target };
       }
@@ -178,9 +187,28 @@ export class FilesStrategy implements MigrationStrategy {
     return { seconds, caughtUp: seconds < env.params.catchUp.passBudgetSeconds };
   }
 
+  /**
+   * The final pass copies what changed on the source since the last live pass began (by ctime, see
+   * treeManifest.ts) and what the rehearsal found different, so its cost follows the changes, not the size
+   * of the tree; without those facts it walks the whole tree. Either way the verify proves the result.
+   */
   async finalSync(env: StrategyEnv) {
-    const seconds = await this.pass(env, 'final');
-    return { seconds };
+    const windows = (env.window?.windows ?? {}) as Record<string, ChangeWindow>;
+    let seconds = 0;
+    let limitedPasses = 0;
+    for (const directory of this.directories) {
+      const window = windows[directory];
+      const limited = window?.lastPass && !escapedNames(window);
+      const outcome = await rsyncFromSource(env, {
+        sourcePath: `${hostPath(env.params.source, directory)}/`,
+        targetPath: `${hostPath(env.params.target, directory)}/`,
+        mode: 'final',
+        ...(limited ? { changedSince: window.lastPass!.wall - CHANGE_MARGIN_SECONDS, alsoNames: window.rehearsalDifferences } : {}),
+      });
+      seconds += outcome.seconds;
+      if (limited) limitedPasses++;
+    }
+    return { seconds, limitedPasses };
   }
 
   /**
@@ -212,37 +240,42 @@ export class FilesStrategy implements MigrationStrategy {
   }
 
   /**
-   * Listings of both trees and digests of what changed since the rehearsal; undefined when that cannot
-   * prove equality. One round on each host at once: its listing, and the digests of what changed after
-   * its digests made ahead (which hold where a file's ctime is still the one they were made for). What
-   * the comparison needs beyond those is hashed in a second round.
+   * Listings of both trees and digests of what changed since the rehearsal (treeManifest.ts); undefined
+   * when that cannot prove equality (a host that cannot list, a clock that stepped since the rehearsal or,
+   * on the source, since the last live pass the final pass counted from). One command on each
+   * host at once lists the tree and hashes the files changed after the digests made ahead (which hold
+   * where a file's ctime is still the one they were made for); what the comparison needs beyond those is
+   * hashed in a second round.
    */
   private async verifyChanged(env: StrategyEnv, sourcePath: string, targetPath: string, window: ChangeWindow) {
-    if (escapedNames(window)) return undefined;
-    // A guess of what the digests made ahead do not cover (exact where ctimes have fractions); the rest is
-    // hashed in the second round.
-    const late = (host: HostShell, root: string, ahead?: HashedAhead) =>
-      ahead ? hashChangedSince(host, root, ahead.since - TICK_MARGIN_SECONDS, env.signal) : Promise.resolve(new Map<string, string>());
-    const [sourceTree, targetTree, sourceLate, targetLate] = await Promise.all([
-      listTree(env.source, sourcePath, env.signal),
-      listTree(env.target, targetPath, env.signal),
-      late(env.source, sourcePath, window.ahead?.source),
-      late(env.target, targetPath, window.ahead?.target),
+    if (escapedNames(window) || window.sourceBoot === undefined || window.targetBoot === undefined) return undefined;
+    const hashSince = (rehearsalSince: number, ahead?: HashedAhead) => (ahead ? ahead.since - TICK_MARGIN_SECONDS : rehearsalSince - CHANGE_MARGIN_SECONDS);
+    const [source, target] = await Promise.all([
+      listAndHash(env.source, sourcePath, hashSince(window.sourceSince, window.ahead?.source), env.signal),
+      listAndHash(env.target, targetPath, hashSince(window.targetSince, window.ahead?.target), env.signal),
     ]);
-    if (!sourceTree || !targetTree) return undefined;
-    const structure = compareTrees(sourceTree, targetTree);
+    if (!source?.clock || !target?.clock) return undefined;
+    const stepped =
+      clockStepped({ wall: window.sourceSince, boot: window.sourceBoot }, source.clock) ||
+      clockStepped({ wall: window.targetSince, boot: window.targetBoot }, target.clock) ||
+      // The final pass chose what to copy by ctime since then.
+      (window.lastPass !== undefined && clockStepped(window.lastPass, source.clock));
+    if (stepped) {
+      await env.log('A host clock stepped since the rehearsal: comparing every byte instead');
+      return undefined;
+    }
+    const structure = compareTrees(source.entries, target.entries);
     if (structure.length) return { differences: structure, compared: 0, hashedInWindow: 0 };
-    const names = filesToHash(sourceTree, targetTree, window);
-    const known = (tree: Map<string, TreeEntry>, lateHashes: Map<string, string>, ahead?: HashedAhead) =>
-      new Map([...(ahead ? stillValid(ahead, tree) : []), ...lateHashes]);
+    const names = filesToHash(source.entries, target.entries, window);
+    const known = (listing: HostListing, ahead?: HashedAhead) => new Map([...(ahead ? stillValid(ahead, listing.entries) : []), ...listing.digests]);
     const [sourceHashes, targetHashes] = await Promise.all([
-      withMissing(known(sourceTree, sourceLate, window.ahead?.source), names, missing => hashFiles(env.source, sourcePath, missing, env.signal)),
-      withMissing(known(targetTree, targetLate, window.ahead?.target), names, missing => hashFiles(env.target, targetPath, missing, env.signal)),
+      withMissing(known(source, window.ahead?.source), names, missing => hashFiles(env.source, sourcePath, missing, env.signal)),
+      withMissing(known(target, window.ahead?.target), names, missing => hashFiles(env.target, targetPath, missing, env.signal)),
     ]);
     return {
       differences: compareHashes(names, sourceHashes, targetHashes),
       compared: names.length,
-      hashedInWindow: sourceLate.size + targetLate.size + sourceHashes.hashedNow + targetHashes.hashedNow,
+      hashedInWindow: source.digests.size + target.digests.size + sourceHashes.hashedNow + targetHashes.hashedNow,
     };
   }
 
@@ -289,13 +322,4 @@ async function withMissing(known: Map<string, string>, names: string[], hash: (m
   const missing = names.filter(name => !known.has(name));
   const hashed = missing.length ? await hash(missing) : new Map<string, string>();
   return Object.assign(new Map([...known, ...hashed]), { hashedNow: missing.length });
-}
-
-/**
- * The name in an itemized rsync line (`>f.st...... name`, `*deleting name`) as listTree names it: without a
- * directory's trailing slash, and '' for the tree's root (`./`).
- */
-function itemizedName(line: string): string {
-  const name = line.slice(line.indexOf(' ') + 1).replace(/\/$/, '');
-  return name === '.' ? '' : name;
 }

@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
 import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
-import { jobDirectory, knownHostsPath, rsyncFromSource } from './rsync';
+import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource } from './rsync';
 import { StrategyEnv } from './strategy';
 
 const JOB = '7c6c4d26-1ad8-4bd1-8973-8348c30c5b36';
@@ -9,15 +13,17 @@ const JOB = '7c6c4d26-1ad8-4bd1-8973-8348c30c5b36';
 /** A source host that records every command and answers rsync with the scripted exit codes in turn. */
 function sourceHost(rsyncExitCodes: number[]) {
   const commands: string[][] = [];
+  const stdins: unknown[] = [];
   const host: HostShell = {
     role: 'source',
-    async run(argv): Promise<CommandResult> {
+    async run(argv, options = {}): Promise<CommandResult> {
       commands.push([...argv]);
+      stdins.push(options.stdin);
       const exitCode = argv[0] === 'rsync' ? (rsyncExitCodes.shift() ?? 0) : 0;
       return { exitCode, stdout: '', stderr: exitCode ? 'ssh: connect to host target.example: Host key verification failed.' : '' };
     },
   };
-  return { host, commands };
+  return { host, commands, stdins };
 }
 
 function env(source: HostShell): StrategyEnv {
@@ -100,5 +106,78 @@ describe('rsyncFromSource', () => {
     await expect(rsyncFromSource(env(host), pass('rehearsal'))).resolves.toMatchObject({ exitCode: 24 });
     expect(commands[0]).toEqual(expect.arrayContaining(['--checksum', '--delete', '--dry-run', '--itemize-changes']));
     expect(remoteShell(commands[0])).toContain('ControlPath=');
+  });
+
+  it('limits a final pass to what changed since a time, plus the names given, through the same rsync argv', async () => {
+    const { host, commands, stdins } = sourceHost([]);
+    await rsyncFromSource(env(host), { ...pass('final'), changedSince: 1795000000.25, alsoNames: ['a/b', ''] });
+    const [argv] = commands;
+    expect(argv.slice(0, 3)).toEqual(['bash', '-o', 'pipefail']);
+    expect(argv.slice(5, 8)).toEqual(['bash', '/var/lib/app/', '1795000000.250000000']);
+    const rsync = argv.slice(8);
+    expect(rsync[0]).toBe('rsync');
+    expect(rsync).toEqual(expect.arrayContaining(['--delete', '--from0', '--files-from=-', '--delete-missing-args']));
+    expect(remoteShell(rsync)).toContain('ControlPath=');
+    expect(stdins[0]).toBe('a/b\0.\0');
+  });
+});
+
+describe('itemizedName', () => {
+  it('reads the name after the 11-character field, deletions and names with spaces included', () => {
+    expect(itemizedName('>f.st...... writer/w1.dat')).toBe('writer/w1.dat');
+    expect(itemizedName('*deleting   writer/w7.dat')).toBe('writer/w7.dat');
+    expect(itemizedName('cd+++++++++  leading space/')).toBe(' leading space');
+    expect(itemizedName('.d..t...... ./')).toBe('');
+  });
+});
+
+describe('changedEntriesArgv, run with a local rsync', () => {
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'changed-entries-'));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+  const run = (argv: string[], stdin: string) =>
+    new Promise<{ code: number; stdout: string }>(resolve => {
+      const child = execFile(argv[0], argv.slice(1), (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout }));
+      child.stdin!.end(stdin);
+    });
+  /** Each entry below root as `name:content` (directories `name/`). */
+  const tree = (root: string): string[] =>
+    readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .map(name => (statSync(join(root, name)).isDirectory() ? `${name}/` : `${name}:${readFileSync(join(root, name), 'utf8')}`))
+      .sort();
+
+  it('copies the changed entries, deletes in changed directories only, leaves unchanged subtrees alone', async () => {
+    const [source, target] = [join(base, 'source'), join(base, 'target')];
+    for (const root of [source, target]) {
+      mkdirSync(join(root, 'a', 'sub'), { recursive: true });
+      mkdirSync(join(root, 'b'));
+      writeFileSync(join(root, 'a', 'gone'), 'old');
+      writeFileSync(join(root, 'a', 'sub', 'kept'), 'same');
+      writeFileSync(join(root, 'b', 'z'), 'old');
+      writeFileSync(join(root, 'b', 'stale'), 'old');
+    }
+    // On the target only, in a directory the source did not change: not this pass's business (the verify's).
+    writeFileSync(join(target, 'a', 'sub', 'only-on-target'), 'x');
+    // Gone from the source before the time: only the names given (the rehearsal's findings) reach it.
+    rmSync(join(source, 'b', 'stale'));
+    await new Promise(resolve => setTimeout(resolve, 20));
+    const since = Date.now() / 1000;
+    await new Promise(resolve => setTimeout(resolve, 20));
+    rmSync(join(source, 'a', 'gone'));
+    writeFileSync(join(source, 'a', 'new'), 'new');
+    // Rewritten in place: its directory does not change, the file alone is listed.
+    writeFileSync(join(source, 'b', 'z'), 'new');
+    const rsync = ['rsync', '-aH', '--modify-window=-1', '--delete', '--from0', '--files-from=-', '--delete-missing-args', `${source}/`, `${target}/`];
+    const first = await run(changedEntriesArgv(`${source}/`, since, rsync), '');
+    expect(first.code).toBe(0);
+    expect(tree(target)).toEqual(['a/', 'a/new:new', 'a/sub/', 'a/sub/kept:same', 'a/sub/only-on-target:x', 'b/', 'b/stale:old', 'b/z:new']);
+    const second = await run(changedEntriesArgv(`${source}/`, since, rsync), 'b/stale\0');
+    expect(second.code).toBe(0);
+    expect(tree(target)).not.toContain('b/stale:old');
+    // A root find cannot enter fails the pass, whatever rsync makes of the empty list.
+    expect((await run(changedEntriesArgv(join(base, 'missing'), since, rsync), '')).code).not.toBe(0);
   });
 });

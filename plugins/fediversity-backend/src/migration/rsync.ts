@@ -105,7 +105,30 @@ export interface RsyncPass {
   checksum?: boolean;
   /** A NUL-separated list (a file on the source host) of entries below sourcePath to copy instead of all. */
   filesFrom?: string;
+  /**
+   * Final pass: copy only the entries whose ctime on the source is newer than this (host clock, seconds),
+   * every entry of such a directory (deleting on the target what it no longer holds), and `alsoNames`
+   * (deleted on the target where the source lacks them).
+   */
+  changedSince?: number;
+  alsoNames?: string[];
 }
+
+/**
+ * `rsyncArgv` (with `--from0 --files-from=-`) fed the entries below `root` whose ctime is newer than `since`,
+ * then the names on stdin: a changed directory as `dir/.`, so rsync sends its entries without recursing (a
+ * files-from list turns -a's recursion off) and `--delete` removes on the target what it no longer holds.
+ * A failing find fails the command (pipefail).
+ */
+export function changedEntriesArgv(root: string, since: number, rsyncArgv: string[]): string[] {
+  return ['bash', '-o', 'pipefail', '-c', CHANGED_ENTRIES_SCRIPT, 'bash', root, since.toFixed(9), ...rsyncArgv];
+}
+
+const CHANGED_ENTRIES_SCRIPT = [
+  'root=$1 since=$2',
+  'shift 2',
+  '{ (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@"',
+].join('\n');
 
 /**
  * Ciphers in order of preference for the host-to-host stream: AES-GCM is the fastest where the CPU has AES
@@ -155,12 +178,20 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
   // Names in UTF-8 are printed as they are, not escaped, so the verify can match them to its listings.
   if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n', '--8-bit-output');
   if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
+  if (pass.changedSince !== undefined) extra.push('--from0', '--files-from=-', '--delete-missing-args');
   argv.splice(1, 0, ...extra);
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.
   const shell = argv.indexOf('-e') + 1;
   argv[shell] = [argv[shell], '-o', `Ciphers=${PEER_CIPHERS}`, ...(pass.mode === 'live' ? [] : throughControlConnection(env.jobId))].join(' ');
   const started = env.now();
-  const result = await env.source.run(argv, { signal: env.signal, check: false });
+  const result =
+    pass.changedSince === undefined
+      ? await env.source.run(argv, { signal: env.signal, check: false })
+      : await env.source.run(changedEntriesArgv(pass.sourcePath, pass.changedSince, argv), {
+          signal: env.signal,
+          check: false,
+          stdin: (pass.alsoNames ?? []).map(name => `${name === '' ? '.' : name}\0`).join(''),
+        });
   const seconds = (env.now() - started) / 1000;
   const exitCode = result.exitCode ?? -1;
   const ok = exitCode === 0 || (vanishedIsNormal && exitCode === RSYNC_VANISHED);
@@ -177,6 +208,15 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
   }
   const differences = dryRun ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
   return { exitCode, seconds, differences };
+}
+
+/**
+ * The name in an itemized rsync line (`%i %n`: an 11-character field, a space, the name; `>f.st...... a`,
+ * `*deleting   a`) as listTree names it: without a directory's trailing slash, and '' for the root (`./`).
+ */
+export function itemizedName(line: string): string {
+  const name = line.slice(12).replace(/\/$/, '');
+  return name === '.' ? '' : name;
 }
 
 export function assertIdentical(what: string, outcome: RsyncOutcome): void {

@@ -4,15 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandResult, HostShell } from './hosts';
 import {
+  clockStepped,
   compareHashes,
   compareTrees,
   filesToHash,
   hashChangedAhead,
   hashFiles,
-  hashChangedSince,
   hostClock,
+  listAndHash,
   listTree,
+  parseHostListing,
   parseTreeListing,
+  readClock,
   stillValid,
   TreeEntry,
 } from './treeManifest';
@@ -181,15 +184,36 @@ describe('hashes made ahead and the target hashing in one command', () => {
     await expect(hashFiles(local, source, ['media/a.bin'])).rejects.toThrow(/exited with 123/);
   });
 
-  it('hashes the files changed on the host since a time, names with newlines included', async () => {
-    const since = (await hostClock(local))! - 0.5;
+});
+
+describe('listAndHash: the listing and the recent digests in one command', () => {
+  it('lists the whole tree like listTree, with the clocks and digests of the files changed since a time', async () => {
+    const clock = (await readClock(local))!;
+    await new Promise(resolve => setTimeout(resolve, 30));
     const odd = 'media/sub/new\nline';
-    writeFileSync(join(target, odd), 'fresh');
-    const hashes = await hashChangedSince(local, target, since);
-    // Every file of the fixture was created just now; the ones set to an old mtime still have a new ctime.
-    expect([...hashes.keys()].sort()).toEqual(['media/a.bin', odd, 'media/sub/name with\nnewline and space'].sort());
-    expect(hashes.get(odd)).toEqual((await hashFiles(local, target, [odd])).get(odd));
-    expect(await hashChangedSince(local, target, since + 60)).toEqual(new Map());
-    expect(await hashChangedSince(limited, target, since)).toEqual(new Map());
+    writeFileSync(join(source, odd), 'fresh');
+    const listing = (await listAndHash(local, source, clock.wall))!;
+    expect(listing.entries).toEqual(await listTree(local, source));
+    expect([...listing.digests.keys()]).toEqual([odd]);
+    expect(listing.digests.get(odd)).toEqual((await hashFiles(local, source, [odd])).get(odd));
+    expect(listing.clock!.wall).toBeGreaterThan(clock.wall);
+    expect(listing.clock!.boot).toBeGreaterThanOrEqual(clock.boot);
+    expect(clockStepped(clock, listing.clock!)).toBe(false);
+    expect((await listAndHash(local, source, clock.wall - 3600))!.digests.size).toBe(3);
+    expect(await listAndHash(limited, source, clock.wall)).toBeUndefined();
+  });
+
+  it('refuses output it cannot read whole', () => {
+    expect(parseHostListing('L\0f\0')).toBeUndefined();
+    expect(parseHostListing('X\0')).toBeUndefined();
+    expect(parseHostListing('C\x001.5\x002.5')).toBeUndefined();
+    expect(parseHostListing('C\x001.5\x002.5\0')).toEqual({ clock: { wall: 1.5, boot: 2.5 }, entries: new Map(), digests: new Map() });
+  });
+
+  it('tells a stepped wall clock from time passing', () => {
+    const earlier = { wall: 1000, boot: 50 };
+    expect(clockStepped(earlier, { wall: 1010.2, boot: 60 })).toBe(false);
+    expect(clockStepped(earlier, { wall: 1005, boot: 60 })).toBe(true);
+    expect(clockStepped(earlier, { wall: 1020, boot: 60 })).toBe(true);
   });
 });

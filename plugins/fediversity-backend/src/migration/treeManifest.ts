@@ -10,7 +10,10 @@ import { HostShell } from './hosts';
  *      found different has the same BLAKE2b-256 digest on both hosts (`b2sum`: a third of sha256sum's CPU
  *      where coreutils has no SHA instructions, and the window's two cores are busy).
  * A file outside (2) was byte-equal when the rehearsal read it and has not been written since on either
- * host, so (1) and (2) together prove what a full `-c` compare proves.
+ * host, so (1) and (2) together prove what a full `-c` compare proves, provided neither host's clock
+ * stepped back in between: each listing carries a reading of the host's wall and boot clocks, and a step
+ * falls back to the full compare. Inside the window each host lists and hashes in one command and one walk
+ * of the tree: on two busy cores a process or a walk costs more than the bytes of a listing.
  */
 
 export interface TreeEntry {
@@ -47,6 +50,31 @@ export async function hostClock(host: HostShell, signal?: AbortSignal): Promise<
   return result.exitCode === 0 && /^\d+\.\d{9}$/.test(text) ? Number(text) : undefined;
 }
 
+/** A host's wall clock and its time since boot, read together: between two readings they move alike unless the wall clock stepped. */
+export interface ClockReading {
+  wall: number;
+  boot: number;
+}
+
+/** How far the wall clock may move apart from the boot clock between two readings (NTP slews far less). */
+export const CLOCK_STEP_TOLERANCE_SECONDS = 0.5;
+
+/** Both clocks, or undefined where the host cannot tell them (demo hosts). */
+export async function readClock(host: HostShell, signal?: AbortSignal): Promise<ClockReading | undefined> {
+  const result = await host.run(['sh', '-c', 'date +%s.%N && cat /proc/uptime'], { signal, check: false });
+  return result.exitCode === 0 ? parseClock(result.stdout.split('\n')[0], result.stdout.split('\n')[1]?.split(' ')[0]) : undefined;
+}
+
+function parseClock(wall: string | undefined, boot: string | undefined): ClockReading | undefined {
+  if (!/^\d+\.\d+$/.test(wall?.trim() ?? '') || !/^\d+(\.\d+)?$/.test(boot?.trim() ?? '')) return undefined;
+  return { wall: Number(wall), boot: Number(boot) };
+}
+
+/** Whether the wall clock stepped (either way) between two readings of one host. */
+export function clockStepped(earlier: ClockReading, later: ClockReading): boolean {
+  return Math.abs(later.wall - earlier.wall - (later.boot - earlier.boot)) > CLOCK_STEP_TOLERANCE_SECONDS;
+}
+
 /**
  * `root` (named '') and every entry below it (relative names), or undefined where the host's find cannot
  * print the listing. Names are NUL-terminated, so any name a filesystem allows round-trips.
@@ -63,10 +91,16 @@ export function parseTreeListing(listing: string): Map<string, TreeEntry> | unde
   if (fields.pop() !== '' || fields.length % FIELDS.length !== 0) return undefined;
   const entries = new Map<string, TreeEntry>();
   for (let index = 0; index < fields.length; index += FIELDS.length) {
-    const [type, mode, uid, gid, size, mtime, ctime, name, linkTarget] = fields.slice(index, index + FIELDS.length);
-    entries.set(name, { type, mode, uid, gid, size: Number(size), mtime, ctime: Number(ctime), ctimeText: ctime, linkTarget });
+    const [name, entry] = treeEntry(fields.slice(index, index + FIELDS.length));
+    entries.set(name, entry);
   }
   return entries;
+}
+
+/** One entry's FIELDS, in order, as its name and entry. */
+function treeEntry(fields: string[]): [string, TreeEntry] {
+  const [type, mode, uid, gid, size, mtime, ctime, name, linkTarget] = fields;
+  return [name, { type, mode, uid, gid, size: Number(size), mtime, ctime: Number(ctime), ctimeText: ctime, linkTarget }];
 }
 
 /** Every way the two listings differ, in rsync's spirit (`missing x`, `extra x`, `size x`, …); empty when equal. */
@@ -98,6 +132,11 @@ export interface ChangeWindow {
   /** Host clock readings taken before the rehearsal started. */
   sourceSince: number;
   targetSince: number;
+  /** The boot clocks read with them: without them a clock step cannot be told and the verify compares in full. */
+  sourceBoot?: number;
+  targetBoot?: number;
+  /** The source's clocks before the last copying pass: the final pass copies what changed since. */
+  lastPass?: ClockReading;
   /** Names the rehearsal's full content compare found different. */
   rehearsalDifferences: string[];
   /** Each host's digests of the files (2) compares, made after the rehearsal while the app still ran. */
@@ -166,16 +205,58 @@ export function stillValid(ahead: HashedAhead, tree: Map<string, TreeEntry>): Ma
   return valid;
 }
 
+/** One host's listing of the tree, with its clocks and the digests it made of recently changed files. */
+export interface HostListing {
+  clock?: ClockReading;
+  entries: Map<string, TreeEntry>;
+  digests: Map<string, string>;
+}
+
+// As LIST_FORMAT, tagged, with the path as found below `.` (`./a/b`).
+const TAGGED_FORMAT = `L\\0${FIELDS.map(field => `${field === '%P' ? '%p' : field}\\0`).join('')}`;
+
 /**
- * Digests of every regular file below `root` whose ctime is newer than `since`, in one command, requested
- * together with the host's listing inside the window. A guess made before the listings are compared:
- * what the comparison needs and this did not hash is hashed afterwards. Empty where the host's find
- * cannot select by ctime.
+ * One command and one walk of the tree on the host: its clocks (shell builtins, no process), the listing,
+ * and the digests of the regular files whose ctime is newer than `hashSince` (a guess of what (2) will
+ * need: the comparison hashes what it lacks afterwards). Undefined where the host cannot print it (no
+ * bash or GNU find: demo hosts).
  */
-export async function hashChangedSince(host: HostShell, root: string, since: number, signal?: AbortSignal): Promise<Map<string, string>> {
-  const script = 'cd -- "$1" && find . -type f -newerct "@$2" -printf "%P\\0" | xargs -0 -r b2sum -l 256 -z --';
-  const result = await host.run(['sh', '-c', script, 'sh', root, since.toFixed(9)], { signal, check: false });
-  return parseHashes(result.stdout, '');
+export async function listAndHash(host: HostShell, root: string, hashSince: number, signal?: AbortSignal): Promise<HostListing | undefined> {
+  const script = [
+    'cd -- "$1" || exit',
+    'read -r boot idle < /proc/uptime || exit',
+    'printf "C\\0%s\\0%s\\0" "$EPOCHREALTIME" "$boot"',
+    'exec find . -printf "$3" \\( -type f -newerct "@$2" -exec b2sum -l 256 -z -- {} + \\)',
+  ].join('\n');
+  const result = await host.run(['bash', '-c', script, 'bash', root, hashSince.toFixed(9), TAGGED_FORMAT], { signal, check: false });
+  if (result.exitCode !== 0) return undefined;
+  return parseHostListing(result.stdout);
+}
+
+/** listAndHash's output: a `C` record (clocks), `L` records (entries) and `b2sum -z` lines, NUL-terminated. Exported for tests. */
+export function parseHostListing(output: string): HostListing | undefined {
+  const tokens = output.split('\0');
+  if (tokens.pop() !== '') return undefined;
+  const listing: HostListing = { entries: new Map(), digests: new Map() };
+  for (let index = 0; index < tokens.length; ) {
+    const tag = tokens[index];
+    if (tag === 'C') {
+      listing.clock = parseClock(tokens[index + 1], tokens[index + 2]);
+      index += 3;
+    } else if (tag === 'L') {
+      const fields = tokens.slice(index + 1, index + 1 + FIELDS.length);
+      if (fields.length < FIELDS.length) return undefined;
+      const [path, entry] = treeEntry(fields);
+      listing.entries.set(path === '.' ? '' : path.replace(/^\.\//, ''), entry);
+      index += 1 + FIELDS.length;
+    } else if (/^[0-9a-f]{64}  \.\//.test(tag)) {
+      listing.digests.set(tag.slice(68), tag.slice(0, 64));
+      index += 1;
+    } else {
+      return undefined;
+    }
+  }
+  return listing;
 }
 
 /**
