@@ -163,8 +163,17 @@ export class AppWriter {
       } catch (error) {
         this.errors.push(String(error));
       }
-      await delay(this.intervalMs);
+      await this.pauseUnlessQuiesced(this.intervalMs);
     }
+  }
+
+  /**
+   * The pause between writes, cut short by the quiesce (checked every 2 ms): the app stops about as soon
+   * as it is told, like a process handling SIGTERM, not at its next write.
+   */
+  private async pauseUnlessQuiesced(ms: number) {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !existsSync(this.state('quiesced'))) await delay(2);
   }
 }
 

@@ -274,7 +274,7 @@ export function tableHashes(hosts: MigrationHosts, host: TestHost): Record<strin
  * The app's control script. `stop` raises the quiesce flag and waits until the writer (if one runs)
  * acknowledges that it stopped; `start` clears it.
  */
-const APPCTL = `#!/bin/sh
+const APPCTL = `#!/bin/bash
 set -e
 state="$FEDIVERSITY_HOST_ROOT/run/app"
 mkdir -p "$state"
@@ -282,11 +282,13 @@ case "$1" in
   stop)
     touch "$state/quiesced"
     rm -f "$state/started"
+    # Waits in 2 ms steps without a process per step: read -t on a pipe that never delivers.
+    exec 3<> <(:)
     i=0
     while [ -e "$state/writer-running" ] && [ ! -e "$state/writer-stopped" ]; do
-      sleep 0.01
+      read -r -t 0.002 -u 3 || :
       i=$((i + 1))
-      if [ "$i" -gt 3000 ]; then echo "writer did not stop" >&2; exit 1; fi
+      if [ "$i" -gt 15000 ]; then echo "writer did not stop" >&2; exit 1; fi
     done
     ;;
   start)
