@@ -96,9 +96,12 @@ export class PostgresOnHost {
     return parseControlData(result.stdout);
   }
 
+  /**
+   * As the SSH user, without switching to the cluster's (unlike pg_ctl, pg_controldata runs as root, and a
+   * user who cannot switch could not switch either way); LC_ALL=C keeps the field names in English.
+   */
   async controlData(signal?: AbortSignal): Promise<Record<string, string>> {
-    // LC_ALL=C keeps the field names in English.
-    const argv = asUser(this.host, this.pg.osUser, ['env', 'LC_ALL=C', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir]);
+    const argv = ['env', 'LC_ALL=C', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir];
     return parseControlData((await this.shell.run(argv, { signal })).stdout);
   }
 

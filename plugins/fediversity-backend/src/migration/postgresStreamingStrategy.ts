@@ -151,24 +151,24 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   /**
    * Stops the source fast and has the target promote itself once it has replayed past the source's
    * shutdown checkpoint: the LSN guard and the request are one command on the target, so the guard holds
-   * wherever the command runs. That command's psql connects while the source stops and gets its SQL once
-   * the checkpoint is known.
+   * wherever the command runs. That command's psql connects while the source stops, gets its SQL once
+   * the checkpoint is known, and watches the promotion to its end (while the files' final pass still
+   * runs); what it reports is the verify's evidence for the target.
    */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
     await env.saveCheckpoint({ stoppedSource: true });
     const checkpoint = this.stopSource(env, source);
-    const early = target.queryWhenReady(checkpoint.then(lsn => promoteAfterSql(lsn, false)), env.signal).catch(() => undefined);
+    const early = target.queryWhenReady(checkpoint.then(lsn => promoteAfterSql(lsn, true)), env.signal).catch(() => undefined);
     // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
     const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), early]);
     if ('error' in stopped) throw stopped.error;
     const checkpointLsn = stopped.lsn;
     const stopSeconds = (env.now() - started) / 1000;
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
-    if (answer === undefined) await this.promoteAfter(env, checkpointLsn, { wait: false });
-    else promotionState(answer, checkpointLsn, { wait: false });
-    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, promotionRequested: true };
+    const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
+    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, promoted: true, ...promoted };
   }
 
   /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
@@ -182,9 +182,10 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   }
 
   /**
-   * At once on both hosts: the source's control file (cleanly shut down, still at the final sync's
-   * checkpoint, same system identifier) and the end of the target's promotion (requested again under the
-   * same guard if the final sync's request was lost, e.g. by a restart).
+   * The source's control file (cleanly shut down, still at the final sync's checkpoint, same system
+   * identifier) against what the final sync's session saw when the promotion ended; where the final sync
+   * recorded no promotion (a job from before it did), the target is asked at once, and promoted under the
+   * same guard if needed. A promoted target cannot return to recovery, so the recorded end still holds.
    */
   async verify(env: StrategyEnv) {
     const { source } = this.clusters(env);
@@ -192,7 +193,11 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const requested = env.finalSync?.checkpointLsn;
     // A job whose final sync predates the recorded LSN reads it from the control file first.
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
-    const [fields, target] = await Promise.all([source.controlData(env.signal), this.promoteAfter(env, checkpointLsn, { wait: true })]);
+    const recorded = recordedPromotion(env.finalSync);
+    const [fields, target] = await Promise.all([
+      source.controlData(env.signal),
+      recorded ?? this.promoteAfter(env, checkpointLsn, { wait: true }),
+    ]);
     const finalCheckpoint = shutdownCheckpoint(fields);
     if (finalCheckpoint !== checkpointLsn) {
       throw new PermanentJobError(`Verification failed: the source wrote checkpoint ${finalCheckpoint} after the final sync's ${checkpointLsn}`);
@@ -359,6 +364,12 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
       pause = Math.min(pause * 2, MAX_POLL_MS);
     }
   }
+}
+
+/** The end of the promotion as the final sync's session saw it, where it recorded one. */
+function recordedPromotion(finalSync?: Record<string, unknown>): { systemIdentifier: string; replayLsn: string } | undefined {
+  const { promoted, systemIdentifier, replayLsn } = finalSync ?? {};
+  return promoted === true && typeof systemIdentifier === 'string' && typeof replayLsn === 'string' ? { systemIdentifier, replayLsn } : undefined;
 }
 
 /** The source's last checkpoint from its control file, which must say it was shut down cleanly. */
