@@ -190,7 +190,32 @@ describe('IdentityStrategy.verify', () => {
   });
 });
 
-describe('IdentityStrategy.finalSync', () => {
+describe('IdentityStrategy before and in the window', () => {
+  it('copies a differing identity right before the window, and then the final sync runs nothing', async () => {
+    writeFileSync(join(sourceRoot, 'etc/app/secrets/.env'), 'SECRET=rotated\n');
+    const source = recordingHost('source');
+    const target = recordingHost('target');
+    const prepared = await strategy.prepareWindow(envFor(source, target));
+    expect(prepared).toEqual({ copiedBeforeWindow: true });
+    expect(source.argvs.map(argv => argv[0])).toContain('rsync');
+    await expect(strategy.prepareWindow(envFor(recordingHost('source'), recordingHost('target')))).resolves.toEqual({ copiedBeforeWindow: false });
+    const [inWindowSource, inWindowTarget] = [recordingHost('source'), recordingHost('target')];
+    const env = { ...envFor(inWindowSource, inWindowTarget), window: prepared };
+    await expect(strategy.finalSync(env)).resolves.toEqual({ copied: false });
+    expect([...inWindowSource.argvs, ...inWindowTarget.argvs]).toEqual([]);
+    await expect(strategy.verify(env)).resolves.toEqual({ identityEqual: true });
+  });
+
+  it('fails the verify when the identity changes after the preparation (the migration rolls back)', async () => {
+    const prepared = await strategy.prepareWindow(envFor(recordingHost('source'), recordingHost('target')));
+    writeFileSync(join(sourceRoot, 'srv/app/signing.key'), 'a new key\n');
+    const env = { ...envFor(recordingHost('source'), recordingHost('target')), window: prepared };
+    await expect(strategy.finalSync(env)).resolves.toEqual({ copied: false });
+    await expect(strategy.verify(env)).rejects.toThrow(/identity files differ/);
+  });
+});
+
+describe('IdentityStrategy.finalSync of a job prepared without it', () => {
   it('copies nothing when both hosts hold the same identity: one digest exec per host, no rsync', async () => {
     const source = recordingHost('source');
     const target = recordingHost('target');

@@ -68,12 +68,25 @@ export class IdentityStrategy implements MigrationStrategy {
   }
 
   /**
-   * In the window: one digest exec per host (at once) instead of an rsync over ssh per path, which is far
-   * dearer on a loaded host; the copy runs only when the digests differ, or when a path is missing on the
-   * source (rsync then fails as before). The files strategy's preparation wrote the known_hosts file
-   * (rsyncFromSource rewrites it if not).
+   * Right before the window: the identity compared, and copied where it differs. These files change when
+   * an operator edits them, not while the app runs, so the window itself only verifies them; one that does
+   * change in the seconds before the quiesce fails the verify and the migration rolls back.
+   */
+  async prepareWindow(env: StrategyEnv) {
+    const { equal, sourceMissing } = await this.compare(env);
+    // The files strategy's preparation writes the known_hosts file at the same time (rsyncFromSource writes
+    // it itself if ssh finds none).
+    if (!equal || sourceMissing) await this.copy(env, { knownHostsWritten: true });
+    return { copiedBeforeWindow: !equal || sourceMissing };
+  }
+
+  /**
+   * Nothing where the window's preparation made the identity equal (a job prepared before it did compares
+   * and copies here): one digest exec per host at once, the copy only when the digests differ, or when a
+   * path is missing on the source (rsync then fails as before).
    */
   async finalSync(env: StrategyEnv) {
+    if (env.window?.copiedBeforeWindow !== undefined) return { copied: false };
     const { equal, sourceMissing } = await this.compare(env);
     if (equal && !sourceMissing) return { copied: false };
     await this.copy(env, { knownHostsWritten: true });
