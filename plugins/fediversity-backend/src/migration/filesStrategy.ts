@@ -1,7 +1,7 @@
 import { PermanentJobError } from '../jobs/errors';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
-import { HostShell, hostPath } from './hosts';
+import { hostPath } from './hosts';
 import { assertIdentical, closeControlConnection, ensurePeerTrust, itemizedName, jobDirectory, openControlConnection, rsyncFromSource } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 import {
@@ -14,7 +14,6 @@ import {
   hashChangedAhead,
   HashedAhead,
   hashFiles,
-  hostClock,
   HostListing,
   listAndHash,
   readClock,
@@ -166,20 +165,14 @@ export class FilesStrategy implements MigrationStrategy {
       };
       if (!escapedNames(window)) {
         const [source, target] = await Promise.all([
-          this.hashAhead(env.source, sourcePath, window.sourceSince, window.rehearsalDifferences, env.signal),
-          this.hashAhead(env.target, targetPath, window.targetSince, window.rehearsalDifferences, env.signal),
+          hashChangedAhead(env.source, sourcePath, window.sourceSince - CHANGE_MARGIN_SECONDS, window.rehearsalDifferences, env.signal),
+          hashChangedAhead(env.target, targetPath, window.targetSince - CHANGE_MARGIN_SECONDS, window.rehearsalDifferences, env.signal),
         ]);
         if (source && target) window.ahead = { source, target };
       }
       windows[directory] = window;
     }
     return { windows };
-  }
-
-  private async hashAhead(host: HostShell, root: string, rehearsalSince: number, rehearsalDifferences: string[], signal: AbortSignal): Promise<HashedAhead | undefined> {
-    const since = await hostClock(host, signal);
-    const files = await hashChangedAhead(host, root, rehearsalSince - CHANGE_MARGIN_SECONDS, rehearsalDifferences, signal);
-    return since === undefined || files === undefined ? undefined : { since, files };
   }
 
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {

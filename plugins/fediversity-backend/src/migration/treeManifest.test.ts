@@ -156,9 +156,11 @@ describe('hashes made ahead and the target hashing in one command', () => {
     // Past the kernel's coarse clock (it stamps files up to a tick behind the reading).
     await new Promise(resolve => setTimeout(resolve, 30));
     writeFileSync(join(source, 'media', 'fresh.bin'), 'fresh');
-    const ahead = (await hashChangedAhead(local, source, since, ['media/a.bin']))!;
-    // fresh.bin changed after the reading; a.bin is named (the rehearsal found it different); the rest is old.
+    const { since: listedAt, files: ahead } = (await hashChangedAhead(local, source, since, ['media/a.bin', 'media/sub']))!;
+    // fresh.bin changed after the reading; a.bin is named (the rehearsal found it different); the rest is
+    // old, and a named directory has no digest.
     expect(Object.keys(ahead).sort()).toEqual(['media/a.bin', 'media/fresh.bin']);
+    expect(listedAt).toBeGreaterThan(since);
     const written = Number(ahead['media/fresh.bin'].ctime);
     let tree = (await listTree(local, source))!;
     // Listed within a tick of its write, fresh.bin's digest is not trusted: a later write could carry the same stamp.
@@ -171,7 +173,8 @@ describe('hashes made ahead and the target hashing in one command', () => {
   });
 
   it('leaves out a file the running app deletes between the listing and its read', async () => {
-    const since = (await hostClock(local))! - 0.5;
+    // Nothing changed since this time: a.bin is hashed because it is named, in a command of its own.
+    const since = (await hostClock(local))! + 60;
     const deletingApp: HostShell = {
       role: 'source',
       run: async (argv, options) => {
@@ -179,8 +182,8 @@ describe('hashes made ahead and the target hashing in one command', () => {
         return local.run(argv, options);
       },
     };
-    const ahead = (await hashChangedAhead(deletingApp, source, since, []))!;
-    expect(Object.keys(ahead)).toEqual(['media/sub/name with\nnewline and space']);
+    const ahead = (await hashChangedAhead(deletingApp, source, since, ['media/a.bin', 'media/sub/name with\nnewline and space']))!;
+    expect(Object.keys(ahead.files)).toEqual(['media/sub/name with\nnewline and space']);
     await expect(hashFiles(local, source, ['media/a.bin'])).rejects.toThrow(/exited with 123/);
   });
 

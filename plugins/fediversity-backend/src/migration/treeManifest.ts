@@ -172,22 +172,23 @@ export interface HashedFile {
 }
 
 /**
- * Digests of the regular files changed since `changedSince` (a ctime not older) or named in `alsoNames`,
- * each with the ctime it had when listed, before it was read. Undefined where the host cannot list its tree.
+ * Digests of the regular files changed since `changedSince` (a ctime newer) or named in `alsoNames`, each
+ * with the ctime it had when listed, before it was read, and the host's clock from before the listing.
+ * Made with listAndHash, as the verify will (its parser is then warm in the window). The app still runs:
+ * a file it deletes between the listing and its read simply gets no digest. Undefined where the host
+ * cannot list its tree.
  */
-export async function hashChangedAhead(host: HostShell, root: string, changedSince: number, alsoNames: string[], signal?: AbortSignal): Promise<Record<string, HashedFile> | undefined> {
-  const tree = await listTree(host, root, signal);
-  if (!tree) return undefined;
-  const named = new Set(alsoNames);
-  const names = [...tree].filter(([name, entry]) => entry.type === 'f' && (entry.ctime >= changedSince || named.has(name))).map(([name]) => name);
-  // The app still runs: a file it deletes between the listing and its read simply gets no digest ahead.
-  const hashes = await hashFiles(host, root, names, signal, { vanishedAllowed: true });
-  const ahead: Record<string, HashedFile> = {};
-  for (const name of names) {
-    const digest = hashes.get(name);
-    if (digest) ahead[name] = { digest, ctime: tree.get(name)!.ctimeText };
+export async function hashChangedAhead(host: HostShell, root: string, changedSince: number, alsoNames: string[], signal?: AbortSignal): Promise<HashedAhead | undefined> {
+  const listing = await listAndHash(host, root, changedSince, signal, { vanishedAllowed: true });
+  if (!listing?.clock) return undefined;
+  const isFile = (name: string) => listing.entries.get(name)?.type === 'f';
+  const named = alsoNames.filter(name => isFile(name) && !listing.digests.has(name));
+  const more = await hashFiles(host, root, named, signal, { vanishedAllowed: true });
+  const files: Record<string, HashedFile> = {};
+  for (const [name, digest] of [...listing.digests, ...more]) {
+    if (isFile(name)) files[name] = { digest, ctime: listing.entries.get(name)!.ctimeText };
   }
-  return ahead;
+  return { since: listing.clock.wall, files };
 }
 
 /**
@@ -219,9 +220,15 @@ const TAGGED_FORMAT = `L\\0${FIELDS.map(field => `${field === '%P' ? '%p' : fiel
  * One command and one walk of the tree on the host: its clocks (shell builtins, no process), the listing,
  * and the digests of the regular files whose ctime is newer than `hashSince` (a guess of what (2) will
  * need: the comparison hashes what it lacks afterwards). Undefined where the host cannot print it (no
- * bash or GNU find: demo hosts).
+ * bash or GNU find: demo hosts) or, unless `vanishedAllowed` (the app still runs), where an entry vanished.
  */
-export async function listAndHash(host: HostShell, root: string, hashSince: number, signal?: AbortSignal): Promise<HostListing | undefined> {
+export async function listAndHash(
+  host: HostShell,
+  root: string,
+  hashSince: number,
+  signal?: AbortSignal,
+  options: { vanishedAllowed?: boolean } = {},
+): Promise<HostListing | undefined> {
   const script = [
     'cd -- "$1" || exit',
     'read -r boot idle < /proc/uptime || exit',
@@ -229,7 +236,8 @@ export async function listAndHash(host: HostShell, root: string, hashSince: numb
     'exec find . -printf "$3" \\( -type f -newerct "@$2" -exec b2sum -l 256 -z -- {} + \\)',
   ].join('\n');
   const result = await host.run(['bash', '-c', script, 'bash', root, hashSince.toFixed(9), TAGGED_FORMAT], { signal, check: false });
-  if (result.exitCode !== 0) return undefined;
+  // find fails where an entry vanished mid-walk or b2sum could not read one: normal under a running app.
+  if (result.exitCode !== 0 && !options.vanishedAllowed) return undefined;
   return parseHostListing(result.stdout);
 }
 
