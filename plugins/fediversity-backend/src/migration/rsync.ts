@@ -212,7 +212,7 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
 
 /**
  * The name in an itemized rsync line (`%i %n`: an 11-character field, a space, the name; `>f.st...... a`,
- * `*deleting   a`) as listTree names it: without a directory's trailing slash, and '' for the root (`./`).
+ * `*deleting   a`) as the tree listings name it: without a directory's trailing slash, and '' for the root (`./`).
  */
 export function itemizedName(line: string): string {
   const name = line.slice(12).replace(/\/$/, '');

@@ -10,11 +10,8 @@ import {
   filesToHash,
   hashChangedAhead,
   hashFiles,
-  hostClock,
   listAndHash,
-  listTree,
   parseHostListing,
-  parseTreeListing,
   readClock,
   stillValid,
   TreeEntry,
@@ -61,12 +58,22 @@ beforeEach(() => {
 
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
+/** The host's listing alone (nothing changed after 2100, so nothing is hashed). */
+async function listTree(host: HostShell, root: string) {
+  return (await listAndHash(host, root, 4102444800))?.entries;
+}
+
+/** The host's wall clock. */
+async function hostClock(host: HostShell) {
+  return (await readClock(host))?.wall;
+}
+
 async function listings() {
   const [sourceTree, targetTree] = await Promise.all([listTree(local, source), listTree(local, target)]);
   return { sourceTree: sourceTree!, targetTree: targetTree! };
 }
 
-describe('listTree and compareTrees', () => {
+describe('listAndHash and compareTrees', () => {
   it('finds two copies equal, names with newlines and spaces included', async () => {
     const { sourceTree, targetTree } = await listings();
     // '' is the root itself: its mode, owner and mtime are copied and compared too.
@@ -101,8 +108,8 @@ describe('listTree and compareTrees', () => {
   it('is undefined where the host cannot print the listing, and for a truncated one', async () => {
     expect(await listTree(limited, target)).toBeUndefined();
     expect(await hostClock(limited)).toBeUndefined();
-    expect(parseTreeListing('f\0' + '644\0')).toBeUndefined();
-    expect(parseTreeListing('')).toEqual(new Map());
+    expect(parseHostListing('L\0f\0' + '644\0')).toBeUndefined();
+    expect(parseHostListing('')).toEqual({ entries: new Map(), digests: new Map() });
   });
 });
 
@@ -190,13 +197,14 @@ describe('hashes made ahead and the target hashing in one command', () => {
 });
 
 describe('listAndHash: the listing and the recent digests in one command', () => {
-  it('lists the whole tree like listTree, with the clocks and digests of the files changed since a time', async () => {
+  it('lists the whole tree with the clocks, and the digests of the files changed since a time', async () => {
     const clock = (await readClock(local))!;
     await new Promise(resolve => setTimeout(resolve, 30));
     const odd = 'media/sub/new\nline';
     writeFileSync(join(source, odd), 'fresh');
     const listing = (await listAndHash(local, source, clock.wall))!;
-    expect(listing.entries).toEqual(await listTree(local, source));
+    expect([...listing.entries.keys()].sort()).toEqual(['', 'media', 'media/a.bin', 'media/link', 'media/sub', odd, 'media/sub/name with\nnewline and space'].sort());
+    expect(listing.entries.get(odd)).toMatchObject({ type: 'f', size: 5 });
     expect([...listing.digests.keys()]).toEqual([odd]);
     expect(listing.digests.get(odd)).toEqual((await hashFiles(local, source, [odd])).get(odd));
     expect(listing.clock!.wall).toBeGreaterThan(clock.wall);

@@ -41,14 +41,6 @@ export const CHANGE_MARGIN_SECONDS = 1.1;
 export const TICK_MARGIN_SECONDS = 0.05;
 
 const FIELDS = ['%y', '%m', '%U', '%G', '%s', '%T@', '%C@', '%P', '%l'];
-const LIST_FORMAT = FIELDS.map(field => `${field}\\0`).join('');
-
-/** The host's clock in seconds since the epoch, or undefined where the host cannot tell it (demo hosts). */
-export async function hostClock(host: HostShell, signal?: AbortSignal): Promise<number | undefined> {
-  const result = await host.run(['date', '+%s.%N'], { signal, check: false });
-  const text = result.stdout.trim();
-  return result.exitCode === 0 && /^\d+\.\d{9}$/.test(text) ? Number(text) : undefined;
-}
 
 /** A host's wall clock and its time since boot, read together: between two readings they move alike unless the wall clock stepped. */
 export interface ClockReading {
@@ -73,28 +65,6 @@ function parseClock(wall: string | undefined, boot: string | undefined): ClockRe
 /** Whether the wall clock stepped (either way) between two readings of one host. */
 export function clockStepped(earlier: ClockReading, later: ClockReading): boolean {
   return Math.abs(later.wall - earlier.wall - (later.boot - earlier.boot)) > CLOCK_STEP_TOLERANCE_SECONDS;
-}
-
-/**
- * `root` (named '') and every entry below it (relative names), or undefined where the host's find cannot
- * print the listing. Names are NUL-terminated, so any name a filesystem allows round-trips.
- */
-export async function listTree(host: HostShell, root: string, signal?: AbortSignal): Promise<Map<string, TreeEntry> | undefined> {
-  const result = await host.run(['find', root, '-printf', LIST_FORMAT], { signal, check: false });
-  if (result.exitCode !== 0) return undefined;
-  return parseTreeListing(result.stdout);
-}
-
-export function parseTreeListing(listing: string): Map<string, TreeEntry> | undefined {
-  const fields = listing.split('\0');
-  // A complete listing ends with a NUL: the split leaves one empty string after the last entry.
-  if (fields.pop() !== '' || fields.length % FIELDS.length !== 0) return undefined;
-  const entries = new Map<string, TreeEntry>();
-  for (let index = 0; index < fields.length; index += FIELDS.length) {
-    const [name, entry] = treeEntry(fields.slice(index, index + FIELDS.length));
-    entries.set(name, entry);
-  }
-  return entries;
 }
 
 /** One entry's FIELDS, in order, as its name and entry. */
@@ -213,7 +183,7 @@ export interface HostListing {
   digests: Map<string, string>;
 }
 
-// As LIST_FORMAT, tagged, with the path as found below `.` (`./a/b`).
+// Each entry's FIELDS, NUL-terminated after an `L` tag, with the path as found below `.` (`./a/b`).
 const TAGGED_FORMAT = `L\\0${FIELDS.map(field => `${field === '%P' ? '%p' : field}\\0`).join('')}`;
 
 /**
@@ -230,6 +200,8 @@ export async function listAndHash(
   options: { vanishedAllowed?: boolean } = {},
 ): Promise<HostListing | undefined> {
   const script = [
+    // In the C locale $EPOCHREALTIME has a decimal point.
+    'LC_ALL=C',
     'cd -- "$1" || exit',
     'read -r boot idle < /proc/uptime || exit',
     'printf "C\\0%s\\0%s\\0" "$EPOCHREALTIME" "$boot"',
