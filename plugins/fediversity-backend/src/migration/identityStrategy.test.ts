@@ -1,26 +1,15 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { CommandResult, HostRole, HostShell } from './hosts';
+import { HostRole, HostShell } from './hosts';
 import { IdentityStrategy } from './identityStrategy';
 import { MigrationHost, MigrationParams } from './params';
 import { StrategyEnv } from './strategy';
+import { localHost } from '../testing/localHost';
 
-/** This machine as a host: the real sh, find and sha256sum, argv without a shell. */
-function run(argv: readonly string[], options: { check?: boolean; stdin?: unknown } = {}): Promise<CommandResult> {
-  return new Promise<CommandResult>((resolve, reject) => {
-    const child = execFile(argv[0], argv.slice(1), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const exitCode = error ? ((error as { code?: unknown }).code as number) : 0;
-      if (error && typeof exitCode !== 'number') return reject(error);
-      if (exitCode !== 0 && options.check !== false) return reject(new Error(`${argv[0]} exited with ${exitCode}: ${stderr}`));
-      return resolve({ exitCode, stdout, stderr });
-    });
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(typeof options.stdin === 'string' ? options.stdin : '');
-  });
-}
+/** This machine as a host: the real sh, find and sha256sum. */
+const run = localHost().run;
 
 /**
  * A local host that records every argv. rsync (run on the source, pushing to `user@host:path` over ssh) runs

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
 import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource } from './rsync';
 import { StrategyEnv } from './strategy';
+import { localHost } from '../testing/localHost';
 
 const JOB = '7c6c4d26-1ad8-4bd1-8973-8348c30c5b36';
 
@@ -138,11 +138,7 @@ describe('changedEntriesArgv, run with a local rsync', () => {
   });
   afterEach(() => rmSync(base, { recursive: true, force: true }));
 
-  const run = (argv: string[], stdin: string) =>
-    new Promise<{ code: number; stdout: string }>(resolve => {
-      const child = execFile(argv[0], argv.slice(1), (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout }));
-      child.stdin!.end(stdin);
-    });
+  const run = async (argv: string[], stdin: string) => ({ code: (await localHost().run(argv, { stdin, check: false })).exitCode });
   /** Each entry below root as `name:content` (directories `name/`). */
   const tree = (root: string): string[] =>
     readdirSync(root, { recursive: true, encoding: 'utf8' })

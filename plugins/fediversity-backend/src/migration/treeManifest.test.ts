@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandResult, HostShell } from './hosts';
+import { HostShell } from './hosts';
+import { localHost } from '../testing/localHost';
 import {
   clockStepped,
   compareHashes,
@@ -17,21 +17,8 @@ import {
   TreeEntry,
 } from './treeManifest';
 
-/** This machine as a host: the real find, date, xargs and b2sum, argv without a shell. */
-const local: HostShell = {
-  role: 'source',
-  run: (argv, options = {}) =>
-    new Promise<CommandResult>((resolve, reject) => {
-      const child = execFile(argv[0], argv.slice(1), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const exitCode = error ? ((error as { code?: unknown }).code as number) : 0;
-        if (error && typeof exitCode !== 'number') return reject(error);
-        if (exitCode !== 0 && options.check !== false) return reject(new Error(`${argv[0]} exited with ${exitCode}: ${stderr}`));
-        return resolve({ exitCode, stdout, stderr });
-      });
-      child.stdin!.on('error', () => undefined);
-      child.stdin!.end(options.stdin ?? '');
-    }),
-};
+/** This machine as a host: the real find, xargs and b2sum. */
+const local = localHost();
 
 /** A host whose find and date do not exist, like a demo host's emulated command set. */
 const limited: HostShell = { role: 'target', run: async () => ({ exitCode: 127, stdout: '', stderr: 'unsupported' }) };

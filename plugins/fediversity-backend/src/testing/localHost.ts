@@ -1,0 +1,22 @@
+import { execFile } from 'node:child_process';
+import { CommandResult, HostRole, HostShell } from '../migration/hosts';
+
+/** This machine as a migration host: argv run without a shell, as a host's SSH exec would run it. */
+export function localHost(role: HostRole = 'source'): HostShell {
+  return {
+    role,
+    run: async (argv, options = {}) => {
+      const stdin = await options.stdin;
+      return new Promise<CommandResult>((resolve, reject) => {
+        const child = execFile(argv[0], argv.slice(1), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+          const exitCode = error ? ((error as { code?: unknown }).code as number) : 0;
+          if (error && typeof exitCode !== 'number') return reject(error);
+          if (exitCode !== 0 && options.check !== false) return reject(new Error(`${argv[0]} exited with ${exitCode}: ${stderr}`));
+          return resolve({ exitCode, stdout, stderr });
+        });
+        child.stdin!.on('error', () => undefined);
+        child.stdin!.end(stdin ?? '');
+      });
+    },
+  };
+}
