@@ -143,7 +143,7 @@ export class FilesStrategy implements MigrationStrategy {
     const settle = Math.max(0, ...env.params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
     await openControlConnection(env, settle + CONTROL_IDLE_SECONDS);
     const lastPass = await readClock(env.source, env.signal);
-    await this.pass(env, 'live');
+    await this.livePass(env);
     const windows: Record<string, ChangeWindow> = {};
     for (const directory of this.directories) {
       const sourcePath = hostPath(env.params.source, directory);
@@ -176,7 +176,8 @@ export class FilesStrategy implements MigrationStrategy {
   }
 
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
-    const seconds = await this.pass(env, 'live');
+    await ensurePeerTrust(env);
+    const seconds = await this.livePass(env);
     return { seconds, caughtUp: seconds < env.params.catchUp.passBudgetSeconds };
   }
 
@@ -289,15 +290,14 @@ export class FilesStrategy implements MigrationStrategy {
   /** The copied files stay on the target (inert while its app is stopped); the source was only read. */
   async undoInitialSync() {}
 
-  private async pass(env: StrategyEnv, mode: 'live' | 'final'): Promise<number> {
-    // The final pass relies on the window's preparation for the known_hosts file (see rsyncFromSource).
-    if (mode === 'live') await ensurePeerTrust(env);
+  /** A live pass over every directory (the app runs: exit 24 tolerated); the caller wrote the known_hosts file. */
+  private async livePass(env: StrategyEnv): Promise<number> {
     let seconds = 0;
     for (const directory of this.directories) {
       const outcome = await rsyncFromSource(env, {
         sourcePath: `${hostPath(env.params.source, directory)}/`,
         targetPath: `${hostPath(env.params.target, directory)}/`,
-        mode,
+        mode: 'live',
       });
       seconds += outcome.seconds;
     }

@@ -69,11 +69,9 @@ export class PostgresOnHost {
    * -w` checks for that every 100 ms; inside the downtime window the stop is requested without waiting
    * (`-W`) and the postmaster's pid file, the very thing pg_ctl waits on, is watched every 5 ms instead
    * (at most 120 s; the process itself can linger as a zombie until its parent reaps it). The wait forks
-   * nothing: a `sleep` per round was a fork and exec every 5 ms (about 20 per stop, ~1.5 ms of CPU each)
-   * taken from the shutdown it waits for. bash's builtin `read -t 0.005` on a pipe it holds both ends of
-   * (opened once, before the stop) never gets data nor EOF, so it waits out the timeout in one pselect.
-   * The bound counts rounds (24000 of at least 5 ms), so a read that stopped waiting would fail fast
-   * instead of spinning for 120 s.
+   * nothing (a `sleep` per round took CPU from the shutdown it waited for): bash's `read -t 0.005` on a
+   * pipe it holds both ends of waits out its timeout. The bound counts rounds, so a read that stopped
+   * waiting fails fast instead of spinning.
    * The script is a constant: programs, data directory and mode arrive as its arguments, never as shell
    * text. Fails on a cluster that is not running.
    */
