@@ -1,8 +1,18 @@
 import { PermanentJobError } from '../jobs/errors';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
-import { hostPath } from './hosts';
-import { assertIdentical, closeControlConnection, ensurePeerTrust, itemizedName, jobDirectory, openControlConnection, rsyncFromSource } from './rsync';
+import { HostRole, HostShell, hostPath } from './hosts';
+import {
+  assertIdentical,
+  closeControlConnection,
+  ensurePeerTrust,
+  itemizedName,
+  jobDirectory,
+  openControlConnection,
+  RsyncPass,
+  rsyncFromSource,
+  startFinalPass,
+} from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 import {
   CHANGE_MARGIN_SECONDS,
@@ -11,12 +21,14 @@ import {
   compareHashes,
   compareTrees,
   filesToHash,
+  fireListAndHash,
   hashChangedAhead,
   HashedAhead,
   hashFiles,
   HostListing,
   listAndHash,
   readClock,
+  startListAndHash,
   stillValid,
   TICK_MARGIN_SECONDS,
 } from './treeManifest';
@@ -171,8 +183,24 @@ export class FilesStrategy implements MigrationStrategy {
         if (source && target) window.ahead = { source, target };
       }
       windows[directory] = window;
+      this.startWindowCommands(env, directory, window);
     }
     return { windows };
+  }
+
+  /**
+   * The window's commands for `directory`, started now and held at their gates (readyCommands.ts): the final
+   * pass (rsync connected to the target, waiting for its list), then both hosts' listings for the verify.
+   */
+  private startWindowCommands(env: StrategyEnv, directory: string, window: ChangeWindow) {
+    const ready = env.ready;
+    if (!ready) return;
+    if (limitedFinalPass(window) && ready.hasRoom('source')) {
+      ready.keep(`final:${directory}`, startFinalPass(env, this.finalPass(env, directory, window)));
+    }
+    if (!listingsProve(window) || !ready.hasRoom('source') || !ready.hasRoom('target')) return;
+    ready.keep(`list:${directory}:source`, startListAndHash(env.source, hostPath(env.params.source, directory), hashSince(window, 'source')));
+    ready.keep(`list:${directory}:target`, startListAndHash(env.target, hostPath(env.params.target, directory), hashSince(window, 'target')));
   }
 
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
@@ -190,19 +218,26 @@ export class FilesStrategy implements MigrationStrategy {
     const windows = (env.window?.windows ?? {}) as Record<string, ChangeWindow>;
     let seconds = 0;
     let limitedPasses = 0;
+    let startedAhead = 0;
     for (const directory of this.directories) {
       const window = windows[directory];
-      const limited = window?.lastPass && !escapedNames(window);
-      const outcome = await rsyncFromSource(env, {
-        sourcePath: `${hostPath(env.params.source, directory)}/`,
-        targetPath: `${hostPath(env.params.target, directory)}/`,
-        mode: 'final',
-        ...(limited ? { changedSince: window.lastPass!.wall - CHANGE_MARGIN_SECONDS, alsoNames: window.rehearsalDifferences } : {}),
-      });
+      const ready = env.ready?.take(`final:${directory}`);
+      const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), ready);
       seconds += outcome.seconds;
-      if (limited) limitedPasses++;
+      if (limitedFinalPass(window)) limitedPasses++;
+      if (ready) startedAhead++;
     }
-    return { seconds, limitedPasses };
+    return { seconds, limitedPasses, startedAhead };
+  }
+
+  /** What changed since the last live pass began, where the window's facts tell; else the whole tree. */
+  private finalPass(env: StrategyEnv, directory: string, window?: ChangeWindow): RsyncPass {
+    return {
+      sourcePath: `${hostPath(env.params.source, directory)}/`,
+      targetPath: `${hostPath(env.params.target, directory)}/`,
+      mode: 'final',
+      ...(limitedFinalPass(window) ? { changedSince: window.lastPass.wall - CHANGE_MARGIN_SECONDS, alsoNames: window.rehearsalDifferences } : {}),
+    };
   }
 
   /**
@@ -216,11 +251,12 @@ export class FilesStrategy implements MigrationStrategy {
     let compared = 0;
     let hashedInWindow = 0;
     let fullCompares = 0;
+    let listedAhead = 0;
     for (const directory of this.directories) {
       const sourcePath = hostPath(env.params.source, directory);
       const targetPath = hostPath(env.params.target, directory);
       const window = windows[directory];
-      const outcome = window ? await this.verifyChanged(env, sourcePath, targetPath, window) : undefined;
+      const outcome = window ? await this.verifyChanged(env, directory, window) : undefined;
       if (outcome === undefined) {
         assertIdentical(directory, await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'verify' }));
         fullCompares++;
@@ -228,9 +264,10 @@ export class FilesStrategy implements MigrationStrategy {
         assertIdentical(directory, { exitCode: 0, seconds: 0, differences: outcome.differences });
         compared += outcome.compared;
         hashedInWindow += outcome.hashedInWindow;
+        listedAhead += outcome.listedAhead;
       }
     }
-    return { identical: true, seconds: (env.now() - started) / 1000, comparedFiles: compared, hashedInWindow, fullCompares };
+    return { identical: true, seconds: (env.now() - started) / 1000, comparedFiles: compared, hashedInWindow, fullCompares, listedAhead };
   }
 
   /**
@@ -241,13 +278,18 @@ export class FilesStrategy implements MigrationStrategy {
    * where a file's ctime is still the one they were made for); what the comparison needs beyond those is
    * hashed in a second round.
    */
-  private async verifyChanged(env: StrategyEnv, sourcePath: string, targetPath: string, window: ChangeWindow) {
-    if (escapedNames(window) || window.sourceBoot === undefined || window.targetBoot === undefined) return undefined;
-    const hashSince = (rehearsalSince: number, ahead?: HashedAhead) => (ahead ? ahead.since - TICK_MARGIN_SECONDS : rehearsalSince - CHANGE_MARGIN_SECONDS);
-    const [source, target] = await Promise.all([
-      listAndHash(env.source, sourcePath, hashSince(window.sourceSince, window.ahead?.source), env.signal),
-      listAndHash(env.target, targetPath, hashSince(window.targetSince, window.ahead?.target), env.signal),
-    ]);
+  private async verifyChanged(env: StrategyEnv, directory: string, window: ChangeWindow) {
+    const sourcePath = hostPath(env.params.source, directory);
+    const targetPath = hostPath(env.params.target, directory);
+    if (!listingsProve(window)) return undefined;
+    let listedAhead = 0;
+    const list = (host: HostShell, path: string) => {
+      const ready = env.ready?.take(`list:${directory}:${host.role}`);
+      if (!ready) return listAndHash(host, path, hashSince(window, host.role), env.signal);
+      listedAhead++;
+      return fireListAndHash(ready, env.signal);
+    };
+    const [source, target] = await Promise.all([list(env.source, sourcePath), list(env.target, targetPath)]);
     if (!source?.clock || !target?.clock) return undefined;
     const stepped =
       clockStepped({ wall: window.sourceSince, boot: window.sourceBoot }, source.clock) ||
@@ -259,7 +301,7 @@ export class FilesStrategy implements MigrationStrategy {
       return undefined;
     }
     const structure = compareTrees(source.entries, target.entries);
-    if (structure.length) return { differences: structure, compared: 0, hashedInWindow: 0 };
+    if (structure.length) return { differences: structure, compared: 0, hashedInWindow: 0, listedAhead };
     const names = filesToHash(source.entries, target.entries, window);
     const known = (listing: HostListing, ahead?: HashedAhead) => new Map([...(ahead ? stillValid(ahead, listing.entries) : []), ...listing.digests]);
     const [sourceHashes, targetHashes] = await Promise.all([
@@ -270,6 +312,7 @@ export class FilesStrategy implements MigrationStrategy {
       differences: compareHashes(names, sourceHashes, targetHashes),
       compared: names.length,
       hashedInWindow: source.digests.size + target.digests.size + sourceHashes.hashedNow + targetHashes.hashedNow,
+      listedAhead,
     };
   }
 
@@ -303,6 +346,22 @@ export class FilesStrategy implements MigrationStrategy {
     }
     return seconds;
   }
+}
+
+/** Whether the window's facts let the listings prove equality (verifyChanged); else every byte is compared. */
+function listingsProve(window: ChangeWindow): window is ChangeWindow & { sourceBoot: number; targetBoot: number } {
+  return !escapedNames(window) && window.sourceBoot !== undefined && window.targetBoot !== undefined;
+}
+
+/** From when a host's listing hashes files: after the digests made ahead where there are some, else the rehearsal. */
+function hashSince(window: ChangeWindow, role: HostRole): number {
+  const ahead: HashedAhead | undefined = window.ahead?.[role];
+  if (ahead) return ahead.since - TICK_MARGIN_SECONDS;
+  return (role === 'source' ? window.sourceSince : window.targetSince) - CHANGE_MARGIN_SECONDS;
+}
+
+function limitedFinalPass(window?: ChangeWindow): window is ChangeWindow & { lastPass: NonNullable<ChangeWindow['lastPass']> } {
+  return window?.lastPass !== undefined && !escapedNames(window);
 }
 
 /** rsync escapes unprintable bytes in names (`\\#012`): such a name cannot be matched to the listings. */

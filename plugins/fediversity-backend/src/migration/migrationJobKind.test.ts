@@ -12,6 +12,7 @@ import { FakeClock } from '../jobs/testing/FakeClock';
 import { expectGoldenLog, renderEventLog } from '../jobs/testing/goldenLog';
 import { ConnectedHost, HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
+import { GATE_LINE } from './readyCommands';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 import { MemoryDnsProvider } from '../testing/migrationFixtures';
 
@@ -86,7 +87,14 @@ const fakeConnector =
   (effects: string[]): HostConnector =>
   async role => ({
     role,
-    async run(argv) {
+    async run(command, options = {}) {
+      let argv = command;
+      if (argv[0] === 'bash' && argv[2]?.startsWith(GATE_LINE)) {
+        // A command started ahead runs, like the real gate, only once it is sent `go`.
+        const input = await Promise.resolve(options.stdin).catch(() => '');
+        if (!input?.startsWith('go\n')) return { exitCode: 125, stdout: '', stderr: '' };
+        argv = argv.slice(4);
+      }
       if (argv[0] === 'df') return { exitCode: 0, stdout: 'Avail Mounted\n1000000 /\n', stderr: '' };
       if (argv[0] !== 'tee' && argv[0] !== 'rm') effects.push(`${role}$ ${argv.join(' ')}`);
       return { exitCode: 0, stdout: '', stderr: '' };

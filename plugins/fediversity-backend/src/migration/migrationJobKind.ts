@@ -6,6 +6,7 @@ import { HostConnector, HostSessionPool, HostShell } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
+import { gated, ReadyCommands, startReady } from './readyCommands';
 import { closeControlConnection } from './rsync';
 import { appCommands, settleSeconds, strategiesFromAppDefinition } from './strategies';
 import { MigrationStrategy, StrategyEnv } from './strategy';
@@ -48,6 +49,12 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
   const strategiesOf = (params: MigrationParams) => (deps.strategies ?? strategiesFromAppDefinition)(params);
 
   const pool = new HostSessionPool(deps.connect);
+  const ready = new ReadyCommands();
+
+  async function releaseJob(jobId: string) {
+    ready.disarmJob(jobId);
+    await pool.release(jobId);
+  }
 
   /** Both hosts for one step (pinned keys); sessions are reused by the job's next steps unless it fails. */
   async function withHosts<T>(
@@ -73,8 +80,8 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       ]);
       return await fn({ source, target });
     } catch (error) {
-      // A broken session must not be reused by the retry.
-      await pool.release(ctx.job.id);
+      // A broken session must not be reused by the retry, nor a command started for a step that will not come.
+      await releaseJob(ctx.job.id);
       throw error;
     }
   }
@@ -93,6 +100,11 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       preflight: (ctx.outputs.preflight as { facts?: Record<string, Record<string, unknown>> } | undefined)?.facts?.[strategy.name],
       window: (ctx.outputs.quiesce as { window?: Record<string, Record<string, unknown>> } | undefined)?.window?.[strategy.name],
       finalSync: (ctx.outputs['final-sync'] as Record<string, Record<string, unknown>> | undefined)?.[strategy.name],
+      ready: {
+        keep: (name, command) => ready.keep(ctx.job.id, `${strategy.name}:${name}`, command),
+        take: name => ready.take(ctx.job.id, `${strategy.name}:${name}`),
+        hasRoom: role => ready.hasRoom(ctx.job.id, role),
+      },
       saveCheckpoint: checkpoint => {
         state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
         saving = saving.then(() => ctx.saveCheckpoint({ ...state }));
@@ -126,15 +138,32 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     return results;
   }
 
-  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string) {
-    for (const command of commands) {
+  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string, readyAs?: string) {
+    for (const [index, command] of commands.entries()) {
       await ctx.log(`${what} on the ${host.role}: ${command.join(' ')}`);
-      await host.run(command, { signal: ctx.signal });
+      const started = readyAs ? ready.take(ctx.job.id, `${readyAs}:${index}`) : undefined;
+      if (!started) {
+        await host.run(command, { signal: ctx.signal });
+        continue;
+      }
+      const result = await started.fire('', ctx.signal);
+      if (result.exitCode !== 0) throw new Error(`${command[0]} exited with ${result.exitCode} on the ${host.role}: ${result.stderr.trim()}`);
+    }
+  }
+
+  /** Starts the app's commands for a later moment of the window, each held at its gate (readyCommands.ts). */
+  function startCommands(ctx: Ctx, host: HostShell, commands: string[][], readyAs: string) {
+    for (const [index, command] of commands.entries()) {
+      if (!ready.hasRoom(ctx.job.id, host.role)) return;
+      ready.keep(ctx.job.id, `${readyAs}:${index}`, startReady(host, gated(command), { gate: true, check: false }));
     }
   }
 
   return {
-    closeSessions: () => pool.releaseAll(),
+    closeSessions: () => {
+      ready.disarmAll();
+      return pool.releaseAll();
+    },
     kind: MIGRATION_JOB_KIND,
     title: 'Migrate the instance to another host (zero data loss)',
     params: migrationParamsSchema,
@@ -254,13 +283,17 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         title: 'Quiesce the source app',
         run: ctx =>
           withHosts(ctx, ['source', 'target'], async hosts => {
-            // Not yet downtime (the source still serves): both hosts connected, each strategy readied.
+            // Not yet downtime (the source still serves): both hosts connected, the app's stop (and its start on
+            // the target, for the cut-over) waiting at their gates, each strategy readied.
+            const quiesce = appCommands(ctx.job.params, 'quiesce');
+            startCommands(ctx, hosts.source, quiesce, 'app:quiesce');
+            startCommands(ctx, hosts.target, appCommands(ctx.job.params, 'unquiesce'), 'app:start');
             const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
             const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
             const startedAt = saved ?? ctx.clock.now();
             if (saved === undefined) await ctx.saveCheckpoint({ startedAt });
-            await runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'quiesce'), 'Quiescing');
+            await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
             const settle = settleSeconds(ctx.job.params);
             if (settle > 0) {
               await ctx.log(`Waiting ${settle} s for clients to settle`);
@@ -329,7 +362,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             await eachStrategy(ctx, hosts, async (strategy, env) => {
               if (!verified?.[strategy.name]?.promoted) await strategy.cutOver(env);
             });
-            await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app');
+            await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app', 'app:start');
             if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });
             const servingAt = ctx.clock.now();
             if (params.dns) {
@@ -373,7 +406,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             // Closes the host-to-host connection and removes the job's directory with the pinned key in it.
             await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
             await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
-            await pool.release(ctx.job.id);
+            await releaseJob(ctx.job.id);
             return { checks, sourceKept: true };
           });
         },

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { asUser, HostShell } from './hosts';
+import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
 
 /** Commands against one PostgreSQL cluster on one host, as the cluster's OS user. */
@@ -28,11 +29,25 @@ export class PostgresOnHost {
    * caller still waits for what to run); nothing runs if it rejects.
    */
   async queryWhenReady(sql: Promise<string>, signal?: AbortSignal, database = 'postgres'): Promise<string> {
-    const result = await this.shell.run(
-      this.argv('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.pg.socketDir, '-p', String(this.pg.port), '-d', database, '-f', '-']),
-      { signal, stdin: sql },
-    );
+    const result = await this.shell.run(this.scriptArgv(database), { signal, stdin: sql });
     return result.stdout.trim();
+  }
+
+  /** queryWhenReady started ahead (readyCommands.ts): psql connected, its script sent by fireQuery; an empty one runs nothing. */
+  startQuery(database = 'postgres'): ReadyCommand {
+    return startReady(this.shell, this.scriptArgv(database), { gate: false, check: false });
+  }
+
+  async fireQuery(ready: ReadyCommand, sql: string, signal?: AbortSignal): Promise<string> {
+    const result = await ready.fire(sql, signal);
+    if (result.exitCode !== 0) {
+      throw new Error(`psql on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    }
+    return result.stdout.trim();
+  }
+
+  private scriptArgv(database: string): string[] {
+    return this.argv('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.pg.socketDir, '-p', String(this.pg.port), '-d', database, '-f', '-']);
   }
 
   /** Several statements in one psql run, each in its own transaction (one `-c` each), stopping at an error. */
@@ -76,7 +91,28 @@ export class PostgresOnHost {
    * text. Fails on a cluster that is not running.
    */
   async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<Record<string, string>> {
+    return parseControlData((await this.shell.run(this.stopArgv(mode, false), { signal })).stdout);
+  }
+
+  /**
+   * stopAndWait started ahead (readyCommands.ts): runuser and bash wait at the gate; fireStop runs the stop.
+   * Nothing stops unless it is fired.
+   */
+  startStop(mode: 'fast' | 'immediate'): ReadyCommand {
+    return startReady(this.shell, this.stopArgv(mode, true), { gate: true, check: false });
+  }
+
+  async fireStop(ready: ReadyCommand, signal?: AbortSignal): Promise<Record<string, string>> {
+    const result = await ready.fire('', signal);
+    if (result.exitCode !== 0) {
+      throw new Error(`Stopping the database on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    }
+    return parseControlData(result.stdout);
+  }
+
+  private stopArgv(mode: 'fast' | 'immediate', gate: boolean): string[] {
     const script = [
+      ...(gate ? [GATE_LINE] : []),
       'exec 3<> <(:) || exit',
       '"$1" -D "$2" -m "$3" -W stop || exit',
       'i=0',
@@ -87,11 +123,7 @@ export class PostgresOnHost {
       'exec 3<&-',
       'exec env LC_ALL=C "$4" -D "$2"',
     ].join('\n');
-    const result = await this.shell.run(
-      asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]),
-      { signal },
-    );
-    return parseControlData(result.stdout);
+    return asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]);
   }
 
   /**

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
 import { asUser } from './hosts';
 import { assertLsn, LSN, lsnPosition, PostgresOnHost } from './postgres';
+import { ReadyCommand } from './readyCommands';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
@@ -142,10 +143,16 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     return { seconds: 0, lagBytes, caughtUp: lagBytes <= env.params.catchUp.maxLagBytes };
   }
 
-  /** While the app still serves: a checkpoint now leaves the shutdown checkpoint only what is written after it. */
+  /**
+   * While the app still serves: a checkpoint now leaves the shutdown checkpoint only what is written after
+   * it; the final sync's two commands start (the source's stop waiting at its gate, the target's psql
+   * connected, waiting for its script), so the window does not pay for their sessions and processes.
+   */
   async prepareWindow(env: StrategyEnv) {
-    const { source } = this.clusters(env);
+    const { source, target } = this.clusters(env);
     await source.query('CHECKPOINT', env.signal);
+    if (env.ready?.hasRoom('source')) env.ready.keep('stop', source.startStop('fast'));
+    if (env.ready?.hasRoom('target')) env.ready.keep('promote', target.startQuery());
   }
 
   /**
@@ -158,9 +165,21 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
+    const [readyStop, readyPromote] = [env.ready?.take('stop'), env.ready?.take('promote')];
     await env.saveCheckpoint({ stoppedSource: true });
-    const checkpoint = this.stopSource(env, source);
-    const early = target.queryWhenReady(checkpoint.then(lsn => promoteAfterSql(lsn, true)), env.signal).catch(() => undefined);
+    const checkpoint = this.stopSource(env, source, readyStop);
+    const sql = checkpoint.then(lsn => promoteAfterSql(lsn, true));
+    const early = (
+      readyPromote
+        ? sql.then(
+            text => target.fireQuery(readyPromote, text, env.signal),
+            error => {
+              readyPromote.disarm();
+              throw error;
+            },
+          )
+        : target.queryWhenReady(sql, env.signal)
+    ).catch(() => undefined);
     // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
     const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), early]);
     if ('error' in stopped) throw stopped.error;
@@ -168,13 +187,14 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const stopSeconds = (env.now() - started) / 1000;
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
-    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, promoted: true, ...promoted };
+    const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
+    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
   }
 
   /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
-  private async stopSource(env: StrategyEnv, source: PostgresOnHost): Promise<string> {
+  private async stopSource(env: StrategyEnv, source: PostgresOnHost, ready?: ReadyCommand): Promise<string> {
     try {
-      return shutdownCheckpoint(await source.stopAndWait('fast', env.signal));
+      return shutdownCheckpoint(ready ? await source.fireStop(ready, env.signal) : await source.stopAndWait('fast', env.signal));
     } catch (error) {
       if ((await source.status(env.signal)) !== 'stopped') throw error;
       return shutdownCheckpoint(await source.controlData(env.signal));

@@ -118,7 +118,7 @@ describe('rsyncFromSource', () => {
     expect(rsync[0]).toBe('rsync');
     expect(rsync).toEqual(expect.arrayContaining(['--delete', '--from0', '--files-from=-', '--delete-missing-args']));
     expect(remoteShell(rsync)).toContain('ControlPath=');
-    expect(stdins[0]).toBe('a/b\0.\0');
+    expect(stdins[0]).toBe('go\na/b\0.\0');
   });
 });
 
@@ -167,13 +167,17 @@ describe('changedEntriesArgv, run with a local rsync', () => {
     // Rewritten in place: its directory does not change, the file alone is listed.
     writeFileSync(join(source, 'b', 'z'), 'new');
     const rsync = ['rsync', '-aH', '--modify-window=-1', '--delete', '--from0', '--files-from=-', '--delete-missing-args', `${source}/`, `${target}/`];
-    const first = await run(changedEntriesArgv(`${source}/`, since, rsync), '');
+    // Without the go line (a session closed before the window): rsync gets an empty list, nothing changes.
+    const before = tree(target);
+    expect((await run(changedEntriesArgv(`${source}/`, since, rsync), '')).code).toBe(125);
+    expect(tree(target)).toEqual(before);
+    const first = await run(changedEntriesArgv(`${source}/`, since, rsync), 'go\n');
     expect(first.code).toBe(0);
     expect(tree(target)).toEqual(['a/', 'a/new:new', 'a/sub/', 'a/sub/kept:same', 'a/sub/only-on-target:x', 'b/', 'b/stale:old', 'b/z:new']);
-    const second = await run(changedEntriesArgv(`${source}/`, since, rsync), 'b/stale\0');
+    const second = await run(changedEntriesArgv(`${source}/`, since, rsync), 'go\nb/stale\0');
     expect(second.code).toBe(0);
     expect(tree(target)).not.toContain('b/stale:old');
     // A root find cannot enter fails the pass, whatever rsync makes of the empty list.
-    expect((await run(changedEntriesArgv(join(base, 'missing'), since, rsync), '')).code).not.toBe(0);
+    expect((await run(changedEntriesArgv(join(base, 'missing'), since, rsync), 'go\n')).code).not.toBe(0);
   });
 });

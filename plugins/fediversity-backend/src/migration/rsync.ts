@@ -1,6 +1,7 @@
 import { knownHostsLine, PeerEndpoint, rsyncPushArgv, sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
-import { HostShell } from './hosts';
+import { CommandResult, HostShell } from './hosts';
+import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { StrategyEnv } from './strategy';
 
 /** rsync's exit code for "some files vanished before they could be transferred". */
@@ -116,9 +117,10 @@ export interface RsyncPass {
 
 /**
  * `rsyncArgv` (with `--from0 --files-from=-`) fed the entries below `root` whose ctime is newer than `since`,
- * then the names on stdin: a changed directory as `dir/.`, so rsync sends its entries without recursing (a
- * files-from list turns -a's recursion off) and `--delete` removes on the target what it no longer holds.
- * A failing find fails the command (pipefail).
+ * then the names on stdin after a `go` line: a changed directory as `dir/.`, so rsync sends its entries
+ * without recursing (a files-from list turns -a's recursion off) and `--delete` removes on the target what
+ * it no longer holds. rsync starts at once; the walk waits for `go` (GATE_LINE: without it rsync gets an
+ * empty list and copies nothing). A failing find fails the command (pipefail).
  */
 export function changedEntriesArgv(root: string, since: number, rsyncArgv: string[]): string[] {
   return ['bash', '-o', 'pipefail', '-c', CHANGED_ENTRIES_SCRIPT, 'bash', root, since.toFixed(9), ...rsyncArgv];
@@ -127,7 +129,7 @@ export function changedEntriesArgv(root: string, since: number, rsyncArgv: strin
 const CHANGED_ENTRIES_SCRIPT = [
   'root=$1 since=$2',
   'shift 2',
-  '{ (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@"',
+  `{ { ${GATE_LINE}; } && (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@"`,
 ].join('\n');
 
 /**
@@ -150,19 +152,29 @@ const RSYNC_REMOTE_SHELL_FAILED = 255;
  * Runs rsync on the source host, pushing to the target host over ssh with the pinned key. Rehearsal, final
  * and verify passes (around the downtime window) go through the connection `openControlConnection` opened
  * and do not write the known_hosts file first (the window's preparation did): if ssh fails they write it
- * and run once more.
+ * and run once more. A final pass can be `ready` (startFinalPass): rsync started before the window,
+ * connected to the target and waiting for its file list.
  */
-export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass): Promise<RsyncOutcome> {
+export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass, ready?: ReadyCommand): Promise<RsyncOutcome> {
   if (pass.mode === 'live') return rsyncOnce(env, pass);
-  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false });
+  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready });
   if (outcome.exitCode !== RSYNC_REMOTE_SHELL_FAILED) return outcome;
   await ensurePeerTrust(env);
   return rsyncOnce(env, pass);
 }
 
-async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRemoteShell?: boolean } = {}): Promise<RsyncOutcome> {
+/**
+ * The final pass (`changedSince` set) started ahead, before the app stops: rsync starts, connects to the
+ * target through the job's connection and waits; the walk for what changed starts only when fired
+ * (rsyncFromSource with it as `ready`). Disarmed, it sends an empty list and copies nothing.
+ */
+export function startFinalPass(env: StrategyEnv, pass: RsyncPass): ReadyCommand {
+  if (pass.mode !== 'final' || pass.changedSince === undefined) throw new Error('Only a final pass of what changed can start ahead');
+  return startReady(env.source, passCommand(env, pass).argv, { gate: true, check: false });
+}
+
+function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input?: string } {
   const dryRun = pass.mode === 'verify' || pass.mode === 'rehearsal';
-  const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
   const argv = rsyncPushArgv({
     sourcePath: pass.sourcePath,
     targetPath: pass.targetPath,
@@ -183,15 +195,28 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.
   const shell = argv.indexOf('-e') + 1;
   argv[shell] = [argv[shell], '-o', `Ciphers=${PEER_CIPHERS}`, ...(pass.mode === 'live' ? [] : throughControlConnection(env.jobId))].join(' ');
+  if (pass.changedSince === undefined) return { argv };
+  return {
+    argv: changedEntriesArgv(pass.sourcePath, pass.changedSince, argv),
+    input: (pass.alsoNames ?? []).map(name => `${name === '' ? '.' : name}\0`).join(''),
+  };
+}
+
+async function rsyncOnce(
+  env: StrategyEnv,
+  pass: RsyncPass,
+  options: { failOnRemoteShell?: boolean; ready?: ReadyCommand } = {},
+): Promise<RsyncOutcome> {
+  const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
   const started = env.now();
-  const result =
-    pass.changedSince === undefined
-      ? await env.source.run(argv, { signal: env.signal, check: false })
-      : await env.source.run(changedEntriesArgv(pass.sourcePath, pass.changedSince, argv), {
-          signal: env.signal,
-          check: false,
-          stdin: (pass.alsoNames ?? []).map(name => `${name === '' ? '.' : name}\0`).join(''),
-        });
+  let result: CommandResult;
+  if (options.ready) {
+    result = await options.ready.fire(passCommand(env, pass).input ?? '', env.signal);
+  } else {
+    const { argv, input } = passCommand(env, pass);
+    const stdin = input === undefined ? undefined : `go\n${input}`;
+    result = await env.source.run(argv, { signal: env.signal, check: false, stdin });
+  }
   const seconds = (env.now() - started) / 1000;
   const exitCode = result.exitCode ?? -1;
   const ok = exitCode === 0 || (vanishedIsNormal && exitCode === RSYNC_VANISHED);
@@ -206,6 +231,7 @@ async function rsyncOnce(env: StrategyEnv, pass: RsyncPass, options: { failOnRem
     if (NO_SPACE.test(result.stderr)) throw new Error(`Target disk full: ${message}`);
     throw new Error(message);
   }
+  const dryRun = pass.mode === 'verify' || pass.mode === 'rehearsal';
   const differences = dryRun ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
   return { exitCode, seconds, differences };
 }

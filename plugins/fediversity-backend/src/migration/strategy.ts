@@ -1,5 +1,14 @@
-import { HostShell } from './hosts';
+import { HostRole, HostShell } from './hosts';
 import { MigrationParams } from './params';
+import { ReadyCommand } from './readyCommands';
+
+/** This strategy's commands started ahead for a later step of the job (readyCommands.ts). */
+export interface StrategyReadyCommands {
+  keep(name: string, command: ReadyCommand): void;
+  /** The command kept under `name` if it still waits; otherwise the step runs its command afresh. */
+  take(name: string): ReadyCommand | undefined;
+  hasRoom(role: HostRole): boolean;
+}
 
 /** What a strategy gets in every step: both hosts, the job's identity and its own checkpoint slice. */
 export interface StrategyEnv {
@@ -17,6 +26,8 @@ export interface StrategyEnv {
   /** This strategy's part of the step's checkpoint (from an earlier, interrupted run of the step). */
   checkpoint: Record<string, unknown>;
   saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
+  /** Absent (unit tests): every command starts when it is needed. */
+  ready?: StrategyReadyCommands;
   log(message: string, fields?: Record<string, unknown>): Promise<void>;
   sleep(ms: number): Promise<void>;
   now(): number;

@@ -1,4 +1,5 @@
-import { HostShell } from './hosts';
+import { CommandResult, HostShell } from './hosts';
+import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 
 /**
  * Manifests of a directory tree on a host, for the verify inside the downtime window. A full `-c` compare
@@ -199,7 +200,22 @@ export async function listAndHash(
   signal?: AbortSignal,
   options: { vanishedAllowed?: boolean } = {},
 ): Promise<HostListing | undefined> {
+  const result = await host.run(listAndHashArgv(root, hashSince, false), { signal, check: false });
+  return listingOf(result, options);
+}
+
+/** listAndHash started ahead, waiting at its gate (readyCommands.ts); fireListAndHash walks the tree. */
+export function startListAndHash(host: HostShell, root: string, hashSince: number): ReadyCommand {
+  return startReady(host, listAndHashArgv(root, hashSince, true), { gate: true, check: false });
+}
+
+export async function fireListAndHash(ready: ReadyCommand, signal?: AbortSignal): Promise<HostListing | undefined> {
+  return listingOf(await ready.fire('', signal));
+}
+
+function listAndHashArgv(root: string, hashSince: number, gate: boolean): string[] {
   const script = [
+    ...(gate ? [GATE_LINE] : []),
     // In the C locale $EPOCHREALTIME has a decimal point.
     'LC_ALL=C',
     'cd -- "$1" || exit',
@@ -207,7 +223,10 @@ export async function listAndHash(
     'printf "C\\0%s\\0%s\\0" "$EPOCHREALTIME" "$boot"',
     'exec find . -printf "$3" \\( -type f -newerct "@$2" -exec b2sum -l 256 -z -- {} + \\)',
   ].join('\n');
-  const result = await host.run(['bash', '-c', script, 'bash', root, hashSince.toFixed(9), TAGGED_FORMAT], { signal, check: false });
+  return ['bash', '-c', script, 'bash', root, hashSince.toFixed(9), TAGGED_FORMAT];
+}
+
+function listingOf(result: CommandResult, options: { vanishedAllowed?: boolean } = {}): HostListing | undefined {
   // find fails where an entry vanished mid-walk or b2sum could not read one: normal under a running app.
   if (result.exitCode !== 0 && !options.vanishedAllowed) return undefined;
   return parseHostListing(result.stdout);

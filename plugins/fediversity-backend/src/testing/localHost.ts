@@ -5,9 +5,8 @@ import { CommandResult, HostRole, HostShell } from '../migration/hosts';
 export function localHost(role: HostRole = 'source'): HostShell {
   return {
     role,
-    run: async (argv, options = {}) => {
-      const stdin = await options.stdin;
-      return new Promise<CommandResult>((resolve, reject) => {
+    run: async (argv, options = {}) =>
+      new Promise<CommandResult>((resolve, reject) => {
         const child = execFile(argv[0], argv.slice(1), { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
           const exitCode = error ? ((error as { code?: unknown }).code as number) : 0;
           if (error && typeof exitCode !== 'number') return reject(error);
@@ -15,8 +14,11 @@ export function localHost(role: HostRole = 'source'): HostShell {
           return resolve({ exitCode, stdout, stderr });
         });
         child.stdin!.on('error', () => undefined);
-        child.stdin!.end(stdin ?? '');
-      });
-    },
+        // Started at once; a promised input arrives when it resolves (EOF alone if it rejects), as over SSH.
+        Promise.resolve(options.stdin).then(
+          text => child.stdin!.end(text ?? ''),
+          () => child.stdin!.end(),
+        );
+      }),
   };
 }

@@ -1,0 +1,110 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localHost } from '../testing/localHost';
+import { CommandResult } from './hosts';
+import { gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
+
+describe('startReady', () => {
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'ready-'));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+  it('runs a gated command only when fired, with the input after the go line', async () => {
+    const marker = join(base, 'ran');
+    const ready = startReady(localHost(), gated(['bash', '-c', 'cat > "$1"', 'bash', marker]), { gate: true, check: false });
+    // Started, waiting at the gate: nothing has run.
+    await new Promise(resolve => setTimeout(resolve, 100));
+    expect(existsSync(marker)).toBe(false);
+    expect(ready.ended).toBe(false);
+    const result = await ready.fire('the input\n');
+    expect(result.exitCode).toBe(0);
+    expect(readFileSync(marker, 'utf8')).toBe('the input\n');
+    expect(ready.ended).toBe(true);
+  });
+
+  it('a disarmed gated command exits 125 having done nothing', async () => {
+    const marker = join(base, 'ran');
+    const host = localHost();
+    let finished: Promise<CommandResult> | undefined;
+    const ready = startReady(
+      { role: host.role, run: (argv, options) => (finished = host.run(argv, options)) },
+      gated(['touch', marker]),
+      { gate: true, check: false },
+    );
+    ready.disarm();
+    expect((await finished!).exitCode).toBe(125);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a gate opens on go alone, not on other input', async () => {
+    const marker = join(base, 'ran');
+    const host = localHost();
+    let finished: Promise<CommandResult> | undefined;
+    const ready = startReady({ role: host.role, run: (argv, options) => (finished = host.run(argv, options)) }, gated(['touch', marker]), {
+      gate: false,
+      check: false,
+    });
+    await ready.fire('gone\n');
+    expect((await finished!).exitCode).toBe(125);
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('ReadyCommands', () => {
+  function fake(role: 'source' | 'target', ended = false) {
+    const command: ReadyCommand & { disarmed: boolean } = {
+      role,
+      ended,
+      disarmed: false,
+      fire: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
+      disarm: () => (command.disarmed = true),
+    };
+    return command;
+  }
+
+  it('hands a command to the step that takes it, once', () => {
+    const commands = new ReadyCommands();
+    const stop = fake('source');
+    commands.keep('job-1', 'stop', stop);
+    expect(commands.take('job-2', 'stop')).toBeUndefined();
+    expect(commands.take('job-1', 'stop')).toBe(stop);
+    expect(commands.take('job-1', 'stop')).toBeUndefined();
+    expect(stop.disarmed).toBe(false);
+  });
+
+  it('holds at most perHost per job and host, disarming what it cannot keep', () => {
+    const commands = new ReadyCommands(2);
+    const [a, b, c, d] = [fake('source'), fake('source'), fake('source'), fake('target')];
+    commands.keep('job', 'a', a);
+    commands.keep('job', 'b', b);
+    expect(commands.hasRoom('job', 'source')).toBe(false);
+    commands.keep('job', 'c', c);
+    commands.keep('job', 'd', d);
+    expect(c.disarmed).toBe(true);
+    expect(d.disarmed).toBe(false);
+    expect(commands.take('job', 'c')).toBeUndefined();
+  });
+
+  it('replaces a command kept under the same name (a retried step), disarming the old one', () => {
+    const commands = new ReadyCommands();
+    const [first, second] = [fake('source'), fake('source')];
+    commands.keep('job', 'stop', first);
+    commands.keep('job', 'stop', second);
+    expect(first.disarmed).toBe(true);
+    expect(commands.take('job', 'stop')).toBe(second);
+  });
+
+  it('does not hand out a command that ended before it was fired; disarmJob disarms the rest', () => {
+    const commands = new ReadyCommands();
+    const [dead, waiting] = [fake('source', true), fake('target')];
+    commands.keep('job', 'dead', dead);
+    commands.keep('job', 'waiting', waiting);
+    expect(commands.take('job', 'dead')).toBeUndefined();
+    commands.disarmJob('job');
+    expect(waiting.disarmed).toBe(true);
+    expect(commands.take('job', 'waiting')).toBeUndefined();
+  });
+});

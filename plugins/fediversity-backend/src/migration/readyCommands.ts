@@ -1,0 +1,117 @@
+import { CommandResult, HostRole, HostShell } from './hosts';
+
+/**
+ * The first line of a script started ahead (see startReady): it goes on only when its input begins with
+ * `go`, and ends with exit 125 on anything else, an early EOF included (a session closed, a job rolled
+ * back, a backend killed), having done nothing.
+ */
+export const GATE_LINE = 'IFS= read -r go && [ "$go" = go ] || exit 125';
+
+/** argv run only once the gate opens (GATE_LINE, then exec). */
+export function gated(argv: readonly string[]): string[] {
+  return ['bash', '-c', `${GATE_LINE}\nexec "$@"`, 'bash', ...argv];
+}
+
+/**
+ * A command started before it is needed, its input held back: `fire` sends the input and answers with the
+ * command's result, `disarm` sends EOF alone. The command must do nothing on an EOF before its input: a
+ * gated one (GATE_LINE) exits, psql with an empty script ends. What it takes out of the downtime window is
+ * the command's start: an SSH session, a process or two, a connection (psql's, rsync's to the target).
+ */
+export interface ReadyCommand {
+  readonly role: HostRole;
+  /**
+   * Sends `input` (a gated command: `go` first, see startReady's `gate`) and waits for the command's end;
+   * `signal` (the firing step's) kills it.
+   */
+  fire(input: string, signal?: AbortSignal): Promise<CommandResult>;
+  disarm(): void;
+  /** The command ended before it was fired (a broken session): the caller runs it afresh. */
+  readonly ended: boolean;
+}
+
+/**
+ * Starts `argv` on `host` with its input held back. With `gate` (argv begins with GATE_LINE or is
+ * `gated(…)`) fire sends `go` before the input. It outlives the step that started it (not that step's
+ * signal, the firing step's ends it), and a session's close ends it.
+ */
+export function startReady(host: HostShell, argv: readonly string[], options: { gate: boolean; check?: boolean }): ReadyCommand {
+  let send!: (input: string) => void;
+  let cancel!: () => void;
+  const input = new Promise<string>((resolve, reject) => {
+    send = resolve;
+    cancel = () => reject(new Error('disarmed'));
+  });
+  input.catch(() => undefined);
+  let ended = false;
+  const abort = new AbortController();
+  const result = host.run(argv, { stdin: input, check: options.check, signal: abort.signal });
+  result.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
+  return {
+    role: host.role,
+    fire: (text, signal) => {
+      if (signal?.aborted) abort.abort(signal.reason);
+      signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
+      send(options.gate ? `go\n${text}` : text);
+      return result;
+    },
+    disarm: () => cancel(),
+    get ended() {
+      return ended;
+    },
+  };
+}
+
+/**
+ * Commands one step of a job started for a later one, by job and name. Kept in memory only: after a crash,
+ * or on another backend instance, there are none and the later step runs its command afresh; so a ready
+ * command may speed a step up but never decides what it does. At most `perHost` are held per job and host:
+ * each holds one of the few sessions an SSH connection runs at once (SshConnection's limit), and the
+ * steps in between need the others.
+ */
+export class ReadyCommands {
+  private readonly jobs = new Map<string, Map<string, ReadyCommand>>();
+
+  constructor(private readonly perHost = 4) {}
+
+  /** Keeps `command` for a later step; disarms it at once where the job holds as many as allowed on its host. */
+  keep(jobId: string, name: string, command: ReadyCommand): void {
+    const commands = this.jobs.get(jobId) ?? new Map<string, ReadyCommand>();
+    commands.get(name)?.disarm();
+    commands.delete(name);
+    if (!this.hasRoom(jobId, command.role)) {
+      command.disarm();
+      return;
+    }
+    commands.set(name, command);
+    this.jobs.set(jobId, commands);
+  }
+
+  /** Whether another command may be kept for the job on that host (so none is started only to be disarmed). */
+  hasRoom(jobId: string, role: HostRole): boolean {
+    const held = [...(this.jobs.get(jobId)?.values() ?? [])].filter(command => command.role === role);
+    return held.length < this.perHost;
+  }
+
+  /** The command kept under `name`, if it is still waiting; the caller fires or disarms it. */
+  take(jobId: string, name: string): ReadyCommand | undefined {
+    const commands = this.jobs.get(jobId);
+    const command = commands?.get(name);
+    commands?.delete(name);
+    if (!command || command.ended) return undefined;
+    return command;
+  }
+
+  /** Disarms every command the job holds (a failed step, the job's end). */
+  disarmJob(jobId: string): void {
+    for (const command of this.jobs.get(jobId)?.values() ?? []) command.disarm();
+    this.jobs.delete(jobId);
+  }
+
+  disarmAll(): void {
+    for (const jobId of [...this.jobs.keys()]) this.disarmJob(jobId);
+  }
+}
