@@ -91,7 +91,7 @@ export class PostgresOnHost {
    * text. Fails on a cluster that is not running.
    */
   async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<Record<string, string>> {
-    return parseControlData(afterMarker((await this.shell.run(this.stopArgv(mode, false), { signal })).stdout));
+    return parseControlData((await this.shell.run(this.stopArgv(mode, false), { signal })).stdout);
   }
 
   /**
@@ -102,61 +102,25 @@ export class PostgresOnHost {
     return startReady(this.shell, this.stopArgv(mode, true), { gate: true, check: false });
   }
 
-  /**
-   * fireStop's `onShutdownCheckpoint` gets the control file's fields as soon as they say the shutdown
-   * checkpoint is written (the postmaster still waits for its WAL senders, writes statistics and exits:
-   * some 30 ms), so the standby's promotion can start meanwhile; its guard (replay past that checkpoint)
-   * and the verify (the control file after the exit) keep it safe. A torn or early reading is ignored.
-   */
-  async fireStop(
-    ready: ReadyCommand,
-    signal?: AbortSignal,
-    onShutdownCheckpoint?: (fields: Record<string, string>) => void,
-  ): Promise<Record<string, string>> {
-    let seen = '';
-    let reported = false;
-    const watch = (text: string) => {
-      if (reported || !onShutdownCheckpoint) return;
-      seen += text;
-      const end = seen.indexOf(`\n${CHECKPOINT_MARKER}\n`);
-      if (end < 0) return;
-      reported = true;
-      const fields = parseControlData(seen.slice(0, end));
-      if (isCleanShutdownReading(seen.slice(0, end), fields)) onShutdownCheckpoint(fields);
-    };
-    const result = await ready.fire('', signal, watch);
+  async fireStop(ready: ReadyCommand, signal?: AbortSignal): Promise<Record<string, string>> {
+    const result = await ready.fire('', signal);
     if (result.exitCode !== 0) {
       throw new Error(`Stopping the database on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     }
-    return parseControlData(afterMarker(result.stdout));
+    return parseControlData(result.stdout);
   }
 
-  /**
-   * The stop script (see stopAndWait). While it waits it also watches the control file (bash's `-nt`
-   * against a file it touches at each reading, so pg_controldata runs only once the file changed; then at
-   * every round while it says `shutting down`, as file times are only as fine as the kernel's tick) and
-   * prints the reading that says `shut down` once, followed by CHECKPOINT_MARKER.
-   */
   private stopArgv(mode: 'fast' | 'immediate', gate: boolean): string[] {
     const script = [
       ...(gate ? [GATE_LINE] : []),
       'exec 3<> <(:) || exit',
       '"$1" -D "$2" -m "$3" -W stop || exit',
-      'ref=$(mktemp) || exit',
-      'trap \'rm -f -- "$ref"\' EXIT',
-      'i=0 early= stopping=',
+      'i=0',
       'while [ -e "$2/postmaster.pid" ]; do',
       '  if ((++i > 24000)); then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
-      '  if [ -z "$early" ] && { [ -n "$stopping" ] || [ "$2/global/pg_control" -nt "$ref" ]; }; then',
-      '    touch -- "$ref"',
-      '    c=$(LC_ALL=C "$4" -D "$2" 2>&1) || c=',
-      `    if [[ $c == *"state:"*" shut down"$'\\n'* ]]; then printf '%s\\n%s\\n' "$c" "${CHECKPOINT_MARKER}"; early=1`,
-      `    elif [[ $c == *"state:"*" shutting down"$'\\n'* ]]; then stopping=1; fi`,
-      '  fi',
       '  read -r -t 0.005 -u 3 || :',
       'done',
       'exec 3<&-',
-      'rm -f -- "$ref"',
       'exec env LC_ALL=C "$4" -D "$2"',
     ].join('\n');
     return asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]);
@@ -191,30 +155,8 @@ export class PostgresOnHost {
   }
 }
 
-/** The line the stop script prints after its early reading of the control file. */
-const CHECKPOINT_MARKER = '-- shutdown checkpoint written --';
-
-/** The stop script's final reading: what follows the early one, if it printed one. */
-function afterMarker(output: string): string {
-  const marker = output.indexOf(`${CHECKPOINT_MARKER}\n`);
-  return marker < 0 ? output : output.slice(marker + CHECKPOINT_MARKER.length + 1);
-}
-
-/**
- * A reading taken while the server was shutting down is trusted only if pg_controldata found the file
- * whole (no CRC warning) and it is a shutdown checkpoint's: state `shut down`, redo at the checkpoint. Exported for tests.
- */
-export function isCleanShutdownReading(output: string, fields: Record<string, string>): boolean {
-  return (
-    !/WARNING|CRC/i.test(output) &&
-    fields['Database cluster state'] === 'shut down' &&
-    LSN.test(fields['Latest checkpoint location'] ?? '') &&
-    fields["Latest checkpoint's REDO location"] === fields['Latest checkpoint location']
-  );
-}
-
 /** pg_controldata's `Name: value` lines as a record (run with LC_ALL=C, so the names are English). */
-export function parseControlData(output: string): Record<string, string> {
+function parseControlData(output: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const line of output.split('\n')) {
     const colon = line.indexOf(':');

@@ -167,15 +167,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const started = env.now();
     const [readyStop, readyPromote] = [env.ready?.take('stop'), env.ready?.take('promote')];
     await env.saveCheckpoint({ stoppedSource: true });
-    // The promotion's guard needs the shutdown checkpoint: read as soon as it is written (fireStop), or
-    // after the postmaster's exit.
-    let earlyLsn: string | undefined;
-    let reportWritten!: (lsn: string) => void;
-    const written = new Promise<string>(resolve => (reportWritten = resolve));
-    const checkpoint = this.stopSource(env, source, readyStop, fields => reportWritten((earlyLsn = shutdownCheckpoint(fields))));
-    // The source stays stopped unless rolled back: the verify's reading of its control file is made now.
-    checkpoint.then(() => env.ready?.keep('control', alreadyFired('source', source.runControlData(env.signal))), () => undefined);
-    const sql = Promise.race([written, checkpoint]).then(lsn => promoteAfterSql(lsn, true));
+    const checkpoint = this.stopSource(env, source, readyStop);
+    const sql = checkpoint.then(lsn => promoteAfterSql(lsn, true));
     const early = (
       readyPromote
         ? sql.then(
@@ -191,34 +184,19 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), early]);
     if ('error' in stopped) throw stopped.error;
     const checkpointLsn = stopped.lsn;
-    if (earlyLsn !== undefined && earlyLsn !== checkpointLsn) {
-      // Cannot happen after a shutdown checkpoint; if it did, the promotion's guard was too early: roll back.
-      throw new Error(`The source's control file said ${earlyLsn}, then ${checkpointLsn} after it stopped`);
-    }
     const stopSeconds = (env.now() - started) / 1000;
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
-    return {
-      checkpointLsn,
-      stopSeconds,
-      seconds: (env.now() - started) / 1000,
-      startedAhead,
-      promotedAtCheckpoint: earlyLsn !== undefined,
-      promoted: true,
-      ...promoted,
-    };
+    // The source is stopped for good: the verify's reading of its control file is made now, checked there.
+    env.ready?.keep('control', alreadyFired('source', source.runControlData(env.signal)));
+    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
   }
 
   /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
-  private async stopSource(
-    env: StrategyEnv,
-    source: PostgresOnHost,
-    ready?: ReadyCommand,
-    onShutdownCheckpoint?: (fields: Record<string, string>) => void,
-  ): Promise<string> {
+  private async stopSource(env: StrategyEnv, source: PostgresOnHost, ready?: ReadyCommand): Promise<string> {
     try {
-      return shutdownCheckpoint(ready ? await source.fireStop(ready, env.signal, onShutdownCheckpoint) : await source.stopAndWait('fast', env.signal));
+      return shutdownCheckpoint(ready ? await source.fireStop(ready, env.signal) : await source.stopAndWait('fast', env.signal));
     } catch (error) {
       if ((await source.status(env.signal)) !== 'stopped') throw error;
       return shutdownCheckpoint(await source.controlData(env.signal));
