@@ -81,14 +81,15 @@ export class PostgresOnHost {
 
   /**
    * Stops the cluster and returns the control file's fields once the postmaster has exited. `pg_ctl stop
-   * -w` checks for that every 100 ms; inside the downtime window the stop is requested without waiting
-   * (`-W`) and the postmaster's pid file, the very thing pg_ctl waits on, is watched every 5 ms instead
-   * (at most 120 s; the process itself can linger as a zombie until its parent reaps it). The wait forks
-   * nothing (a `sleep` per round took CPU from the shutdown it waited for): bash's `read -t 0.005` on a
-   * pipe it holds both ends of waits out its timeout. The bound counts rounds, so a read that stopped
-   * waiting fails fast instead of spinning.
-   * The script is a constant: programs, data directory and mode arrive as its arguments, never as shell
-   * text. Fails on a cluster that is not running.
+   * -w` checks for that every 100 ms; inside the downtime window the stop is requested as `pg_ctl stop -W`
+   * does it, without its process: the postmaster's pid from the first line of its pid file, SIGINT for a
+   * fast shutdown (SIGQUIT immediate), and that pid file, the very thing pg_ctl waits on, is watched every
+   * 5 ms instead (at most 120 s; the process itself can linger as a zombie until its parent reaps it).
+   * The wait forks nothing (a `sleep` per round took CPU from the shutdown it waited for): bash's
+   * `read -t 0.005` on a pipe it holds both ends of waits out its timeout. The bound counts rounds, so a
+   * read that stopped waiting fails fast instead of spinning.
+   * The script is a constant: data directory, signal and program arrive as its arguments, never as shell
+   * text. Fails on a cluster that is not running (no pid file).
    */
   async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<Record<string, string>> {
     return parseControlData((await this.shell.run(this.stopArgv(mode, false), { signal })).stdout);
@@ -113,17 +114,21 @@ export class PostgresOnHost {
   private stopArgv(mode: 'fast' | 'immediate', gate: boolean): string[] {
     const script = [
       ...(gate ? [GATE_LINE] : []),
+      'IFS= read -r pid < "$1/postmaster.pid" || exit',
+      '[[ $pid =~ ^[1-9][0-9]*$ ]] || { echo "no postmaster pid in $1/postmaster.pid" >&2; exit 1; }',
+      'kill -s "$2" "$pid" || exit',
       'exec 3<> <(:) || exit',
-      '"$1" -D "$2" -m "$3" -W stop || exit',
       'i=0',
-      'while [ -e "$2/postmaster.pid" ]; do',
+      'while [ -e "$1/postmaster.pid" ]; do',
       '  if ((++i > 24000)); then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
       '  read -r -t 0.005 -u 3 || :',
       'done',
       'exec 3<&-',
-      'exec env LC_ALL=C "$4" -D "$2"',
+      'export LC_ALL=C',
+      'exec "$3" -D "$1"',
     ].join('\n');
-    return asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_ctl'), this.pg.dataDir, mode, posix.join(this.pg.bin, 'pg_controldata')]);
+    const shutdownSignal = mode === 'fast' ? 'INT' : 'QUIT';
+    return asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', this.pg.dataDir, shutdownSignal, posix.join(this.pg.bin, 'pg_controldata')]);
   }
 
   /**
