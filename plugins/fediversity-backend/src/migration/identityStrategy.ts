@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
 import { CommandResult, HostShell, hostPath } from './hosts';
 import { MigrationHost } from './params';
-import { gated, startReady } from './readyCommands';
+import { alreadyFired } from './readyCommands';
 import { ensurePeerTrust, rsyncFromSource } from './rsync';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -74,16 +74,10 @@ export class IdentityStrategy implements MigrationStrategy {
    * change in the seconds before the quiesce fails the verify and the migration rolls back.
    */
   async prepareWindow(env: StrategyEnv) {
-    const { equal, sourceMissing, shells } = await this.compare(env);
+    const { equal, sourceMissing } = await this.compare(env);
     // The files strategy's preparation writes the known_hosts file at the same time (rsyncFromSource writes
     // it itself if ssh finds none).
     if (!equal || sourceMissing) await this.copy(env, { knownHostsWritten: true });
-    // The verify's digests wait at their gates, fired by the verify (readyCommands.ts).
-    if (shells && this.paths.length) {
-      for (const [host, params] of this.hosts(env)) {
-        if (env.ready?.hasRoom(host.role)) env.ready.keep(`digest:${host.role}`, startReady(host, gated(this.digestArgv(params)), { gate: true, check: false }));
-      }
-    }
     return { copiedBeforeWindow: !equal || sourceMissing };
   }
 
@@ -93,7 +87,13 @@ export class IdentityStrategy implements MigrationStrategy {
    * path is missing on the source (rsync then fails as before).
    */
   async finalSync(env: StrategyEnv) {
-    if (env.window?.copiedBeforeWindow !== undefined) return { copied: false };
+    if (env.window?.copiedBeforeWindow !== undefined) {
+      // The files are final since the quiesce: the verify's digests are made now, compared in the verify.
+      if (env.ready && this.paths.length) {
+        for (const [host, params] of this.hosts(env)) env.ready.keep(`digest:${host.role}`, alreadyFired(host.role, this.runDigest(host, params, env.signal)));
+      }
+      return { copied: false };
+    }
     const { equal, sourceMissing } = await this.compare(env);
     if (equal && !sourceMissing) return { copied: false };
     await this.copy(env, { knownHostsWritten: true });
@@ -140,9 +140,9 @@ export class IdentityStrategy implements MigrationStrategy {
     ] as const;
   }
 
-  /** Both hosts' digests at once (fired where they wait ready); a digest that could not be made is equal to nothing. */
-  private async compare(env: StrategyEnv): Promise<{ equal: boolean; sourceMissing: boolean; shells: boolean }> {
-    if (!this.paths.length) return { equal: true, sourceMissing: false, shells: true };
+  /** Both hosts' digests at once (made by the final sync where it did); a digest that could not be made is equal to nothing. */
+  private async compare(env: StrategyEnv): Promise<{ equal: boolean; sourceMissing: boolean }> {
+    if (!this.paths.length) return { equal: true, sourceMissing: false };
     const hosts = this.hosts(env);
     let [source, target] = await Promise.all(
       hosts.map(async ([host, params]) => {
@@ -151,25 +151,20 @@ export class IdentityStrategy implements MigrationStrategy {
       }),
     );
     // A host without a shell (demo host) on either side: both compare file contents only, as before.
-    const shells = source !== 'no shell' && target !== 'no shell';
-    if (!shells) {
+    if (source === 'no shell' || target === 'no shell') {
       [source, target] = await Promise.all(hosts.map(([host, params]) => this.contentDigest(host, params, env.signal)));
     }
     const usable = (digest: Digest | undefined | 'no shell'): digest is Digest => typeof digest === 'object';
     return {
       equal: usable(source) && usable(target) && source.value === target.value,
       sourceMissing: !usable(source) || source.missing,
-      shells,
     };
   }
 
   /** One exec for all paths: DIGEST_SCRIPT's records, which `digest` folds into one value. */
   private runDigest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<CommandResult> {
-    return host.run(this.digestArgv(params), { signal, check: false });
-  }
-
-  private digestArgv(params: MigrationHost): string[] {
-    return ['sh', '-c', DIGEST_SCRIPT, 'sh', ...this.paths.map(path => hostPath(params, path))];
+    const full = this.paths.map(path => hostPath(params, path));
+    return host.run(['sh', '-c', DIGEST_SCRIPT, 'sh', ...full], { signal, check: false });
   }
 
   /**

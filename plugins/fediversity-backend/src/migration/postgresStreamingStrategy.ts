@@ -188,7 +188,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
-    // The source stays stopped unless the migration rolls back: the verify's reading of its control file is made now.
+    // The source is stopped for good: the verify's reading of its control file is made now, checked there.
     env.ready?.keep('control', alreadyFired('source', source.runControlData(env.signal)));
     return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
   }

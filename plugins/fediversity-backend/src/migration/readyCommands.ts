@@ -88,7 +88,7 @@ export function alreadyFired(role: HostRole, result: Promise<CommandResult>): Re
 export class ReadyCommands {
   private readonly jobs = new Map<string, Map<string, ReadyCommand>>();
 
-  constructor(private readonly perHost = 5) {}
+  constructor(private readonly perHost = 4) {}
 
   /** Keeps `command` for a later step; disarms it at once where the job holds as many as allowed on its host. */
   keep(jobId: string, name: string, command: ReadyCommand): void {
