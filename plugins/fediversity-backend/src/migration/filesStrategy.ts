@@ -2,7 +2,6 @@ import { PermanentJobError } from '../jobs/errors';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
 import { HostRole, HostShell, hostPath } from './hosts';
-import { alreadyFired, ReadyCommand } from './readyCommands';
 import {
   assertIdentical,
   closeControlConnection,
@@ -220,48 +219,15 @@ export class FilesStrategy implements MigrationStrategy {
     let seconds = 0;
     let limitedPasses = 0;
     let startedAhead = 0;
-    let listedDuringPass = 0;
-    let exitsPending = 0;
     for (const directory of this.directories) {
       const window = windows[directory];
       const ready = env.ready?.take(`final:${directory}`);
-      // Both trees are final once the transfer is acknowledged (the source quiesced, the target written):
-      // the verify's listings are made while rsync still waits to exit.
-      const listBoth = () => (['source', 'target'] as const).forEach(role => (listedDuringPass += fireListing(env, directory, role) ? 1 : 0));
-      const outcome = await this.passUntilAcknowledged(env, directory, this.finalPass(env, directory, window), ready, listBoth);
+      const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), ready);
       seconds += outcome.seconds;
       if (limitedFinalPass(window)) limitedPasses++;
       if (ready) startedAhead++;
-      if (outcome.exitPending) exitsPending++;
     }
-    return { seconds, limitedPasses, startedAhead, listedDuringPass, exitsPending };
-  }
-
-  /**
-   * The final pass, until the target acknowledges its transfer (a pass of what changed reports it): every
-   * file is written then, and rsync only polls until both sides exit (about 40 ms). The verify waits for
-   * that exit status (`exit:<directory>`) while it compares; without a place to hand it on, or when the
-   * pass ends without the acknowledgement, it is waited for here. A rollback that starts meanwhile (another
-   * strategy failed) may close the connection under that exit: rsync has nothing left to do but report.
-   */
-  private async passUntilAcknowledged(env: StrategyEnv, directory: string, pass: RsyncPass, ready: ReadyCommand | undefined, onAcknowledged: () => void) {
-    const started = env.now();
-    let acknowledge!: () => void;
-    const acknowledged = new Promise<'acknowledged'>(resolve => (acknowledge = () => resolve('acknowledged')));
-    const running = rsyncFromSource(env, pass, ready, () => {
-      onAcknowledged();
-      acknowledge();
-    });
-    if (!env.ready || pass.changedSince === undefined) return { seconds: (await running).seconds, exitPending: false };
-    if ((await Promise.race([running.then(() => 'exited' as const), acknowledged])) === 'exited') {
-      return { seconds: (await running).seconds, exitPending: false };
-    }
-    const exit = running.then(
-      () => ({ exitCode: 0, stdout: '', stderr: '' }),
-      (error: Error) => ({ exitCode: 1, stdout: '', stderr: error.message }),
-    );
-    env.ready.keep(`exit:${directory}`, alreadyFired('source', exit));
-    return { seconds: (env.now() - started) / 1000, exitPending: true };
+    return { seconds, limitedPasses, startedAhead };
   }
 
   /** What changed since the last live pass began, where the window's facts tell; else the whole tree. */
@@ -290,12 +256,7 @@ export class FilesStrategy implements MigrationStrategy {
       const sourcePath = hostPath(env.params.source, directory);
       const targetPath = hostPath(env.params.target, directory);
       const window = windows[directory];
-      const finalPassExit = env.ready?.take(`exit:${directory}`)?.fire('', env.signal);
       const outcome = window ? await this.verifyChanged(env, directory, window) : undefined;
-      const exit = await finalPassExit;
-      if (exit && exit.exitCode !== 0) {
-        throw new PermanentJobError(`Verification failed: the final pass of ${directory} failed after its transfer: ${exit.stderr}`);
-      }
       if (outcome === undefined) {
         assertIdentical(directory, await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'verify' }));
         fullCompares++;
@@ -388,13 +349,6 @@ export class FilesStrategy implements MigrationStrategy {
 }
 
 /** Whether the window's facts let the listings prove equality (verifyChanged); else every byte is compared. */
-/** Fires the listing kept for the verify (startWindowCommands) and keeps it, running, for the verify to take. */
-function fireListing(env: StrategyEnv, directory: string, role: HostRole): boolean {
-  const listing = env.ready?.take(`list:${directory}:${role}`);
-  if (listing) env.ready!.keep(`list:${directory}:${role}`, alreadyFired(role, listing.fire('', env.signal)));
-  return listing !== undefined;
-}
-
 function listingsProve(window: ChangeWindow): window is ChangeWindow & { sourceBoot: number; targetBoot: number } {
   return !escapedNames(window) && window.sourceBoot !== undefined && window.targetBoot !== undefined;
 }

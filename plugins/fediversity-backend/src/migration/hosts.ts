@@ -20,8 +20,6 @@ export interface RunCommandOptions {
    * when it resolves (e.g. psql connects, then learns what to run); a rejection sends EOF alone.
    */
   stdin?: string | Promise<string>;
-  /** Sees stdout as it arrives (it is in the result all the same). */
-  onStdout?: (text: string) => void;
 }
 
 /** One host as the migration sees it: argv commands, never shell strings. */
@@ -60,7 +58,6 @@ export function sshHostConnector(resolveSecret: SecretResolver, registerSecret?:
           signal: options.signal,
           check: options.check ?? true,
           stdin: typeof options.stdin === 'object' ? streamWhenResolved(options.stdin) : options.stdin,
-          observeStdout: options.onStdout && (chunk => options.onStdout!(chunk.toString('utf8'))),
         });
         return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
       },

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { CommandResult, HostShell, hostPath } from './hosts';
+import { HostShell, hostPath } from './hosts';
 import { MigrationHost } from './params';
-import { alreadyFired } from './readyCommands';
 import { ensurePeerTrust, rsyncFromSource } from './rsync';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -87,13 +86,7 @@ export class IdentityStrategy implements MigrationStrategy {
    * path is missing on the source (rsync then fails as before).
    */
   async finalSync(env: StrategyEnv) {
-    if (env.window?.copiedBeforeWindow !== undefined) {
-      // The files are final since the quiesce: the verify's digests are made now, compared in the verify.
-      if (env.ready && this.paths.length) {
-        for (const [host, params] of this.hosts(env)) env.ready.keep(`digest:${host.role}`, alreadyFired(host.role, this.runDigest(host, params, env.signal)));
-      }
-      return { copied: false };
-    }
+    if (env.window?.copiedBeforeWindow !== undefined) return { copied: false };
     const { equal, sourceMissing } = await this.compare(env);
     if (equal && !sourceMissing) return { copied: false };
     await this.copy(env, { knownHostsWritten: true });
@@ -133,23 +126,14 @@ export class IdentityStrategy implements MigrationStrategy {
     }
   }
 
-  private hosts(env: StrategyEnv) {
-    return [
+  /** Both hosts' digests at once; a digest that could not be made is equal to nothing. */
+  private async compare(env: StrategyEnv): Promise<{ equal: boolean; sourceMissing: boolean }> {
+    if (!this.paths.length) return { equal: true, sourceMissing: false };
+    const hosts = [
       [env.source, env.params.source],
       [env.target, env.params.target],
     ] as const;
-  }
-
-  /** Both hosts' digests at once (made by the final sync where it did); a digest that could not be made is equal to nothing. */
-  private async compare(env: StrategyEnv): Promise<{ equal: boolean; sourceMissing: boolean }> {
-    if (!this.paths.length) return { equal: true, sourceMissing: false };
-    const hosts = this.hosts(env);
-    let [source, target] = await Promise.all(
-      hosts.map(async ([host, params]) => {
-        const fired = env.ready?.take(`digest:${host.role}`);
-        return this.digest(params, await (fired ? fired.fire('', env.signal) : this.runDigest(host, params, env.signal)));
-      }),
-    );
+    let [source, target] = await Promise.all(hosts.map(([host, params]) => this.digest(host, params, env.signal)));
     // A host without a shell (demo host) on either side: both compare file contents only, as before.
     if (source === 'no shell' || target === 'no shell') {
       [source, target] = await Promise.all(hosts.map(([host, params]) => this.contentDigest(host, params, env.signal)));
@@ -161,17 +145,14 @@ export class IdentityStrategy implements MigrationStrategy {
     };
   }
 
-  /** One exec for all paths: DIGEST_SCRIPT's records, which `digest` folds into one value. */
-  private runDigest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<CommandResult> {
-    const full = this.paths.map(path => hostPath(params, path));
-    return host.run(['sh', '-c', DIGEST_SCRIPT, 'sh', ...full], { signal, check: false });
-  }
-
   /**
-   * A digest over the sorted records (names relative to the path prefix), so the values never leave the
-   * hosts. Undefined when the host could not make it (an unreadable file, a truncated or unknown record).
+   * One exec for all paths: a digest over the sorted records (names relative to the path prefix) of
+   * DIGEST_SCRIPT, so the values never leave the hosts. Undefined when the host could not make it (an
+   * unreadable file, a truncated or unknown record).
    */
-  private digest(params: MigrationHost, result: CommandResult): Digest | undefined | 'no shell' {
+  private async digest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<Digest | undefined | 'no shell'> {
+    const full = this.paths.map(path => hostPath(params, path));
+    const result = await host.run(['sh', '-c', DIGEST_SCRIPT, 'sh', ...full], { signal, check: false });
     if (result.exitCode === NO_SHELL) return 'no shell';
     if (result.exitCode !== 0 || (result.stdout && !result.stdout.endsWith('\0'))) return undefined;
     const relative = (name: string) => relativeName(params, name);

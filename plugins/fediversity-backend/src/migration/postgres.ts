@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { asUser, CommandResult, HostShell } from './hosts';
+import { asUser, HostShell } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
 
@@ -135,16 +135,9 @@ export class PostgresOnHost {
    * As the SSH user, without switching to the cluster's (unlike pg_ctl, pg_controldata runs as root, and a
    * user who cannot switch could not switch either way); LC_ALL=C keeps the field names in English.
    */
-  async controlData(signal?: AbortSignal, fired?: ReadyCommand): Promise<Record<string, string>> {
-    const result = await (fired ? fired.fire('', signal) : this.runControlData(signal));
-    if (result.exitCode !== 0) throw new Error(`pg_controldata on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-    return parseControlData(result.stdout);
-  }
-
-  /** pg_controldata's run, for a caller that reads it later (controlData with it as `fired`). */
-  runControlData(signal?: AbortSignal): Promise<CommandResult> {
+  async controlData(signal?: AbortSignal): Promise<Record<string, string>> {
     const argv = ['env', 'LC_ALL=C', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir];
-    return this.shell.run(argv, { signal, check: false });
+    return parseControlData((await this.shell.run(argv, { signal })).stdout);
   }
 
   async majorVersion(signal?: AbortSignal): Promise<number> {

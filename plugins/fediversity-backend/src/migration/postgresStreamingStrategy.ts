@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
 import { asUser } from './hosts';
 import { assertLsn, LSN, lsnPosition, PostgresOnHost } from './postgres';
-import { alreadyFired, ReadyCommand } from './readyCommands';
+import { ReadyCommand } from './readyCommands';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
@@ -188,8 +188,6 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
-    // The source is stopped for good: the verify's reading of its control file is made now, checked there.
-    env.ready?.keep('control', alreadyFired('source', source.runControlData(env.signal)));
     return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
   }
 
@@ -217,7 +215,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
     const recorded = recordedPromotion(env.finalSync);
     const [fields, target] = await Promise.all([
-      source.controlData(env.signal, env.ready?.take('control')),
+      source.controlData(env.signal),
       recorded ?? this.promoteAfter(env, checkpointLsn, { wait: true }),
     ]);
     const finalCheckpoint = shutdownCheckpoint(fields);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localHost } from '../testing/localHost';
 import { CommandResult } from './hosts';
-import { alreadyFired, gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
+import { gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
 
 describe('startReady', () => {
   let base: string;
@@ -86,15 +86,6 @@ describe('ReadyCommands', () => {
     expect(c.disarmed).toBe(true);
     expect(d.disarmed).toBe(false);
     expect(commands.take('job', 'c')).toBeUndefined();
-  });
-
-  it('keeps fired commands whatever the count: they hold no idle session', () => {
-    const commands = new ReadyCommands(1);
-    commands.keep('job', 'waiting', fake('source'));
-    const result = Promise.resolve({ exitCode: 0, stdout: 'listing', stderr: '' });
-    commands.keep('job', 'fired', alreadyFired('source', result));
-    expect(commands.hasRoom('job', 'source')).toBe(false);
-    expect(commands.take('job', 'fired')?.fire('')).toBe(result);
   });
 
   it('replaces a command kept under the same name (a retried step), disarming the old one', () => {

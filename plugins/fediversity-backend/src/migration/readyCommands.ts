@@ -20,13 +20,11 @@ export function gated(argv: readonly string[]): string[] {
  */
 export interface ReadyCommand {
   readonly role: HostRole;
-  /** Fired already (alreadyFired): only its result is handed on, and it holds no idle session. */
-  readonly fired?: boolean;
   /**
    * Sends `input` (a gated command: `go` first, see startReady's `gate`) and waits for the command's end;
-   * `signal` (the firing step's) kills it; `onStdout` sees its output as it comes.
+   * `signal` (the firing step's) kills it.
    */
-  fire(input: string, signal?: AbortSignal, onStdout?: (text: string) => void): Promise<CommandResult>;
+  fire(input: string, signal?: AbortSignal): Promise<CommandResult>;
   disarm(): void;
   /** The command ended before it was fired (a broken session): the caller runs it afresh. */
   readonly ended: boolean;
@@ -47,16 +45,14 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
   input.catch(() => undefined);
   let ended = false;
   const abort = new AbortController();
-  let listener: ((text: string) => void) | undefined;
-  const result = host.run(argv, { stdin: input, check: options.check, signal: abort.signal, onStdout: text => listener?.(text) });
+  const result = host.run(argv, { stdin: input, check: options.check, signal: abort.signal });
   result.then(
     () => (ended = true),
     () => (ended = true),
   );
   return {
     role: host.role,
-    fire: (text, signal, onStdout) => {
-      listener = onStdout;
+    fire: (text, signal) => {
       if (signal?.aborted) abort.abort(signal.reason);
       signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
       send(options.gate ? `go\n${text}` : text);
@@ -70,20 +66,11 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
 }
 
 /**
- * A command one step fired whose result a later step takes (the source's verify listing, made while the
- * final pass runs): nothing to disarm, and it counts as waiting however far it got.
- */
-export function alreadyFired(role: HostRole, result: Promise<CommandResult>): ReadyCommand {
-  result.catch(() => undefined);
-  return { role, fired: true, ended: false, fire: () => result, disarm: () => undefined };
-}
-
-/**
  * Commands one step of a job started for a later one, by job and name. Kept in memory only: after a crash,
  * or on another backend instance, there are none and the later step runs its command afresh; so a ready
- * command may speed a step up but never decides what it does. At most `perHost` waiting ones are held per
- * job and host: each holds one of the few sessions an SSH connection runs at once (SshConnection's limit),
- * and the steps in between need the others. Fired ones (alreadyFired) end on their own and are not counted.
+ * command may speed a step up but never decides what it does. At most `perHost` are held per job and host:
+ * each holds one of the few sessions an SSH connection runs at once (SshConnection's limit), and the
+ * steps in between need the others.
  */
 export class ReadyCommands {
   private readonly jobs = new Map<string, Map<string, ReadyCommand>>();
@@ -95,7 +82,7 @@ export class ReadyCommands {
     const commands = this.jobs.get(jobId) ?? new Map<string, ReadyCommand>();
     commands.get(name)?.disarm();
     commands.delete(name);
-    if (!command.fired && !this.hasRoom(jobId, command.role)) {
+    if (!this.hasRoom(jobId, command.role)) {
       command.disarm();
       return;
     }
@@ -105,7 +92,7 @@ export class ReadyCommands {
 
   /** Whether another command may be kept for the job on that host (so none is started only to be disarmed). */
   hasRoom(jobId: string, role: HostRole): boolean {
-    const held = [...(this.jobs.get(jobId)?.values() ?? [])].filter(command => command.role === role && !command.fired);
+    const held = [...(this.jobs.get(jobId)?.values() ?? [])].filter(command => command.role === role);
     return held.length < this.perHost;
   }
 

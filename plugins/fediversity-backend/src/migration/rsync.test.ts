@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
 import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
-import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource, watchTransfer } from './rsync';
+import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource } from './rsync';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
 
@@ -179,35 +179,5 @@ describe('changedEntriesArgv, run with a local rsync', () => {
     expect(tree(target)).not.toContain('b/stale:old');
     // A root find cannot enter fails the pass, whatever rsync makes of the empty list.
     expect((await run(changedEntriesArgv(join(base, 'missing'), since, rsync), 'go\n')).code).not.toBe(0);
-  });
-});
-
-describe('watchTransfer, with a local rsync', () => {
-  let base: string;
-  beforeEach(() => {
-    base = mkdtempSync(join(tmpdir(), 'transfer-acknowledged-'));
-  });
-  afterEach(() => rmSync(base, { recursive: true, force: true }));
-
-  it('sees the transfer acknowledged with the target complete, before rsync exits', async () => {
-    const [source, target] = [join(base, 'source'), join(base, 'target')];
-    mkdirSync(join(source, 'd'), { recursive: true });
-    mkdirSync(target);
-    for (let index = 0; index < 50; index++) writeFileSync(join(source, 'd', `f${index}`), `content ${index}`);
-    // A remote shell that runs the remote side here: the same two processes and exit polls as over ssh.
-    const rsh = join(base, 'rsh');
-    writeFileSync(rsh, '#!/bin/sh\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
-    let seenAt: number | undefined;
-    let targetThen: string[] = [];
-    const onStdout = watchTransfer(() => {
-      seenAt = Date.now();
-      targetThen = readdirSync(join(target, 'd')).sort();
-    });
-    const result = await localHost().run(['rsync', '-a', '--debug=EXIT2', `--rsh=${rsh}`, `${source}/`, `remote:${target}/`], { onStdout, check: false });
-    const exitedAt = Date.now();
-    expect(result.exitCode).toBe(0);
-    expect(seenAt).toBeDefined();
-    expect(seenAt!).toBeLessThanOrEqual(exitedAt);
-    expect(targetThen).toEqual(readdirSync(join(source, 'd')).sort());
   });
 });

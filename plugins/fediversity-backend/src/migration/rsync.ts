@@ -153,36 +153,14 @@ const RSYNC_REMOTE_SHELL_FAILED = 255;
  * and verify passes (around the downtime window) go through the connection `openControlConnection` opened
  * and do not write the known_hosts file first (the window's preparation did): if ssh fails they write it
  * and run once more. A final pass can be `ready` (startFinalPass): rsync started before the window,
- * connected to the target and waiting for its file list. A pass of what changed (`changedSince`) calls
- * `onTransferred` once the target has acknowledged the transfer, while rsync still waits to exit.
+ * connected to the target and waiting for its file list.
  */
-export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass, ready?: ReadyCommand, onTransferred?: () => void): Promise<RsyncOutcome> {
+export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass, ready?: ReadyCommand): Promise<RsyncOutcome> {
   if (pass.mode === 'live') return rsyncOnce(env, pass);
-  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready, onTransferred });
+  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready });
   if (outcome.exitCode !== RSYNC_REMOTE_SHELL_FAILED) return outcome;
   await ensurePeerTrust(env);
-  return rsyncOnce(env, pass, { onTransferred });
-}
-
-/**
- * What rsync's client prints (with `--debug=EXIT2`) once the other side has acknowledged the end of the
- * transfer: every file written, deletions and directory times done. It then only polls until both sides
- * exit (rsync sleeps 20 ms per poll; 40 ms or so for a push).
- */
-const TRANSFER_ACKNOWLEDGED = /^client_run waiting on \d+$/m;
-
-/** An output watcher that calls `onTransferred` once the output shows TRANSFER_ACKNOWLEDGED. Exported for tests. */
-export function watchTransfer(onTransferred?: () => void): ((text: string) => void) | undefined {
-  if (!onTransferred) return undefined;
-  let seen = '';
-  let done = false;
-  return text => {
-    if (done) return;
-    seen += text;
-    if (!TRANSFER_ACKNOWLEDGED.test(seen)) return;
-    done = true;
-    onTransferred();
-  };
+  return rsyncOnce(env, pass);
 }
 
 /**
@@ -212,8 +190,7 @@ function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input
   // Names in UTF-8 are printed as they are, not escaped, so the verify can match them to its listings.
   if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n', '--8-bit-output');
   if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
-  // --debug=EXIT2 prints TRANSFER_ACKNOWLEDGED (and the exit's own lines) on stdout, which this pass does not otherwise use.
-  if (pass.changedSince !== undefined) extra.push('--from0', '--files-from=-', '--delete-missing-args', '--debug=EXIT2');
+  if (pass.changedSince !== undefined) extra.push('--from0', '--files-from=-', '--delete-missing-args');
   argv.splice(1, 0, ...extra);
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.
   const shell = argv.indexOf('-e') + 1;
@@ -228,18 +205,17 @@ function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input
 async function rsyncOnce(
   env: StrategyEnv,
   pass: RsyncPass,
-  options: { failOnRemoteShell?: boolean; ready?: ReadyCommand; onTransferred?: () => void } = {},
+  options: { failOnRemoteShell?: boolean; ready?: ReadyCommand } = {},
 ): Promise<RsyncOutcome> {
   const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
   const started = env.now();
   let result: CommandResult;
-  const onStdout = watchTransfer(options.onTransferred);
   if (options.ready) {
-    result = await options.ready.fire(passCommand(env, pass).input ?? '', env.signal, onStdout);
+    result = await options.ready.fire(passCommand(env, pass).input ?? '', env.signal);
   } else {
     const { argv, input } = passCommand(env, pass);
     const stdin = input === undefined ? undefined : `go\n${input}`;
-    result = await env.source.run(argv, { signal: env.signal, check: false, stdin, onStdout });
+    result = await env.source.run(argv, { signal: env.signal, check: false, stdin });
   }
   const seconds = (env.now() - started) / 1000;
   const exitCode = result.exitCode ?? -1;

@@ -13,7 +13,6 @@ export function localHost(role: HostRole = 'source'): HostShell {
           if (exitCode !== 0 && options.check !== false) return reject(new Error(`${argv[0]} exited with ${exitCode}: ${stderr}`));
           return resolve({ exitCode, stdout, stderr });
         });
-        if (options.onStdout) child.stdout!.on('data', (chunk: Buffer) => options.onStdout!(chunk.toString('utf8')));
         child.stdin!.on('error', () => undefined);
         // Started at once; a promised input arrives when it resolves (EOF alone if it rejects), as over SSH.
         Promise.resolve(options.stdin).then(

@@ -80,8 +80,6 @@ export interface RunOptions extends Omit<ExecOptions, 'onStdout' | 'onStderr'> {
   check?: boolean;
   /** Stop collecting output beyond this many bytes per stream (default 16 MiB). */
   maxOutputBytes?: number;
-  /** Sees stdout as it arrives (it is collected all the same), e.g. to act on a line before the command ends. */
-  observeStdout?: (chunk: Buffer) => void;
 }
 
 export interface RunResult extends ExecResult {
@@ -346,14 +344,7 @@ export class SshConnection {
     };
     const stdout = collect();
     const stderr = collect();
-    const { observeStdout, ...execOptions } = options;
-    const onStdout = observeStdout
-      ? (chunk: Buffer) => {
-          stdout.push(chunk);
-          observeStdout(chunk);
-        }
-      : stdout.push;
-    const result = await this.exec(argv, { ...execOptions, onStdout, onStderr: stderr.push });
+    const result = await this.exec(argv, { ...options, onStdout: stdout.push, onStderr: stderr.push });
     const out: RunResult = { ...result, stdout: stdout.text(), stderr: stderr.text() };
     if ((options.check ?? true) && out.exitCode !== 0) {
       const tail = out.stderr.slice(-2000);
