@@ -1,6 +1,6 @@
 import { knownHostsLine, PeerEndpoint, rsyncPushArgv, sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
-import { CommandResult, HostShell } from './hosts';
+import { HostShell } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { StrategyEnv } from './strategy';
 
@@ -173,8 +173,12 @@ export function startFinalPass(env: StrategyEnv, pass: RsyncPass): ReadyCommand 
   return startReady(env.source, passCommand(env, pass).argv, { gate: true, check: false });
 }
 
+function isDryRun(pass: RsyncPass): boolean {
+  return pass.mode === 'verify' || pass.mode === 'rehearsal';
+}
+
 function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input?: string } {
-  const dryRun = pass.mode === 'verify' || pass.mode === 'rehearsal';
+  const dryRun = isDryRun(pass);
   const argv = rsyncPushArgv({
     sourcePath: pass.sourcePath,
     targetPath: pass.targetPath,
@@ -208,15 +212,12 @@ async function rsyncOnce(
   options: { failOnRemoteShell?: boolean; ready?: ReadyCommand } = {},
 ): Promise<RsyncOutcome> {
   const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
+  const { argv, input } = passCommand(env, pass);
   const started = env.now();
-  let result: CommandResult;
-  if (options.ready) {
-    result = await options.ready.fire(passCommand(env, pass).input ?? '', env.signal);
-  } else {
-    const { argv, input } = passCommand(env, pass);
-    const stdin = input === undefined ? undefined : `go\n${input}`;
-    result = await env.source.run(argv, { signal: env.signal, check: false, stdin });
-  }
+  // A pass of what changed runs behind a gate (see changedEntriesArgv): a ready one gets `go` from fire.
+  const result = options.ready
+    ? await options.ready.fire(input ?? '', env.signal)
+    : await env.source.run(argv, { signal: env.signal, check: false, stdin: input === undefined ? undefined : `go\n${input}` });
   const seconds = (env.now() - started) / 1000;
   const exitCode = result.exitCode ?? -1;
   const ok = exitCode === 0 || (vanishedIsNormal && exitCode === RSYNC_VANISHED);
@@ -231,8 +232,7 @@ async function rsyncOnce(
     if (NO_SPACE.test(result.stderr)) throw new Error(`Target disk full: ${message}`);
     throw new Error(message);
   }
-  const dryRun = pass.mode === 'verify' || pass.mode === 'rehearsal';
-  const differences = dryRun ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
+  const differences = isDryRun(pass) ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
   return { exitCode, seconds, differences };
 }
 
