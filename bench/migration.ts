@@ -4,7 +4,9 @@
  * a network namespace on a bridge, else both are on loopback ports: `network=` says which) twice in one run:
  * once the naive way (stop the app and the database, copy everything host to host, start on the target),
  * once with the `instance.migrate` job (live sync, catch-up, quiesce, final delta, verify, promote).
- * A writer commits rows and writes files on the source throughout our migration.
+ * A writer commits rows and writes files on the source throughout our migration. The app (that writer, its
+ * stop and start) and the client that makes the first write after a cut-over run in a process of their own
+ * (support/migrationApp.ts), as they would in production, not in the portal's event loop.
  *
  *   npm run bench -- migration
  *   MIGRATION_BENCH_FILES=200 MIGRATION_BENCH_FILE_BYTES=256000 MIGRATION_BENCH_ROWS=100000 npm run bench -- migration
@@ -22,7 +24,7 @@
  * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
@@ -32,8 +34,9 @@ import { jobDirectory, knownHostsPath, PEER_CIPHERS, peerOf } from '../plugins/f
 import { StrategyEnv } from '../plugins/fediversity-backend/src/migration/strategy';
 import { migrationParamsSchema } from '../plugins/fediversity-backend/src/migration/params';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../plugins/fediversity-backend/src/testing/migrationHosts';
-import { AppWriter, lostWrites, MemoryDnsProvider, migrationParams, seedSourceData } from '../plugins/fediversity-backend/src/testing/migrationFixtures';
+import { lostWrites, MemoryDnsProvider, migrationParams, seedSourceData } from '../plugins/fediversity-backend/src/testing/migrationFixtures';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../plugins/fediversity-backend/src/testing/migrationEngine';
+import { AppProcess, FIRST_WRITE_TABLE } from './support/migrationApp';
 
 const FILES = Number(process.env.MIGRATION_BENCH_FILES ?? 2000);
 const FILE_BYTES = Number(process.env.MIGRATION_BENCH_FILE_BYTES ?? 256_000);
@@ -41,42 +44,6 @@ const ROWS = Number(process.env.MIGRATION_BENCH_ROWS ?? 1_000_000);
 
 function print(name: string, value: number | string) {
   process.stdout.write(`${name}=${typeof value === 'number' ? Number(value.toFixed(3)) : value}\n`);
-}
-
-// pg ships no typings here (knex wraps it elsewhere); the three calls used are typed by hand.
-interface PgClient {
-  connect(): Promise<void>;
-  query(sql: string): Promise<unknown>;
-  end(): Promise<void>;
-}
-const { Client } = require('pg') as { Client: new (config: Record<string, unknown>) => PgClient };
-
-/** A table only the benchmark writes (not one of the app's tables the runs compare). */
-const FIRST_WRITE_TABLE = 'bench_first_write';
-
-/**
- * The end of a downtime, the same for both ways: the app has started on the target and a write on the
- * target's database has been acknowledged (a new connection, as a starting app opens one). Polls every
- * 2 ms and returns the time of the acknowledgement.
- */
-async function firstWriteOnTarget(hosts: MigrationHosts, signal: AbortSignal): Promise<number> {
-  const appStarted = join(hosts.target.root, 'run/app/started');
-  while (!signal.aborted) {
-    if (existsSync(appStarted)) {
-      const client = new Client({ host: hosts.target.pg.socketDir, port: hosts.target.pg.port, user: hosts.osUser, database: 'postgres' });
-      try {
-        await client.connect();
-        await client.query(`INSERT INTO ${FIRST_WRITE_TABLE} (at) VALUES (now())`);
-        return Date.now();
-      } catch {
-        // Not up or still read-only (a standby): the app's first write would fail too; try again.
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }
-    await new Promise(resolve => setTimeout(resolve, 2));
-  }
-  throw new Error('stopped waiting for the first write on the target');
 }
 
 /**
@@ -116,13 +83,13 @@ async function connect(hosts: MigrationHosts, role: 'source' | 'target') {
  * The naive way the issue names: stop the app and the database, copy everything (the files and the
  * database's data directory, WAL included) with an ordinary tool, start the database and the app on the
  * target. Measured like ours: from the moment the app is told to stop on the source until the first write
- * is acknowledged on the target (`firstWriteOnTarget`). To be neither artificially slow nor fast it copies
+ * is acknowledged on the target (`AppProcess.firstWrite`). To be neither artificially slow nor fast it copies
  * with plain `rsync -aH` (no -c, no verify pass, into empty directories), run on the source host and pushed
  * over the same ssh transport our job uses (same pinned key, same cipher list), files and database in
  * parallel as two streams (our first pass uses two as well); `pg_ctl stop -m fast` without a CHECKPOINT
  * beforehand and `pg_ctl start -w`, as an operator would type them.
  */
-async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof migrationParamsSchema.parse>): Promise<number> {
+async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof migrationParamsSchema.parse>, app: AppProcess): Promise<number> {
   const source = await connect(hosts, 'source');
   const target = await connect(hosts, 'target');
   const env = { jobId: 'naive-benchmark-0000', params } as StrategyEnv;
@@ -132,9 +99,8 @@ async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof m
   const ssh = `ssh -p ${peer.port} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${peer.knownHostsFile} -i ${peer.identityFile} -o Ciphers=${PEER_CIPHERS}`;
   const pgCtl = join('/usr/lib/postgresql/15/bin', 'pg_ctl');
   const asPg = (argv: string[]) => (hosts.osUser === hosts.username ? argv : ['runuser', '-u', hosts.osUser, '--', ...argv]);
-  const until = new AbortController();
   const started = Date.now();
-  const firstWrite = firstWriteOnTarget(hosts, until.signal);
+  const firstWrite = app.firstWrite();
   try {
     await source.run([hosts.appctl, 'stop']);
     await source.run(asPg([pgCtl, '-D', hosts.source.pg.dataDir, '-m', 'fast', '-w', 'stop']));
@@ -146,11 +112,11 @@ async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof m
     await target.run(asPg([pgCtl, '-D', hosts.target.pg.dataDir, '-l', join(hosts.target.root, 'var/lib/pg/naive.log'), '-w', '-o', `-p ${hosts.target.pg.port} -k ${hosts.target.pg.socketDir} -h ${hosts.target.address}`, 'start']));
     await target.run([hosts.appctl, 'start']);
   } catch (error) {
-    until.abort();
-    await firstWrite.catch(() => undefined);
+    firstWrite.stop();
+    await firstWrite.at.catch(() => undefined);
     throw error;
   }
-  const downtime = ((await firstWrite) - started) / 1000;
+  const downtime = ((await firstWrite.at) - started) / 1000;
   // Undo, so our migration starts from the same place: the source serves again, the target is empty.
   await target.run(asPg([pgCtl, '-D', hosts.target.pg.dataDir, '-m', 'immediate', '-w', 'stop']));
   await target.run(['rm', '-rf', '--', hosts.target.pg.dataDir, join(hosts.target.root, '/srv'), join(hosts.target.root, 'run')]);
@@ -192,7 +158,11 @@ async function rawPipeThroughput(
 
 async function main() {
   const hosts = await startMigrationHosts();
-  const writer = new AppWriter(hosts);
+  const app = AppProcess.start({
+    source: { root: hosts.source.root, pg: hosts.source.pg },
+    target: { root: hosts.target.root, pg: hosts.target.pg },
+    osUser: hosts.osUser,
+  });
   try {
     seedSourceData(hosts, { files: FILES, fileBytes: FILE_BYTES, rows: ROWS });
     hosts.psql(hosts.source, `CREATE TABLE ${FIRST_WRITE_TABLE} (at timestamptz NOT NULL)`);
@@ -218,7 +188,7 @@ async function main() {
     const rawDefaultCipher = await rawPipeThroughput(hosts, params, fileBytes, { defaultCipher: true });
     print('raw_pipe_default_cipher_mb_per_s', rawDefaultCipher.mbPerSecond);
 
-    const naive = await naiveMigration(hosts, params);
+    const naive = await naiveMigration(hosts, params, app);
     // The naive run's copy was just deleted: its discards and inode work must not run into our initial sync.
     execFileSync('sync');
 
@@ -232,14 +202,13 @@ async function main() {
     });
     const rig = migrationRig(knex, [kind]);
     const cpu = cpuSampler();
-    await writer.start();
+    await app.startWriter();
     const id = await createMigration(rig, input);
-    const untilFirstWrite = new AbortController();
-    const firstWrite = firstWriteOnTarget(hosts, untilFirstWrite.signal);
-    firstWrite.catch(() => undefined);
+    const firstWrite = app.firstWrite();
+    firstWrite.at.catch(() => undefined);
     const status = await driveToEnd(rig, id, { timeoutMs: 30 * 60_000 });
-    await writer.stop();
-    if (status !== 'succeeded') untilFirstWrite.abort();
+    const writer = await app.stopWriter();
+    if (status !== 'succeeded') firstWrite.stop();
     await kind.closeSessions();
     if (status !== 'succeeded') {
       process.stderr.write(`${await eventLog(rig, id)}\n`);
@@ -258,7 +227,7 @@ async function main() {
     // on the target; each phase runs from its step's start to the next one's (engine bookkeeping included).
     const windowStart = (step('quiesce').output as { startedAt: number }).startedAt;
     const cutOver = step('cut-over').output as { servingAt: number; downtimeSeconds: number };
-    const windowEnd = await firstWrite;
+    const windowEnd = await firstWrite.at;
     const downtime = (windowEnd - windowStart) / 1000;
     const busy = cpu.busyShare(windowStart, windowEnd);
     if (busy !== undefined) print('downtime_cpu_busy_share', busy);
@@ -296,7 +265,7 @@ async function main() {
     print('initial_sync_all_data_mb_per_s', initialMbPerSecond);
     print('initial_sync_files_s', filesFirstPass);
     print('initial_sync_files_mb_per_s', filesMbPerSecond);
-    print('acknowledged_writes', writer.acknowledged);
+    print('acknowledged_writes', writer.files.size + writer.rows.size);
     const equalTrees = treeHash(join(hosts.target.root, FILES_PATH)) === treeHash(join(hosts.source.root, FILES_PATH));
     const targetHashes = tableHashes(hosts, hosts.target);
     hosts.pgStart(hosts.source);
@@ -313,7 +282,7 @@ async function main() {
     print('lost_writes', lost.length);
     await knex.destroy();
   } finally {
-    await writer.stop().catch(() => undefined);
+    app.stop();
     await hosts.stop();
   }
 }

@@ -92,7 +92,16 @@ export class MemoryDnsProvider implements DnsProvider {
  * rows on the source, and remembers every write that was acknowledged (fsync'd / committed). It honours the
  * quiesce flag that `appctl stop` raises, as a real app's shutdown would.
  */
-export class AppWriter {
+/** What the app needs to know of the hosts: where it runs (another process can rebuild this from JSON). */
+export type AppHosts = { source: Pick<TestHost, 'root' | 'pg'>; osUser: string };
+
+/** The writes an app acknowledged: files by name (content hash, null once deleted), rows by id. */
+export interface AcknowledgedWrites {
+  readonly files: ReadonlyMap<string, string | null>;
+  readonly rows: ReadonlySet<number>;
+}
+
+export class AppWriter implements AcknowledgedWrites {
   readonly files = new Map<string, string | null>();
   readonly rows = new Set<number>();
   private running = false;
@@ -102,7 +111,7 @@ export class AppWriter {
   errors: string[] = [];
 
   constructor(
-    private readonly hosts: MigrationHosts,
+    private readonly hosts: AppHosts,
     private readonly intervalMs = 20,
   ) {}
 
@@ -178,7 +187,7 @@ export class AppWriter {
 }
 
 /** Acknowledged writes missing on a host (files by content, rows by id). */
-export function lostWrites(hosts: MigrationHosts, host: TestHost, writer: AppWriter): string[] {
+export function lostWrites(hosts: MigrationHosts, host: TestHost, writer: AcknowledgedWrites): string[] {
   const lost: string[] = [];
   const base = join(host.root, FILES_PATH);
   for (const [name, hash] of writer.files) {
