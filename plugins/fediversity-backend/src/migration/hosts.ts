@@ -38,6 +38,14 @@ export type HostConnector = (role: HostRole, host: MigrationHost, signal: AbortS
 /** Resolves a `{ secretRef }` to its value (e.g. from Backstage config secrets). */
 export type SecretResolver = (ref: string) => Promise<string>;
 
+/**
+ * Commands run at once on one host's connection: below OpenSSH's MaxSessions (10) with room for a slot
+ * sshd has not freed yet. Up to READY_PER_HOST of them wait as commands started before the window
+ * (readyCommands.ts); the steps in between run at most two at once on a host besides them.
+ */
+export const SESSIONS_PER_HOST = 8;
+export const READY_PER_HOST = SESSIONS_PER_HOST - 2;
+
 /** The real connector: an SshConnection per host and step, host key pinned. */
 export function sshHostConnector(resolveSecret: SecretResolver, registerSecret?: (value: string) => void): HostConnector {
   return async (role, host) => {
@@ -50,6 +58,7 @@ export function sshHostConnector(resolveSecret: SecretResolver, registerSecret?:
       hostKey: host.hostKey,
       privateKey,
       keepaliveIntervalMs: 5_000,
+      maxConcurrentExecs: SESSIONS_PER_HOST,
     });
     return {
       role,

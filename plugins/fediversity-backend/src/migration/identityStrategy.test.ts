@@ -5,6 +5,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { HostRole, HostShell } from './hosts';
 import { IdentityStrategy } from './identityStrategy';
 import { MigrationHost, MigrationParams } from './params';
+import { GATE_LINE, ReadyCommand, ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
 
@@ -98,7 +99,7 @@ describe('IdentityStrategy.verify', () => {
     const source = recordingHost('source');
     const target = recordingHost('target');
     const logs: unknown[] = [];
-    await expect(strategy.verify(envFor(source, target, logs))).resolves.toEqual({ identityEqual: true });
+    await expect(strategy.verify(envFor(source, target, logs))).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
     for (const host of [source, target]) {
       expect(host.argvs).toHaveLength(1);
       expect(host.argvs[0].slice(0, 2)).toEqual(['sh', '-c']);
@@ -133,7 +134,7 @@ describe('IdentityStrategy.verify', () => {
       'Verification failed: the identity files differ',
     );
     chownSync(join(targetRoot, 'srv/app/signing.key'), 0, 0);
-    await expect(strategy.verify(envFor(recordingHost('source'), recordingHost('target')))).resolves.toEqual({ identityEqual: true });
+    await expect(strategy.verify(envFor(recordingHost('source'), recordingHost('target')))).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
   });
 
   it('fails on an extra file below an identity directory', async () => {
@@ -172,7 +173,7 @@ describe('IdentityStrategy.verify', () => {
   it('compares contents with one find per path on hosts without a shell (demo hosts)', async () => {
     const source = recordingHost('source', { noShell: true });
     const target = recordingHost('target', { noShell: true });
-    await expect(strategy.verify(envFor(source, target))).resolves.toEqual({ identityEqual: true });
+    await expect(strategy.verify(envFor(source, target))).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
     expect(target.argvs.map(argv => argv[0])).toEqual(['sh', 'find', 'find']);
     writeFileSync(join(targetRoot, 'etc/app/secrets/.env'), 'SECRET=2\n');
     await expect(strategy.verify(envFor(source, target))).rejects.toThrow('Verification failed: the identity files differ');
@@ -192,7 +193,30 @@ describe('IdentityStrategy before and in the window', () => {
     const env = { ...envFor(inWindowSource, inWindowTarget), window: prepared };
     await expect(strategy.finalSync(env)).resolves.toEqual({ copied: false });
     expect([...inWindowSource.argvs, ...inWindowTarget.argvs]).toEqual([]);
-    await expect(strategy.verify(env)).resolves.toEqual({ identityEqual: true });
+    await expect(strategy.verify(env)).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
+  });
+
+  it("starts the verify's digests in the preparation; they read the files only when the verify fires them", async () => {
+    const commands = new ReadyCommands(6);
+    const ready = {
+      keep: (name: string, command: ReadyCommand) => commands.keep('identity-test', name, command),
+      take: (name: string) => commands.take('identity-test', name),
+      hasRoom: (role: HostRole) => commands.hasRoom('identity-test', role),
+    };
+    const [source, target] = [recordingHost('source'), recordingHost('target')];
+    const prepared = await strategy.prepareWindow({ ...envFor(source, target), ready });
+    const gatedDigests = (host: typeof source) => host.argvs.filter(argv => argv[0] === 'sh' && argv[2].startsWith(GATE_LINE));
+    expect(gatedDigests(source)).toHaveLength(1);
+    expect(gatedDigests(target)).toHaveLength(1);
+    writeFileSync(join(targetRoot, 'srv/app/signing.key'), 'a key written after the digests started\n');
+    const env = { ...envFor(source, target), window: prepared, ready };
+    const callsBefore = source.argvs.length + target.argvs.length;
+    await expect(strategy.verify(env)).rejects.toThrow(/identity files differ/);
+    expect(source.argvs.length + target.argvs.length).toBe(callsBefore);
+
+    writeIdentity(targetRoot);
+    await strategy.prepareWindow({ ...envFor(source, target), ready });
+    await expect(strategy.verify({ ...env, ready })).resolves.toEqual({ identityEqual: true, startedAhead: 2 });
   });
 
   it('fails the verify when the identity changes after the preparation (the migration rolls back)', async () => {
@@ -221,7 +245,7 @@ describe('IdentityStrategy.finalSync of a job prepared without it', () => {
     await expect(strategy.finalSync(envFor(source, target))).resolves.toEqual({ copied: true });
     expect(source.argvs.map(argv => argv[0])).toEqual(['sh', 'rsync', 'rsync']);
     expect(target.argvs.map(argv => argv[0])).toEqual(['sh']);
-    await expect(strategy.verify(envFor(source, target))).resolves.toEqual({ identityEqual: true });
+    await expect(strategy.verify(envFor(source, target))).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
   });
 
   it('copies when a path is missing on the target', async () => {
@@ -229,7 +253,7 @@ describe('IdentityStrategy.finalSync of a job prepared without it', () => {
     const source = recordingHost('source');
     await expect(strategy.finalSync(envFor(source, recordingHost('target')))).resolves.toEqual({ copied: true });
     expect(source.argvs.map(argv => argv[0])).toContain('rsync');
-    await expect(strategy.verify(envFor(recordingHost('source'), recordingHost('target')))).resolves.toEqual({ identityEqual: true });
+    await expect(strategy.verify(envFor(recordingHost('source'), recordingHost('target')))).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
   });
 
   it('runs the copy (and fails like it) when a path is missing on the source, even if also missing on the target', async () => {

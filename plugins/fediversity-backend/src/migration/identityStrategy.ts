@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { HostShell, hostPath } from './hosts';
+import { CommandResult, HostShell, hostPath } from './hosts';
 import { MigrationHost } from './params';
+import { GATE_LINE, startReady } from './readyCommands';
 import { ensurePeerTrust, rsyncFromSource } from './rsync';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -77,6 +78,10 @@ export class IdentityStrategy implements MigrationStrategy {
     // The files strategy's preparation writes the known_hosts file at the same time (rsyncFromSource writes
     // it itself if ssh finds none).
     if (!equal || sourceMissing) await this.copy(env, { knownHostsWritten: true });
+    // The verify's digests start now and wait at their gates: the window pays for reading the files only.
+    if (this.paths.length && env.ready?.hasRoom('source') && env.ready.hasRoom('target')) {
+      for (const [host, params] of this.hosts(env)) env.ready.keep(`digest:${host.role}`, startReady(host, this.digestArgv(params, true), { gate: true, check: false }));
+    }
     return { copiedBeforeWindow: !equal || sourceMissing };
   }
 
@@ -94,9 +99,9 @@ export class IdentityStrategy implements MigrationStrategy {
   }
 
   async verify(env: StrategyEnv) {
-    const { equal } = await this.compare(env);
+    const { equal, startedAhead } = await this.compare(env, { fireReady: true });
     if (!equal) throw new PermanentJobError('Verification failed: the identity files differ');
-    return { identityEqual: true };
+    return { identityEqual: true, startedAhead };
   }
 
   async cutOver() {}
@@ -126,14 +131,28 @@ export class IdentityStrategy implements MigrationStrategy {
     }
   }
 
-  /** Both hosts' digests at once; a digest that could not be made is equal to nothing. */
-  private async compare(env: StrategyEnv): Promise<{ equal: boolean; sourceMissing: boolean }> {
-    if (!this.paths.length) return { equal: true, sourceMissing: false };
-    const hosts = [
+  private hosts(env: StrategyEnv) {
+    return [
       [env.source, env.params.source],
       [env.target, env.params.target],
     ] as const;
-    let [source, target] = await Promise.all(hosts.map(([host, params]) => this.digest(host, params, env.signal)));
+  }
+
+  /**
+   * Both hosts' digests at once, with `fireReady` by the commands prepareWindow started where they still
+   * wait; a digest that could not be made is equal to nothing.
+   */
+  private async compare(env: StrategyEnv, options: { fireReady?: boolean } = {}) {
+    if (!this.paths.length) return { equal: true, sourceMissing: false, startedAhead: 0 };
+    const hosts = this.hosts(env);
+    let startedAhead = 0;
+    const run = (host: HostShell, params: MigrationHost) => {
+      const ready = options.fireReady ? env.ready?.take(`digest:${host.role}`) : undefined;
+      if (!ready) return host.run(this.digestArgv(params, false), { signal: env.signal, check: false });
+      startedAhead++;
+      return ready.fire('', env.signal);
+    };
+    let [source, target] = await Promise.all(hosts.map(async ([host, params]) => this.digest(params, await run(host, params))));
     // A host without a shell (demo host) on either side: both compare file contents only, as before.
     if (source === 'no shell' || target === 'no shell') {
       [source, target] = await Promise.all(hosts.map(([host, params]) => this.contentDigest(host, params, env.signal)));
@@ -142,17 +161,22 @@ export class IdentityStrategy implements MigrationStrategy {
     return {
       equal: usable(source) && usable(target) && source.value === target.value,
       sourceMissing: !usable(source) || source.missing,
+      startedAhead,
     };
   }
 
-  /**
-   * One exec for all paths: a digest over the sorted records (names relative to the path prefix) of
-   * DIGEST_SCRIPT, so the values never leave the hosts. Undefined when the host could not make it (an
-   * unreadable file, a truncated or unknown record).
-   */
-  private async digest(host: HostShell, params: MigrationHost, signal: AbortSignal): Promise<Digest | undefined | 'no shell'> {
+  /** One exec for all paths (DIGEST_SCRIPT), with `gate` waiting for `go` first (readyCommands.ts). */
+  private digestArgv(params: MigrationHost, gate: boolean): string[] {
     const full = this.paths.map(path => hostPath(params, path));
-    const result = await host.run(['sh', '-c', DIGEST_SCRIPT, 'sh', ...full], { signal, check: false });
+    return ['sh', '-c', gate ? `${GATE_LINE}\n${DIGEST_SCRIPT}` : DIGEST_SCRIPT, 'sh', ...full];
+  }
+
+  /**
+   * A digest over the sorted records (names relative to the path prefix) of DIGEST_SCRIPT's output, so the
+   * values never leave the hosts. Undefined when the host could not make it (an unreadable file, a
+   * truncated or unknown record).
+   */
+  private digest(params: MigrationHost, result: CommandResult): Digest | undefined | 'no shell' {
     if (result.exitCode === NO_SHELL) return 'no shell';
     if (result.exitCode !== 0 || (result.stdout && !result.stdout.endsWith('\0'))) return undefined;
     const relative = (name: string) => relativeName(params, name);

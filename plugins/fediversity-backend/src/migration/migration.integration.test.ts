@@ -86,4 +86,6 @@ it('migrates files, identity and database with zero loss while the app writes', 
   expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1 });
   expect(output('final-sync')['postgres:database']).toMatchObject({ startedAhead: 2 });
   expect(output('verify')['files:media']).toMatchObject({ fullCompares: 0, listedAhead: 2 });
+  expect(output('verify')['postgres:database']).toMatchObject({ controlReadAhead: true });
+  expect(output('verify').identity).toMatchObject({ identityEqual: true, startedAhead: 2 });
 });

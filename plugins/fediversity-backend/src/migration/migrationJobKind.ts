@@ -2,7 +2,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { JobKind, RetryPolicy, StepContext } from '../jobs/types';
 import { freeSpace } from './diskSpace';
 import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
-import { HostConnector, HostSessionPool, HostShell } from './hosts';
+import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
@@ -49,7 +49,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
   const strategiesOf = (params: MigrationParams) => (deps.strategies ?? strategiesFromAppDefinition)(params);
 
   const pool = new HostSessionPool(deps.connect);
-  const ready = new ReadyCommands();
+  const ready = new ReadyCommands(READY_PER_HOST);
 
   async function releaseJob(jobId: string) {
     ready.disarmJob(jobId);

@@ -140,6 +140,20 @@ export class PostgresOnHost {
     return parseControlData((await this.shell.run(argv, { signal })).stdout);
   }
 
+  /** controlData started ahead (readyCommands.ts): bash waits at the gate; fireControlData reads the file. */
+  startControlData(): ReadyCommand {
+    const script = [GATE_LINE, 'export LC_ALL=C', 'exec "$@"'].join('\n');
+    return startReady(this.shell, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir], { gate: true, check: false });
+  }
+
+  async fireControlData(ready: ReadyCommand, signal?: AbortSignal): Promise<Record<string, string>> {
+    const result = await ready.fire('', signal);
+    if (result.exitCode !== 0) {
+      throw new Error(`pg_controldata on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    }
+    return parseControlData(result.stdout);
+  }
+
   async majorVersion(signal?: AbortSignal): Promise<number> {
     const result = await this.shell.run([posix.join(this.pg.bin, 'postgres'), '--version'], { signal });
     const match = /\(PostgreSQL\)\s+(\d+)/.exec(result.stdout);

@@ -146,13 +146,15 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   /**
    * While the app still serves: a checkpoint now leaves the shutdown checkpoint only what is written after
    * it; the final sync's two commands start (the source's stop waiting at its gate, the target's psql
-   * connected, waiting for its script), so the window does not pay for their sessions and processes.
+   * connected, waiting for its script), and the verify's reading of the source's control file, so the
+   * window does not pay for their sessions and processes.
    */
   async prepareWindow(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     await source.query('CHECKPOINT', env.signal);
     if (env.ready?.hasRoom('source')) env.ready.keep('stop', source.startStop('fast'));
     if (env.ready?.hasRoom('target')) env.ready.keep('promote', target.startQuery());
+    if (env.ready?.hasRoom('source')) env.ready.keep('control', source.startControlData());
   }
 
   /**
@@ -214,8 +216,9 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     // A job whose final sync predates the recorded LSN reads it from the control file first.
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
     const recorded = recordedPromotion(env.finalSync);
+    const readyControl = env.ready?.take('control');
     const [fields, target] = await Promise.all([
-      source.controlData(env.signal),
+      readyControl ? source.fireControlData(readyControl, env.signal) : source.controlData(env.signal),
       recorded ?? this.promoteAfter(env, checkpointLsn, { wait: true }),
     ]);
     const finalCheckpoint = shutdownCheckpoint(fields);
@@ -231,7 +234,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (!LSN.test(target.replayLsn) || lsnPosition(target.replayLsn) <= lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the target has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
-    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, seconds: (env.now() - started) / 1000 };
+    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, controlReadAhead: readyControl !== undefined, seconds: (env.now() - started) / 1000 };
   }
 
   /** The promotion, where the verify did not end it already (a job from before it did); idempotent. */

@@ -69,7 +69,7 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
  * Commands one step of a job started for a later one, by job and name. Kept in memory only: after a crash,
  * or on another backend instance, there are none and the later step runs its command afresh; so a ready
  * command may speed a step up but never decides what it does. At most `perHost` are held per job and host:
- * each holds one of the few sessions an SSH connection runs at once (SshConnection's limit), and the
+ * each holds one of the few sessions an SSH connection runs at once (SESSIONS_PER_HOST), and the
  * steps in between need the others.
  */
 export class ReadyCommands {
