@@ -9,6 +9,7 @@ import {
   itemizedName,
   jobDirectory,
   openControlConnection,
+  removeJobDirectory,
   RsyncPass,
   rsyncFromSource,
   startFinalPass,
@@ -330,8 +331,14 @@ export class FilesStrategy implements MigrationStrategy {
     await closeControlConnection(env.source, env.jobId, env.signal);
   }
 
-  /** The copied files stay on the target (inert while its app is stopped); the source was only read. */
-  async undoInitialSync() {}
+  /**
+   * The copied files stay on the target (inert while its app is stopped). The source was only read, but
+   * holds the job's directory (the target's pinned key, the first pass's lists): removed where the source
+   * can be reached, reported where not.
+   */
+  async undoInitialSync(env: StrategyEnv) {
+    await removeJobDirectory(env);
+  }
 
   /** A live pass over every directory (the app runs: exit 24 tolerated); the caller wrote the known_hosts file. */
   private async livePass(env: StrategyEnv): Promise<number> {

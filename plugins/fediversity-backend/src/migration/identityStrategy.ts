@@ -4,7 +4,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { CommandResult, HostShell, hostPath } from './hosts';
 import { MigrationHost } from './params';
 import { GATE_LINE, startReady } from './readyCommands';
-import { ensurePeerTrust, rsyncFromSource } from './rsync';
+import { ensurePeerTrust, removeJobDirectory, rsyncFromSource } from './rsync';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
 /**
@@ -116,7 +116,10 @@ export class IdentityStrategy implements MigrationStrategy {
 
   async undoFinalSync() {}
 
-  async undoInitialSync() {}
+  /** The copy's pinned key on the source goes with the job's directory (removeJobDirectory). */
+  async undoInitialSync(env: StrategyEnv) {
+    if (this.paths.length) await removeJobDirectory(env);
+  }
 
   private async copy(env: StrategyEnv, options: { knownHostsWritten?: boolean } = {}) {
     if (!this.paths.length) return;

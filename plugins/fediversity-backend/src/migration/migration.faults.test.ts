@@ -9,6 +9,7 @@ import { migrationJobKind, MigrationDeps, MigrationJobKind } from './migrationJo
 import { sshHostConnector } from './hosts';
 import { proxmoxTargetProvisioner } from './provisionTarget';
 import { slotName } from './postgresStreamingStrategy';
+import { jobDirectory } from './rsync';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
 import { AppWriter, MemoryDnsProvider, migrationParams, seedSourceData } from '../testing/migrationFixtures';
 import { createMigration, driveToEnd, eventLog, migrationRig, MigrationRig, OPERATOR, openJobDatabase } from '../testing/migrationEngine';
@@ -55,14 +56,18 @@ async function stepStatus(rig: MigrationRig, id: string, name: string) {
   return (await rig.store.getSteps(id)).find(step => step.name === name)?.status;
 }
 
-/** The source serves: its database accepts writes, the app is not quiesced, no slot of the job is left. */
-function expectSourceServing(jobId: string, options: { slotDropped?: boolean } = {}) {
+/**
+ * The source serves: its database accepts writes, the app is not quiesced; unless the rollback could not
+ * reach it, no slot and no directory of the job are left on it.
+ */
+function expectSourceServing(jobId: string, options: { rollbackReachedSource?: boolean } = {}) {
   expect(hosts.pgStatus(hosts.source)).toBe('running');
   expect(hosts.psql(hosts.source, 'SELECT pg_is_in_recovery()')).toBe('f');
   hosts.psql(hosts.source, `INSERT INTO items (name, n) VALUES ('after-fault', 1)`);
   expect(existsSync(join(hosts.source.root, 'run/app/quiesced'))).toBe(false);
-  if (options.slotDropped ?? true) {
+  if (options.rollbackReachedSource ?? true) {
     expect(hosts.psql(hosts.source, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slotName(jobId)}'`)).toBe('0');
+    expect(existsSync(jobDirectory(jobId))).toBe(false);
   }
 }
 
@@ -157,7 +162,7 @@ it('rolls back with the source serving when the source becomes unreachable befor
   expect(hosts.pgStatus(hosts.target)).not.toBe('running');
   // The source host itself never stopped serving; its slot is left for an operator (reported above).
   await hosts.source.startSshd();
-  expectSourceServing(id, { slotDropped: false });
+  expectSourceServing(id, { rollbackReachedSource: false });
 });
 
 it('waits for an approval that never comes with the source serving, and rolls back when cancelled', async () => {

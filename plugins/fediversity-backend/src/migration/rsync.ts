@@ -86,6 +86,18 @@ export async function closeControlConnection(source: HostShell, jobId: string, s
   await source.run(['rm', '-rf', '--', jobDirectory(jobId)], { signal, check: false });
 }
 
+/**
+ * A rollback's clean-up on the source: the job's connection closed and its directory removed. An
+ * unreachable source keeps them (the pinned key is public, the lists hold names only), which is reported.
+ */
+export async function removeJobDirectory(env: StrategyEnv): Promise<void> {
+  try {
+    await closeControlConnection(env.source, env.jobId, env.signal);
+  } catch (error) {
+    await env.log(`Could not remove ${jobDirectory(env.jobId)} on the source: ${(error as Error).message}`);
+  }
+}
+
 /** Writes the target's pinned key where the source's ssh (run by rsync) checks it. Same content every time. */
 export async function ensurePeerTrust(env: StrategyEnv): Promise<void> {
   const peer = peerOf(env);
