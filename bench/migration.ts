@@ -21,7 +21,8 @@
  * strategies' own timings inside the final sync and the verify, and downtime_cpu_busy_share (the share of
  * all cores busy during the window).
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
- * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps.
+ * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps; MIGRATION_BENCH_JOB_DB=<file> keeps the
+ * job store there (default: a SQLite file in the hosts' directory; `:memory:` for none).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -122,6 +123,7 @@ async function naiveMigration(hosts: MigrationHosts, params: ReturnType<typeof m
   await target.run(['rm', '-rf', '--', hosts.target.pg.dataDir, join(hosts.target.root, '/srv'), join(hosts.target.root, 'run')]);
   hosts.pgStart(hosts.source);
   await source.run([hosts.appctl, 'start']);
+  await source.run(['rm', '-rf', '--', jobDirectory(env.jobId)]);
   source.close();
   target.close();
   return downtime;
@@ -151,7 +153,7 @@ async function rawPipeThroughput(
   const started = Date.now();
   await source.run(argv);
   const seconds = (Date.now() - started) / 1000;
-  await source.run(['rm', '-f', sink]);
+  await source.run(['rm', '-rf', '--', sink, jobDirectory(env.jobId)]);
   source.close();
   return { seconds, mbPerSecond: bytes / seconds / 1e6 };
 }
@@ -192,7 +194,8 @@ async function main() {
     // The naive run's copy was just deleted: its discards and inode work must not run into our initial sync.
     execFileSync('sync');
 
-    const knex = await openJobDatabase();
+    // The job store on a SQLite file, as `npm start` keeps it (the engine's commits in the window are durable).
+    const knex = await openJobDatabase(process.env.MIGRATION_BENCH_JOB_DB ?? join(hosts.dir, 'jobs.sqlite'));
     const dns = new MemoryDnsProvider();
     const kind = migrationJobKind({
       connect: sshHostConnector(async () => hosts.portalPrivateKey),

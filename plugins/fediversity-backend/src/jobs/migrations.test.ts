@@ -16,6 +16,15 @@ describe('applyMigrations', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('keeps a SQLite file in WAL mode (a commit is one append, readers go on while the engine writes)', async () => {
+    const client = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'fediversity.sqlite') }, useNullAsDefault: true });
+    clients.push(client);
+    const journalMode = async () => ((await client.raw('PRAGMA journal_mode')) as Array<{ journal_mode: string }>)[0].journal_mode;
+    expect(await journalMode()).toBe('delete');
+    await applyMigrations(client);
+    expect(await journalMode()).toBe('wal');
+  });
+
   // The plugin and two of its modules migrate at startup; on a fresh database they raced knex's own
   // bookkeeping tables ("table `knex_migrations` already exists") and the backend did not start.
   it('lets several callers migrate one fresh database at once', async () => {

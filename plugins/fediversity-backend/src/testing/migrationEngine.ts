@@ -30,7 +30,6 @@ export async function openJobDatabase(file?: string): Promise<Knex> {
     useNullAsDefault: true,
     pool: file ? { min: 1, max: 1 } : { min: 1, max: 1, idleTimeoutMillis: Number.MAX_SAFE_INTEGER },
   });
-  if (file) await knex.raw('PRAGMA journal_mode = WAL');
   await knex.raw('PRAGMA busy_timeout = 10000');
   await applyMigrations(knex);
   return knex;
