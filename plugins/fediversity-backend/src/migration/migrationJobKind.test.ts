@@ -117,7 +117,7 @@ const params = {
   observeSeconds: 0,
 };
 
-async function scenario(options: { verifyFails?: boolean }) {
+async function scenario(options: { verifyFails?: boolean; clock?: FakeClock }) {
   const effects: string[] = [];
   const dns = new MemoryDnsProvider();
   const kind = migrationJobKind({
@@ -126,7 +126,7 @@ async function scenario(options: { verifyFails?: boolean }) {
     strategies: () => [new FakeStrategy('postgres:database', effects, options), new FakeStrategy('files:media', effects)],
   });
   const knex = await databases.init('SQLITE_3');
-  const clock = new FakeClock(T0);
+  const clock = options.clock ?? new FakeClock(T0);
   const store = new JobStore(knex);
   const registry = new JobKindRegistry([kind]);
   const redactor = new Redactor();
@@ -178,6 +178,25 @@ describe('instance.migrate state machine', () => {
     ]);
     expect(result.steps.find(step => step.name === 'approve-cutover')).toMatchObject({ approvedBy: ALICE });
     expectGoldenLog(join(__dirname, '__golden__', 'migration-happy-path.log'), result.log);
+  });
+
+  it("starts the window when the app's stop is sent; the reading kept before it is only for a rerun", async () => {
+    /** A clock that moves a millisecond each time it is read, so that readings taken apart differ. */
+    class TickingClock extends FakeClock {
+      private ticks = 0;
+      override now() {
+        return super.now() + this.ticks++;
+      }
+    }
+    const result = await scenario({ clock: new TickingClock(T0) });
+    expect(result.job?.status).toBe('succeeded');
+    const quiesce = result.steps.find(step => step.name === 'quiesce')!;
+    const kept = (quiesce.checkpoint as { startedAt: number }).startedAt;
+    const started = (quiesce.output as { startedAt: number }).startedAt;
+    // The checkpoint's commit and the "Quiescing" event came in between: not downtime, the app still served.
+    expect(started).toBeGreaterThan(kept);
+    const cutOver = result.steps.find(step => step.name === 'cut-over')!.output as { servingAt: number; downtimeSeconds: number };
+    expect(cutOver.downtimeSeconds).toBe((cutOver.servingAt - started) / 1000);
   });
 
   it('rolls back in reverse order when verification fails, leaving the source serving and DNS unchanged', async () => {

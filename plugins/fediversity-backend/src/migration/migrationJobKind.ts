@@ -138,10 +138,12 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     return results;
   }
 
-  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string, readyAs?: string) {
+  /** Runs `commands` in turn, each after its log event (a fenced write: a lost lease sends nothing); `onSend` right before each. */
+  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string, readyAs?: string, onSend?: () => void) {
     for (const [index, command] of commands.entries()) {
       await ctx.log(`${what} on the ${host.role}: ${command.join(' ')}`);
       const started = readyAs ? ready.take(ctx.job.id, `${readyAs}:${index}`) : undefined;
+      onSend?.();
       if (!started) {
         await host.run(command, { signal: ctx.signal });
         continue;
@@ -290,10 +292,14 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             startCommands(ctx, hosts.target, appCommands(ctx.job.params, 'unquiesce'), 'app:start');
             const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
             const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
+            // The window (the downtime reported) starts when the app's stop is sent. A reading from before
+            // it is kept first: a rerun after a crash, which cannot tell whether the stop went out, uses it.
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
-            const startedAt = saved ?? ctx.clock.now();
-            if (saved === undefined) await ctx.saveCheckpoint({ startedAt });
-            await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
+            const beforeStop = saved ?? ctx.clock.now();
+            if (saved === undefined) await ctx.saveCheckpoint({ startedAt: beforeStop });
+            let stopSentAt: number | undefined;
+            await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce', () => (stopSentAt ??= ctx.clock.now()));
+            const startedAt = saved ?? stopSentAt ?? beforeStop;
             const settle = settleSeconds(ctx.job.params);
             if (settle > 0) {
               await ctx.log(`Waiting ${settle} s for clients to settle`);
