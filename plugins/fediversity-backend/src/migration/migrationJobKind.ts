@@ -138,12 +138,16 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     return results;
   }
 
-  /** Runs `commands` in turn, each after its log event (a fenced write: a lost lease sends nothing); `onSend` right before each. */
-  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string, readyAs?: string, onSend?: () => void) {
+  /**
+   * Runs `commands` in turn, each after its log event (a fenced write: a lost lease sends nothing); answers
+   * when the first one was sent.
+   */
+  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string, readyAs?: string): Promise<number | undefined> {
+    let firstSentAt: number | undefined;
     for (const [index, command] of commands.entries()) {
       await ctx.log(`${what} on the ${host.role}: ${command.join(' ')}`);
       const started = readyAs ? ready.take(ctx.job.id, `${readyAs}:${index}`) : undefined;
-      onSend?.();
+      firstSentAt ??= ctx.clock.now();
       if (!started) {
         await host.run(command, { signal: ctx.signal });
         continue;
@@ -151,6 +155,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       const result = await started.fire('', ctx.signal);
       if (result.exitCode !== 0) throw new Error(`${command[0]} exited with ${result.exitCode} on the ${host.role}: ${result.stderr.trim()}`);
     }
+    return firstSentAt;
   }
 
   /** Starts the app's commands for a later moment of the window, each held at its gate (readyCommands.ts). */
@@ -297,8 +302,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
             const beforeStop = saved ?? ctx.clock.now();
             if (saved === undefined) await ctx.saveCheckpoint({ startedAt: beforeStop });
-            let stopSentAt: number | undefined;
-            await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce', () => (stopSentAt ??= ctx.clock.now()));
+            const stopSentAt = await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
             const startedAt = saved ?? stopSentAt ?? beforeStop;
             const settle = settleSeconds(ctx.job.params);
             if (settle > 0) {

@@ -218,7 +218,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const recorded = recordedPromotion(env.finalSync);
     const readyControl = env.ready?.take('control');
     const [fields, target] = await Promise.all([
-      readyControl ? source.fireControlData(readyControl, env.signal) : source.controlData(env.signal),
+      source.controlData(env.signal, readyControl),
       recorded ?? this.promoteAfter(env, checkpointLsn, { wait: true }),
     ]);
     const finalCheckpoint = shutdownCheckpoint(fields);
