@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { SshConnection } from '@fediversity/plugin-fediversity-node';
 import { MigrationHost } from './params';
 
@@ -20,6 +21,8 @@ export interface RunCommandOptions {
    * when it resolves (e.g. psql connects, then learns what to run); a rejection sends EOF alone.
    */
   stdin?: string | Promise<string>;
+  /** Told the command's stdout as it arrives (it is collected all the same): to act on a line before the command ends. */
+  onStdout?: (text: string) => void;
 }
 
 /** One host as the migration sees it: argv commands, never shell strings. */
@@ -63,10 +66,13 @@ export function sshHostConnector(resolveSecret: SecretResolver, registerSecret?:
     return {
       role,
       async run(argv, options = {}) {
+        const observe = options.onStdout;
+        const decoder = new StringDecoder('utf8');
         const result = await connection.run(argv, {
           signal: options.signal,
           check: options.check ?? true,
           stdin: typeof options.stdin === 'object' ? streamWhenResolved(options.stdin) : options.stdin,
+          onStdout: observe && (chunk => observe(decoder.write(chunk))),
         });
         return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
       },

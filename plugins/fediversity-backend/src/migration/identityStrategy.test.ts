@@ -5,7 +5,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { HostRole, HostShell } from './hosts';
 import { IdentityStrategy } from './identityStrategy';
 import { MigrationHost, MigrationParams } from './params';
-import { GATE_LINE, ReadyCommand, ReadyCommands } from './readyCommands';
+import { GATE_LINE, ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
 
@@ -198,11 +198,7 @@ describe('IdentityStrategy before and in the window', () => {
 
   it("starts the verify's digests in the preparation; they read the files only when the verify fires them", async () => {
     const commands = new ReadyCommands(6);
-    const ready = {
-      keep: (name: string, command: ReadyCommand) => commands.keep('identity-test', name, command),
-      take: (name: string) => commands.take('identity-test', name),
-      hasRoom: (role: HostRole) => commands.hasRoom('identity-test', role),
-    };
+    const ready = commands.forStrategy('identity-test', 'identity');
     const [source, target] = [recordingHost('source'), recordingHost('target')];
     const prepared = await strategy.prepareWindow({ ...envFor(source, target), ready });
     const gatedDigests = (host: typeof source) => host.argvs.filter(argv => argv[0] === 'sh' && argv[2].startsWith(GATE_LINE));

@@ -100,11 +100,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       preflight: (ctx.outputs.preflight as { facts?: Record<string, Record<string, unknown>> } | undefined)?.facts?.[strategy.name],
       window: (ctx.outputs.quiesce as { window?: Record<string, Record<string, unknown>> } | undefined)?.window?.[strategy.name],
       finalSync: (ctx.outputs['final-sync'] as Record<string, Record<string, unknown>> | undefined)?.[strategy.name],
-      ready: {
-        keep: (name, command) => ready.keep(ctx.job.id, `${strategy.name}:${name}`, command),
-        take: name => ready.take(ctx.job.id, `${strategy.name}:${name}`),
-        hasRoom: role => ready.hasRoom(ctx.job.id, role),
-      },
+      ready: ready.forStrategy(ctx.job.id, strategy.name),
       saveCheckpoint: checkpoint => {
         state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
         saving = saving.then(() => ctx.saveCheckpoint({ ...state }));

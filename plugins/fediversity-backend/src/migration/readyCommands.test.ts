@@ -22,7 +22,27 @@ describe('startReady', () => {
     const result = await ready.fire('the input\n');
     expect(result.exitCode).toBe(0);
     expect(readFileSync(marker, 'utf8')).toBe('the input\n');
-    expect(ready.ended).toBe(true);
+    // Ended after it was fired: still the fired command, not one to run afresh.
+    expect(ready.ended).toBe(false);
+  });
+
+  it('fired twice, runs once and answers both with the same result; observers see its output as it comes', async () => {
+    const count = join(base, 'count');
+    const ready = startReady(
+      localHost(),
+      gated(['bash', '-c', 'echo run >> "$1"; echo early; read -r _ < "$2"; echo late', 'bash', count, join(base, 'fifo')]),
+      { gate: true, check: false },
+    );
+    await localHost().run(['mkfifo', join(base, 'fifo')]);
+    let seen = '';
+    const first = ready.fire('', undefined, text => (seen += text));
+    // The command holds its last line until the fifo is written, which happens only after its first was seen.
+    while (seen !== 'early\n') await new Promise(resolve => setTimeout(resolve, 5));
+    const second = ready.fire('ignored');
+    await localHost().run(['bash', '-c', 'echo > "$1"', 'bash', join(base, 'fifo')]);
+    expect((await first).stdout).toBe('early\nlate\n');
+    expect(await second).toBe(await first);
+    expect(readFileSync(count, 'utf8')).toBe('run\n');
   });
 
   it('a disarmed gated command exits 125 having done nothing', async () => {
@@ -95,6 +115,17 @@ describe('ReadyCommands', () => {
     commands.keep('job', 'stop', second);
     expect(first.disarmed).toBe(true);
     expect(commands.take('job', 'stop')).toBe(second);
+  });
+
+  it('fires a kept command early and keeps it for the step that takes it', async () => {
+    const commands = new ReadyCommands();
+    const inputs: string[] = [];
+    const listing = { ...fake('target'), fire: async (input: string) => (inputs.push(input), { exitCode: 0, stdout: 'tree', stderr: '' }) };
+    commands.keep('job', 'list', listing);
+    expect(commands.fireEarly('job', 'list', '')).toBe(true);
+    expect(commands.fireEarly('job', 'missing', '')).toBe(false);
+    expect(inputs).toEqual(['']);
+    expect(commands.take('job', 'list')).toBe(listing);
   });
 
   it('does not hand out a command that ended before it was fired; disarmJob disarms the rest', () => {

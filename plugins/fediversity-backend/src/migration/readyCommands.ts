@@ -1,4 +1,5 @@
 import { CommandResult, HostRole, HostShell } from './hosts';
+import type { StrategyReadyCommands } from './strategy';
 
 /**
  * The first line of a script started ahead (see startReady): it goes on only when its input begins with
@@ -18,13 +19,14 @@ export function gated(argv: readonly string[]): string[] {
  * gated one (GATE_LINE) exits, psql with an empty script ends. What it takes out of the downtime window is
  * the command's start: an SSH session, a process or two, a connection (psql's, rsync's to the target).
  */
-export interface ReadyCommand {
+export interface ReadyCommand<Result = CommandResult> {
   readonly role: HostRole;
   /**
    * Sends `input` (a gated command: `go` first, see startReady's `gate`) and waits for the command's end;
-   * `signal` (the firing step's) kills it.
+   * `signal` (the firing step's) kills it, and `onStdout` is told its output as it comes. Fired again (a
+   * later step taking what an earlier one fired early), it answers the same result; `input` is ignored.
    */
-  fire(input: string, signal?: AbortSignal): Promise<CommandResult>;
+  fire(input: string, signal?: AbortSignal, onStdout?: (text: string) => void): Promise<Result>;
   disarm(): void;
   /** The command ended before it was fired (a broken session): the caller runs it afresh. */
   readonly ended: boolean;
@@ -43,24 +45,53 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
     cancel = () => reject(new Error('disarmed'));
   });
   input.catch(() => undefined);
+  let fired = false;
   let ended = false;
   const abort = new AbortController();
-  const result = host.run(argv, { stdin: input, check: options.check, signal: abort.signal });
+  const observers: Array<(text: string) => void> = [];
+  const result = host.run(argv, {
+    stdin: input,
+    check: options.check,
+    signal: abort.signal,
+    onStdout: text => observers.forEach(observe => observe(text)),
+  });
   result.then(
     () => (ended = true),
     () => (ended = true),
   );
   return {
     role: host.role,
-    fire: (text, signal) => {
+    fire: (text, signal, onStdout) => {
       if (signal?.aborted) abort.abort(signal.reason);
       signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
-      send(options.gate ? `go\n${text}` : text);
+      if (onStdout) observers.push(onStdout);
+      if (!fired) send(options.gate ? `go\n${text}` : text);
+      fired = true;
       return result;
     },
     disarm: () => cancel(),
     get ended() {
-      return ended;
+      return ended && !fired;
+    },
+  };
+}
+
+/**
+ * `command` with its result read by `read` once, as soon as it ends: a listing fired early is parsed while
+ * the step that fired it still waits, not when the step that takes it asks.
+ */
+export function readingResult<Result>(command: ReadyCommand, read: (result: CommandResult) => Result): ReadyCommand<Result> {
+  let result: Promise<Result> | undefined;
+  return {
+    role: command.role,
+    fire: (input, signal, onStdout) => {
+      const raw = command.fire(input, signal, onStdout);
+      result ??= raw.then(read);
+      return result;
+    },
+    disarm: () => command.disarm(),
+    get ended() {
+      return command.ended;
     },
   };
 }
@@ -73,13 +104,13 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
  * steps in between need the others.
  */
 export class ReadyCommands {
-  private readonly jobs = new Map<string, Map<string, ReadyCommand>>();
+  private readonly jobs = new Map<string, Map<string, ReadyCommand<unknown>>>();
 
   constructor(private readonly perHost = 4) {}
 
   /** Keeps `command` for a later step; disarms it at once where the job holds as many as allowed on its host. */
-  keep(jobId: string, name: string, command: ReadyCommand): void {
-    const commands = this.jobs.get(jobId) ?? new Map<string, ReadyCommand>();
+  keep(jobId: string, name: string, command: ReadyCommand<unknown>): void {
+    const commands = this.jobs.get(jobId) ?? new Map<string, ReadyCommand<unknown>>();
     commands.get(name)?.disarm();
     commands.delete(name);
     if (!this.hasRoom(jobId, command.role)) {
@@ -96,13 +127,38 @@ export class ReadyCommands {
     return held.length < this.perHost;
   }
 
-  /** The command kept under `name`, if it is still waiting; the caller fires or disarms it. */
-  take(jobId: string, name: string): ReadyCommand | undefined {
+  /**
+   * The command kept under `name`, if it is still waiting (or was fired early); the caller fires or disarms
+   * it. Its result is what the step that kept it made it: names are the keeper's own.
+   */
+  take<Result = CommandResult>(jobId: string, name: string): ReadyCommand<Result> | undefined {
     const commands = this.jobs.get(jobId);
     const command = commands?.get(name);
     commands?.delete(name);
     if (!command || command.ended) return undefined;
-    return command;
+    return command as ReadyCommand<Result>;
+  }
+
+  /**
+   * Fires the command kept under `name` now, with `input`, and keeps it: the step that takes it later gets
+   * its result, begun earlier (e.g. a listing started the moment a transfer's data is all in place, while
+   * the transfer's processes are still winding down).
+   */
+  fireEarly(jobId: string, name: string, input: string): boolean {
+    const command = this.jobs.get(jobId)?.get(name);
+    if (!command || command.ended) return false;
+    command.fire(input).catch(() => undefined);
+    return true;
+  }
+
+  /** The job's commands as one strategy sees them: its names, prefixed with its own. */
+  forStrategy(jobId: string, strategy: string): StrategyReadyCommands {
+    return {
+      keep: (name, command) => this.keep(jobId, `${strategy}:${name}`, command),
+      take: <Result>(name: string) => this.take<Result>(jobId, `${strategy}:${name}`),
+      hasRoom: role => this.hasRoom(jobId, role),
+      fireEarly: (name, input) => this.fireEarly(jobId, `${strategy}:${name}`, input),
+    };
   }
 
   /** Disarms every command the job holds (a failed step, the job's end). */

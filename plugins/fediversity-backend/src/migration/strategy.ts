@@ -1,13 +1,15 @@
-import { HostRole, HostShell } from './hosts';
+import { CommandResult, HostRole, HostShell } from './hosts';
 import { MigrationParams } from './params';
 import { ReadyCommand } from './readyCommands';
 
 /** This strategy's commands started ahead for a later step of the job (readyCommands.ts). */
 export interface StrategyReadyCommands {
-  keep(name: string, command: ReadyCommand): void;
+  keep(name: string, command: ReadyCommand<unknown>): void;
   /** The command kept under `name` if it still waits; otherwise the step runs its command afresh. */
-  take(name: string): ReadyCommand | undefined;
+  take<Result = CommandResult>(name: string): ReadyCommand<Result> | undefined;
   hasRoom(role: HostRole): boolean;
+  /** Fires the command kept under `name` now and keeps it for the step that takes it (false: none waits). */
+  fireEarly(name: string, input: string): boolean;
 }
 
 /** What a strategy gets in every step: both hosts, the job's identity and its own checkpoint slice. */

@@ -13,6 +13,7 @@ export function localHost(role: HostRole = 'source'): HostShell {
           if (exitCode !== 0 && options.check !== false) return reject(new Error(`${argv[0]} exited with ${exitCode}: ${stderr}`));
           return resolve({ exitCode, stdout, stderr });
         });
+        if (options.onStdout) child.stdout!.on('data', (text: string) => options.onStdout!(text));
         child.stdin!.on('error', () => undefined);
         // Started at once; a promised input arrives when it resolves (EOF alone if it rejects), as over SSH.
         Promise.resolve(options.stdin).then(

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -104,6 +105,23 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
     if (!live()) return;
     const result = await connection.run(['wc', '-c'], { stdin: Buffer.alloc(100_000, 'x') });
     expect(result.stdout.trim()).toBe('100000');
+  });
+
+  it('tells run’s observer each chunk as it comes, before the command ends, and still collects it', async () => {
+    if (!live()) return;
+    const stdin = new PassThrough();
+    let seen = '';
+    const result = connection.run(['bash', '-c', 'echo first; read -r _; echo second'], {
+      stdin,
+      onStdout: chunk => {
+        seen += chunk.toString();
+      },
+    });
+    // The command holds its second line until it gets input, which it gets only once its first was seen.
+    expect(await waitUntil(() => seen === 'first\n', 5_000)).toBe(true);
+    stdin.end('go\n');
+    expect((await result).stdout).toBe('first\nsecond\n');
+    expect(seen).toBe('first\nsecond\n');
   });
 
   it('pins the host key: a wrong key is refused, naming the host and both fingerprints', async () => {

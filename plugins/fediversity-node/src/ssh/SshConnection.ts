@@ -80,6 +80,8 @@ export interface RunOptions extends Omit<ExecOptions, 'onStdout' | 'onStderr'> {
   check?: boolean;
   /** Stop collecting output beyond this many bytes per stream (default 16 MiB). */
   maxOutputBytes?: number;
+  /** Told each chunk of stdout as it arrives (it is collected all the same), e.g. to act on a line before the command ends. */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface RunResult extends ExecResult {
@@ -344,7 +346,14 @@ export class SshConnection {
     };
     const stdout = collect();
     const stderr = collect();
-    const result = await this.exec(argv, { ...options, onStdout: stdout.push, onStderr: stderr.push });
+    const observe = options.onStdout;
+    const onStdout = observe
+      ? (chunk: Buffer) => {
+          stdout.push(chunk);
+          observe(chunk);
+        }
+      : stdout.push;
+    const result = await this.exec(argv, { ...options, onStdout, onStderr: stderr.push });
     const out: RunResult = { ...result, stdout: stdout.text(), stderr: stderr.text() };
     if ((options.check ?? true) && out.exitCode !== 0) {
       const tail = out.stderr.slice(-2000);
