@@ -9,8 +9,8 @@
  * time the first write on the target was acknowledged).
  */
 import { ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { FlagDirectory } from '../../plugins/fediversity-backend/src/testing/flagDirectory';
 import type { TestHost } from '../../plugins/fediversity-backend/src/testing/migrationHosts';
 import { AcknowledgedWrites, AppHosts, AppWriter } from '../../plugins/fediversity-backend/src/testing/migrationFixtures';
 
@@ -36,14 +36,27 @@ interface PgClient {
 
 /**
  * The end of a downtime, the same for both ways: the app has started on the target and a write on the
- * target's database has been acknowledged (a new connection, as a starting app opens one). Polls every
- * 2 ms and returns the time of the acknowledgement.
+ * target's database has been acknowledged (a new connection, as a starting app opens one). Woken when the
+ * app's start flag appears, then tries every 2 ms; returns the time of the acknowledgement.
  */
 async function firstWriteOnTarget(hosts: AppProcessHosts, signal: AbortSignal): Promise<number> {
   const { Client } = require('pg') as { Client: new (config: Record<string, unknown>) => PgClient };
-  const appStarted = join(hosts.target.root, 'run/app/started');
+  const flags = new FlagDirectory(join(hosts.target.root, 'run/app'));
+  try {
+    return await writeOnceStarted(hosts, flags, Client, signal);
+  } finally {
+    flags.close();
+  }
+}
+
+async function writeOnceStarted(
+  hosts: AppProcessHosts,
+  flags: FlagDirectory,
+  Client: new (config: Record<string, unknown>) => PgClient,
+  signal: AbortSignal,
+): Promise<number> {
   while (!signal.aborted) {
-    if (existsSync(appStarted)) {
+    if (await flags.waitFor('started', { signal })) {
       const client = new Client({ host: hosts.target.pg.socketDir, port: hosts.target.pg.port, user: hosts.osUser, database: 'postgres' });
       try {
         await client.connect();

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { DnsProvider, DnsRecordSet, DnsRecordSetKey, normalizeRecordName } from '@fediversity/plugin-fediversity-node';
 import { MigrationParams } from '../migration/params';
+import { FlagDirectory } from './flagDirectory';
 import { FILES_PATH, IDENTITY_PATH, MigrationHosts, TestHost } from './migrationHosts';
 
 export const PORTAL_KEY_REF = 'migration-test-portal-key';
@@ -108,6 +109,7 @@ export class AppWriter implements AcknowledgedWrites {
   private loop?: Promise<void>;
   private client?: Knex;
   private counter = 0;
+  private flags?: FlagDirectory;
   errors: string[] = [];
 
   constructor(
@@ -120,7 +122,7 @@ export class AppWriter implements AcknowledgedWrites {
   }
 
   async start() {
-    mkdirSync(this.state(''), { recursive: true });
+    this.flags = new FlagDirectory(this.state(''));
     writeFileSync(this.state('writer-running'), '');
     const { source } = this.hosts;
     this.client = knexFactory({
@@ -137,6 +139,7 @@ export class AppWriter implements AcknowledgedWrites {
     this.running = false;
     await this.loop;
     rmSync(this.state('writer-running'), { force: true });
+    this.flags?.close();
     await this.client?.destroy().catch(() => undefined);
   }
 
@@ -147,10 +150,12 @@ export class AppWriter implements AcknowledgedWrites {
   private async run() {
     const base = join(this.hosts.source.root, FILES_PATH, 'writer');
     mkdirSync(base, { recursive: true });
+    const flags = this.flags!;
     while (this.running) {
-      if (existsSync(this.state('quiesced'))) {
-        writeFileSync(this.state('writer-stopped'), '');
-        await delay(10);
+      if (flags.has('quiesced')) {
+        if (!flags.has('writer-stopped')) writeFileSync(this.state('writer-stopped'), '');
+        // Until `appctl start` clears the flags (or stop() ends the loop).
+        await flags.nextChange({ timeoutMs: 100 });
         continue;
       }
       const n = ++this.counter;
@@ -177,12 +182,11 @@ export class AppWriter implements AcknowledgedWrites {
   }
 
   /**
-   * The pause between writes, cut short by the quiesce (checked every 2 ms): the app stops about as soon
-   * as it is told, like a process handling SIGTERM, not at its next write.
+   * The pause between writes, cut short by the quiesce: the app stops as soon as it is told, like a process
+   * handling SIGTERM, not at its next write.
    */
   private async pauseUnlessQuiesced(ms: number) {
-    const until = Date.now() + ms;
-    while (Date.now() < until && !existsSync(this.state('quiesced'))) await delay(2);
+    await this.flags!.waitFor('quiesced', { timeoutMs: ms });
   }
 }
 
@@ -209,10 +213,6 @@ export function lostWrites(hosts: MigrationHosts, host: TestHost, writer: Acknow
     for (const id of writer.rows) if (!present.has(id)) lost.push(`row ${id}`);
   }
   return lost;
-}
-
-function delay(ms: number) {
-  return new Promise(resolve => setTimeout(resolve, ms));
 }
 
 /** A DNS provider whose zone lives in a JSON file, so it survives the SIGKILLed engine processes. */
