@@ -214,21 +214,30 @@ export class FilesStrategy implements MigrationStrategy {
    * The final pass copies what changed on the source since the last live pass began (by ctime, see
    * treeManifest.ts) and what the rehearsal found different, so its cost follows the changes, not the size
    * of the tree; without those facts it walks the whole tree. Either way the verify proves the result.
+   * The verify's listings (started ahead) are fired the moment the pass's data is all in place on the
+   * target (watchTransferEnd), while rsync's processes still wind down: the step still ends only with
+   * rsync's exit code, and a failing pass fails it as before.
    */
   async finalSync(env: StrategyEnv) {
     const windows = (env.window?.windows ?? {}) as Record<string, ChangeWindow>;
     let seconds = 0;
     let limitedPasses = 0;
     let startedAhead = 0;
+    let listedAtTransferEnd = 0;
     for (const directory of this.directories) {
       const window = windows[directory];
       const ready = env.ready?.take(`final:${directory}`);
-      const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), ready);
+      const fireListings = () => {
+        for (const role of ['source', 'target']) {
+          if (env.ready?.fireEarly(`list:${directory}:${role}`, '')) listedAtTransferEnd++;
+        }
+      };
+      const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), { ready, onTransferred: fireListings });
       seconds += outcome.seconds;
       if (limitedFinalPass(window)) limitedPasses++;
       if (ready) startedAhead++;
     }
-    return { seconds, limitedPasses, startedAhead };
+    return { seconds, limitedPasses, startedAhead, listedAtTransferEnd };
   }
 
   /** What changed since the last live pass began, where the window's facts tell; else the whole tree. */
@@ -237,6 +246,7 @@ export class FilesStrategy implements MigrationStrategy {
       sourcePath: `${hostPath(env.params.source, directory)}/`,
       targetPath: `${hostPath(env.params.target, directory)}/`,
       mode: 'final',
+      reportsTransferEnd: true,
       ...(limitedFinalPass(window) ? { changedSince: window.lastPass.wall - CHANGE_MARGIN_SECONDS, alsoNames: window.rehearsalDifferences } : {}),
     };
   }
@@ -285,7 +295,7 @@ export class FilesStrategy implements MigrationStrategy {
     if (!listingsProve(window)) return undefined;
     let listedAhead = 0;
     const list = (host: HostShell, path: string) => {
-      const ready = env.ready?.take(`list:${directory}:${host.role}`);
+      const ready = env.ready?.take<HostListing | undefined>(`list:${directory}:${host.role}`);
       if (!ready) return listAndHash(host, path, hashSince(window, host.role), env.signal);
       listedAhead++;
       return fireListAndHash(ready, env.signal);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
 import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
-import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource } from './rsync';
+import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource, watchTransferEnd } from './rsync';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
 
@@ -122,6 +122,65 @@ describe('rsyncFromSource', () => {
   });
 });
 
+describe('watchTransferEnd', () => {
+  it('tells once, when the client’s transfer-done line is complete, however the output is cut', () => {
+    const told: number[] = [];
+    const watch = watchTransferEnd(() => told.push(told.length));
+    watch('>f.st...... a\nclient_run wait');
+    expect(told).toEqual([]);
+    watch('ing on 4242');
+    expect(told).toEqual([]);
+    watch('\n[sender] _exit_cleanup(code=0, file=main.c, line=1394): entered\nclient_run waiting on 4243\n');
+    expect(told).toEqual([0]);
+  });
+
+  it('ignores lines that only contain the words', () => {
+    const told: string[] = [];
+    const watch = watchTransferEnd(() => told.push('told'));
+    watch('>f+++++++++ client_run waiting on 1\nsomething client_run waiting on 2\n');
+    expect(told).toEqual([]);
+  });
+
+  it('a pass that reports its transfer’s end asks rsync for that line; others do not', async () => {
+    const { host, commands } = sourceHost([]);
+    await rsyncFromSource(env(host), { ...pass('final'), reportsTransferEnd: true });
+    await rsyncFromSource(env(host), pass('final'));
+    expect(commands[0]).toContain('--debug=EXIT2');
+    expect(commands[1]).not.toContain('--debug=EXIT2');
+  });
+
+  it('with a real rsync and remote shell: the line comes before rsync exits, with every file in place', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'transfer-end-'));
+    try {
+      const [source, target] = [join(base, 'source'), join(base, 'target')];
+      mkdirSync(join(source, 'dir'), { recursive: true });
+      for (let index = 0; index < 20; index++) writeFileSync(join(source, 'dir', `f${index}`), `content ${index}`);
+      mkdirSync(target);
+      writeFileSync(join(target, 'stale'), 'deleted by the pass');
+      // A remote shell that runs the server here, as ssh would run it on the target.
+      const shell = join(base, 'rsh');
+      writeFileSync(shell, '#!/bin/sh\nshift\nexec "$@"\n', { mode: 0o755 });
+      let atLine: string[] | undefined;
+      const result = await localHost().run(['rsync', '-av', '--delete', '--debug=EXIT2', '-e', shell, `${source}/`, `localhost:${target}/`], {
+        onStdout: watchTransferEnd(() => {
+          atLine = tree(target);
+        }),
+      });
+      expect(result.exitCode).toBe(0);
+      expect(atLine).toEqual(tree(source));
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Each entry below root as `name:content` (directories `name/`). */
+function tree(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .map(name => (statSync(join(root, name)).isDirectory() ? `${name}/` : `${name}:${readFileSync(join(root, name), 'utf8')}`))
+    .sort();
+}
+
 describe('itemizedName', () => {
   it('reads the name after the 11-character field, deletions and names with spaces included', () => {
     expect(itemizedName('>f.st...... writer/w1.dat')).toBe('writer/w1.dat');
@@ -139,11 +198,6 @@ describe('changedEntriesArgv, run with a local rsync', () => {
   afterEach(() => rmSync(base, { recursive: true, force: true }));
 
   const run = async (argv: string[], stdin: string) => ({ code: (await localHost().run(argv, { stdin, check: false })).exitCode });
-  /** Each entry below root as `name:content` (directories `name/`). */
-  const tree = (root: string): string[] =>
-    readdirSync(root, { recursive: true, encoding: 'utf8' })
-      .map(name => (statSync(join(root, name)).isDirectory() ? `${name}/` : `${name}:${readFileSync(join(root, name), 'utf8')}`))
-      .sort();
 
   it('copies the changed entries, deletes in changed directories only, leaves unchanged subtrees alone', async () => {
     const [source, target] = [join(base, 'source'), join(base, 'target')];

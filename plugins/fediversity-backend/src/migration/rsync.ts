@@ -125,6 +125,8 @@ export interface RsyncPass {
    */
   changedSince?: number;
   alsoNames?: string[];
+  /** Final pass: have rsync print the line that tells its data is all in place (watchTransferEnd). */
+  reportsTransferEnd?: boolean;
 }
 
 /**
@@ -167,12 +169,41 @@ const RSYNC_REMOTE_SHELL_FAILED = 255;
  * and run once more. A final pass can be `ready` (startFinalPass): rsync started before the window,
  * connected to the target and waiting for its file list.
  */
-export async function rsyncFromSource(env: StrategyEnv, pass: RsyncPass, ready?: ReadyCommand): Promise<RsyncOutcome> {
+export async function rsyncFromSource(
+  env: StrategyEnv,
+  pass: RsyncPass,
+  options: { ready?: ReadyCommand; onTransferred?: () => void } = {},
+): Promise<RsyncOutcome> {
   if (pass.mode === 'live') return rsyncOnce(env, pass);
-  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready });
+  const { ready, onTransferred } = options;
+  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready, onTransferred });
   if (outcome.exitCode !== RSYNC_REMOTE_SHELL_FAILED) return outcome;
   await ensurePeerTrust(env);
-  return rsyncOnce(env, pass);
+  return rsyncOnce(env, pass, { onTransferred });
+}
+
+/**
+ * What rsync's client prints under `--debug=EXIT2` once the receiver's goodbye has come: every file is in
+ * place on the target (the receiver is done, the generator has set the directories' times). What is left
+ * is processes ending, which rsync polls every 20 ms on each side: 40 ms of a final pass spent sleeping.
+ */
+const TRANSFER_DONE_LINE = /^client_run waiting on \d+$/m;
+
+/** An rsync stdout observer that calls `onTransferred` once, when the client's transfer-done line comes. */
+export function watchTransferEnd(onTransferred: () => void): (text: string) => void {
+  let pending = '';
+  let told = false;
+  return text => {
+    if (told) return;
+    pending += text;
+    const lastBreak = pending.lastIndexOf('\n');
+    if (lastBreak < 0) return;
+    const lines = pending.slice(0, lastBreak);
+    pending = pending.slice(lastBreak + 1);
+    if (!TRANSFER_DONE_LINE.test(lines)) return;
+    told = true;
+    onTransferred();
+  };
 }
 
 /**
@@ -207,6 +238,8 @@ function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input
   if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n', '--8-bit-output');
   if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
   if (pass.changedSince !== undefined) extra.push('--from0', '--files-from=-', '--delete-missing-args');
+  // The line that tells the final pass's data is all in place, 40 ms before rsync exits (watchTransferEnd).
+  if (pass.reportsTransferEnd) extra.push('--debug=EXIT2');
   argv.splice(1, 0, ...extra);
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.
   const shell = argv.indexOf('-e') + 1;
@@ -221,15 +254,16 @@ function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input
 async function rsyncOnce(
   env: StrategyEnv,
   pass: RsyncPass,
-  options: { failOnRemoteShell?: boolean; ready?: ReadyCommand } = {},
+  options: { failOnRemoteShell?: boolean; ready?: ReadyCommand; onTransferred?: () => void } = {},
 ): Promise<RsyncOutcome> {
   const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
   const { argv, input } = passCommand(env, pass);
+  const onStdout = options.onTransferred && watchTransferEnd(options.onTransferred);
   const started = env.now();
   // A pass of what changed runs behind a gate (see changedEntriesArgv): a ready one gets `go` from fire.
   const result = options.ready
-    ? await options.ready.fire(input ?? '', env.signal)
-    : await env.source.run(argv, { signal: env.signal, check: false, stdin: input === undefined ? undefined : `go\n${input}` });
+    ? await options.ready.fire(input ?? '', env.signal, onStdout)
+    : await env.source.run(argv, { signal: env.signal, check: false, stdin: input === undefined ? undefined : `go\n${input}`, onStdout });
   const seconds = (env.now() - started) / 1000;
   const exitCode = result.exitCode ?? -1;
   const ok = exitCode === 0 || (vanishedIsNormal && exitCode === RSYNC_VANISHED);

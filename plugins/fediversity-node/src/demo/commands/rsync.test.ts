@@ -150,6 +150,13 @@ describe('demo rsync between guests', () => {
     expect((await push(verify)).stdout).toBe('');
   });
 
+  it('passes --debug through, so a final pass can report its transfer’s end', async () => {
+    const result = await push({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/debug/', mode: 'final', extra: ['--debug=EXIT2'] });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^client_run waiting on \d+$/m);
+    expect(await hashes(target, '/var/lib/debug')).toEqual(await hashes(source, '/var/lib/app'));
+  });
+
   it('pushes parallel --files-from streams as the first migration pass does', async () => {
     const listing = await source.run(['find', '/var/lib/app/', '-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\0']);
     const entries = listing.stdout.split('\0').filter(Boolean);

@@ -70,6 +70,8 @@ const VALUED_OPTIONS: Record<string, RegExp> = {
   '--modify-window': /^-?[0-9]+$/,
   '--out-format': /^[%A-Za-z0-9 :._'[\]-]*$/,
   '--info': /^[A-Za-z0-9,]+$/,
+  // Output only (the migration's final pass watches for the client's transfer-done line).
+  '--debug': /^[A-Za-z0-9,]+$/,
   '--timeout': /^[0-9]+$/,
   '--bwlimit': /^[0-9.]+[KMGkmg]?$/,
 };
