@@ -216,7 +216,10 @@ export class FilesStrategy implements MigrationStrategy {
    * of the tree; without those facts it walks the whole tree. Either way the verify proves the result.
    * The verify's listings (started ahead) are fired the moment the pass's data is all in place on the
    * target (watchTransferEnd), while rsync's processes still wind down: the step still ends only with
-   * rsync's exit code, and a failing pass fails it as before.
+   * rsync's exit code, and a failing pass fails it as before (a failed step drops the job's ready commands,
+   * so its retry's verify lists afresh). Where ssh fails after the transfer and the pass runs once more in
+   * this step, the listings fired by the first run stand: the second finds the target equal and changes
+   * nothing.
    */
   async finalSync(env: StrategyEnv) {
     const windows = (env.window?.windows ?? {}) as Record<string, ChangeWindow>;
