@@ -119,6 +119,38 @@ describe('JobEngine', () => {
     await h.golden('happy-path', id);
   });
 
+  it('records each success with the next step’s start, in one commit; the last one on its own', async () => {
+    const statusesSeen: string[][] = [];
+    let h!: Harness;
+    const seeSteps = async (ctx: { job: { id: string } }) => {
+      statusesSeen.push((await h.store.getSteps(ctx.job.id)).map(step => step.status));
+    };
+    h = await harness([
+      {
+        kind: 'test.commits',
+        steps: [
+          { name: 'one', run: async () => ({ n: 1 }) },
+          { name: 'two', run: async ctx => seeSteps(ctx) },
+          { name: 'three', run: async ctx => seeSteps(ctx) },
+        ],
+      },
+    ]);
+    const completeStep = jest.spyOn(h.store, 'completeStep');
+    const startStep = jest.spyOn(h.store, 'startStep');
+    const id = await create(h, 'test.commits');
+    await h.engine.runUntilIdle();
+
+    expect((await h.service.get(id))?.status).toBe('succeeded');
+    // A running step sees the one before it recorded: the start that let it run carried that success.
+    expect(statusesSeen).toEqual([
+      ['succeeded', 'running', 'pending'],
+      ['succeeded', 'succeeded', 'running'],
+    ]);
+    expect(startStep.mock.calls.map(call => call[4]?.name)).toEqual([undefined, 'one', 'two']);
+    expect(completeStep.mock.calls.map(call => call[2])).toEqual(['three']);
+    expect((await h.store.getSteps(id)).map(step => step.output)).toEqual([{ n: 1 }, undefined, undefined]);
+  });
+
   it('retries a failing step with exponential backoff on the injected clock', async () => {
     let failuresLeft = 2;
     const h = await harness([

@@ -3,7 +3,7 @@ import { JobError } from '@fediversity/plugin-fediversity-common';
 import { Clock, sleep } from './clock';
 import { APPROVAL_EXPIRED, EngineStoppingError, JobCancelledError, LeaseLostError, PermanentJobError } from './errors';
 import { JobStore } from './JobStore';
-import { JobRecord, Lease, NewEvent, StepRecord } from './records';
+import { JobRecord, Lease, NewEvent, StepCompletion, StepRecord } from './records';
 import { Redactor } from './redaction';
 import { isRunStep } from './registry';
 import { DEFAULT_RETRY_POLICY, JobKind, RetryPolicy, RunStepDefinition, StepContext } from './types';
@@ -39,6 +39,13 @@ export class JobRun {
   private stopHeartbeat?: () => void;
   private finished = false;
   private lastProgressAt = -Infinity;
+  /**
+   * The step that just succeeded, not yet recorded: it is written with the next step's start (one commit
+   * between steps instead of two), or on its own before anything else is written. A crash before then
+   * leaves it `running`, as a crash just before its own commit did: the next holder runs it again or
+   * reconciles it, and no later step has started.
+   */
+  private pendingCompletion?: StepCompletion;
 
   constructor(
     private readonly options: JobRunOptions,
@@ -60,6 +67,7 @@ export class JobRun {
       if (reason instanceof LeaseLostError || error instanceof LeaseLostError) {
         this.options.logger.warn(`Job ${this.job.id}: lease ${this.lease.token} lost; stopped without writing`);
       } else if (reason instanceof EngineStoppingError) {
+        await this.flushCompletion().catch(() => {});
         await this.store.releaseLease(this.lease, this.now(), {
           level: 'warn',
           message: `Released by ${this.lease.owner}: backend stopping`,
@@ -125,6 +133,7 @@ export class JobRun {
         const timeoutMs = definition.timeoutMs?.(this.job.params);
         // A job stored before its kind had a deadline has no such param (NaN here): it waits as it always did.
         const deadline = timeoutMs !== undefined && Number.isFinite(timeoutMs) ? this.now() + timeoutMs : undefined;
+        await this.flushCompletion();
         await this.store.parkForApproval(
           this.lease,
           this.now(),
@@ -181,6 +190,7 @@ export class JobRun {
         }
         await this.event({ step: name, message: 'Step had not taken effect; running it' });
       }
+      const completed = this.pendingCompletion;
       const started = await this.store.startStep(
         this.lease,
         this.now(),
@@ -189,7 +199,10 @@ export class JobRun {
           step: name,
           message: `Step started (attempt ${row.attempt + 1}${pointOfNoReturn ? ', point of no return' : ''})`,
         },
+        completed,
       );
+      // Refused for a cancellation, startStep recorded nothing: the completion is still to be written.
+      if (started === 'started' && this.pendingCompletion === completed) this.pendingCompletion = undefined;
       if (started === 'cancel_requested') {
         this.cancelRequested = true;
         await this.compensateAndFinish(kind, rows, 'cancelled');
@@ -200,10 +213,7 @@ export class JobRun {
       if (pointOfNoReturn) this.pointOfNoReturnStarted = true;
       // Outputs and checkpoints are stored, so they pass the redactor like events do.
       const output = this.redactor.redactKnownValues(await definition.run(ctx));
-      await this.store.completeStep(this.lease, this.now(), name, output, {
-        step: name,
-        message: 'Step succeeded',
-      });
+      this.pendingCompletion = { name, output, at: this.now(), event: { step: name, message: 'Step succeeded' } };
       return { type: 'succeeded', output };
     } catch (error) {
       return this.handleStepError(kind, definition, row, rows, error, stepController.signal, startedNow);
@@ -224,6 +234,7 @@ export class JobRun {
     const reason = signal.aborted ? signal.reason : error;
     if (reason instanceof LeaseLostError || reason instanceof EngineStoppingError) throw reason;
     if (error instanceof LeaseLostError) throw error;
+    await this.flushCompletion();
     const name = definition.name;
     if (reason instanceof JobCancelledError) {
       if (startedNow) {
@@ -279,6 +290,7 @@ export class JobRun {
     status: 'failed' | 'cancelled',
     error?: JobError,
   ): Promise<void> {
+    await this.flushCompletion();
     if (this.pointOfNoReturnStarted) {
       await this.event({ level: 'warn', message: 'Past the point of no return: nothing is compensated' });
     } else {
@@ -322,6 +334,7 @@ export class JobRun {
   }
 
   private async finish(status: 'succeeded' | 'failed' | 'cancelled', error?: JobError): Promise<void> {
+    await this.flushCompletion();
     const cancelled = error ? `Job cancelled: ${error.message}` : 'Job cancelled';
     const message =
       status === 'succeeded' ? 'Job succeeded' : status === 'cancelled' ? cancelled : `Job failed: ${error?.message}`;
@@ -375,7 +388,8 @@ export class JobRun {
     };
   }
 
-  private event(event: NewEvent): Promise<void> {
+  private async event(event: NewEvent): Promise<void> {
+    await this.flushCompletion();
     return this.fencedWrite(() =>
       this.store.appendEvent(this.lease, this.now(), {
         ...event,
@@ -383,6 +397,14 @@ export class JobRun {
         fields: event.fields && this.redactor.redact(event.fields),
       }),
     );
+  }
+
+  /** Records the step that succeeded last on its own, where no step start comes to carry it. */
+  private async flushCompletion(): Promise<void> {
+    const completion = this.pendingCompletion;
+    if (!completion) return;
+    await this.fencedWrite(() => this.store.completeStep(this.lease, completion.at, completion.name, completion.output, completion.event));
+    if (this.pendingCompletion === completion) this.pendingCompletion = undefined;
   }
 
   /** A write that finds the lease gone stops the whole run, not just the call. */

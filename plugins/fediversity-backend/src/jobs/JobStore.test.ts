@@ -153,6 +153,32 @@ describe.each(DATABASE_IDS)('JobStore on %s', databaseId => {
     expect((await store.getSteps('job-1'))[1].status).toBe('pending');
   });
 
+  it('records a step’s success with the next step’s start in one commit, or neither', async () => {
+    await store.createJob(newJob('job-1'), T0);
+    const job = await claim('a', T0);
+    const lease = { jobId: 'job-1', token: job!.leaseToken, owner: 'a' };
+    await store.startStep(lease, T0 + 1, { name: 'one', pointOfNoReturn: false }, { message: 'one started' });
+    const completed = { name: 'one', output: { n: 1 }, at: T0 + 2, event: { step: 'one', message: 'one succeeded' } };
+    // Refused (a cancellation came before a point of no return): the completion is not written either.
+    await store.requestCancel('job-1', 'user:default/alice', undefined, T0 + 2);
+    expect(await store.startStep(lease, T0 + 3, { name: 'two', pointOfNoReturn: true }, { message: 'two started' }, completed)).toBe(
+      'cancel_requested',
+    );
+    expect((await store.getSteps('job-1')).map(step => step.status)).toEqual(['running', 'pending']);
+    // Started: both, the success first, at its own time.
+    expect(await store.startStep(lease, T0 + 3, { name: 'two', pointOfNoReturn: false }, { message: 'two started' }, completed)).toBe('started');
+    const [one, two] = await store.getSteps('job-1');
+    expect(one).toMatchObject({ status: 'succeeded', output: { n: 1 }, finishedAt: T0 + 2 });
+    expect(two).toMatchObject({ status: 'running', startedAt: T0 + 3 });
+    const events = (await store.listEvents('job-1', 0)).slice(-4).map(event => [event.ts, event.message]);
+    expect(events).toEqual([
+      [T0 + 1, 'one started'],
+      [T0 + 2, 'Cancellation requested by user:default/alice'],
+      [T0 + 2, 'one succeeded'],
+      [T0 + 3, 'two started'],
+    ]);
+  });
+
   it('parks at an approval gate and records who approved', async () => {
     await store.createJob(newJob('job-1'), T0);
     const job = await claim('a', T0);

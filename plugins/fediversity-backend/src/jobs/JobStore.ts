@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '@backstage/errors';
 import { JobError, JobStatus, TERMINAL_JOB_STATUSES } from '@fediversity/plugin-fediversity-common';
 import { Knex } from 'knex';
 import { APPROVAL_EXPIRED, LeaseLostError } from './errors';
-import { EventRecord, JobRecord, Lease, NewEvent, StepProgress, StepRecord } from './records';
+import { EventRecord, JobRecord, Lease, NewEvent, StepCompletion, StepProgress, StepRecord } from './records';
 
 const JOBS = 'fediversity_jobs';
 const STEPS = 'fediversity_job_steps';
@@ -372,16 +372,19 @@ export class JobStore {
   /**
    * Records that a step starts, before it runs: a crash from here on leaves the step `running`, which the
    * next holder sees. For a point-of-no-return step this also closes the door to cancellation; it returns
-   * 'cancel_requested' (and records nothing) if a cancellation came first.
+   * 'cancel_requested' (and records nothing) if a cancellation came first. `completed` is the step before
+   * it, done and not yet recorded: both go in one commit (one fsync, one round trip less between steps).
    */
   async startStep(
     lease: Lease,
     now: number,
     step: { name: string; pointOfNoReturn: boolean },
     event: NewEvent,
+    completed?: StepCompletion,
   ): Promise<'started' | 'cancel_requested'> {
     return this.db.transaction(async trx => {
       const jobUpdate: Record<string, unknown> = { current_step: step.name, updated_at: now };
+      if (completed) jobUpdate.progress_json = null;
       const fence = trx(JOBS).where({ id: lease.jobId, lease_token: lease.token });
       if (step.pointOfNoReturn) {
         fence.andWhere('cancel_requested', false);
@@ -392,6 +395,7 @@ export class JobStore {
         if (row?.cancel_requested) return 'cancel_requested';
         throw new LeaseLostError(`Lease ${lease.token} on job ${lease.jobId} is no longer held`);
       }
+      if (completed) await this.recordCompletion(trx, lease.jobId, completed);
       await trx(STEPS).where({ job_id: lease.jobId, name: step.name }).update({
         status: 'running',
         attempt: trx.raw('attempt + 1'),
@@ -424,17 +428,21 @@ export class JobStore {
   }
 
   async completeStep(lease: Lease, now: number, stepName: string, output: unknown, event: NewEvent): Promise<void> {
-    await this.fenced(lease, now, async trx => {
-      await trx(STEPS)
-        .where({ job_id: lease.jobId, name: stepName })
-        .update({
-          status: 'succeeded',
-          output_json: output === undefined ? null : JSON.stringify(output),
-          error_json: null,
-          finished_at: now,
-        });
-      await this.insertEvent(trx, lease.jobId, now, event);
-    }, { progress_json: null });
+    const completion = { name: stepName, output, event, at: now };
+    await this.fenced(lease, now, trx => this.recordCompletion(trx, lease.jobId, completion), { progress_json: null });
+  }
+
+  private async recordCompletion(trx: Knex.Transaction, jobId: string, completion: StepCompletion): Promise<void> {
+    const { name, output, at, event } = completion;
+    await trx(STEPS)
+      .where({ job_id: jobId, name })
+      .update({
+        status: 'succeeded',
+        output_json: output === undefined ? null : JSON.stringify(output),
+        error_json: null,
+        finished_at: at,
+      });
+    await this.insertEvent(trx, jobId, at, event);
   }
 
   /**

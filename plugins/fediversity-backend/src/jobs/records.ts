@@ -71,6 +71,15 @@ export interface NewEvent {
   fields?: Record<string, unknown>;
 }
 
+/** A step that succeeded, recorded with the next step's start where one follows (JobStore.startStep). */
+export interface StepCompletion {
+  name: string;
+  output: unknown;
+  event: NewEvent;
+  /** When it succeeded: the step's finished_at and its event's time. */
+  at: number;
+}
+
 /** Proof of holding a job: its fencing token. Every worker write is checked against it. */
 export interface Lease {
   jobId: string;

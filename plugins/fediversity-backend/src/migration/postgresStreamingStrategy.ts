@@ -168,7 +168,6 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const { source, target } = this.clusters(env);
     const started = env.now();
     const [readyStop, readyPromote] = [env.ready?.take('stop'), env.ready?.take('promote')];
-    await env.saveCheckpoint({ stoppedSource: true });
     const checkpoint = this.stopSource(env, source, readyStop);
     const sql = checkpoint.then(lsn => promoteAfterSql(lsn, true));
     const early = (
