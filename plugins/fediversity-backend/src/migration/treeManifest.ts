@@ -68,7 +68,6 @@ export function clockStepped(earlier: ClockReading, later: ClockReading): boolea
   return Math.abs(later.wall - earlier.wall - (later.boot - earlier.boot)) > CLOCK_STEP_TOLERANCE_SECONDS;
 }
 
-/** One entry's FIELDS, in order, as its name and entry. */
 /** The entry whose FIELDS start at `tokens[at]`, with its name as found (`./a/b`). */
 function treeEntry(tokens: string[], at: number): [string, TreeEntry] {
   const ctime = tokens[at + 6];
