@@ -85,6 +85,8 @@ it('migrates files, identity and database with zero loss while the app writes', 
   const output = (name: string) => steps.find(step => step.name === name)?.output as Record<string, Record<string, unknown>>;
   expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1, listedAtTransferEnd: 2 });
   expect(output('final-sync')['postgres:database']).toMatchObject({ startedAhead: 2 });
+  // The promotion went out on the control file's early reading, which the reading after the exit confirmed.
+  expect(output('final-sync')['postgres:database'].checkpointReadEarlySeconds).toEqual(expect.any(Number));
   expect(output('verify')['files:media']).toMatchObject({ fullCompares: 0, listedAhead: 2 });
   expect(output('verify')['postgres:database']).toMatchObject({ controlReadAhead: true });
   expect(output('verify').identity).toMatchObject({ identityEqual: true, startedAhead: 2 });

@@ -84,15 +84,19 @@ export class PostgresOnHost {
    * -w` checks for that every 100 ms; inside the downtime window the stop is requested as `pg_ctl stop -W`
    * does it, without its process: the postmaster's pid from the first line of its pid file, SIGINT for a
    * fast shutdown (SIGQUIT immediate), and that pid file, the very thing pg_ctl waits on, is watched every
-   * 5 ms instead (at most 120 s; the process itself can linger as a zombie until its parent reaps it).
+   * 2 ms instead (at most 120 s; the process itself can linger as a zombie until its parent reaps it).
    * The wait forks nothing (a `sleep` per round took CPU from the shutdown it waited for): bash's
-   * `read -t 0.005` on a pipe it holds both ends of waits out its timeout. The bound counts rounds, so a
+   * `read -t 0.002` on a pipe it holds both ends of waits out its timeout. The bound counts rounds, so a
    * read that stopped waiting fails fast instead of spinning.
+   * `onShutdownCheckpoint` is told the shutdown checkpoint as soon as the control file records it, about
+   * 20 ms before the postmaster exits (its WAL senders still hand the standby the last WAL, then the
+   * processes end): see SHUTDOWN_CHECKPOINT_READER. The fields returned are read after the exit all the same.
    * The script is a constant: data directory, signal and program arrive as its arguments, never as shell
    * text. Fails on a cluster that is not running (no pid file).
    */
-  async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal): Promise<Record<string, string>> {
-    return parseControlData((await this.shell.run(this.stopArgv(mode, false), { signal })).stdout);
+  async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal, onShutdownCheckpoint?: (lsn: string) => void): Promise<Record<string, string>> {
+    const onStdout = onShutdownCheckpoint && watchShutdownCheckpoint(onShutdownCheckpoint);
+    return parseControlData((await this.shell.run(this.stopArgv(mode, false), { signal, onStdout })).stdout);
   }
 
   /**
@@ -103,8 +107,8 @@ export class PostgresOnHost {
     return startReady(this.shell, this.stopArgv(mode, true), { gate: true, check: false });
   }
 
-  async fireStop(ready: ReadyCommand, signal?: AbortSignal): Promise<Record<string, string>> {
-    const result = await ready.fire('', signal);
+  async fireStop(ready: ReadyCommand, signal?: AbortSignal, onShutdownCheckpoint?: (lsn: string) => void): Promise<Record<string, string>> {
+    const result = await ready.fire('', signal, onShutdownCheckpoint && watchShutdownCheckpoint(onShutdownCheckpoint));
     if (result.exitCode !== 0) {
       throw new Error(`Stopping the database on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     }
@@ -117,14 +121,17 @@ export class PostgresOnHost {
       'IFS= read -r pid < "$1/postmaster.pid" || exit',
       '[[ $pid =~ ^[1-9][0-9]*$ ]] || { echo "no postmaster pid in $1/postmaster.pid" >&2; exit 1; }',
       'kill -s "$2" "$pid" || exit',
+      'export LC_ALL=C',
+      SHUTDOWN_CHECKPOINT_READER,
       'exec 3<> <(:) || exit',
-      'i=0',
+      'i=0 told=',
       'while [ -e "$1/postmaster.pid" ]; do',
-      '  if ((++i > 24000)); then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
-      '  read -r -t 0.005 -u 3 || :',
+      '  if ((++i > 60000)); then echo "the postmaster did not exit within 120 s" >&2; exit 1; fi',
+      // The control file changes at the shutdown checkpoint's start, after the pid file said "stopping".
+      '  [ -n "$told" ] || [ "$1/global/pg_control" -ot "$1/postmaster.pid" ] || tell_shutdown_checkpoint "$1/global/pg_control"',
+      '  read -r -t 0.002 -u 3 || :',
       'done',
       'exec 3<&-',
-      'export LC_ALL=C',
       'exec "$3" -D "$1"',
     ].join('\n');
     const shutdownSignal = mode === 'fast' ? 'INT' : 'QUIT';
@@ -162,6 +169,60 @@ export class PostgresOnHost {
   async program(program: string, args: string[], signal?: AbortSignal) {
     return this.shell.run(this.argv(program, args), { signal });
   }
+}
+
+/**
+ * A bash function for the stop script: once the control file says "shut down", prints
+ * `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer sets that state
+ * and the checkpoint's location in one write, after the checkpoint record is flushed and before the WAL
+ * senders' last exchange with the standby. It reads the first 40 bytes of ControlFileData without a fork
+ * (pg_controldata on every round took CPU from the shutdown): pg_control_version at offset 8, state at 16
+ * (DB_SHUTDOWNED = 1), checkPoint at 32, little-endian. That layout is checked by its version, 1300
+ * (PostgreSQL 13 to 16): any other version (or byte order) prints nothing and the caller waits for the exit.
+ * A byte is read as a character up to a NUL delimiter (an empty one is a NUL); under LC_ALL=C a
+ * character is a byte. What it prints only lets the promotion go out early: pg_controldata's reading after
+ * the exit must name the same checkpoint, or the final sync fails.
+ */
+const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
+  local -i i v version state high low
+  local c
+  local -a b=()
+  exec 4< "$1" || return 0
+  for ((i = 0; i < 40; i++)); do
+    IFS= read -r -d '' -n 1 -u 4 c || break
+    printf -v v %d "'$c"
+    b[i]=$((v & 255))
+  done
+  exec 4<&-
+  ((i == 40)) || return 0
+  version=$((b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24))
+  if ((version != 1300)); then told=unknown; return 0; fi
+  state=$((b[16] | b[17] << 8 | b[18] << 16 | b[19] << 24))
+  ((state == 1)) || return 0
+  low=$((b[32] | b[33] << 8 | b[34] << 16 | b[35] << 24))
+  high=$((b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24))
+  told=yes
+  printf 'shutdown checkpoint %X/%X\\n' "$high" "$low"
+}`;
+
+/** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
+export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/m;
+
+/** An onStdout observer that tells `onCheckpoint` the LSN of the stop script's early line, once. */
+export function watchShutdownCheckpoint(onCheckpoint: (lsn: string) => void): (text: string) => void {
+  let pending = '';
+  let told = false;
+  return text => {
+    if (told) return;
+    pending += text;
+    const lastBreak = pending.lastIndexOf('\n');
+    if (lastBreak < 0) return;
+    const match = SHUTDOWN_CHECKPOINT_LINE.exec(pending.slice(0, lastBreak));
+    pending = pending.slice(lastBreak + 1);
+    if (!match) return;
+    told = true;
+    onCheckpoint(match[1]);
+  };
 }
 
 /** pg_controldata's `Name: value` lines as a record (run with LC_ALL=C, so the names are English). */

@@ -160,17 +160,30 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   /**
    * Stops the source fast and has the target promote itself once it has replayed past the source's
    * shutdown checkpoint: the LSN guard and the request are one command on the target, so the guard holds
-   * wherever the command runs. That command's psql connects while the source stops, gets its SQL once
-   * the checkpoint is known, and watches the promotion to its end (while the files' final pass still
-   * runs); what it reports is the verify's evidence for the target.
+   * wherever the command runs. That command's psql connects while the source stops, and gets its SQL as
+   * soon as the checkpoint is known: from the stop script's early reading of the control file (about 20 ms
+   * before the postmaster exits), else from its reading after the exit; the two must agree. It watches the
+   * promotion to its end (while the files' final pass still runs); what it reports is the verify's
+   * evidence for the target. The verify's own reading of the source's control file starts once the
+   * source is down.
    */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
     const [readyStop, readyPromote] = [env.ready?.take('stop'), env.ready?.take('promote')];
-    const checkpoint = this.stopSource(env, source, readyStop);
-    const sql = checkpoint.then(lsn => promoteAfterSql(lsn, true));
-    const early = (
+    let earlyLsn: string | undefined;
+    let earlySeconds: number | undefined;
+    let tellEarly!: (lsn: string) => void;
+    const early = new Promise<string>(resolve => {
+      tellEarly = lsn => {
+        earlyLsn = lsn;
+        earlySeconds = (env.now() - started) / 1000;
+        resolve(lsn);
+      };
+    });
+    const checkpoint = this.stopSource(env, source, readyStop, tellEarly);
+    const sql = Promise.race([early, checkpoint]).then(lsn => promoteAfterSql(lsn, true));
+    const answered = (
       readyPromote
         ? sql.then(
             text => target.fireQuery(readyPromote, text, env.signal),
@@ -181,21 +194,36 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
           )
         : target.queryWhenReady(sql, env.signal)
     ).catch(() => undefined);
+    checkpoint.then(() => env.ready?.fireEarly('control', ''), () => undefined);
     // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
-    const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), early]);
+    const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), answered]);
     if ('error' in stopped) throw stopped.error;
     const checkpointLsn = stopped.lsn;
+    if (earlyLsn !== undefined && earlyLsn !== checkpointLsn) {
+      // The promotion may have gone out under the early reading: the rollback discards the target's copy.
+      throw new PermanentJobError(
+        `The source's control file named checkpoint ${earlyLsn} as it shut down and ${checkpointLsn} after it exited`,
+      );
+    }
     const stopSeconds = (env.now() - started) / 1000;
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
-    return { checkpointLsn, stopSeconds, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
+    return {
+      checkpointLsn,
+      stopSeconds,
+      ...(earlySeconds !== undefined ? { checkpointReadEarlySeconds: earlySeconds } : {}),
+      seconds: (env.now() - started) / 1000,
+      startedAhead,
+      promoted: true,
+      ...promoted,
+    };
   }
 
   /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
-  private async stopSource(env: StrategyEnv, source: PostgresOnHost, ready?: ReadyCommand): Promise<string> {
+  private async stopSource(env: StrategyEnv, source: PostgresOnHost, ready?: ReadyCommand, onEarly?: (lsn: string) => void): Promise<string> {
     try {
-      return shutdownCheckpoint(ready ? await source.fireStop(ready, env.signal) : await source.stopAndWait('fast', env.signal));
+      return shutdownCheckpoint(ready ? await source.fireStop(ready, env.signal, onEarly) : await source.stopAndWait('fast', env.signal, onEarly));
     } catch (error) {
       if ((await source.status(env.signal)) !== 'stopped') throw error;
       return shutdownCheckpoint(await source.controlData(env.signal));
@@ -420,9 +448,10 @@ export function promotionState(answer: string, checkpointLsn: string, options: {
  * Rounds of 2 ms after which the watch asks again. PostgreSQL 15 can take a request that comes as its
  * WAL receiver goes away (the source's last WAL just in) for a failed stream and sleep
  * wal_retrieve_retry_interval (5 s) before it acts on it; a second request's signal wakes that sleep.
- * Measured: promoting a few ms earlier than the final sync does hit it in 4 of 10 runs (branch early-checkpoint).
+ * The request goes out on the control file's early reading, right about when that happens: measured (a
+ * session before the early reading), promoting a few ms before the source's exit hit the sleep in 4 of 10 runs.
  */
-const REREQUEST_ROUNDS = 10;
+const REREQUEST_ROUNDS = 5;
 
 /**
  * See promoteAfter. Answers `in recovery|system identifier|replay LSN`. The loop's bound is REPLAY_WAIT_MS

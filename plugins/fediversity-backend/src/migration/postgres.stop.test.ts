@@ -1,0 +1,158 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { userInfo, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localHost } from '../testing/localHost';
+import { MigrationHost, PostgresHost } from './params';
+import { PostgresOnHost, watchShutdownCheckpoint } from './postgres';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const asRoot = process.getuid?.() === 0;
+const osUser = asRoot ? 'postgres' : userInfo().username;
+
+function hostFor(pg: PostgresHost): MigrationHost {
+  return {
+    host: '127.0.0.1',
+    port: 22,
+    username: userInfo().username,
+    hostKey: 'SHA256:unused-in-this-test',
+    hostPublicKey: 'ssh-ed25519 AAAAunused',
+    privateKey: { secretRef: 'unused' },
+    pathPrefix: '/',
+    postgres: pg,
+  } as MigrationHost;
+}
+
+/** The first 40 bytes of a ControlFileData: version at 8, state at 16, checkPoint at 32 (little-endian). */
+function controlFile(options: { version: number; state: number; checkpoint: bigint; bigEndian?: boolean }): Buffer {
+  const bytes = Buffer.alloc(8192);
+  const write32 = (value: number, at: number) => (options.bigEndian ? bytes.writeUInt32BE(value, at) : bytes.writeUInt32LE(value, at));
+  bytes.writeBigUInt64LE(0x6b08f4df0c90e360n, 0);
+  write32(options.version, 8);
+  write32(202209061, 12);
+  write32(options.state, 16);
+  bytes.writeBigInt64LE(1_800_000_000n, 24);
+  if (options.bigEndian) bytes.writeBigUInt64BE(options.checkpoint, 32);
+  else bytes.writeBigUInt64LE(options.checkpoint, 32);
+  return bytes;
+}
+
+describe('watchShutdownCheckpoint', () => {
+  it('tells the LSN of the early line once, across chunks, and nothing for look-alike lines', () => {
+    const told: string[] = [];
+    const watch = watchShutdownCheckpoint(lsn => told.push(lsn));
+    watch('shutdown checkpoint 0/15007');
+    expect(told).toEqual([]);
+    watch('18\npg_control version number: 1300\n');
+    watch('shutdown checkpoint 0/1600000\n');
+    expect(told).toEqual(['0/1500718']);
+
+    const other: string[] = [];
+    const watchOther = watchShutdownCheckpoint(lsn => other.push(lsn));
+    watchOther('Latest checkpoint location: 0/1500718\nshutdown checkpoint 0/150071Z\n xshutdown checkpoint 0/1\n');
+    expect(other).toEqual([]);
+  });
+});
+
+/**
+ * The stop script against a stand-in postmaster (a `sleep` whose pid is in the pid file) and a control file
+ * the test writes, so each layout can be tried: the early line comes from the control file alone.
+ */
+describe('the stop script reading the control file early', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fediversity-pgstop-'));
+    mkdirSync(join(dir, 'data/global'), { recursive: true });
+    mkdirSync(join(dir, 'bin'));
+    // pg_controldata stands in for the reading after the exit.
+    writeFileSync(join(dir, 'bin/pg_controldata'), '#!/bin/sh\necho "Database cluster state:               shut down"\necho "Latest checkpoint location:           0/3000028"\n');
+    chmodSync(join(dir, 'bin/pg_controldata'), 0o755);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function stopWith(control: Buffer) {
+    const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const data = join(dir, 'data');
+    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
+    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+    const told: Array<{ lsn: string; pidFileThere: boolean }> = [];
+    const postgres = new PostgresOnHost(localHost('source'), hostFor({} as PostgresHost), {
+      bin: join(dir, 'bin'),
+      dataDir: data,
+      port: 5432,
+      socketDir: dir,
+      osUser: userInfo().username,
+      address: '127.0.0.1',
+    });
+    const stopping = postgres.stopAndWait('fast', undefined, lsn => told.push({ lsn, pidFileThere: existsSync(join(data, 'postmaster.pid')) }));
+    await new Promise(resolve => postmaster.once('exit', resolve));
+    // The shutdown checkpoint: the control file changes after the pid file, then the postmaster exits.
+    await new Promise(resolve => setTimeout(resolve, 30));
+    writeFileSync(join(data, 'global/pg_control'), control);
+    await new Promise(resolve => setTimeout(resolve, 60));
+    rmSync(join(data, 'postmaster.pid'));
+    const fields = await stopping;
+    return { told, fields };
+  }
+
+  it('prints the checkpoint of a control file that says shut down, while the pid file is still there', async () => {
+    const { told, fields } = await stopWith(controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n }));
+    expect(told).toEqual([{ lsn: '1/8A3F00C8', pidFileThere: true }]);
+    expect(fields['Latest checkpoint location']).toBe('0/3000028');
+  });
+
+  it('prints nothing for a layout it does not know (another version, the other byte order) or a state other than shut down', async () => {
+    for (const control of [
+      controlFile({ version: 1700, state: 1, checkpoint: 0x3000028n }),
+      controlFile({ version: 1300, state: 1, checkpoint: 0x3000028n, bigEndian: true }),
+      controlFile({ version: 1300, state: 3, checkpoint: 0x3000028n }),
+    ]) {
+      const { told, fields } = await stopWith(control);
+      expect(told).toEqual([]);
+      expect(fields['Database cluster state']).toBe('shut down');
+    }
+  });
+});
+
+const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
+
+(pgInstalled ? describe : describe.skip)('stopping a real cluster', () => {
+  let dir: string;
+  let pg: PostgresHost;
+  const runAsOsUser = (argv: string[]) => {
+    const [program, ...args] = asRoot ? ['runuser', '-u', osUser, '--', ...argv] : argv;
+    execFileSync(program, args, { stdio: 'ignore' });
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fediversity-pgstop-real-'));
+    if (asRoot) chownSync(dir, Number(execFileSync('id', ['-u', osUser]).toString()), Number(execFileSync('id', ['-g', osUser]).toString()));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    pg = { bin: PG_BIN, dataDir: join(dir, 'data'), port, socketDir: dir, osUser, address: '127.0.0.1' };
+    runAsOsUser([join(PG_BIN, 'initdb'), '-D', pg.dataDir, '-A', 'trust', '--wal-segsize=1']);
+  }, 60_000);
+  afterAll(() => {
+    try {
+      runAsOsUser([join(PG_BIN, 'pg_ctl'), '-D', pg.dataDir, '-m', 'immediate', 'stop']);
+    } catch {
+      // stopped already
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tells the shutdown checkpoint while it stops, the same one pg_controldata reads after the exit', async () => {
+    const postgres = new PostgresOnHost(localHost('source'), hostFor(pg), pg);
+    for (let round = 0; round < 3; round++) {
+      await postgres.start();
+      await postgres.query('CREATE TABLE IF NOT EXISTS t (n int); INSERT INTO t SELECT generate_series(1, 10000)');
+      const told: Array<{ lsn: string; pidFileThere: boolean }> = [];
+      const fields = await postgres.stopAndWait('fast', undefined, lsn =>
+        told.push({ lsn, pidFileThere: existsSync(join(pg.dataDir, 'postmaster.pid')) }),
+      );
+      expect(fields['Database cluster state']).toBe('shut down');
+      expect(told).toHaveLength(1);
+      expect(told[0].lsn).toBe(fields['Latest checkpoint location']);
+    }
+  }, 120_000);
+});
