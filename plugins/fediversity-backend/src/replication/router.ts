@@ -8,10 +8,11 @@ import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { listBackups } from '../backups/BackupLister';
+import { listInstanceBackups } from '../backups/instanceBackups';
 import { DrillStore } from '../backups/DrillStore';
 import { httpHealthSchema } from '../backups/healthCheck';
 import { ManifestStore } from '../backups/ManifestStore';
+import { GuestLocation } from '../backups/params';
 import { InstanceStore } from '../instances/InstanceStore';
 import { JobStore } from '../jobs/JobStore';
 import { JobKind } from '../jobs/types';
@@ -33,6 +34,8 @@ export interface ReplicationRouterOptions {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   now?: () => number;
+  /** How long GET /backups waits for a former guest's archives before it reports the guest unavailable. */
+  formerGuestTimeoutMs?: number;
 }
 
 const entityQuery = z.object({ entityRef: z.string().min(1).max(500) }).strict();
@@ -188,9 +191,13 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const ref = normalize(entityRef);
     await authorize(req, jobReadPermission, ref);
     const instance = await instanceOf(ref);
-    const items = await listBackups(options.clusters, { cluster: instance.cluster, node: instance.node, vmid: instance.vmid });
+    const { items, unavailable } = await listInstanceBackups(
+      options.clusters,
+      { current: guestOf(instance), former: instance.formerGuests.map(guestOf) },
+      { formerGuestTimeoutMs: options.formerGuestTimeoutMs },
+    );
     const withManifest = (await options.manifests?.backupIdsWithManifest(ref)) ?? new Set<string>();
-    res.json({ items: items.map(item => (withManifest.has(item.id) ? { ...item, checksums: true } : item)) });
+    res.json({ items: items.map(item => (withManifest.has(item.id) ? { ...item, checksums: true } : item)), unavailable });
   });
 
   /** Takes a backup with a file manifest of the given directories (restores of it are then checked per file). */
@@ -248,6 +255,10 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
   });
 
   return router;
+}
+
+function guestOf(placement: GuestLocation): GuestLocation {
+  return { cluster: placement.cluster, node: placement.node, vmid: placement.vmid };
 }
 
 function normalize(ref: string): string {
