@@ -301,4 +301,56 @@ describe('replication and backup routes', () => {
     const tokenSecret = simulator.token.slice(simulator.token.lastIndexOf('=') + 1);
     expect(JSON.stringify(listed.body)).not.toContain(tokenSecret);
   });
+
+  it("restores a former guest's archive as a new guest where it lives, on that guest's storage by default", async () => {
+    const { server, jobs, instances, instance } = await app();
+    await instances.relocate(instance.id, { cluster: 'demo', node: 'pve-b', vmid: 120, storage: 'ceph', storageShared: true });
+    const from = { cluster: 'demo', node: 'pve-a', vmid: 104 };
+    const volid = 'local:backup/vzdump-lxc-104-2026_11_25-21_00_00.tar.zst';
+
+    const restored = await request(server).post('/restores').send({ entityRef: ENTITY, volid, from });
+    expect(restored.status).toBe(201);
+    expect(await jobs.getJob(restored.body.jobId)).toMatchObject({
+      kind: 'backup.restore',
+      createdBy: OWNER,
+      params: { guest: from, volid, storage: 'local-zfs' },
+    });
+    const elsewhere = await request(server).post('/restores').send({ entityRef: ENTITY, volid, from, storage: 'big-zfs' });
+    expect(await jobs.getJob(elsewhere.body.jobId)).toMatchObject({ params: { guest: from, storage: 'big-zfs' } });
+    // Without `from`, the archive is the current guest's, and its disks go to the current storage.
+    const currentVolid = 'local:backup/vzdump-lxc-120-2026_11_26-01_00_00.tar.zst';
+    const current = await request(server).post('/restores').send({ entityRef: ENTITY, volid: currentVolid });
+    expect(await jobs.getJob(current.body.jobId)).toMatchObject({ params: { guest: { cluster: 'demo', node: 'pve-b', vmid: 120 }, storage: 'ceph' } });
+  });
+
+  it('refuses restores from a former guest in place, from a guest that is not a former one, of another guest\'s archive, and by others', async () => {
+    const { server, jobs, instances, instance } = await app();
+    await instances.relocate(instance.id, demoPlacement('pve-b', 120));
+    const from = { cluster: 'demo', node: 'pve-a', vmid: 104 };
+    const volid = 'local:backup/vzdump-lxc-104-2026_11_25-21_00_00.tar.zst';
+    const restore = (body: object, auth?: string) => {
+      const post = request(server).post('/restores');
+      return (auth ? post.set('Authorization', auth) : post).send({ entityRef: ENTITY, ...body });
+    };
+
+    const inPlace = await restore({ volid, from, mode: 'in-place' });
+    expect(inPlace.status).toBe(400);
+    expect(inPlace.body.error.message).toBe(
+      "A backup of a former guest is restored as a new guest only: in place replaces the instance's current guest, guest 120 on demo/pve-b",
+    );
+    const notFormer = await restore({ volid: 'local:backup/vzdump-lxc-105-2026_11_25-21_00_00.tar.zst', from: { ...from, vmid: 105 } });
+    expect(notFormer.status).toBe(400);
+    expect(notFormer.body.error.message).toBe('guest 105 on demo/pve-a is not a former guest of mastodon-social-example-org');
+    const otherNode = await restore({ volid, from: { ...from, node: 'pve-c' } });
+    expect(otherNode.body.error.message).toMatch(/is not a former guest/);
+    const foreignArchive = await restore({ volid: 'local:backup/vzdump-lxc-1040-2026_11_25-21_00_00.tar.zst', from });
+    expect(foreignArchive.status).toBe(400);
+    expect(foreignArchive.body.error.message).toBe('local:backup/vzdump-lxc-1040-2026_11_25-21_00_00.tar.zst is not a vzdump archive of guest 104');
+    // Authorization comes first and is as for any restore: others learn nothing about the former guests.
+    const mallory = mockCredentials.user.header('user:default/mallory');
+    expect((await restore({ volid, from }, mallory)).status).toBe(403);
+    expect((await restore({ volid, from: { ...from, vmid: 105 } }, mallory)).status).toBe(403);
+    expect((await restore({ volid, from }, mockCredentials.none.header())).status).toBe(401);
+    expect(await jobs.listJobs({ entityRefs: [ENTITY] })).toEqual([]);
+  });
 });
