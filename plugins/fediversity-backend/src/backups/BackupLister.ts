@@ -30,20 +30,7 @@ export async function listBackups(
 ): Promise<BackupItem[]> {
   const { client } = clusters.get(guest.cluster);
   const call = { signal: options.signal };
-  const storages = await client.listStorages(guest.node, { content: ['backup'], enabled: true }, call);
-  const items: BackupItem[] = [];
-  for (const storage of storages) {
-    for (const volume of await client.listBackups(guest.node, storage.storage, guest.vmid, call)) {
-      items.push({
-        type: 'vzdump',
-        id: volume.volid,
-        takenAt: volume.ctime ? volume.ctime * 1000 : undefined,
-        sizeBytes: volume.size,
-        notes: volume.notes,
-        restorable: true,
-      });
-    }
-  }
+  const items = await listVzdumpArchives(clusters, guest, { signal: options.signal });
   for (const snapshot of await client.listSnapshots({ node: guest.node, vmid: guest.vmid, type: 'lxc' }, call)) {
     if (snapshot.name === 'current') continue;
     items.push({
@@ -68,4 +55,32 @@ export async function listBackups(
     }
   }
   return items.sort((a, b) => (b.takenAt ?? 0) - (a.takenAt ?? 0));
+}
+
+/**
+ * The guest's vzdump archives on its node's backup storages. They are files on those storages, not part of the
+ * guest: they stay when the guest is destroyed, and a restore makes a new guest of them.
+ */
+export async function listVzdumpArchives(
+  clusters: PveClustersService,
+  guest: GuestLocation,
+  options: { signal?: AbortSignal } = {},
+): Promise<BackupItem[]> {
+  const { client } = clusters.get(guest.cluster);
+  const call = { signal: options.signal };
+  const storages = await client.listStorages(guest.node, { content: ['backup'], enabled: true }, call);
+  const items: BackupItem[] = [];
+  for (const storage of storages) {
+    for (const volume of await client.listBackups(guest.node, storage.storage, guest.vmid, call)) {
+      items.push({
+        type: 'vzdump',
+        id: volume.volid,
+        takenAt: volume.ctime ? volume.ctime * 1000 : undefined,
+        sizeBytes: volume.size,
+        notes: volume.notes,
+        restorable: true,
+      });
+    }
+  }
+  return items;
 }

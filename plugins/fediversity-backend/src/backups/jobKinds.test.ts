@@ -103,4 +103,20 @@ describe('backup jobs against the PVE simulator', () => {
     await engine.runUntilIdle();
     expect((await service.get(foreign)).status).toBe('failed');
   });
+
+  it('restores the archive of a guest destroyed since (a former guest after a migration) as a new guest', async () => {
+    const { store, engine, service, create } = await rig();
+    const gone = { cluster: 'demo', node: 'pve-b', vmid: 102 };
+    const { client } = clusters.get('demo');
+    await client.waitForTask(await client.vzdump(gone.node, { vmids: [gone.vmid], storage: 'local', mode: 'snapshot' }));
+    const [archive] = (await listBackups(clusters, gone)).filter(b => b.type === 'vzdump');
+    await client.waitForTask(await client.deleteGuest({ node: gone.node, vmid: gone.vmid, type: 'lxc' }, { force: true }));
+    expect(await guestIds()).not.toContain(gone.vmid);
+
+    const id = await create('backup.restore', { guest: gone, volid: archive.id, storage: 'local-zfs' });
+    await engine.runUntilIdle();
+    expect((await service.get(id)).status).toBe('succeeded');
+    const restoredVmid = ((await store.getSteps(id)).find(s => s.name === 'restore')!.output as { vmid: number }).vmid;
+    expect((await client.getGuestStatus({ node: gone.node, vmid: restoredVmid, type: 'lxc' })).status).toBe('running');
+  });
 });

@@ -16,6 +16,12 @@ export type GuestLocation = z.infer<typeof guestSchema>;
 /** A vzdump archive's volume id: `<storage>:backup/vzdump-lxc-<vmid>-<time>.tar.zst`. */
 export const volidSchema = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}:backup\/vzdump-(lxc|qemu)-\d+-[0-9_-]+\.[a-z.]+$/);
 
+/** The guest a container's vzdump archive was taken of, from its volume id; undefined for anything else. */
+export function archiveVmidOf(volid: string): number | undefined {
+  const match = /^[^:/]+:backup\/vzdump-lxc-(\d+)-/.exec(volid);
+  return match ? Number(match[1]) : undefined;
+}
+
 export const restoreParams = z
   .object({
     guest: guestSchema,

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { guestEntityName, resourceRef, storageEntityName } from '../catalog/proxmox/lib/entityNames';
-import { CreateInstanceRequest, createInstanceRequestSchema, InstanceRecord } from './types';
+import {
+  CreateInstanceRequest,
+  createInstanceRequestSchema,
+  FormerGuest,
+  InstanceRecord,
+  MAX_FORMER_GUESTS,
+} from './types';
 
 const TABLE = 'fediversity_instances';
 
@@ -66,6 +72,7 @@ export class InstanceStore {
           fields.storageShared ? { shared: true } : { shared: false, node: fields.node },
         ),
       ),
+      formerGuests: [],
       createdBy,
       createdAt: stamp,
       updatedAt: stamp,
@@ -96,10 +103,12 @@ export class InstanceStore {
 
   /**
    * Points an instance at another guest (after a migration's cut-over): cluster, node, VMID, storage and, when
-   * given, the SSH endpoint; the guest and storage refs follow. Setting the same placement again changes nothing.
+   * given, the SSH endpoint; the guest and storage refs follow. When the guest changes, the one it leaves is
+   * remembered in `formerGuests`. Setting the same placement again changes nothing.
    */
   async relocate(id: string, placement: InstancePlacement): Promise<InstanceRecord> {
     const current = await this.get(id);
+    const now = this.now();
     const storageShared = placement.storageShared;
     const moved: InstanceRecord = {
       ...current,
@@ -117,9 +126,11 @@ export class InstanceStore {
           storageShared ? { shared: true } : { shared: false, node: placement.node },
         ),
       ),
+      formerGuests: isSameGuest(current, placement)
+        ? current.formerGuests
+        : rememberFormerGuest(current.formerGuests, leftGuest(current, now), placement),
     };
     if (JSON.stringify({ ...moved, updatedAt: '' }) === JSON.stringify({ ...current, updatedAt: '' })) return current;
-    const now = this.now();
     moved.updatedAt = new Date(now).toISOString();
     await this.db<InstanceRow>(TABLE)
       .where({ id })
@@ -147,6 +158,33 @@ export class InstanceStore {
   }
 }
 
+/** Records written before former guests were remembered have no `formerGuests`: they never moved since. */
 function toRecord(row: InstanceRow): InstanceRecord {
-  return JSON.parse(row.record_json) as InstanceRecord;
+  const record = JSON.parse(row.record_json) as Omit<InstanceRecord, 'formerGuests'> & { formerGuests?: FormerGuest[] };
+  return { ...record, formerGuests: record.formerGuests ?? [] };
+}
+
+type GuestIdentity = Pick<FormerGuest, 'cluster' | 'node' | 'vmid'>;
+
+function isSameGuest(a: GuestIdentity, b: GuestIdentity): boolean {
+  return a.cluster === b.cluster && a.node === b.node && a.vmid === b.vmid;
+}
+
+function leftGuest(instance: InstanceRecord, now: number): FormerGuest {
+  return {
+    cluster: instance.cluster,
+    node: instance.node,
+    vmid: instance.vmid,
+    storage: instance.storage,
+    movedAt: new Date(now).toISOString(),
+  };
+}
+
+/**
+ * The guest just left goes first. Each guest is listed once (a move back and forth must not list its archives
+ * twice), and the one the instance now runs on is not a former guest: its archives are the current ones.
+ */
+function rememberFormerGuest(formerGuests: FormerGuest[], left: FormerGuest, next: GuestIdentity): FormerGuest[] {
+  const others = formerGuests.filter(guest => !isSameGuest(guest, left) && !isSameGuest(guest, next));
+  return [left, ...others].slice(0, MAX_FORMER_GUESTS);
 }

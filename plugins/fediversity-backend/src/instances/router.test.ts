@@ -34,7 +34,7 @@ describe('instances router', () => {
     const server = await app();
     const first = await request(server).post('/instances').send(mastodonRequest);
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ name: 'mastodon-social-example-org', createdBy: 'user:default/mock' });
+    expect(first.body).toMatchObject({ name: 'mastodon-social-example-org', createdBy: 'user:default/mock', formerGuests: [] });
     const again = await request(server).post('/instances').send(mastodonRequest);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);

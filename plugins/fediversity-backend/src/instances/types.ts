@@ -47,6 +47,23 @@ export const createInstanceRequestSchema = z
 export type CreateInstanceRequest = z.input<typeof createInstanceRequestSchema>;
 type CreateInstanceFields = z.output<typeof createInstanceRequestSchema>;
 
+/**
+ * A guest the instance ran on before a migration moved it. Its vzdump archives stay on their backup storage after
+ * the guest is destroyed, so they can still be listed and restored (as a new guest) where it lived.
+ */
+export interface FormerGuest {
+  cluster: string;
+  node: string;
+  vmid: number;
+  /** The storage its disks were on: where a restore of its archives puts disks by default. */
+  storage: string;
+  /** When the instance moved away from it (ISO time). */
+  movedAt: string;
+}
+
+/** How many former guests a record keeps; older ones drop off (their archives are usually pruned by then). */
+export const MAX_FORMER_GUESTS = 8;
+
 /** A recorded instance, as the API returns it. */
 export interface InstanceRecord extends Omit<CreateInstanceFields, 'idempotencyKey'> {
   id: string;
@@ -54,6 +71,8 @@ export interface InstanceRecord extends Omit<CreateInstanceFields, 'idempotencyK
   guestRef: string;
   /** The Proxmox provider's storage entity. */
   storageRef: string;
+  /** Where it ran before, newest first, at most {@link MAX_FORMER_GUESTS}; empty until a migration moved it. */
+  formerGuests: FormerGuest[];
   createdBy: string;
   createdAt: string;
   updatedAt: string;

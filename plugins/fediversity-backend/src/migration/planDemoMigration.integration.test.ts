@@ -185,6 +185,8 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
     storage: 'local-zfs',
     guestRef: `resource:default/demo-ct-${vmid}`,
     ssh: { host: endpoint.host, port: endpoint.port, username: `ct-${vmid}`, trust: 'demo' },
+    // The guest it left keeps its vzdump archives: the backup listing still finds them there.
+    formerGuests: [{ cluster: 'demo', node: 'pve-a', vmid: 101, storage: 'local-zfs', movedAt: expect.any(String) }],
   });
   // Replication now reads from the new guest, which got the key with the identity files (mode kept).
   const followed = await schedules.get(schedule.id);

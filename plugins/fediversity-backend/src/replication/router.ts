@@ -8,11 +8,13 @@ import express, { Request } from 'express';
 import Router from 'express-promise-router';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { listBackups } from '../backups/BackupLister';
+import { listInstanceBackups } from '../backups/instanceBackups';
 import { DrillStore } from '../backups/DrillStore';
 import { httpHealthSchema } from '../backups/healthCheck';
 import { ManifestStore } from '../backups/ManifestStore';
+import { archiveVmidOf, GuestLocation, guestSchema } from '../backups/params';
 import { InstanceStore } from '../instances/InstanceStore';
+import { InstanceRecord } from '../instances/types';
 import { JobStore } from '../jobs/JobStore';
 import { JobKind } from '../jobs/types';
 import { createScheduleRequestSchema, updateScheduleRequestSchema } from './params';
@@ -33,6 +35,8 @@ export interface ReplicationRouterOptions {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   now?: () => number;
+  /** How long GET /backups waits for a former guest's archives before it reports the guest unavailable. */
+  formerGuestTimeoutMs?: number;
 }
 
 const entityQuery = z.object({ entityRef: z.string().min(1).max(500) }).strict();
@@ -49,8 +53,11 @@ const restoreRequest = z
     storage: z.string().max(63).optional(),
     /** The app's HTTP health endpoint, checked on the restored guest. */
     health: httpHealthSchema.optional(),
+    /** The former guest (`formerGuests`) the archive was taken of; the instance's current guest when absent. */
+    from: guestSchema.optional(),
   })
   .strict();
+type RestoreRequest = z.output<typeof restoreRequest>;
 const drillRequest = z
   .object({ entityRef: z.string().min(1).max(500), storage: z.string().max(63).optional(), health: httpHealthSchema.optional() })
   .strict();
@@ -188,9 +195,13 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const ref = normalize(entityRef);
     await authorize(req, jobReadPermission, ref);
     const instance = await instanceOf(ref);
-    const items = await listBackups(options.clusters, { cluster: instance.cluster, node: instance.node, vmid: instance.vmid });
+    const { items, unavailable } = await listInstanceBackups(
+      options.clusters,
+      { current: guestOf(instance), former: instance.formerGuests.map(guestOf) },
+      { formerGuestTimeoutMs: options.formerGuestTimeoutMs },
+    );
     const withManifest = (await options.manifests?.backupIdsWithManifest(ref)) ?? new Set<string>();
-    res.json({ items: items.map(item => (withManifest.has(item.id) ? { ...item, checksums: true } : item)) });
+    res.json({ items: items.map(item => (withManifest.has(item.id) ? { ...item, checksums: true } : item)), unavailable });
   });
 
   /** Takes a backup with a file manifest of the given directories (restores of it are then checked per file). */
@@ -217,10 +228,11 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const ref = normalize(body.entityRef);
     const by = await authorize(req, jobCreatePermission, ref);
     const instance = await instanceOf(ref);
+    const source = restoreSourceOf(instance, body);
     const params = {
-      guest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
+      guest: source.guest,
       volid: body.volid,
-      storage: body.storage ?? instance.storage,
+      storage: body.storage ?? source.storage,
       ...(body.health ? { health: body.health } : {}),
     };
     // In place replaces the running guest: that job waits for an approval (POST /jobs/:id/approve) first.
@@ -248,6 +260,38 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
   });
 
   return router;
+}
+
+/**
+ * The guest whose archive a restore reads, and the storage its disks go to by default: the instance's current
+ * guest, or the former guest the request names with `from`, where the archive still lives after a migration.
+ */
+function restoreSourceOf(instance: InstanceRecord, request: RestoreRequest): { guest: GuestLocation; storage: string } {
+  const { from } = request;
+  if (!from) return { guest: guestOf(instance), storage: instance.storage };
+  if (request.mode === 'in-place') {
+    throw new InputError(
+      `A backup of a former guest is restored as a new guest only: in place replaces the instance's current guest, ${describeGuest(instance)}`,
+    );
+  }
+  const former = instance.formerGuests.find(guest => sameGuest(guest, from));
+  if (!former) throw new InputError(`${describeGuest(from)} is not a former guest of ${instance.name}`);
+  if (archiveVmidOf(request.volid) !== former.vmid) {
+    throw new InputError(`${request.volid} is not a vzdump archive of guest ${former.vmid}`);
+  }
+  return { guest: guestOf(former), storage: former.storage };
+}
+
+function sameGuest(a: GuestLocation, b: GuestLocation): boolean {
+  return a.cluster === b.cluster && a.node === b.node && a.vmid === b.vmid;
+}
+
+function describeGuest(guest: GuestLocation): string {
+  return `guest ${guest.vmid} on ${guest.cluster}/${guest.node}`;
+}
+
+function guestOf(placement: GuestLocation): GuestLocation {
+  return { cluster: placement.cluster, node: placement.node, vmid: placement.vmid };
 }
 
 function normalize(ref: string): string {

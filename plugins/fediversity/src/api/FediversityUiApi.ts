@@ -6,7 +6,7 @@ import {
   FediversityClientOptions,
 } from '@fediversity/plugin-fediversity-common';
 import {
-  BackupItem,
+  BackupListing,
   ClusterSummary,
   DrillRecord,
   EnqueuedJob,
@@ -19,6 +19,7 @@ import {
   RecoveryPointSample,
   ReplicationRun,
   ReplicationSchedule,
+  RestoreRequest,
 } from './types';
 
 /** The job API plus the instance routes the management UI uses (guests, replication, backups, migration). */
@@ -35,8 +36,8 @@ export interface FediversityUiApi extends FediversityApi {
   listRecoveryPoints(entityRef: string): Promise<RecoveryPoint[]>;
   listRecoveryPointHistory(entityRef: string): Promise<RecoveryPointSample[]>;
   listReplicationRuns(entityRef: string): Promise<ReplicationRun[]>;
-  listBackups(entityRef: string): Promise<BackupItem[]>;
-  restoreBackup(request: { entityRef: string; volid: string; mode: 'fresh' | 'in-place' }): Promise<EnqueuedJob>;
+  listBackups(entityRef: string): Promise<BackupListing>;
+  restoreBackup(request: RestoreRequest): Promise<EnqueuedJob>;
   listDrills(entityRef: string): Promise<DrillRecord[]>;
   startDrill(entityRef: string): Promise<EnqueuedJob>;
   /** Checks a migration target without changing anything. */
@@ -102,11 +103,11 @@ export class FediversityUiClient extends FediversityClient implements Fediversit
       .items;
   }
 
-  async listBackups(entityRef: string) {
-    return (await this.send<{ items: BackupItem[] }>('GET', `/backups?${ref(entityRef)}`)).items;
+  listBackups(entityRef: string) {
+    return this.send<BackupListing>('GET', `/backups?${ref(entityRef)}`);
   }
 
-  restoreBackup(request: { entityRef: string; volid: string; mode: 'fresh' | 'in-place' }) {
+  restoreBackup(request: RestoreRequest) {
     return this.send<EnqueuedJob>('POST', '/restores', request);
   }
 

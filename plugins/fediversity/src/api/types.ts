@@ -54,6 +54,13 @@ export interface RecoveryPointSample {
   jobId?: string;
 }
 
+/** A Proxmox guest, by where it is. */
+export interface GuestLocation {
+  cluster: string;
+  node: string;
+  vmid: number;
+}
+
 export interface BackupItem {
   type: 'vzdump' | 'pve-snapshot' | 'restic';
   id: string;
@@ -63,6 +70,30 @@ export interface BackupItem {
   restorable: boolean;
   /** A file manifest was recorded with it: restores of it are checked file by file. */
   checksums?: boolean;
+  /** The guest it was taken of. */
+  guest?: GuestLocation;
+  /** Taken of a guest the instance ran on before a migration: it can be restored as a new guest only. */
+  former?: boolean;
+}
+
+/** A former guest whose backups could not be listed, and why. */
+export interface UnavailableGuest {
+  guest: GuestLocation;
+  message: string;
+}
+
+/** GET /backups: the current guest's backups and former guests' archives, newest first. */
+export interface BackupListing {
+  items: BackupItem[];
+  unavailable: UnavailableGuest[];
+}
+
+/** POST /restores. `from` names the former guest an archive belongs to; such an archive is restored `fresh` only. */
+export interface RestoreRequest {
+  entityRef: string;
+  volid: string;
+  mode: 'fresh' | 'in-place';
+  from?: GuestLocation;
 }
 
 export interface DrillRecord {

@@ -29,6 +29,7 @@ const record: InstanceRecord = {
   taskId: 'task-1',
   guestRef: 'resource:default/demo-ct-104',
   storageRef: 'resource:default/demo-pve-a-local-zfs',
+  formerGuests: [],
   createdBy: 'user:default/alice',
   createdAt: '2026-11-25T22:00:00.000Z',
   updatedAt: '2026-11-25T22:00:00.000Z',

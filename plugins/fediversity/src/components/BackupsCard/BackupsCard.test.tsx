@@ -1,5 +1,6 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { BackupItem, UnavailableGuest } from '../../api';
 import { BackupsCard } from './BackupsCard';
 import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/testing';
 
@@ -8,6 +9,11 @@ const backups = [
   { type: 'vzdump' as const, id: 'local:backup/vzdump-lxc-105-2026_11_25-02_00_00.tar.zst', takenAt: taken, sizeBytes: 734 * 1024 ** 2, restorable: true, checksums: true },
   { type: 'pve-snapshot' as const, id: 'before-upgrade', takenAt: taken - 86_400_000, restorable: false },
 ];
+/** What GET /backups answers. */
+function listing(items: BackupItem[], unavailable: UnavailableGuest[] = []) {
+  return { items, unavailable };
+}
+
 const drill = {
   id: 'd1',
   entityRef: ENTITY_REF,
@@ -22,7 +28,7 @@ const drill = {
 
 describe('BackupsCard', () => {
   it('lists backups and drill results with recovery time and point', async () => {
-    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => backups), listDrills: jest.fn(async () => [drill]) }) });
+    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => listing(backups)), listDrills: jest.fn(async () => [drill]) }) });
     const table = await screen.findByRole('table', { name: 'Backups' });
     expect(within(table).getByText('734.0 MiB')).toBeInTheDocument();
     expect(within(table).getAllByRole('button', { name: /Restore .* to a new guest/ })).toHaveLength(1);
@@ -49,7 +55,7 @@ describe('BackupsCard', () => {
 
   it('restores only after confirmation, and can say no', async () => {
     const api = fakeApi({
-      listBackups: jest.fn(async () => backups),
+      listBackups: jest.fn(async () => listing(backups)),
       restoreBackup: jest.fn(async () => ({ jobId: 'r-1', kind: 'backup.restore', status: 'queued' })),
     });
     renderWithEntity(<BackupsCard />, { api });
@@ -64,6 +70,54 @@ describe('BackupsCard', () => {
     expect(await screen.findByText(/job r-1 \(backup.restore\) started/)).toBeInTheDocument();
   });
 
+  describe('after a migration', () => {
+    const formerGuest = { cluster: 'demo', node: 'pve-a', vmid: 101 };
+    const currentArchive = { ...backups[0], checksums: false, guest: { cluster: 'demo', node: 'pve-b', vmid: 105 } };
+    const formerArchive = {
+      type: 'vzdump' as const,
+      id: 'local:backup/vzdump-lxc-101-2026_11_24-02_00_00.tar.zst',
+      takenAt: taken - 86_400_000,
+      sizeBytes: 512 * 1024 ** 2,
+      restorable: true,
+      guest: formerGuest,
+      former: true,
+    };
+    const rowOf = async (volid: string) => (await screen.findByText(volid)).closest('tr') as HTMLElement;
+
+    it('labels the archives of the guest it ran on before, and offers to restore them only as a new guest', async () => {
+      renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => listing([currentArchive, formerArchive])) }) });
+      const former = await rowOf(formerArchive.id);
+      expect(within(former).getByText('Before migration')).toBeInTheDocument();
+      expect(within(former).getByText('demo/pve-a/101')).toBeInTheDocument();
+      expect(within(former).getByRole('button', { name: `Restore ${formerArchive.id} to a new guest` })).toBeInTheDocument();
+      expect(within(former).queryByRole('button', { name: /in place/ })).not.toBeInTheDocument();
+      const current = await rowOf(currentArchive.id);
+      expect(within(current).queryByText('Before migration')).not.toBeInTheDocument();
+      expect(within(current).getByRole('button', { name: `Restore ${currentArchive.id} in place` })).toBeInTheDocument();
+    });
+
+    it('restores a former guest\'s archive naming that guest, after saying where the new guest goes', async () => {
+      const api = fakeApi({
+        listBackups: jest.fn(async () => listing([currentArchive, formerArchive])),
+        restoreBackup: jest.fn(async () => ({ jobId: 'r-2', kind: 'backup.restore', status: 'queued' })),
+      });
+      renderWithEntity(<BackupsCard />, { api });
+      await userEvent.click(within(await rowOf(formerArchive.id)).getByRole('button', { name: /to a new guest/ }));
+      const confirm = screen.getByRole('region', { name: 'Confirm restore' });
+      expect(within(confirm).getByText(/taken before a migration: a new guest is created from it on demo\/pve-a/)).toBeInTheDocument();
+      await userEvent.click(within(confirm).getByRole('button', { name: 'Yes, restore' }));
+      expect(api.restoreBackup).toHaveBeenCalledWith({ entityRef: ENTITY_REF, volid: formerArchive.id, mode: 'fresh', from: formerGuest });
+    });
+
+    it('warns about former guests whose archives could not be listed, and shows the rest', async () => {
+      const unavailable = [{ guest: { cluster: 'ams1', node: 'pve-1', vmid: 230 }, message: 'The cluster ams1 is not configured any more' }];
+      renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => listing([currentArchive], unavailable)) }) });
+      expect(await screen.findByText('Backups from before a migration (ams1/pve-1/230) could not be listed')).toBeInTheDocument();
+      expect(screen.getByText('The cluster ams1 is not configured any more')).toBeInTheDocument();
+      expect(await rowOf(currentArchive.id)).toBeInTheDocument();
+    });
+  });
+
   it('shows a refused drill as a permission error', async () => {
     const api = fakeApi({ startDrill: jest.fn(async () => { throw apiError(403, 'NotAllowedError', 'Not allowed: fediversity.job.create on ' + ENTITY_REF); }) });
     renderWithEntity(<BackupsCard />, { api });
@@ -74,7 +128,7 @@ describe('BackupsCard', () => {
   });
 
   it('offers no restore to people who may not start jobs', async () => {
-    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => backups) }), allow: false, entity: instanceNamed('denied-backups') });
+    renderWithEntity(<BackupsCard />, { api: fakeApi({ listBackups: jest.fn(async () => listing(backups)) }), allow: false, entity: instanceNamed('denied-backups') });
     expect(await screen.findByRole('table', { name: 'Backups' })).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: /Restore/ })).not.toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Run a drill now' })).not.toBeInTheDocument();

@@ -2,9 +2,9 @@ import { useState } from 'react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useApi } from '@backstage/core-plugin-api';
 import { useEntity } from '@backstage/plugin-catalog-react';
-import { Alert, Button, Flex, Text } from '@backstage/ui';
+import { Alert, Badge, Button, Flex, Text } from '@backstage/ui';
 import { jobCreatePermission } from '@fediversity/plugin-fediversity-common';
-import { BackupItem, DrillRecord, fediversityApiRef } from '../../api';
+import { BackupItem, DrillRecord, fediversityApiRef, GuestLocation, UnavailableGuest } from '../../api';
 import {
   CardFrame,
   ErrorAlert,
@@ -20,7 +20,9 @@ type RestoreMode = 'fresh' | 'in-place';
 
 /**
  * Backups of an instance's guest with restore (confirmed first; in place waits for an approval on the job), and
- * the results of restore drills: how long a restore took and how old the restored data was.
+ * the results of restore drills: how long a restore took and how old the restored data was. After a migration the
+ * archives of the guests it ran on before are listed too, labelled, and restorable as a new guest only: in place
+ * would mean the current guest.
  */
 export function BackupsCard(props: { pollMs?: number }) {
   const { entity } = useEntity();
@@ -59,23 +61,18 @@ export function BackupsCard(props: { pollMs?: number }) {
   } else {
     body = (
       <Flex direction="column" gap="3">
+        <UnavailableGuests guests={state.value.backups.unavailable} />
         <BackupList
-          backups={state.value.backups}
+          backups={state.value.backups.items}
           mayRestore={mayRestore}
           onRestore={(backup, mode) => setConfirm({ backup, mode })}
         />
         {confirm && (
           <section aria-label="Confirm restore" style={{ border: '1px solid #c80', padding: 12, borderRadius: 4 }}>
             <Text as="p" weight="bold">
-              {confirm.mode === 'fresh'
-                ? `Restore ${confirm.backup.id} to a new guest?`
-                : `Replace the running guest with ${confirm.backup.id}?`}
+              {confirmQuestion(confirm.backup, confirm.mode)}
             </Text>
-            <Text as="p">
-              {confirm.mode === 'fresh'
-                ? 'A new guest is created from the backup and verified; the running instance is not touched.'
-                : 'The running guest is stopped and its disks are replaced with the backup. Data written since it was taken is lost. The job waits for an approval before it replaces anything.'}
-            </Text>
+            <Text as="p">{confirmExplanation(confirm.backup, confirm.mode)}</Text>
             <Flex gap="2">
               <Button
                 variant="primary"
@@ -83,7 +80,8 @@ export function BackupsCard(props: { pollMs?: number }) {
                 onPress={() => {
                   const { backup, mode } = confirm;
                   setConfirm(undefined);
-                  act(() => api.restoreBackup({ entityRef, volid: backup.id, mode }), 'Restore');
+                  const from = backup.former ? backup.guest : undefined;
+                  act(() => api.restoreBackup({ entityRef, volid: backup.id, mode, ...(from ? { from } : {}) }), 'Restore');
                 }}
               >
                 Yes, restore
@@ -127,13 +125,14 @@ function BackupList(props: {
           <th align="left">Taken</th>
           <th align="left">Kind</th>
           <th align="left">Backup</th>
+          <th align="left">Guest</th>
           <th align="left">Size</th>
           <th />
         </tr>
       </thead>
       <tbody>
         {backups.map(b => (
-          <tr key={b.id}>
+          <tr key={backupKey(b)}>
             <td>{formatTime(b.takenAt)}</td>
             <td>
               {b.type}
@@ -143,6 +142,9 @@ function BackupList(props: {
               {b.id}
               {b.notes ? ` (${b.notes})` : ''}
             </td>
+            <td>
+              <GuestCell backup={b} />
+            </td>
             <td>{formatBytes(b.sizeBytes)}</td>
             <td>
               {props.mayRestore && b.restorable && (
@@ -150,9 +152,12 @@ function BackupList(props: {
                   <Button size="small" variant="secondary" onPress={() => props.onRestore(b, 'fresh')} aria-label={`Restore ${b.id} to a new guest`}>
                     Restore
                   </Button>
-                  <Button size="small" variant="tertiary" onPress={() => props.onRestore(b, 'in-place')} aria-label={`Restore ${b.id} in place`}>
-                    In place
-                  </Button>
+                  {/* In place would overwrite the current guest, which this archive was not taken of. */}
+                  {!b.former && (
+                    <Button size="small" variant="tertiary" onPress={() => props.onRestore(b, 'in-place')} aria-label={`Restore ${b.id} in place`}>
+                      In place
+                    </Button>
+                  )}
                 </Flex>
               )}
             </td>
@@ -161,6 +166,58 @@ function BackupList(props: {
       </tbody>
     </table>
   );
+}
+
+function GuestCell(props: { backup: BackupItem }) {
+  const { guest, former } = props.backup;
+  if (!former) return <Text color="secondary">current</Text>;
+  return (
+    <Flex gap="1" align="center">
+      <Badge>Before migration</Badge>
+      {guest && <Text>{describeGuest(guest)}</Text>}
+    </Flex>
+  );
+}
+
+/** Former guests whose archives could not be listed: their restore points may exist but are not shown. */
+function UnavailableGuests(props: { guests: UnavailableGuest[] }) {
+  return (
+    <>
+      {props.guests.map(({ guest, message }) => (
+        <Alert
+          key={describeGuest(guest)}
+          status="warning"
+          icon
+          title={`Backups from before a migration (${describeGuest(guest)}) could not be listed`}
+          description={message}
+        />
+      ))}
+    </>
+  );
+}
+
+function confirmQuestion(backup: BackupItem, mode: RestoreMode): string {
+  if (mode === 'in-place') return `Replace the running guest with ${backup.id}?`;
+  return `Restore ${backup.id} to a new guest?`;
+}
+
+function confirmExplanation(backup: BackupItem, mode: RestoreMode): string {
+  if (mode === 'in-place') {
+    return 'The running guest is stopped and its disks are replaced with the backup. Data written since it was taken is lost. The job waits for an approval before it replaces anything.';
+  }
+  if (backup.former && backup.guest) {
+    return `The backup was taken before a migration: a new guest is created from it on ${backup.guest.cluster}/${backup.guest.node}, where the archive is, and verified; the running instance is not touched.`;
+  }
+  return 'A new guest is created from the backup and verified; the running instance is not touched.';
+}
+
+function describeGuest(guest: GuestLocation): string {
+  return `${guest.cluster}/${guest.node}/${guest.vmid}`;
+}
+
+/** Volume ids repeat across nodes and clusters (`local:backup/…`), so a row is named by its guest too. */
+function backupKey(backup: BackupItem): string {
+  return backup.guest ? `${describeGuest(backup.guest)}:${backup.id}` : backup.id;
 }
 
 function DrillResults(props: { drills: DrillRecord[]; mayRun: boolean; onRun: () => void }) {

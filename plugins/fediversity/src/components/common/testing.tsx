@@ -32,7 +32,7 @@ export function fakeApi(overrides: Partial<FediversityUiApi> = {}): jest.Mocked<
     updateSchedule: jest.fn(never),
     listRecoveryPointHistory: jest.fn(async () => []),
     listReplicationRuns: jest.fn(async () => []),
-    listBackups: jest.fn(async () => []),
+    listBackups: jest.fn(async () => ({ items: [], unavailable: [] })),
     restoreBackup: jest.fn(never),
     listDrills: jest.fn(async () => []),
     startDrill: jest.fn(never),
