@@ -161,28 +161,22 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
    * Stops the source fast and has the target promote itself once it has replayed past the source's
    * shutdown checkpoint: the LSN guard and the request are one command on the target, so the guard holds
    * wherever the command runs. That command's psql connects while the source stops, and gets its SQL as
-   * soon as the checkpoint is known: from the stop script's early reading of the control file (about 20 ms
-   * before the postmaster exits), else from its reading after the exit; the two must agree. It watches the
-   * promotion to its end (while the files' final pass still runs); what it reports is the verify's
-   * evidence for the target. The verify's own reading of the source's control file starts once the
-   * source is down.
+   * soon as the checkpoint is known: from the stop script's early reading of the control file, once it
+   * says "shut down" (the checkpoint record is flushed and no WAL can follow it), else from its reading
+   * after the exit. It watches the promotion to its end (while the files' final pass still runs); what it
+   * reports is the verify's evidence for the target. With the early reading the step does not wait for
+   * the source's processes to exit (the WAL senders' last exchange, then the exits: 20–50 ms): the verify
+   * reads the control file again, and the rollback waits for a shutdown still under way.
    */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
     const [readyStop, readyPromote] = [env.ready?.take('stop'), env.ready?.take('promote')];
-    let earlyLsn: string | undefined;
-    let earlySeconds: number | undefined;
     let tellEarly!: (lsn: string) => void;
-    const early = new Promise<string>(resolve => {
-      tellEarly = lsn => {
-        earlyLsn = lsn;
-        earlySeconds = (env.now() - started) / 1000;
-        resolve(lsn);
-      };
-    });
-    const checkpoint = this.stopSource(env, source, readyStop, tellEarly);
-    const sql = Promise.race([early, checkpoint]).then(lsn => promoteAfterSql(lsn, true));
+    const early = new Promise<string>(resolve => (tellEarly = resolve));
+    const stopped = this.stopSource(env, source, readyStop, tellEarly).then(lsn => ({ lsn, stopSeconds: (env.now() - started) / 1000 }));
+    const known = Promise.race([early.then(lsn => ({ lsn, readEarlySeconds: (env.now() - started) / 1000 })), stopped]);
+    const sql = known.then(({ lsn }) => promoteAfterSql(lsn, true));
     const answered = (
       readyPromote
         ? sql.then(
@@ -194,30 +188,18 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
           )
         : target.queryWhenReady(sql, env.signal)
     ).catch(() => undefined);
-    checkpoint.then(() => env.ready?.fireEarly('control', ''), () => undefined);
     // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
-    const [stopped, answer] = await Promise.all([checkpoint.then(lsn => ({ lsn }), error => ({ error })), answered]);
-    if ('error' in stopped) throw stopped.error;
-    const checkpointLsn = stopped.lsn;
-    if (earlyLsn !== undefined && earlyLsn !== checkpointLsn) {
-      // The promotion may have gone out under the early reading: the rollback discards the target's copy.
-      throw new PermanentJobError(
-        `The source's control file named checkpoint ${earlyLsn} as it shut down and ${checkpointLsn} after it exited`,
-      );
-    }
-    const stopSeconds = (env.now() - started) / 1000;
+    const [checkpoint, answer] = await Promise.all([known.then(value => value, error => ({ error })), answered]);
+    if ('error' in checkpoint) throw checkpoint.error;
+    const checkpointLsn = checkpoint.lsn;
+    // Read early, the checkpoint is the verify's to confirm (it reads the control file again): the stop's
+    // own end is not waited for, its failure past this point changes nothing.
+    stopped.catch(() => undefined);
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
-    return {
-      checkpointLsn,
-      stopSeconds,
-      ...(earlySeconds !== undefined ? { checkpointReadEarlySeconds: earlySeconds } : {}),
-      seconds: (env.now() - started) / 1000,
-      startedAhead,
-      promoted: true,
-      ...promoted,
-    };
+    const timing = 'readEarlySeconds' in checkpoint ? { checkpointReadEarlySeconds: checkpoint.readEarlySeconds } : { stopSeconds: checkpoint.stopSeconds };
+    return { checkpointLsn, ...timing, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
   }
 
   /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
@@ -309,10 +291,22 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
    */
   async undoFinalSync(env: StrategyEnv) {
     const { source } = this.clusters(env);
+    await this.waitForShutdownToEnd(env, source);
     if ((await source.status(env.signal)) === 'stopped') {
       await env.log('Restarting the source database');
       await source.start(env.signal);
     }
+  }
+
+  /**
+   * The final sync ends once the source's control file says "shut down", and its processes may still be
+   * ending: until they are gone the cluster counts as running, and a start would fail.
+   */
+  private async waitForShutdownToEnd(env: StrategyEnv, source: PostgresOnHost) {
+    if ((await source.status(env.signal)) !== 'running') return;
+    const state = (await source.controlData(env.signal))['Database cluster state'];
+    if (state !== 'shut down') return;
+    await this.waitUntil(env, async () => (await source.status(env.signal)) !== 'running', "the source database's shutdown to end");
   }
 
   /**
