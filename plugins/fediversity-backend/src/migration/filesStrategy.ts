@@ -215,11 +215,12 @@ export class FilesStrategy implements MigrationStrategy {
    * treeManifest.ts) and what the rehearsal found different, so its cost follows the changes, not the size
    * of the tree; without those facts it walks the whole tree. Either way the verify proves the result.
    * The verify's listings (started ahead) are fired the moment the pass's data is all in place on the
-   * target (watchTransferEnd), while rsync's processes still wind down: the step still ends only with
-   * rsync's exit code, and a failing pass fails it as before (a failed step drops the job's ready commands,
-   * so its retry's verify lists afresh). Where ssh fails after the transfer and the pass runs once more in
-   * this step, the listings fired by the first run stand: the second finds the target equal and changes
-   * nothing.
+   * target (watchTransferEnd), while rsync's processes still wind down (40 ms of polls). A pass of what
+   * changed ends right there if rsync reported nothing before that moment (no error, no vanished file);
+   * otherwise it ends with rsync's exit code, and a failing pass fails the step as before (a failed step
+   * drops the job's ready commands, so its retry's verify lists afresh). Where ssh fails after the
+   * transfer and the pass runs once more in this step, the listings fired by the first run stand: the
+   * second finds the target equal and changes nothing.
    */
   async finalSync(env: StrategyEnv) {
     const windows = (env.window?.windows ?? {}) as Record<string, ChangeWindow>;
@@ -227,6 +228,7 @@ export class FilesStrategy implements MigrationStrategy {
     let limitedPasses = 0;
     let startedAhead = 0;
     let listedAtTransferEnd = 0;
+    let endedAtTransfer = 0;
     for (const directory of this.directories) {
       const window = windows[directory];
       const ready = env.ready?.take(`final:${directory}`);
@@ -235,12 +237,13 @@ export class FilesStrategy implements MigrationStrategy {
           if (env.ready?.fireEarly(`list:${directory}:${role}`, '')) listedAtTransferEnd++;
         }
       };
-      const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), { ready, onTransferred: fireListings });
+      const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), { ready, onTransferred: fireListings, endAtCleanTransfer: true });
       seconds += outcome.seconds;
+      if (outcome.endedAtTransfer) endedAtTransfer++;
       if (limitedFinalPass(window)) limitedPasses++;
       if (ready) startedAhead++;
     }
-    return { seconds, limitedPasses, startedAhead, listedAtTransferEnd };
+    return { seconds, limitedPasses, startedAhead, listedAtTransferEnd, endedAtTransfer };
   }
 
   /** What changed since the last live pass began, where the window's facts tell; else the whole tree. */

@@ -83,7 +83,7 @@ it('migrates files, identity and database with zero loss while the app writes', 
   expect(log).toContain('Target verified equal to the source');
   // The window's commands were started before it (readyCommands.ts) and fired in it.
   const output = (name: string) => steps.find(step => step.name === name)?.output as Record<string, Record<string, unknown>>;
-  expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1, listedAtTransferEnd: 2 });
+  expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1, listedAtTransferEnd: 2, endedAtTransfer: 1 });
   expect(output('final-sync')['postgres:database']).toMatchObject({ startedAhead: 2 });
   // The promotion went out on the control file's early reading, which the reading after the exit confirmed.
   expect(output('final-sync')['postgres:database'].checkpointReadEarlySeconds).toEqual(expect.any(Number));

@@ -134,6 +134,16 @@ describe('watchTransferEnd', () => {
     expect(told).toEqual([0]);
   });
 
+  it('tells whether the line was the first thing rsync printed (with its messages on the same stream)', () => {
+    const clean: boolean[] = [];
+    watchTransferEnd(value => clean.push(value))('\nclient_run waiting on 1\n');
+    watchTransferEnd(value => clean.push(value))('rsync: [sender] link_stat "/x" failed: No such file or directory (2)\nclient_run waiting on 1\n');
+    const split = watchTransferEnd(value => clean.push(value));
+    split('file has vanished: "/var/lib/app/a"');
+    split('\nclient_run waiting on 2\n');
+    expect(clean).toEqual([true, false, false]);
+  });
+
   it('ignores lines that only contain the words', () => {
     const told: string[] = [];
     const watch = watchTransferEnd(() => told.push('told'));
@@ -147,6 +157,70 @@ describe('watchTransferEnd', () => {
     await rsyncFromSource(env(host), pass('final'));
     expect(commands[0]).toContain('--debug=EXIT2');
     expect(commands[1]).not.toContain('--debug=EXIT2');
+  });
+
+  describe('a final pass of what changed, ending at a clean transfer end', () => {
+    /** A source whose rsync prints `output` (its messages merged in), then exits with `exitCode` only when told. */
+    function slowExitHost(output: string, exitCode: number) {
+      let exit!: () => void;
+      const exited = new Promise<void>(resolve => (exit = resolve));
+      const host: HostShell = {
+        role: 'source',
+        async run(_argv, options = {}) {
+          await options.stdin;
+          options.onStdout?.(output);
+          await exited;
+          return { exitCode, stdout: output, stderr: '' };
+        },
+      };
+      return { host, exit };
+    }
+    const changed = { ...pass('final'), mode: 'final' as const, reportsTransferEnd: true, changedSince: 1_800_000_000 };
+
+    it('ends at the line when rsync reported nothing before it, and logs an exit other than 0 that comes after', async () => {
+      const { host, exit } = slowExitHost('client_run waiting on 77\n', 12);
+      const logs: string[] = [];
+      const transferred: string[] = [];
+      const outcome = await rsyncFromSource({ ...env(host), log: async message => void logs.push(message) }, changed, {
+        endAtCleanTransfer: true,
+        onTransferred: () => transferred.push('told'),
+      });
+      expect(outcome).toMatchObject({ exitCode: 0, endedAtTransfer: true });
+      expect(transferred).toEqual(['told']);
+      expect(logs).toEqual([]);
+      exit();
+      await new Promise(resolve => setImmediate(resolve));
+      expect(logs).toEqual(["rsync's final pass exited with 12 after a clean transfer"]);
+    });
+
+    it('waits for the exit code when rsync printed a message first (a vanished file is still fatal)', async () => {
+      const { host, exit } = slowExitHost('file has vanished: "/var/lib/app/a"\nclient_run waiting on 77\n', 24);
+      const result = rsyncFromSource(env(host), changed, { endAtCleanTransfer: true });
+      let settled = false;
+      result.catch(() => (settled = true));
+      await new Promise(resolve => setTimeout(resolve, 20));
+      expect(settled).toBe(false);
+      exit();
+      await expect(result).rejects.toThrow(/exited with 24 \(files vanished: the source was not quiesced\): file has vanished/);
+    });
+
+    it('a pass not asked to end early, or of the whole tree (its messages on stderr), ends with rsync', async () => {
+      for (const [thePass, options] of [
+        [changed, {}],
+        [{ ...pass('final'), reportsTransferEnd: true }, { endAtCleanTransfer: true }],
+      ] as const) {
+        const { host, exit } = slowExitHost('client_run waiting on 77\n', 0);
+        let settled = false;
+        const result = rsyncFromSource(env(host), thePass, options).then(outcome => {
+          settled = true;
+          return outcome;
+        });
+        await new Promise(resolve => setTimeout(resolve, 20));
+        expect(settled).toBe(false);
+        exit();
+        expect((await result).endedAtTransfer).toBeUndefined();
+      }
+    });
   });
 
   it('with a real rsync and remote shell: the line comes before rsync exits, with every file in place', async () => {
@@ -233,5 +307,24 @@ describe('changedEntriesArgv, run with a local rsync', () => {
     expect(tree(target)).not.toContain('b/stale:old');
     // A root find cannot enter fails the pass, whatever rsync makes of the empty list.
     expect((await run(changedEntriesArgv(join(base, 'missing'), since, rsync), 'go\n')).code).not.toBe(0);
+  });
+
+  it('has rsync print its messages on stdout, before the transfer-done line', async () => {
+    const [source, target] = [join(base, 'source'), join(base, 'target')];
+    mkdirSync(source);
+    mkdirSync(target);
+    writeFileSync(join(source, 'a'), 'a');
+    // A remote shell that runs the server here, as ssh would on the target (a local copy prints no such line).
+    const shell = join(base, 'rsh');
+    writeFileSync(shell, '#!/bin/sh\nshift\nexec "$@"\n', { mode: 0o755 });
+    // No --delete-missing-args: a name the source lacks is an error rsync reports (exit 23).
+    const rsync = ['rsync', '-a', '--debug=EXIT2', '-e', shell, '--from0', '--files-from=-', `${source}/`, `localhost:${target}/`];
+    const result = await localHost().run(changedEntriesArgv(`${source}/`, 0, rsync), { stdin: 'go\nmissing\0', check: false });
+    expect(result.exitCode).toBe(23);
+    expect(result.stderr).toBe('');
+    const lines = result.stdout.split('\n');
+    const missing = lines.findIndex(line => line.includes('missing" failed'));
+    expect(missing).toBeGreaterThanOrEqual(0);
+    expect(lines.findIndex(line => /^client_run waiting on \d+$/.test(line))).toBeGreaterThan(missing);
   });
 });

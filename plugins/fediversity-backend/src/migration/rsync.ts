@@ -134,7 +134,8 @@ export interface RsyncPass {
  * then the names on stdin after a `go` line: a changed directory as `dir/.`, so rsync sends its entries
  * without recursing (a files-from list turns -a's recursion off) and `--delete` removes on the target what
  * it no longer holds. rsync starts at once; the walk waits for `go` (GATE_LINE: without it rsync gets an
- * empty list and copies nothing). A failing find fails the command (pipefail).
+ * empty list and copies nothing). A failing find fails the command (pipefail). rsync's messages go to
+ * stdout, in order with what else it prints there (watchTransferEnd tells a clean transfer by that order).
  */
 export function changedEntriesArgv(root: string, since: number, rsyncArgv: string[]): string[] {
   return ['bash', '-o', 'pipefail', '-c', CHANGED_ENTRIES_SCRIPT, 'bash', root, since.toFixed(9), ...rsyncArgv];
@@ -143,7 +144,7 @@ export function changedEntriesArgv(root: string, since: number, rsyncArgv: strin
 const CHANGED_ENTRIES_SCRIPT = [
   'root=$1 since=$2',
   'shift 2',
-  `{ { ${GATE_LINE}; } && (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@"`,
+  `{ { ${GATE_LINE}; } && (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@" 2>&1`,
 ].join('\n');
 
 /**
@@ -153,7 +154,9 @@ const CHANGED_ENTRIES_SCRIPT = [
 export const PEER_CIPHERS = 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com';
 
 export interface RsyncOutcome {
+  /** 0 also for a pass that ended at its clean transfer end (`endedAtTransfer`), before rsync exited. */
   exitCode: number;
+  endedAtTransfer?: boolean;
   seconds: number;
   /** verify and rehearsal modes: the itemized differences (empty = identical). */
   differences: string[];
@@ -172,14 +175,26 @@ const RSYNC_REMOTE_SHELL_FAILED = 255;
 export async function rsyncFromSource(
   env: StrategyEnv,
   pass: RsyncPass,
-  options: { ready?: ReadyCommand; onTransferred?: () => void } = {},
+  options: TransferEndOptions & { ready?: ReadyCommand } = {},
 ): Promise<RsyncOutcome> {
   if (pass.mode === 'live') return rsyncOnce(env, pass);
-  const { ready, onTransferred } = options;
-  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready, onTransferred });
+  const { ready, ...transferEnd } = options;
+  const outcome = await rsyncOnce(env, pass, { failOnRemoteShell: false, ready, ...transferEnd });
   if (outcome.exitCode !== RSYNC_REMOTE_SHELL_FAILED) return outcome;
   await ensurePeerTrust(env);
-  return rsyncOnce(env, pass, { onTransferred });
+  return rsyncOnce(env, pass, transferEnd);
+}
+
+interface TransferEndOptions {
+  /** Called when the pass's data is all in place (a pass that reportsTransferEnd). */
+  onTransferred?: () => void;
+  /**
+   * A final pass of what changed (its messages on stdout, changedEntriesArgv) ends at its transfer end
+   * where rsync reported nothing before it: no error, no vanished file (exit 24), every file in place.
+   * rsync's exit comes 40 ms later (its polls); an exit other than 0 then is logged, and the verify's
+   * comparison is the proof either way.
+   */
+  endAtCleanTransfer?: boolean;
 }
 
 /**
@@ -189,20 +204,29 @@ export async function rsyncFromSource(
  */
 const TRANSFER_DONE_LINE = /^client_run waiting on \d+$/m;
 
-/** An rsync stdout observer that calls `onTransferred` once, when the client's transfer-done line comes. */
-export function watchTransferEnd(onTransferred: () => void): (text: string) => void {
+/**
+ * An rsync stdout observer that calls `onTransferred` once, when the client's transfer-done line comes,
+ * telling whether it was the first thing rsync printed (with its messages on the same stream: a clean transfer).
+ */
+export function watchTransferEnd(onTransferred: (clean: boolean) => void): (text: string) => void {
   let pending = '';
   let told = false;
+  let printedBefore = false;
   return text => {
     if (told) return;
     pending += text;
     const lastBreak = pending.lastIndexOf('\n');
     if (lastBreak < 0) return;
-    const lines = pending.slice(0, lastBreak);
+    const lines = pending.slice(0, lastBreak).split('\n');
     pending = pending.slice(lastBreak + 1);
-    if (!TRANSFER_DONE_LINE.test(lines)) return;
-    told = true;
-    onTransferred();
+    for (const line of lines) {
+      if (TRANSFER_DONE_LINE.test(line)) {
+        told = true;
+        onTransferred(!printedBefore);
+        return;
+      }
+      if (line.trim() !== '') printedBefore = true;
+    }
   };
 }
 
@@ -254,32 +278,56 @@ function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input
 async function rsyncOnce(
   env: StrategyEnv,
   pass: RsyncPass,
-  options: { failOnRemoteShell?: boolean; ready?: ReadyCommand; onTransferred?: () => void } = {},
+  options: TransferEndOptions & { failOnRemoteShell?: boolean; ready?: ReadyCommand } = {},
 ): Promise<RsyncOutcome> {
   const vanishedIsNormal = pass.mode === 'live' || pass.mode === 'rehearsal';
   const { argv, input } = passCommand(env, pass);
-  const onStdout = options.onTransferred && watchTransferEnd(options.onTransferred);
+  const endEarly = options.endAtCleanTransfer === true && pass.reportsTransferEnd === true && pass.changedSince !== undefined;
+  let cleanTransfer!: () => void;
+  const transferred = new Promise<'transferred'>(resolve => (cleanTransfer = () => resolve('transferred')));
+  const watching = options.onTransferred !== undefined || endEarly;
+  const onStdout = watching
+    ? watchTransferEnd(clean => {
+        options.onTransferred?.();
+        if (clean && endEarly) cleanTransfer();
+      })
+    : undefined;
   const started = env.now();
   // A pass of what changed runs behind a gate (see changedEntriesArgv): a ready one gets `go` from fire.
-  const result = options.ready
-    ? await options.ready.fire(input ?? '', env.signal, onStdout)
-    : await env.source.run(argv, { signal: env.signal, check: false, stdin: input === undefined ? undefined : `go\n${input}`, onStdout });
+  const running = options.ready
+    ? options.ready.fire(input ?? '', env.signal, onStdout)
+    : env.source.run(argv, { signal: env.signal, check: false, stdin: input === undefined ? undefined : `go\n${input}`, onStdout });
+  const first = await Promise.race([running, transferred]);
   const seconds = (env.now() - started) / 1000;
+  if (first === 'transferred') {
+    running
+      .then(async late => {
+        if (late.exitCode !== 0) await env.log(`rsync's ${pass.mode} pass exited with ${late.exitCode} after a clean transfer`, { output: lastLines(late.stdout) });
+      })
+      .catch(() => undefined);
+    return { exitCode: 0, seconds, differences: [], endedAtTransfer: true };
+  }
+  const result = first;
   const exitCode = result.exitCode ?? -1;
   const ok = exitCode === 0 || (vanishedIsNormal && exitCode === RSYNC_VANISHED);
   if (!ok && exitCode === RSYNC_REMOTE_SHELL_FAILED && options.failOnRemoteShell === false) {
     return { exitCode, seconds, differences: [] };
   }
   if (!ok) {
-    const tail = result.stderr.trim().split('\n').slice(-5).join(' | ');
+    // A pass of what changed has rsync's messages on stdout (changedEntriesArgv); a dry run's stdout is its list.
+    const messages = isDryRun(pass) ? result.stderr : `${result.stderr}\n${result.stdout}`;
     const message = `rsync ${pass.mode} pass ${pass.sourcePath} → target:${pass.targetPath} exited with ${exitCode}${
       exitCode === RSYNC_VANISHED ? ' (files vanished: the source was not quiesced)' : ''
-    }: ${tail}`;
-    if (NO_SPACE.test(result.stderr)) throw new Error(`Target disk full: ${message}`);
+    }: ${lastLines(messages)}`;
+    if (NO_SPACE.test(messages)) throw new Error(`Target disk full: ${message}`);
     throw new Error(message);
   }
   const differences = isDryRun(pass) ? result.stdout.split('\n').filter(line => line.trim() !== '') : [];
   return { exitCode, seconds, differences };
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-5).join(' | ');
 }
 
 /**
