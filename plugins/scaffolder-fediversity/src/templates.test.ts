@@ -5,7 +5,7 @@ import { createTemplateRenderer } from 'nunjitsu';
 import { parse } from 'yaml';
 import { renderTemplates } from '../../../templates/generate';
 import { createActions } from './actions';
-import { SAMPLE_STEP_OUTPUTS } from './testing/examples';
+import { SAMPLE_STEP_OUTPUTS } from './__testUtils__/examples';
 
 const REPO = join(__dirname, '../../..');
 const TEMPLATES = join(REPO, 'templates');

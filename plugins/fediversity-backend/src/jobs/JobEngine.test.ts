@@ -8,10 +8,10 @@ import { JobService } from './JobService';
 import { JobStore } from './JobStore';
 import { Redactor } from './redaction';
 import { JobKindRegistry } from './registry';
-import { JobTestDatabases } from './testing/databases';
+import { JobTestDatabases } from './__testUtils__/databases';
 import { runJobsJanitor } from './janitor';
-import { FakeClock, settle } from './testing/FakeClock';
-import { expectGoldenLog, renderEventLog } from './testing/goldenLog';
+import { FakeClock, settle } from './__testUtils__/FakeClock';
+import { expectGoldenLog, renderEventLog } from './__testUtils__/goldenLog';
 import { JobKind } from './types';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InputError } from '@backstage/errors';
 import { replicateBlobs, runRclone } from './blob';
 import { localRunner } from './commandRunner';
-import { startTestS3, TestS3 } from './testing/s3Servers';
+import { startTestS3, TestS3 } from './__testUtils__/s3Servers';
 
 jest.setTimeout(120_000);
 

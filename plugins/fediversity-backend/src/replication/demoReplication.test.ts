@@ -17,7 +17,7 @@ import { sshHostConnector, trustPeer, ConnectedHost } from './hosts';
 import { HostSpec } from './params';
 import { replicateFiles, FilesReplicationOptions } from './rsync';
 import { replicationPrivateKey } from './sshKey';
-import { treeHash } from './testing/treeHash';
+import { treeHash } from './__testUtils__/treeHash';
 
 // A real demo host server (SSH on loopback) and the real rsync on a shared machine: allow for load.
 jest.setTimeout(120_000);

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readlink, rm, stat, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replicateFiles, FilesReplicationOptions } from './rsync';
-import { startTestSshHosts, TestSshHosts } from './testing/sshHosts';
-import { treeHash } from './testing/treeHash';
+import { startTestSshHosts, TestSshHosts } from './__testUtils__/sshHosts';
+import { treeHash } from './__testUtils__/treeHash';
 
 jest.setTimeout(120_000);
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { localRunner } from './commandRunner';
-import { startTestSshHosts, TestSshHosts } from './testing/sshHosts';
-import { startTestZfs, TestZfs } from './testing/zfsFuse';
+import { startTestSshHosts, TestSshHosts } from './__testUtils__/sshHosts';
+import { startTestZfs, TestZfs } from './__testUtils__/zfsFuse';
 import {
   ForeignTargetSnapshotsError,
   listZfsSnapshots,

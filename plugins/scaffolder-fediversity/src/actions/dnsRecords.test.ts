@@ -8,8 +8,8 @@ import {
   TestPowerDns,
 } from '@fediversity/plugin-fediversity-node';
 import { readDnsConfig } from '../lib/dnsConfig';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
 import { FediversityActionDeps } from './deps';
 import { createDnsRecordsAction, DNS_SKIPPED } from './dnsRecords';
 

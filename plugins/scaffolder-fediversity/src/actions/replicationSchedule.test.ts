@@ -5,9 +5,9 @@ import { ConflictError, ResponseError } from '@backstage/errors';
 import { SshConnection, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { parse } from 'yaml';
 import { readReplicationTarget } from '../lib/replicationTarget';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
-import { SimulatorHarness, startSimulatorHarness } from '../testing/simulatorHarness';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
+import { SimulatorHarness, startSimulatorHarness } from '../__testUtils__/simulatorHarness';
 import { FediversityActionDeps } from './deps';
 import { createReplicationScheduleAction, DEMO_REPLICA_VMID } from './replicationSchedule';
 

@@ -1,7 +1,7 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { BackupsCard } from './BackupsCard';
-import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/testing';
+import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/__testUtils__';
 
 const taken = Date.UTC(2026, 10, 25, 2, 0, 0);
 const backups = [
