@@ -65,7 +65,7 @@ describe('BackupsCard', () => {
   });
 
   it('shows a refused drill as a permission error', async () => {
-    const api = fakeApi({ startDrill: jest.fn(async () => { throw apiError(403, 'NotAllowedError', 'Not allowed: fediversity.job.create on ' + ENTITY_REF); }) });
+    const api = fakeApi({ startDrill: jest.fn(async () => { throw apiError(403, 'NotAllowedError', `Not allowed: fediversity.job.create on ${ENTITY_REF}`); }) });
     renderWithEntity(<BackupsCard />, { api });
     expect(await screen.findByText('No backups of this instance yet.')).toBeInTheDocument();
     expect(screen.getByText('No restore drill has run yet.')).toBeInTheDocument();
