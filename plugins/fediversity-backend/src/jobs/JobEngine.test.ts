@@ -121,11 +121,7 @@ describe('JobEngine', () => {
 
   it('records each success with the next step’s start, in one commit; the last one on its own', async () => {
     const statusesSeen: string[][] = [];
-    let h!: Harness;
-    const seeSteps = async (ctx: { job: { id: string } }) => {
-      statusesSeen.push((await h.store.getSteps(ctx.job.id)).map(step => step.status));
-    };
-    h = await harness([
+    const h = await harness([
       {
         kind: 'test.commits',
         steps: [
@@ -135,6 +131,9 @@ describe('JobEngine', () => {
         ],
       },
     ]);
+    async function seeSteps(ctx: { job: { id: string } }) {
+      statusesSeen.push((await h.store.getSteps(ctx.job.id)).map(step => step.status));
+    }
     const completeStep = jest.spyOn(h.store, 'completeStep');
     const startStep = jest.spyOn(h.store, 'startStep');
     const id = await create(h, 'test.commits');

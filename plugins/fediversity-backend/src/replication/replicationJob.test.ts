@@ -42,7 +42,10 @@ describe('Proxmox-style retry spacing', () => {
 
 describe('replication.run jobs from schedules', () => {
   it('enqueues due schedules once, records the recovery point, and spaces out retries after a failed run', async () => {
-    if (typeof hosts === 'string') return console.warn(`Skipping: ${hosts}`);
+    if (typeof hosts === 'string') {
+      console.warn(`Skipping: ${hosts}`);
+      return;
+    }
     const env = hosts;
     const knex = await databases.init('SQLITE_3');
     const clock = new FakeClock(T0);

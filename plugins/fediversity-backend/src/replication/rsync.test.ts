@@ -48,7 +48,10 @@ async function setup(name: string) {
 
 describe('replicateFiles (rsync over SSH, host to host)', () => {
   it('copies under quiesce into a new generation, resyncs only changes, prunes old generations', async () => {
-    if (typeof hosts === 'string') return console.warn(`Skipping: ${hosts}`);
+    if (typeof hosts === 'string') {
+      console.warn(`Skipping: ${hosts}`);
+      return;
+    }
     const { source, targetRoot, marker, options } = await setup('basic');
     const first = await replicateFiles(options({ livePass: true }));
     expect(first.transferredFiles).toBeGreaterThanOrEqual(0);
