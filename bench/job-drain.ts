@@ -9,8 +9,8 @@ import { JobEngine } from '../plugins/fediversity-backend/src/jobs/JobEngine';
 import { JobStore } from '../plugins/fediversity-backend/src/jobs/JobStore';
 import { applyMigrations } from '../plugins/fediversity-backend/src/jobs/migrations';
 import { JobKindRegistry } from '../plugins/fediversity-backend/src/jobs/registry';
-import { countingKinds, createCountingTables } from '../plugins/fediversity-backend/src/jobs/testing/countingKinds';
-import { startTestPostgres } from '../plugins/fediversity-backend/src/jobs/testing/postgres';
+import { countingKinds, createCountingTables } from '../plugins/fediversity-backend/src/jobs/__testUtils__/countingKinds';
+import { startTestPostgres } from '../plugins/fediversity-backend/src/jobs/__testUtils__/postgres';
 
 const quietLogger: LoggerService = {
   error: message => process.stderr.write(`error: ${message}\n`),

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { TASK_DURATIONS_MS } from '@fediversity/pve-simulator';
-import { startProvisioningBackend } from '../plugins/scaffolder-fediversity/src/testing/provisioningBackend';
+import { startProvisioningBackend } from '../plugins/scaffolder-fediversity/src/__testUtils__/provisioningBackend';
 
 async function main() {
   const { values } = parseArgs({ options: { speed: { type: 'string', default: '4' } } });

@@ -19,10 +19,10 @@ import { CommandRunner, localRunner } from '../plugins/fediversity-backend/src/r
 import { ensureStandby } from '../plugins/fediversity-backend/src/replication/postgres';
 import { replicateFiles } from '../plugins/fediversity-backend/src/replication/rsync';
 import { replicateZfs } from '../plugins/fediversity-backend/src/replication/zfs';
-import { measureCommitToStandbyLag } from '../plugins/fediversity-backend/src/replication/testing/pgLag';
-import { startTestPgPair } from '../plugins/fediversity-backend/src/replication/testing/pgPair';
-import { startTestSshHosts, TestSshHosts } from '../plugins/fediversity-backend/src/replication/testing/sshHosts';
-import { startTestZfs } from '../plugins/fediversity-backend/src/replication/testing/zfsFuse';
+import { measureCommitToStandbyLag } from '../plugins/fediversity-backend/src/replication/__testUtils__/pgLag';
+import { startTestPgPair } from '../plugins/fediversity-backend/src/replication/__testUtils__/pgPair';
+import { startTestSshHosts, TestSshHosts } from '../plugins/fediversity-backend/src/replication/__testUtils__/sshHosts';
+import { startTestZfs } from '../plugins/fediversity-backend/src/replication/__testUtils__/zfsFuse';
 
 const FILE_BYTES = 256_000;
 

@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!(speed > 0) || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad --speed or --port\n${USAGE}`);
   let validation: ValidationMode = 'builtin';
   if (values.schema !== 'builtin') {
+    // eslint-disable-next-line no-restricted-syntax -- a dev tool run from the repository checkout (bin/pve-simulator.js), never from a build
     const repoRoot = path.resolve(__dirname, '..', '..', '..');
     const file = values.schema === 'apidoc' ? defaultApidocPath(repoRoot) : path.resolve(values.schema!);
     if (!fs.existsSync(file)) throw new Error(`schema file ${file} not found`);

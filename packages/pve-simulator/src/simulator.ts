@@ -57,6 +57,7 @@ export interface PveSimulator {
   close(): Promise<void>;
 }
 
+// eslint-disable-next-line no-restricted-syntax -- the demo topology is read from the source tree the dev simulator runs from (npm start, tests); it is not in the package's files
 export const DEMO_TOPOLOGY = path.resolve(__dirname, '..', 'topologies', 'demo.yaml');
 
 export function implementedMethodKeys(): string[] {

@@ -48,6 +48,7 @@ export const DOMAIN_PATTERN =
 export const IDENTIFIER_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 /** One OpenSSH public key line: no options prefix, no line break, a free comment. */
 export const SSH_PUBLIC_KEY_PATTERN =
+  // eslint-disable-next-line no-control-regex -- the comment is user input that ends up in authorized_keys: control characters must be refused
   /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]{16,16384}={0,3}(?: [^\u0000-\u001f\u007f]{1,256})?$/;
 /** A restic repository; credentials belong in the target's environment file, not here. */
 export const RESTIC_REPOSITORY_PATTERN =

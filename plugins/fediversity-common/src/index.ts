@@ -4,6 +4,7 @@ export * from './jobs';
 export * from './jobsClient';
 export * from './jobSignals';
 export * from './replication';
+export * from './replicationSchedules';
 export * from './hostDescription';
 export * from './openSourceLicenses';
 export * from './schemas';

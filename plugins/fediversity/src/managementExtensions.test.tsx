@@ -6,7 +6,7 @@ import { catalogApiMock, createTestEntityPage } from '@backstage/plugin-catalog-
 import { EntityCardBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import { fediversityApiRef } from './api';
 import { instanceOverviewEntityCard, nodeGuestsEntityCard, storageUsageEntityCard } from './managementExtensions';
-import { fakeApi, instanceEntity } from './components/common/testing';
+import { fakeApi, instanceEntity } from './components/common/__testUtils__';
 
 const probeCard = EntityCardBlueprint.make({ name: 'probe', params: { loader: async () => <div>probe card</div> } });
 const node: Entity = {

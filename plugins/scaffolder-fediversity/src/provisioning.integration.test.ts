@@ -1,5 +1,5 @@
 import { Entity } from '@backstage/catalog-model';
-import { ProvisioningBackend, startProvisioningBackend } from './testing/provisioningBackend';
+import { ProvisioningBackend, startProvisioningBackend } from './__testUtils__/provisioningBackend';
 
 jest.setTimeout(180_000);
 

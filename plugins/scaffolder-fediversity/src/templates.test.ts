@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Validator } from 'jsonschema';
 import { createTemplateRenderer } from 'nunjitsu';
 import { parse } from 'yaml';
+// eslint-disable-next-line @backstage/no-relative-monorepo-imports -- the repository's template generator is a script, not a package; this test holds the committed templates to its output
 import { renderTemplates } from '../../../templates/generate';
 import { createActions } from './actions';
-import { SAMPLE_STEP_OUTPUTS } from './testing/examples';
+import { SAMPLE_STEP_OUTPUTS } from './__testUtils__/examples';
 
 const REPO = join(__dirname, '../../..');
 const TEMPLATES = join(REPO, 'templates');

@@ -107,8 +107,10 @@ const lxcConfigOptions: Record<string, ParamSchema> = {
   debug: bool(),
   description: optional(str({ maxLength: 8192 })),
   ...expandIndexed('dev', optional(str({ format: deviceFormat }))),
+  /* eslint-disable no-control-regex -- PVE's own patterns for these options, which reject control characters */
   entrypoint: optional(str({ pattern: /^(?:[^\x00-\x08\x10-\x1F\x7F]+)$/ })),
   env: optional(str({ pattern: /^(?:(?:\w+=[^\x00-\x08\x10-\x1F\x7F]*)(?:\0\w+=[^\x00-\x08\x10-\x1F\x7F]*)*)$/ })),
+  /* eslint-enable no-control-regex */
   features: optional(str({ format: featuresFormat })),
   hookscript: optional(str({ format: 'pve-volume-id' })),
   hostname: optional(str({ format: 'dns-name', maxLength: 255 })),

@@ -95,7 +95,7 @@ export class ParameterValidator {
       return;
     }
     if (typeof value === 'object') return;
-    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    const text = valueText(value);
     if (schema.format) {
       try {
         this.checkFormat(schema.format, text, path);
@@ -159,6 +159,13 @@ export function parseBoolean(value: string): '1' | '0' | undefined {
   if (/^(1|on|yes|true)$/i.test(value)) return '1';
   if (/^(0|off|no|false)$/i.test(value)) return '0';
   return undefined;
+}
+
+/** A scalar as PVE's checks see it: booleans are 1 and 0. */
+function valueText(value: unknown): string {
+  if (value === true) return '1';
+  if (value === false) return '0';
+  return String(value);
 }
 
 function isNumber(value: string): boolean {

@@ -1,7 +1,7 @@
+import { HostSpec } from '@fediversity/plugin-fediversity-common';
 import { PermanentJobError } from '../jobs/errors';
 import { CommandRunner } from '../replication/commandRunner';
 import { HostConnector } from '../replication/hosts';
-import { HostSpec } from '../replication/params';
 import { GuestLocation } from './params';
 
 /** Commands inside a guest (or on a host that sees its file system) and where the guest's `/` is there. */

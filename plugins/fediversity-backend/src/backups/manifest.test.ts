@@ -50,7 +50,15 @@ describe('file manifests', () => {
 
   it('runs in a container through its node with pct exec, argv unchanged', async () => {
     const seen: string[][] = [];
-    const runner = pctExecRunner({ run: async argv => (seen.push([...argv]), { exitCode: 0, exitSignal: null, stdout: '', stderr: '' }) }, 104);
+    const runner = pctExecRunner(
+      {
+        run: async argv => {
+          seen.push([...argv]);
+          return { exitCode: 0, exitSignal: null, stdout: '', stderr: '' };
+        },
+      },
+      104,
+    );
     await computeManifest(runner, '/', ['/var/lib/app']);
     expect(seen[0].slice(0, 6)).toEqual(['pct', 'exec', '104', '--', 'bash', '-o']);
     expect(seen[0].slice(-2)).toEqual(['/', './var/lib/app']);

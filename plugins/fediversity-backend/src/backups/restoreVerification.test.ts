@@ -13,7 +13,7 @@ import { JobService } from '../jobs/JobService';
 import { JobStore } from '../jobs/JobStore';
 import { Redactor } from '../jobs/redaction';
 import { JobKindRegistry } from '../jobs/registry';
-import { JobTestDatabases } from '../jobs/testing/databases';
+import { JobTestDatabases } from '../jobs/__testUtils__/databases';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { backupCreateJobKind } from './backupJobKind';
 import { DrillStore } from './DrillStore';

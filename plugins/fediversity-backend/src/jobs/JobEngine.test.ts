@@ -8,10 +8,10 @@ import { JobService } from './JobService';
 import { JobStore } from './JobStore';
 import { Redactor } from './redaction';
 import { JobKindRegistry } from './registry';
-import { JobTestDatabases } from './testing/databases';
+import { JobTestDatabases } from './__testUtils__/databases';
 import { runJobsJanitor } from './janitor';
-import { FakeClock, settle } from './testing/FakeClock';
-import { expectGoldenLog, renderEventLog } from './testing/goldenLog';
+import { FakeClock, settle } from './__testUtils__/FakeClock';
+import { expectGoldenLog, renderEventLog } from './__testUtils__/goldenLog';
 import { JobKind } from './types';
 
 /**
@@ -121,11 +121,7 @@ describe('JobEngine', () => {
 
   it('records each success with the next step’s start, in one commit; the last one on its own', async () => {
     const statusesSeen: string[][] = [];
-    let h!: Harness;
-    const seeSteps = async (ctx: { job: { id: string } }) => {
-      statusesSeen.push((await h.store.getSteps(ctx.job.id)).map(step => step.status));
-    };
-    h = await harness([
+    const h = await harness([
       {
         kind: 'test.commits',
         steps: [
@@ -135,6 +131,9 @@ describe('JobEngine', () => {
         ],
       },
     ]);
+    async function seeSteps(ctx: { job: { id: string } }) {
+      statusesSeen.push((await h.store.getSteps(ctx.job.id)).map(step => step.status));
+    }
     const completeStep = jest.spyOn(h.store, 'completeStep');
     const startStep = jest.spyOn(h.store, 'startStep');
     const id = await create(h, 'test.commits');

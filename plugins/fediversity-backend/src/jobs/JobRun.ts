@@ -335,13 +335,7 @@ export class JobRun {
 
   private async finish(status: 'succeeded' | 'failed' | 'cancelled', error?: JobError): Promise<void> {
     await this.flushCompletion();
-    const cancelled = error ? `Job cancelled: ${error.message}` : 'Job cancelled';
-    const message =
-      status === 'succeeded' ? 'Job succeeded' : status === 'cancelled' ? cancelled : `Job failed: ${error?.message}`;
-    await this.store.finishJob(this.lease, this.now(), status, error, {
-      level: status === 'succeeded' ? 'info' : status === 'cancelled' ? 'warn' : 'error',
-      message,
-    });
+    await this.store.finishJob(this.lease, this.now(), status, error, finishEvent(status, error));
   }
 
   private context(
@@ -453,6 +447,13 @@ export class JobRun {
 export function retryDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
   const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
   return Math.round(base / 2 + (random() * base) / 2);
+}
+
+/** The last event of a job's log. */
+function finishEvent(status: 'succeeded' | 'failed' | 'cancelled', error: JobError | undefined): NewEvent {
+  if (status === 'succeeded') return { level: 'info', message: 'Job succeeded' };
+  if (status === 'cancelled') return { level: 'warn', message: error ? `Job cancelled: ${error.message}` : 'Job cancelled' };
+  return { level: 'error', message: `Job failed: ${error?.message}` };
 }
 
 function toJobError(error: unknown, redactor: Redactor): JobError {

@@ -2,7 +2,7 @@ import { ConflictError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { LeaseLostError } from './errors';
 import { JobStore, NewJob } from './JobStore';
-import { DATABASE_IDS, JobTestDatabases } from './testing/databases';
+import { DATABASE_IDS, JobTestDatabases } from './__testUtils__/databases';
 
 jest.setTimeout(60_000);
 

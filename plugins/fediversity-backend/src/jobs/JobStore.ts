@@ -546,18 +546,19 @@ export class JobStore {
       .select('id', 'lease_owner', 'lease_token');
     let requeued = 0;
     for (const row of expired) {
-      await this.db.transaction(async trx => {
+      const wasRequeued = await this.db.transaction(async trx => {
         const count = await trx(JOBS)
           .where({ id: row.id, lease_token: row.lease_token, status: 'running' })
           .andWhere('lease_expires_at', '<', now)
           .update({ ...released(trx), status: 'queued', next_run_at: now, updated_at: now });
-        if (!count) return;
-        requeued += 1;
+        if (!count) return false;
         await this.insertEvent(trx, row.id, now, {
           level: 'warn',
           message: `Lease of ${row.lease_owner} expired; job requeued`,
         });
+        return true;
       });
+      if (wasRequeued) requeued += 1;
     }
     return requeued;
   }
@@ -575,13 +576,12 @@ export class JobStore {
     let cancelled = 0;
     for (const row of expired) {
       const deadline = new Date(Number(row.approval_deadline_at)).toISOString();
-      await this.db.transaction(async trx => {
+      const wasCancelled = await this.db.transaction(async trx => {
         const count = await trx(JOBS)
           .where({ id: row.id, status: 'awaiting_approval' })
           .andWhere('approval_deadline_at', '<=', now)
           .update({ status: 'queued', next_run_at: now, cancel_requested: true, updated_at: now });
-        if (!count) return;
-        cancelled += 1;
+        if (!count) return false;
         const error = { name: APPROVAL_EXPIRED, message: `No approval of ${row.current_step} by its deadline ${deadline}` };
         await trx(STEPS)
           .where({ job_id: row.id, name: row.current_step, status: 'waiting_approval' })
@@ -591,7 +591,9 @@ export class JobStore {
           step: row.current_step,
           message: `Approval deadline passed (${deadline}) without an approval; cancelling the job`,
         });
+        return true;
       });
+      if (wasCancelled) cancelled += 1;
     }
     return cancelled;
   }

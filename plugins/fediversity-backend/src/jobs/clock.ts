@@ -24,14 +24,14 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       reject(signal.reason);
       return;
     }
-    const onAbort = () => {
-      cancelTimer();
-      reject(signal!.reason);
-    };
     const cancelTimer = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
+    function onAbort() {
+      cancelTimer();
+      reject(signal!.reason);
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

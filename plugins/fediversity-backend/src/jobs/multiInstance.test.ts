@@ -6,8 +6,8 @@ import { JobEngine } from './JobEngine';
 import { JobStore } from './JobStore';
 import { applyMigrations } from './migrations';
 import { JobKindRegistry } from './registry';
-import { countingKinds, createCountingTables } from './testing/countingKinds';
-import { JobTestDatabases } from './testing/databases';
+import { countingKinds, createCountingTables } from './__testUtils__/countingKinds';
+import { JobTestDatabases } from './__testUtils__/databases';
 
 /**
  * Several backend instances on one PostgreSQL: each engine has its own connection pool, as separate
@@ -133,7 +133,7 @@ describe('several instances on one PostgreSQL', () => {
 
     const child = spawn(
       process.execPath,
-      ['-r', '@backstage/cli/config/nodeTransform.cjs', join(__dirname, 'testing', 'workerProcess.ts'), url, 'instance-a', String(leaseMs)],
+      ['-r', '@backstage/cli/config/nodeTransform.cjs', join(__dirname, '__testUtils__', 'workerProcess.ts'), url, 'instance-a', String(leaseMs)],
       { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.push(child);

@@ -12,8 +12,8 @@ import { JobStore } from './JobStore';
 import { Redactor } from './redaction';
 import { JobKindRegistry } from './registry';
 import { catalogEntityOwners, EntityOwnersLookup, JobSignalPublisher } from './signals';
-import { JobTestDatabases } from './testing/databases';
-import { FakeClock } from './testing/FakeClock';
+import { JobTestDatabases } from './__testUtils__/databases';
+import { FakeClock } from './__testUtils__/FakeClock';
 import { JobKind } from './types';
 
 jest.setTimeout(60_000);

@@ -10,9 +10,9 @@ import { JobService } from '../jobs/JobService';
 import { JobStore } from '../jobs/JobStore';
 import { Redactor } from '../jobs/redaction';
 import { JobKindRegistry } from '../jobs/registry';
-import { JobTestDatabases } from '../jobs/testing/databases';
-import { FakeClock, settle } from '../jobs/testing/FakeClock';
-import { expectGoldenLog, renderEventLog } from '../jobs/testing/goldenLog';
+import { JobTestDatabases } from '../jobs/__testUtils__/databases';
+import { FakeClock, settle } from '../jobs/__testUtils__/FakeClock';
+import { expectGoldenLog, renderEventLog } from '../jobs/__testUtils__/goldenLog';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { DECOMMISSION_JOB_KIND, decommissionJobKind } from './decommissionJobKind';
 import { ConnectedHost, HostConnector } from './hosts';
@@ -93,6 +93,9 @@ const migrationParams = {
   provision: { cluster: 'lab', node: 'pve-b', ostemplate: 'local:vztmpl/nixos.tar.xz', storage: 'local-zfs', diskGb: 8, vmid: 120 },
 };
 
+/** The completed migration each harness creates; the fake source's leftover slot is named after it. */
+let migrationJobId = '';
+
 /** The source's PostgreSQL as seen over SSH: running, with the migration's slot and publication left over. */
 function fakeSource(commands: string[][]): HostConnector {
   return async role => ({
@@ -108,8 +111,6 @@ function fakeSource(commands: string[][]): HostConnector {
     async close() {},
   }) satisfies ConnectedHost;
 }
-
-let migrationJobId = '';
 
 interface Harness {
   knex: Knex;

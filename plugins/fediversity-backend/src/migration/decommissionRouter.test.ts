@@ -5,7 +5,7 @@ import express from 'express';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { JobStore } from '../jobs/JobStore';
-import { JobTestDatabases } from '../jobs/testing/databases';
+import { JobTestDatabases } from '../jobs/__testUtils__/databases';
 import { DECOMMISSION_JOB_KIND, decommissionJobKind } from './decommissionJobKind';
 import { createDecommissionRouter } from './decommissionRouter';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';

@@ -232,12 +232,14 @@ export class FilesStrategy implements MigrationStrategy {
     for (const directory of this.directories) {
       const window = windows[directory];
       const ready = env.ready?.take(`final:${directory}`);
+      let listed = 0;
       const fireListings = () => {
         for (const role of ['source', 'target']) {
-          if (env.ready?.fireEarly(`list:${directory}:${role}`, '')) listedAtTransferEnd++;
+          if (env.ready?.fireEarly(`list:${directory}:${role}`, '')) listed++;
         }
       };
       const outcome = await rsyncFromSource(env, this.finalPass(env, directory, window), { ready, onTransferred: fireListings, endAtCleanTransfer: true });
+      listedAtTransferEnd += listed;
       seconds += outcome.seconds;
       if (outcome.endedAtTransfer) endedAtTransfer++;
       if (limitedFinalPass(window)) limitedPasses++;

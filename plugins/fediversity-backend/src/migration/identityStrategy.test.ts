@@ -11,6 +11,8 @@ import { localHost } from '../testing/localHost';
 
 /** This machine as a host: the real sh, find and sha256sum. */
 const run = localHost().run;
+// Changing a file's owner needs root.
+const itAsRoot = process.getuid?.() === 0 ? it : it.skip;
 
 /**
  * A local host that records every argv. rsync (run on the source, pushing to `user@host:path` over ssh) runs
@@ -124,7 +126,7 @@ describe('IdentityStrategy.verify', () => {
     );
   });
 
-  (process.getuid?.() === 0 ? it : it.skip)('fails on a different owner or group (as root)', async () => {
+  itAsRoot('fails on a different owner or group (as root)', async () => {
     chownSync(join(targetRoot, 'srv/app/signing.key'), 1, 0);
     await expect(strategy.verify(envFor(recordingHost('source'), recordingHost('target')))).rejects.toThrow(
       'Verification failed: the identity files differ',

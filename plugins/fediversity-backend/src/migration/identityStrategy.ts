@@ -187,7 +187,7 @@ export class IdentityStrategy implements MigrationStrategy {
     let missing = false;
     for (const record of result.stdout.split('\0').slice(0, -1)) {
       const match =
-        /^(missing) (\/.*)$/s.exec(record) ?? /^([0-7]+ [0-9]+ [0-9]+) (\/.*)$/s.exec(record) ?? /^([0-9a-f]{64})  (\/.*)$/s.exec(record);
+        /^(missing) (\/.*)$/s.exec(record) ?? /^([0-7]+ [0-9]+ [0-9]+) (\/.*)$/s.exec(record) ?? /^([0-9a-f]{64}) {2}(\/.*)$/s.exec(record);
       if (!match) return undefined;
       if (match[1] === 'missing') missing = true;
       records.push(`${match[1]} ${relative(match[2])}`);

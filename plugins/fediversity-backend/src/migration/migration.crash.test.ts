@@ -85,24 +85,18 @@ describe.each(STEPS)('SIGKILL after the effect of %s', killedStep => {
       await writer.stop();
       const log = await eventLog(rig, id);
       expect(log).toMatch(/taken over by worker-2|Claimed by worker-2/);
-
-      if (status === 'succeeded') {
-        expect(lostWrites(hosts, hosts.target, writer)).toEqual([]);
-        expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
-        const targetHashes = tableHashes(hosts, hosts.target);
-        hosts.pgStart(hosts.source);
-        expect(tableHashes(hosts, hosts.source)).toEqual(targetHashes);
-        hosts.pgStop(hosts.source);
-        const dns = await new FileDnsProvider(dnsFile).listRecords('example.test', 'app');
-        expect(dns[0]?.values).toEqual(['192.0.2.20']);
-      } else {
-        // Rolled back: the source serves (database up, app unquiesced) and still has every write.
-        expect({ status, log }).toMatchObject({ status: 'failed' });
-        expect(log).toContain('Compensated');
-        expect(hosts.pgStatus(hosts.source)).toBe('running');
-        expect(lostWrites(hosts, hosts.source, writer)).toEqual([]);
-      }
+      // Completed, the target serves; rolled back, the source does. Either way no acknowledged write is lost.
+      expect(lostWrites(hosts, status === 'succeeded' ? hosts.target : hosts.source, writer)).toEqual([]);
+      // A rollback is safe but not expected at any of these crash points: the event log shows why it happened.
       expect({ status, log }).toMatchObject({ status: 'succeeded' });
+
+      expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
+      const targetHashes = tableHashes(hosts, hosts.target);
+      hosts.pgStart(hosts.source);
+      expect(tableHashes(hosts, hosts.source)).toEqual(targetHashes);
+      hosts.pgStop(hosts.source);
+      const dns = await new FileDnsProvider(dnsFile).listRecords('example.test', 'app');
+      expect(dns[0]?.values).toEqual(['192.0.2.20']);
     } finally {
       await writer.stop().catch(() => undefined);
     }

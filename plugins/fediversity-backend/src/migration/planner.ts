@@ -195,14 +195,7 @@ export class MigrationPlanner {
     if (data) checks.push(...data.checks);
     checks.push(await this.sourceCheck(instance, sourceCluster, data));
     checks.push(this.targetAddressCheck(demo));
-    const dns = dnsRecordFor(instance.domain, this.options.config.dnsZones);
-    checks.push(
-      !dns
-        ? { name: 'DNS', ok: true, message: `no configured DNS zone holds ${instance.domain}; the name is left as it is` }
-        : demo
-          ? { name: 'DNS', ok: true, message: 'demo guest: no address to point DNS at; the record is left as it is' }
-          : { name: 'DNS', ok: true, message: `${dns.name}.${dns.zone} is pointed at the target at the cut-over` },
-    );
+    checks.push(this.dnsCheck(instance.domain, demo));
     if (!app || !data || !size || !template) return { checks };
     return { checks, facts: { instance, demo, sourceCluster, targetCluster, app, data, size, template } };
   }
@@ -293,6 +286,13 @@ export class MigrationPlanner {
     if (!result.reachable) return { name, ok: false, message: `${where} is unreachable with the pinned key: ${result.error ?? 'no answer'}` };
     if (result.missing.length) return { name, ok: false, message: `${where}: ${result.missing.join(', ')} missing on the source` };
     return { name, ok: true, message: `${where} answers with the pinned key ${host.hostKeyFingerprint}` };
+  }
+
+  private dnsCheck(domain: string, demo: boolean): PreflightCheck {
+    const dns = dnsRecordFor(domain, this.options.config.dnsZones);
+    if (!dns) return { name: 'DNS', ok: true, message: `no configured DNS zone holds ${domain}; the name is left as it is` };
+    if (demo) return { name: 'DNS', ok: true, message: 'demo guest: no address to point DNS at; the record is left as it is' };
+    return { name: 'DNS', ok: true, message: `${dns.name}.${dns.zone} is pointed at the target at the cut-over` };
   }
 
   /** A demo guest's endpoint is the demo host server's; a real guest's address is only known once it runs. */

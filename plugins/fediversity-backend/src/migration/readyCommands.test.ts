@@ -120,7 +120,13 @@ describe('ReadyCommands', () => {
   it('fires a kept command early and keeps it for the step that takes it', async () => {
     const commands = new ReadyCommands();
     const inputs: string[] = [];
-    const listing = { ...fake('target'), fire: async (input: string) => (inputs.push(input), { exitCode: 0, stdout: 'tree', stderr: '' }) };
+    const listing = {
+      ...fake('target'),
+      fire: async (input: string) => {
+        inputs.push(input);
+        return { exitCode: 0, stdout: 'tree', stderr: '' };
+      },
+    };
     commands.keep('job', 'list', listing);
     expect(commands.fireEarly('job', 'list', '')).toBe(true);
     expect(commands.fireEarly('job', 'missing', '')).toBe(false);

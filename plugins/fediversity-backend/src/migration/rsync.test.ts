@@ -85,7 +85,9 @@ describe('rsyncFromSource', () => {
       role: 'source',
       async run(argv): Promise<CommandResult> {
         commands.push([...argv]);
-        const exitCode = argv[0] === 'rsync' ? 255 : argv[0] === 'test' ? 1 : 0;
+        let exitCode = 0;
+        if (argv[0] === 'rsync') exitCode = 255;
+        if (argv[0] === 'test') exitCode = 1;
         return { exitCode, stdout: '', stderr: 'Host key verification failed.' };
       },
     };

@@ -9,6 +9,12 @@ export const RSYNC_VANISHED = 24;
 /** rsync's exit codes for a full disk on the receiving side (write error / partial transfer). */
 const NO_SPACE = /No space left on device/;
 
+/**
+ * Ciphers in order of preference for the host-to-host stream: AES-GCM is the fastest where the CPU has AES
+ * instructions (replication.md §4.3), ChaCha20 otherwise.
+ */
+export const PEER_CIPHERS = 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com';
+
 /** The per-job known_hosts file on the source host, holding the target's pinned key (in the job's private directory). */
 export function knownHostsPath(jobId: string): string {
   return `${jobDirectory(jobId)}/known_hosts`;
@@ -129,6 +135,12 @@ export interface RsyncPass {
   reportsTransferEnd?: boolean;
 }
 
+const CHANGED_ENTRIES_SCRIPT = [
+  'root=$1 since=$2',
+  'shift 2',
+  `{ { ${GATE_LINE}; } && (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@" 2>&1`,
+].join('\n');
+
 /**
  * `rsyncArgv` (with `--from0 --files-from=-`) fed the entries below `root` whose ctime is newer than `since`,
  * then the names on stdin after a `go` line: a changed directory as `dir/.`, so rsync sends its entries
@@ -140,18 +152,6 @@ export interface RsyncPass {
 export function changedEntriesArgv(root: string, since: number, rsyncArgv: string[]): string[] {
   return ['bash', '-o', 'pipefail', '-c', CHANGED_ENTRIES_SCRIPT, 'bash', root, since.toFixed(9), ...rsyncArgv];
 }
-
-const CHANGED_ENTRIES_SCRIPT = [
-  'root=$1 since=$2',
-  'shift 2',
-  `{ { ${GATE_LINE}; } && (cd -- "$root" && find . -newerct "@$since" \\( -path . -printf ".\\0" -o -type d -printf "%P/.\\0" -o -printf "%P\\0" \\)) && cat; } | "$@" 2>&1`,
-].join('\n');
-
-/**
- * Ciphers in order of preference for the host-to-host stream: AES-GCM is the fastest where the CPU has AES
- * instructions (replication.md §4.3), ChaCha20 otherwise.
- */
-export const PEER_CIPHERS = 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com';
 
 export interface RsyncOutcome {
   /** 0 also for a pass that ended at its clean transfer end (`endedAtTransfer`), before rsync exited. */

@@ -19,14 +19,7 @@ export function strategiesFromAppDefinition(params: MigrationParams): MigrationS
       dataClass.engine === 'postgresql' &&
       dataClass.replication === 'postgresql-streaming'
     ) {
-      const method = params.postgresMethod;
-      strategies.push(
-        method === 'physical'
-          ? new PostgresStreamingStrategy(dataClass.name)
-          : method === 'logical'
-            ? new PostgresLogicalStrategy(dataClass.name)
-            : new PostgresAutoStrategy(dataClass.name),
-      );
+      strategies.push(postgresStrategy(dataClass.name, params.postgresMethod));
     } else {
       throw new PermanentJobError(
         `Data class ${dataClass.name}: migrating ${dataClass.kind} data with ${dataClass.replication} is not supported yet`,
@@ -35,6 +28,12 @@ export function strategiesFromAppDefinition(params: MigrationParams): MigrationS
   }
   if (params.app.identityPaths.length) strategies.push(new IdentityStrategy(params.app.identityPaths));
   return strategies;
+}
+
+function postgresStrategy(dataClass: string, method: MigrationParams['postgresMethod']): MigrationStrategy {
+  if (method === 'physical') return new PostgresStreamingStrategy(dataClass);
+  if (method === 'logical') return new PostgresLogicalStrategy(dataClass);
+  return new PostgresAutoStrategy(dataClass);
 }
 
 /** The app's quiesce or unquiesce commands over all data classes, in order, each once. */

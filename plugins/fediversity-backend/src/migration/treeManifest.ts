@@ -276,9 +276,9 @@ export function parseHostListing(output: string): HostListing | undefined {
     } else if (tag === 'L') {
       if (index + FIELDS.length >= tokens.length) return undefined;
       const [path, entry] = treeEntry(tokens, index + 1);
-      listing.entries.set(path === '.' ? '' : path.startsWith('./') ? path.slice(2) : path, entry);
+      listing.entries.set(treeKey(path), entry);
       index += 1 + FIELDS.length;
-    } else if (/^[0-9a-f]{64}  \.\//.test(tag)) {
+    } else if (/^[0-9a-f]{64} {2}\.\//.test(tag)) {
       listing.digests.set(tag.slice(68), tag.slice(0, 64));
       index += 1;
     } else {
@@ -286,6 +286,12 @@ export function parseHostListing(output: string): HostListing | undefined {
     }
   }
   return listing;
+}
+
+/** find's `.` and `./name` as the keys of a tree: `` and `name`. */
+function treeKey(path: string): string {
+  if (path === '.') return '';
+  return path.startsWith('./') ? path.slice(2) : path;
 }
 
 /**
@@ -310,7 +316,7 @@ export async function hashFiles(
 function parseHashes(output: string, prefix: string): Map<string, string> {
   const hashes = new Map<string, string>();
   for (const line of output.split('\0')) {
-    if (!/^[0-9a-f]{64}  /.test(line)) continue;
+    if (!/^[0-9a-f]{64} {2}/.test(line)) continue;
     const path = line.slice(66);
     if (path.startsWith(prefix)) hashes.set(path.slice(prefix.length), line.slice(0, 64));
   }

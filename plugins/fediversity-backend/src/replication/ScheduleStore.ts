@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import { Knex } from 'knex';
 import { z } from 'zod';
-import {
-  CreateScheduleRequest,
-  createScheduleRequestSchema,
-  ReplicationStrategy,
-  strategySchemas,
-  updateScheduleRequestSchema,
-} from './params';
+import { scheduleParamsSchemas, ScheduleStrategy } from '@fediversity/plugin-fediversity-common';
+import { CreateScheduleRequest, createScheduleRequestSchema, updateScheduleRequestSchema } from './params';
 
 const SCHEDULES = 'fediversity_replication_schedules';
 const POINTS = 'fediversity_recovery_points';
@@ -18,7 +13,7 @@ export interface ReplicationSchedule {
   id: string;
   entityRef: string;
   dataClass: string;
-  strategy: ReplicationStrategy;
+  strategy: ScheduleStrategy;
   intervalSeconds: number;
   enabled: boolean;
   params: Record<string, unknown>;
@@ -56,8 +51,8 @@ export function retryDelayMs(failCount: number): number {
   return 60_000 * (failCount <= 3 ? 5 * failCount : 30);
 }
 
-function validateParams(strategy: ReplicationStrategy, params: unknown): Record<string, unknown> {
-  const result = (strategySchemas[strategy] as z.ZodTypeAny).safeParse(params);
+function validateParams(strategy: ScheduleStrategy, params: unknown): Record<string, unknown> {
+  const result = (scheduleParamsSchemas[strategy] as z.ZodTypeAny).safeParse(params);
   if (!result.success) {
     const issues = result.error.issues.map(i => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
     throw new InputError(`Invalid ${strategy} schedule params: ${issues.join('; ')}`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InputError } from '@backstage/errors';
 import { replicateBlobs, runRclone } from './blob';
 import { localRunner } from './commandRunner';
-import { startTestS3, TestS3 } from './testing/s3Servers';
+import { startTestS3, TestS3 } from './__testUtils__/s3Servers';
 
 jest.setTimeout(120_000);
 
@@ -44,7 +44,10 @@ async function listing(remote: 'src' | 'dst', bucket: string) {
 
 describe('replicateBlobs (rclone between two S3 servers on loopback)', () => {
   it('mirrors the bucket, verifies size and ETag, and resyncs changes and deletions', async () => {
-    if (!rcloneInstalled) return console.warn('Skipping: rclone not installed');
+    if (!rcloneInstalled) {
+      console.warn('Skipping: rclone not installed');
+      return;
+    }
     const upload = join(dir, 'upload');
     await mkdir(join(upload, 'attachments'), { recursive: true });
     for (let i = 0; i < 25; i++) await writeFile(join(upload, 'attachments', `a${i}.bin`), randomBytes(20_000 + i));

@@ -57,10 +57,10 @@ export const localRunner: CommandRunner = {
           reject(options.signal.reason ?? new Error('aborted'));
         } else if ((options.check ?? true) && code !== 0) {
           const tail = result.stderr.slice(-2000).trim();
+          const ending = code !== null ? `exit code ${code}` : `signal ${signalName}`;
           reject(
             new RemoteCommandError(
-              `Command ${argv[0]} failed with ${code !== null ? `exit code ${code}` : `signal ${signalName}`}` +
-                (tail ? `: ${tail}` : ''),
+              `Command ${argv[0]} failed with ${ending}${tail ? `: ${tail}` : ''}`,
               code,
               signalName,
               tail,

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HostSpec } from '@fediversity/plugin-fediversity-common';
 import {
   DemoGuest,
   DemoHostServer,
@@ -14,10 +15,9 @@ import {
   SshConnection,
 } from '@fediversity/plugin-fediversity-node';
 import { sshHostConnector, trustPeer, ConnectedHost } from './hosts';
-import { HostSpec } from './params';
 import { replicateFiles, FilesReplicationOptions } from './rsync';
 import { replicationPrivateKey } from './sshKey';
-import { treeHash } from './testing/treeHash';
+import { treeHash } from './__testUtils__/treeHash';
 
 // A real demo host server (SSH on loopback) and the real rsync on a shared machine: allow for load.
 jest.setTimeout(120_000);

@@ -1,15 +1,15 @@
-import { PermanentJobError } from '../jobs/errors';
-import { StepContext } from '../jobs/types';
-import { replicateBlobs, S3Location } from './blob';
-import { CommandRunner, localRunner } from './commandRunner';
-import { ConnectedHost, HostConnector, trustPeer } from './hosts';
 import {
   blobScheduleSchema,
   HostSpec,
   postgresScheduleSchema,
   rsyncScheduleSchema,
   zfsScheduleSchema,
-} from './params';
+} from '@fediversity/plugin-fediversity-common';
+import { PermanentJobError } from '../jobs/errors';
+import { StepContext } from '../jobs/types';
+import { replicateBlobs, S3Location } from './blob';
+import { CommandRunner, localRunner } from './commandRunner';
+import { ConnectedHost, HostConnector, trustPeer } from './hosts';
 import { ensureStandby, measureStandbyLag, PgCluster } from './postgres';
 import { replicateFiles } from './rsync';
 import { ReplicationSchedule } from './ScheduleStore';

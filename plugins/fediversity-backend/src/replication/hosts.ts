@@ -1,3 +1,4 @@
+import { HostSpec } from '@fediversity/plugin-fediversity-common';
 import {
   knownHostsLine,
   parsePublicKeyLine,
@@ -7,7 +8,6 @@ import {
   WRITE_PRIVATE_FILE_SCRIPT,
 } from '@fediversity/plugin-fediversity-node';
 import { CommandRunner } from './commandRunner';
-import { HostSpec } from './params';
 
 export interface ConnectedHost {
   runner: CommandRunner;

@@ -1,5 +1,6 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { hostSpecSchema } from '@fediversity/plugin-fediversity-common';
 import { guestAccessServiceRef, pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
 import { backupCreateJobKind } from '../backups/backupJobKind';
 import { DrillStore } from '../backups/DrillStore';
@@ -16,7 +17,6 @@ import { JobStore } from '../jobs/JobStore';
 import { applyMigrations } from '../jobs/migrations';
 import { ReplicationExecutor } from './executor';
 import { sshHostConnector } from './hosts';
-import { hostSpecSchema } from './params';
 import { replicationRunJobKind } from './replicationJobKind';
 import { ReplicationTicker } from './ReplicationTicker';
 import { createReplicationRouter } from './router';

@@ -1,6 +1,6 @@
 import { ensureStandby, measureStandbyLag, queryCluster } from './postgres';
-import { measureCommitToStandbyLag } from './testing/pgLag';
-import { startTestPgPair, TestPgPair } from './testing/pgPair';
+import { measureCommitToStandbyLag } from './__testUtils__/pgLag';
+import { startTestPgPair, TestPgPair } from './__testUtils__/pgPair';
 
 jest.setTimeout(180_000);
 

@@ -6,15 +6,15 @@ import { join } from 'node:path';
 import { JobEngine } from '../jobs/JobEngine';
 import { JobStore } from '../jobs/JobStore';
 import { JobKindRegistry } from '../jobs/registry';
-import { JobTestDatabases } from '../jobs/testing/databases';
-import { FakeClock } from '../jobs/testing/FakeClock';
+import { JobTestDatabases } from '../jobs/__testUtils__/databases';
+import { FakeClock } from '../jobs/__testUtils__/FakeClock';
 import { ReplicationExecutor } from './executor';
 import { sshHostConnector } from './hosts';
 import { replicationRunJobKind } from './replicationJobKind';
 import { ReplicationTicker } from './ReplicationTicker';
 import { retryDelayMs, ScheduleStore } from './ScheduleStore';
-import { startTestSshHosts, TestSshHosts } from './testing/sshHosts';
-import { treeHash } from './testing/treeHash';
+import { startTestSshHosts, TestSshHosts } from './__testUtils__/sshHosts';
+import { treeHash } from './__testUtils__/treeHash';
 
 jest.setTimeout(180_000);
 
@@ -42,7 +42,10 @@ describe('Proxmox-style retry spacing', () => {
 
 describe('replication.run jobs from schedules', () => {
   it('enqueues due schedules once, records the recovery point, and spaces out retries after a failed run', async () => {
-    if (typeof hosts === 'string') return console.warn(`Skipping: ${hosts}`);
+    if (typeof hosts === 'string') {
+      console.warn(`Skipping: ${hosts}`);
+      return;
+    }
     const env = hosts;
     const knex = await databases.init('SQLITE_3');
     const clock = new FakeClock(T0);

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readlink, rm, stat, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replicateFiles, FilesReplicationOptions } from './rsync';
-import { startTestSshHosts, TestSshHosts } from './testing/sshHosts';
-import { treeHash } from './testing/treeHash';
+import { startTestSshHosts, TestSshHosts } from './__testUtils__/sshHosts';
+import { treeHash } from './__testUtils__/treeHash';
 
 jest.setTimeout(120_000);
 
@@ -48,7 +48,10 @@ async function setup(name: string) {
 
 describe('replicateFiles (rsync over SSH, host to host)', () => {
   it('copies under quiesce into a new generation, resyncs only changes, prunes old generations', async () => {
-    if (typeof hosts === 'string') return console.warn(`Skipping: ${hosts}`);
+    if (typeof hosts === 'string') {
+      console.warn(`Skipping: ${hosts}`);
+      return;
+    }
     const { source, targetRoot, marker, options } = await setup('basic');
     const first = await replicateFiles(options({ livePass: true }));
     expect(first.transferredFiles).toBeGreaterThanOrEqual(0);

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { localRunner } from './commandRunner';
-import { startTestSshHosts, TestSshHosts } from './testing/sshHosts';
-import { startTestZfs, TestZfs } from './testing/zfsFuse';
+import { startTestSshHosts, TestSshHosts } from './__testUtils__/sshHosts';
+import { startTestZfs, TestZfs } from './__testUtils__/zfsFuse';
 import {
   ForeignTargetSnapshotsError,
   listZfsSnapshots,
@@ -52,6 +52,9 @@ async function sourceDataset(env: { zfs: TestZfs }): Promise<{ dataset: string; 
   return { dataset, mountpoint, target: `${targetPool}/app${datasetCounter}` };
 }
 
+let clock = Date.parse('2026-11-25T20:00:00Z');
+const nextTime = () => (clock += 1000);
+
 /** Runs with a clock that moves a second per call, so snapshot names differ. */
 function options(
   env: { hosts: TestSshHosts },
@@ -75,8 +78,6 @@ function options(
     ...extra,
   };
 }
-let clock = Date.parse('2026-11-25T20:00:00Z');
-const nextTime = () => (clock += 1000);
 
 /** Whether the pool has resumable receive (`receive_resume_token`); zfs-fuse's pool version 23 has not. */
 async function poolHasResumeTokens(pool: string): Promise<boolean> {
@@ -230,7 +231,10 @@ describe('replicateZfs on real pools (zfs-fuse) over SSH', () => {
   it('on zfs-fuse: no resume tokens, so the strategy receives without -s and never tries send -t', async () => {
     const env = ready();
     if (!env) return;
-    if (await poolHasResumeTokens(targetPool)) return console.warn('Kernel OpenZFS: resume tokens are exercised by the interrupted-send test');
+    if (await poolHasResumeTokens(targetPool)) {
+      console.warn('Kernel OpenZFS: resume tokens are exercised by the interrupted-send test');
+      return;
+    }
     const { dataset, target } = await sourceDataset(env);
     const commands: string[] = [];
     const recording = (runner: typeof env.hosts.source) => ({

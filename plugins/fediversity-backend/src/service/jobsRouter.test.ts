@@ -159,8 +159,10 @@ describe('job API', () => {
 
   describe.each(ROUTES)('%s %s', (method, route) => {
     const path = () => route.replace(':id', finishedJob.id);
-    const body = () =>
-      route === '/jobs' ? { kind: 'demo.echo', entityRef: ENTITY, params: {} } : method === 'post' ? {} : undefined;
+    const body = () => {
+      if (route === '/jobs') return { kind: 'demo.echo', entityRef: ENTITY, params: {} };
+      return method === 'post' ? {} : undefined;
+    };
 
     it('rejects unauthenticated requests', async () => {
       const res = await call(method, path(), nobody, body());

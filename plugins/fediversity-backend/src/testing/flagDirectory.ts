@@ -43,21 +43,22 @@ export class FlagDirectory {
     onChange?: () => void,
   ): Promise<boolean> {
     if (done()) return Promise.resolve(true);
+    const waiters = this.waiters;
     // Events come on a later tick than this check, so a flag raised in between still wakes the waiter.
     return new Promise(resolve => {
-      const finish = () => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', finish);
-        this.waiters.delete(check);
-        resolve(done());
-      };
       const check = () => {
         onChange?.();
         if (done()) finish();
       };
       const timer = options.timeoutMs === undefined ? undefined : setTimeout(finish, options.timeoutMs);
+      function finish() {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', finish);
+        waiters.delete(check);
+        resolve(done());
+      }
       options.signal?.addEventListener('abort', finish, { once: true });
-      this.waiters.add(check);
+      waiters.add(check);
     });
   }
 }

@@ -117,8 +117,14 @@ export function createHostNetwork(options: { loopback?: boolean } = {}): HostNet
   }
 }
 
-const bridgeOf = (id: string) => `fdbr${id}`;
-const vethOf = (id: string, role: HostRole) => `fd${id}${role[0]}`;
+function bridgeOf(id: string): string {
+  return `fdbr${id}`;
+}
+
+function vethOf(id: string, role: HostRole): string {
+  return `fd${id}${role[0]}`;
+}
+
 const OUR_NAMESPACE = /^fd-(\d+)-([0-9a-f]{4})-(source|target)$/;
 
 /** Namespaces (and their bridge and veths) left by a run whose process no longer exists (SIGKILLed, say). */

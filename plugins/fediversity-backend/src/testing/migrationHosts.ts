@@ -119,157 +119,6 @@ async function startOn(network: HostNetwork, options: HostsOptions): Promise<Mig
   }
 }
 
-async function startHosts(network: HostNetwork, options: HostsOptions, teardown: Teardown): Promise<MigrationHosts> {
-  const dir = mkdtempSync(join(tmpdir(), 'fediversity-migration-'));
-  // Removed after the network, which ends whatever still runs on the hosts.
-  teardown.addFirst(() => rmSync(dir, { recursive: true, force: true }));
-  chmodSync(dir, 0o755);
-  const username = userInfo().username;
-  const osUser = asRoot ? 'postgres' : username;
-  const portal = generateSshKeyPair('portal');
-  const peer = generateSshKeyPair('source-to-target');
-
-  const appctl = join(dir, 'appctl');
-  writeFileSync(appctl, APPCTL, { mode: 0o755 });
-
-  const pgRun = (program: string, args: string[]) => {
-    const argv = asRoot ? ['runuser', '-u', osUser, '--', join(PG_BIN, program), ...args] : [join(PG_BIN, program), ...args];
-    return execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' }).toString();
-  };
-
-  const hosts: TestHost[] = [];
-  const onHost = new Map<TestHost, NetworkHost>();
-  for (const role of ['source', 'target'] as const) {
-    const place = network.hosts[role];
-    const root = join(dir, role);
-    mkdirSync(join(root, 'etc/ssh'), { recursive: true });
-    mkdirSync(join(root, 'var/lib/pg'), { recursive: true });
-    if (asRoot) chownSync(join(root, 'var/lib/pg'), uidOf(osUser), gidOf(osUser));
-    // The host key comes from ssh-keygen itself, as on a real host (sshd must be able to load it).
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${role}-host`, '-f', join(root, 'etc/ssh/host_ed25519')]);
-    const hostKey = { publicKey: readFileSync(join(root, 'etc/ssh/host_ed25519.pub'), 'utf8').trim() };
-    const authorized = role === 'target' ? [portal.publicKey, peer.publicKey] : [portal.publicKey];
-    writeFileSync(join(root, 'etc/ssh/authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
-    // A host of its own has the usual ports; hosts sharing loopback need free ones.
-    const sshd = new SshdProcess(root, username, place, place.namespace ? 22 : await freePort());
-    teardown.add(() => sshd.stop());
-    await sshd.start();
-    const host: TestHost = {
-      role,
-      address: place.address,
-      namespace: place.namespace,
-      root,
-      sshPort: sshd.port,
-      hostPublicKey: hostKey.publicKey,
-      hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(hostKey.publicKey).blob),
-      sshdPid: () => sshd.pid(),
-      stopSshd: () => sshd.stop(),
-      startSshd: () => sshd.start(),
-      dropSessions: () => sshd.killSessions(),
-      pg: { dataDir: join(root, 'var/lib/pg/data'), port: place.namespace ? 5432 : await freePort(), socketDir: join(root, 'var/lib/pg') },
-    };
-    hosts.push(host);
-    onHost.set(host, place);
-  }
-  const [source, target] = hosts;
-  if (network.kind === 'netns' && !canConnectFrom(network.hosts.source, target.address, target.sshPort)) {
-    throw new BridgeBlockedError(`the source namespace cannot reach the target's sshd at ${target.address}:${target.sshPort} over the bridge`);
-  }
-  const peerIdentityFile = join(source.root, 'etc/ssh/peer_ed25519');
-  writeFileSync(peerIdentityFile, peer.privateKey, { mode: 0o600 });
-
-  const pgStatus = (host: TestHost) => {
-    const argv = asRoot ? ['runuser', '-u', osUser, '--', join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, 'status'] : [join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, 'status'];
-    const result = spawnSync(argv[0], argv.slice(1), { cwd: '/' });
-    return result.status === 0 ? 'running' : result.status === 3 ? 'stopped' : 'absent';
-  };
-  // pg_ctl forks the postmaster where pg_ctl runs: on the host, so that it can listen on the host's address.
-  const pgStart = (host: TestHost) => {
-    const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, '-l', join(host.root, `var/lib/pg/postgresql-${host.pg.port}.log`), '-w', '-o', `-p ${host.pg.port} -k ${host.pg.socketDir} -h ${host.address}`, 'start'];
-    const argv = [...onHost.get(host)!.enter, ...(asRoot ? ['runuser', '-u', osUser, '--'] : []), ...pgCtl];
-    execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
-  };
-  const pgStop = (host: TestHost, mode: 'fast' | 'immediate' = 'fast') => {
-    if (pgStatus(host) === 'running') pgRun('pg_ctl', ['-D', host.pg.dataDir, '-m', mode, '-w', 'stop']);
-  };
-  const psql = (host: TestHost, sql: string) =>
-    pgRun('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', host.pg.socketDir, '-p', String(host.pg.port), '-d', 'postgres', '-c', sql]).trim();
-
-  for (const host of hosts) teardown.add(() => pgStop(host, 'immediate'));
-  // As the portal's NixOS module creates clusters (nix/modules/common.nix): checksums, 1 MB WAL segments.
-  pgRun('initdb', ['-D', source.pg.dataDir, '-A', 'trust', '--data-checksums', '--wal-segsize=1']);
-  if (network.subnet) {
-    // initdb trusts loopback only; the target's standby streams from the source's address.
-    writeFileSync(
-      join(source.pg.dataDir, 'pg_hba.conf'),
-      `${readFileSync(join(source.pg.dataDir, 'pg_hba.conf'), 'utf8')}host all all ${network.subnet} trust\nhost replication all ${network.subnet} trust\n`,
-    );
-  }
-  writeFileSync(
-    join(source.pg.dataDir, 'postgresql.auto.conf'),
-    [
-      'wal_log_hints = on',
-      `wal_level = ${options.walLevel ?? 'replica'}`,
-      'max_wal_senders = 10',
-      'max_replication_slots = 10',
-      `fsync = ${options.fsync === false ? 'off' : 'on'}`,
-      'shared_buffers = 128MB',
-      'max_wal_size = 2GB',
-      '',
-    ].join('\n'),
-  );
-  pgStart(source);
-  psql(source, 'CREATE TABLE writes (id bigint PRIMARY KEY, payload text NOT NULL); CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL, n integer NOT NULL);');
-
-  return {
-    dir,
-    network: network.kind,
-    source,
-    target,
-    username,
-    portalPrivateKey: portal.privateKey,
-    peerIdentityFile,
-    appctl,
-    osUser,
-    pgRun,
-    pgStart,
-    pgStop,
-    pgStatus,
-    psql,
-    stop: teardown.run,
-  };
-}
-
-/** A tree's content identity: sha256 over sorted (relative path, mode type, content hash). */
-export function treeHash(root: string): string {
-  const entries: string[] = [];
-  const walk = (dir: string, rel: string) => {
-    if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir).sort()) {
-      const full = join(dir, name);
-      const path = rel ? `${rel}/${name}` : name;
-      const stat = statSync(full);
-      if (stat.isDirectory()) {
-        entries.push(`d ${path}`);
-        walk(full, path);
-      } else {
-        entries.push(`f ${path} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
-      }
-    }
-  };
-  walk(root, '');
-  return createHash('sha256').update(entries.join('\n')).digest('hex');
-}
-
-/** Ordered hashes of the app tables (replication.md §3): md5 over every row in primary-key order. */
-export function tableHashes(hosts: MigrationHosts, host: TestHost): Record<string, string> {
-  const hashes: Record<string, string> = {};
-  for (const table of APP_TABLES) {
-    hashes[table] = hosts.psql(host, `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '') FROM ${table} t`);
-  }
-  return hashes;
-}
-
 /**
  * The app's control script. `stop` raises the quiesce flag and waits until the writer (if one runs)
  * acknowledges that it stopped; `start` clears it. Shell builtins where they do (a process only to remove
@@ -381,6 +230,163 @@ class SshdProcess {
     }
     return killed;
   }
+}
+
+async function startHosts(network: HostNetwork, options: HostsOptions, teardown: Teardown): Promise<MigrationHosts> {
+  const dir = mkdtempSync(join(tmpdir(), 'fediversity-migration-'));
+  // Removed after the network, which ends whatever still runs on the hosts.
+  teardown.addFirst(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  const username = userInfo().username;
+  const osUser = asRoot ? 'postgres' : username;
+  const portal = generateSshKeyPair('portal');
+  const peer = generateSshKeyPair('source-to-target');
+
+  const appctl = join(dir, 'appctl');
+  writeFileSync(appctl, APPCTL, { mode: 0o755 });
+
+  const pgRun = (program: string, args: string[]) => {
+    const argv = asRoot ? ['runuser', '-u', osUser, '--', join(PG_BIN, program), ...args] : [join(PG_BIN, program), ...args];
+    return execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' }).toString();
+  };
+
+  const hosts: TestHost[] = [];
+  const onHost = new Map<TestHost, NetworkHost>();
+  for (const role of ['source', 'target'] as const) {
+    const place = network.hosts[role];
+    const root = join(dir, role);
+    mkdirSync(join(root, 'etc/ssh'), { recursive: true });
+    mkdirSync(join(root, 'var/lib/pg'), { recursive: true });
+    if (asRoot) chownSync(join(root, 'var/lib/pg'), uidOf(osUser), gidOf(osUser));
+    // The host key comes from ssh-keygen itself, as on a real host (sshd must be able to load it).
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${role}-host`, '-f', join(root, 'etc/ssh/host_ed25519')]);
+    const hostKey = { publicKey: readFileSync(join(root, 'etc/ssh/host_ed25519.pub'), 'utf8').trim() };
+    const authorized = role === 'target' ? [portal.publicKey, peer.publicKey] : [portal.publicKey];
+    writeFileSync(join(root, 'etc/ssh/authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
+    // A host of its own has the usual ports; hosts sharing loopback need free ones.
+    const sshd = new SshdProcess(root, username, place, place.namespace ? 22 : await freePort());
+    teardown.add(() => sshd.stop());
+    await sshd.start();
+    const host: TestHost = {
+      role,
+      address: place.address,
+      namespace: place.namespace,
+      root,
+      sshPort: sshd.port,
+      hostPublicKey: hostKey.publicKey,
+      hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(hostKey.publicKey).blob),
+      sshdPid: () => sshd.pid(),
+      stopSshd: () => sshd.stop(),
+      startSshd: () => sshd.start(),
+      dropSessions: () => sshd.killSessions(),
+      pg: { dataDir: join(root, 'var/lib/pg/data'), port: place.namespace ? 5432 : await freePort(), socketDir: join(root, 'var/lib/pg') },
+    };
+    hosts.push(host);
+    onHost.set(host, place);
+  }
+  const [source, target] = hosts;
+  if (network.kind === 'netns' && !canConnectFrom(network.hosts.source, target.address, target.sshPort)) {
+    throw new BridgeBlockedError(`the source namespace cannot reach the target's sshd at ${target.address}:${target.sshPort} over the bridge`);
+  }
+  const peerIdentityFile = join(source.root, 'etc/ssh/peer_ed25519');
+  writeFileSync(peerIdentityFile, peer.privateKey, { mode: 0o600 });
+
+  const pgStatus = (host: TestHost) => {
+    const argv = asRoot ? ['runuser', '-u', osUser, '--', join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, 'status'] : [join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, 'status'];
+    return pgCtlStatus(spawnSync(argv[0], argv.slice(1), { cwd: '/' }).status);
+  };
+  // pg_ctl forks the postmaster where pg_ctl runs: on the host, so that it can listen on the host's address.
+  const pgStart = (host: TestHost) => {
+    const pgCtl = [join(PG_BIN, 'pg_ctl'), '-D', host.pg.dataDir, '-l', join(host.root, `var/lib/pg/postgresql-${host.pg.port}.log`), '-w', '-o', `-p ${host.pg.port} -k ${host.pg.socketDir} -h ${host.address}`, 'start'];
+    const argv = [...onHost.get(host)!.enter, ...(asRoot ? ['runuser', '-u', osUser, '--'] : []), ...pgCtl];
+    execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+  };
+  const pgStop = (host: TestHost, mode: 'fast' | 'immediate' = 'fast') => {
+    if (pgStatus(host) === 'running') pgRun('pg_ctl', ['-D', host.pg.dataDir, '-m', mode, '-w', 'stop']);
+  };
+  const psql = (host: TestHost, sql: string) =>
+    pgRun('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', host.pg.socketDir, '-p', String(host.pg.port), '-d', 'postgres', '-c', sql]).trim();
+
+  for (const host of hosts) teardown.add(() => pgStop(host, 'immediate'));
+  // As the portal's NixOS module creates clusters (nix/modules/common.nix): checksums, 1 MB WAL segments.
+  pgRun('initdb', ['-D', source.pg.dataDir, '-A', 'trust', '--data-checksums', '--wal-segsize=1']);
+  if (network.subnet) {
+    // initdb trusts loopback only; the target's standby streams from the source's address.
+    writeFileSync(
+      join(source.pg.dataDir, 'pg_hba.conf'),
+      `${readFileSync(join(source.pg.dataDir, 'pg_hba.conf'), 'utf8')}host all all ${network.subnet} trust\nhost replication all ${network.subnet} trust\n`,
+    );
+  }
+  writeFileSync(
+    join(source.pg.dataDir, 'postgresql.auto.conf'),
+    [
+      'wal_log_hints = on',
+      `wal_level = ${options.walLevel ?? 'replica'}`,
+      'max_wal_senders = 10',
+      'max_replication_slots = 10',
+      `fsync = ${options.fsync === false ? 'off' : 'on'}`,
+      'shared_buffers = 128MB',
+      'max_wal_size = 2GB',
+      '',
+    ].join('\n'),
+  );
+  pgStart(source);
+  psql(source, 'CREATE TABLE writes (id bigint PRIMARY KEY, payload text NOT NULL); CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL, n integer NOT NULL);');
+
+  return {
+    dir,
+    network: network.kind,
+    source,
+    target,
+    username,
+    portalPrivateKey: portal.privateKey,
+    peerIdentityFile,
+    appctl,
+    osUser,
+    pgRun,
+    pgStart,
+    pgStop,
+    pgStatus,
+    psql,
+    stop: teardown.run,
+  };
+}
+
+/** A tree's content identity: sha256 over sorted (relative path, mode type, content hash). */
+export function treeHash(root: string): string {
+  const entries: string[] = [];
+  const walk = (dir: string, rel: string) => {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      const path = rel ? `${rel}/${name}` : name;
+      const stat = statSync(full);
+      if (stat.isDirectory()) {
+        entries.push(`d ${path}`);
+        walk(full, path);
+      } else {
+        entries.push(`f ${path} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
+      }
+    }
+  };
+  walk(root, '');
+  return createHash('sha256').update(entries.join('\n')).digest('hex');
+}
+
+/** Ordered hashes of the app tables (replication.md §3): md5 over every row in primary-key order. */
+export function tableHashes(hosts: MigrationHosts, host: TestHost): Record<string, string> {
+  const hashes: Record<string, string> = {};
+  for (const table of APP_TABLES) {
+    hashes[table] = hosts.psql(host, `SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '') FROM ${table} t`);
+  }
+  return hashes;
+}
+
+/** `pg_ctl status` exits 3 for a stopped server and 4 where there is no data directory. */
+function pgCtlStatus(exitCode: number | null): 'running' | 'stopped' | 'absent' {
+  if (exitCode === 0) return 'running';
+  if (exitCode === 3) return 'stopped';
+  return 'absent';
 }
 
 function childrenOf(parent: number): number[] {

@@ -70,11 +70,9 @@ export class DemoHostServer {
     const keyPair = await loadOrCreateSshKeyPair(join(options.dataDir, 'ssh_host_ed25519_key'), 'fediversity-demo-host');
     const authorizedKey = parsePublicKeyLine(options.authorizedKey).blob;
     const hostKey = describeHostKey(parsePublicKeyLine(keyPair.publicKey).blob);
-    let instance: DemoHostServer | undefined;
-    const server = new Server({ hostKeys: [keyPair.privateKey], ident: 'FediversityDemoHost_1.0' }, client =>
-      instance!.onConnection(client),
-    );
-    instance = new DemoHostServer(options, server, hostKey, authorizedKey);
+    const server = new Server({ hostKeys: [keyPair.privateKey], ident: 'FediversityDemoHost_1.0' });
+    const instance = new DemoHostServer(options, server, hostKey, authorizedKey);
+    server.on('connection', client => instance.onConnection(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

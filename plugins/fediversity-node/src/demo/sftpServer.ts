@@ -79,7 +79,10 @@ export function serveGuestSftp(sftp: SFTPWrapper, guest: DemoGuest): void {
   sftp.on('READ', (reqId, h, offset, length) =>
     handle(reqId, async () => {
       const entry = entryOf(h);
-      if (entry?.kind !== 'file') return sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle') as unknown as void;
+      if (entry?.kind !== 'file') {
+        sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle');
+        return;
+      }
       const buffer = Buffer.alloc(Math.min(length, 256 * 1024));
       const { bytesRead } = await entry.file.read(buffer, 0, buffer.length, offset);
       if (bytesRead === 0) sftp.status(reqId, STATUS_CODE.EOF);
@@ -89,7 +92,10 @@ export function serveGuestSftp(sftp: SFTPWrapper, guest: DemoGuest): void {
   sftp.on('WRITE', (reqId, h, offset, data) =>
     handle(reqId, async () => {
       const entry = entryOf(h);
-      if (entry?.kind !== 'file') return sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle') as unknown as void;
+      if (entry?.kind !== 'file') {
+        sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle');
+        return;
+      }
       await entry.file.write(data, 0, data.length, offset);
       sftp.status(reqId, STATUS_CODE.OK);
     }),
@@ -97,14 +103,20 @@ export function serveGuestSftp(sftp: SFTPWrapper, guest: DemoGuest): void {
   sftp.on('FSTAT', (reqId, h) =>
     handle(reqId, async () => {
       const entry = entryOf(h);
-      if (entry?.kind !== 'file') return sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle') as unknown as void;
+      if (entry?.kind !== 'file') {
+        sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle');
+        return;
+      }
       sftp.attrs(reqId, toAttrs(await entry.file.stat()));
     }),
   );
   sftp.on('FSETSTAT', (reqId, h, attrs) =>
     handle(reqId, async () => {
       const entry = entryOf(h);
-      if (entry?.kind !== 'file') return sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle') as unknown as void;
+      if (entry?.kind !== 'file') {
+        sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle');
+        return;
+      }
       if (attrs.mode !== undefined) await entry.file.chmod(attrs.mode & 0o7777);
       if (attrs.size !== undefined) await entry.file.truncate(attrs.size);
       if (attrs.atime !== undefined && attrs.mtime !== undefined) await entry.file.utimes(attrs.atime, attrs.mtime);
@@ -115,7 +127,10 @@ export function serveGuestSftp(sftp: SFTPWrapper, guest: DemoGuest): void {
     handle(reqId, async () => {
       const entry = entryOf(h);
       handles.delete(h.toString('hex'));
-      if (!entry) return sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle') as unknown as void;
+      if (!entry) {
+        sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle');
+        return;
+      }
       if (entry.kind === 'file') await entry.file.close();
       sftp.status(reqId, STATUS_CODE.OK);
     }),
@@ -130,8 +145,14 @@ export function serveGuestSftp(sftp: SFTPWrapper, guest: DemoGuest): void {
   sftp.on('READDIR', (reqId, h) =>
     handle(reqId, async () => {
       const entry = entryOf(h);
-      if (entry?.kind !== 'dir') return sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle') as unknown as void;
-      if (entry.entries) return sftp.status(reqId, STATUS_CODE.EOF) as unknown as void;
+      if (entry?.kind !== 'dir') {
+        sftp.status(reqId, STATUS_CODE.FAILURE, 'bad handle');
+        return;
+      }
+      if (entry.entries) {
+        sftp.status(reqId, STATUS_CODE.EOF);
+        return;
+      }
       entry.entries = await readdir(entry.dir);
       const names = await Promise.all(
         entry.entries.map(async filename => {

@@ -86,6 +86,7 @@ function checkTxt(value: string): string {
 
 /** Checks one value against its type's grammar and returns the canonical presentation form. */
 export function normalizeRecordValue(type: DnsRecordType, value: string): string {
+  // eslint-disable-next-line no-control-regex -- record values are user input: control characters must be refused
   if (typeof value !== 'string' || /[\0-\x1f\x7f]/.test(value)) {
     fail(`Invalid ${type} value: control characters are not allowed`);
   }

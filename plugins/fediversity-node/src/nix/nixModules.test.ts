@@ -125,11 +125,10 @@ describe('nix/modules evaluated against a stand-in lib', () => {
         expect(secret.requiredBy.length).toBeGreaterThan(0);
       }
 
-      if (!WITHOUT_WEB.includes(app)) {
-        const vhost = services.nginx?.virtualHosts?.[DOMAIN];
-        const byModule = TLS_BY_MODULE_SWITCH[app]?.(services) ?? false;
-        expect(byModule || (vhost?.enableACME === true && vhost?.forceSSL === true)).toBe(true);
-      }
+      const vhost = services.nginx?.virtualHosts?.[DOMAIN];
+      const byModule = TLS_BY_MODULE_SWITCH[app]?.(services) ?? false;
+      const servesHttps = byModule || (vhost?.enableACME === true && vhost?.forceSSL === true);
+      expect(servesHttps || WITHOUT_WEB.includes(app)).toBe(true);
     },
   );
 

@@ -13,14 +13,14 @@ export const systemClock: Clock = {
         reject(signal.reason);
         return;
       }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal!.reason);
-      };
       const timer = setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       }, ms);
+      function onAbort() {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      }
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };

@@ -32,6 +32,13 @@ function encodeScalar(value: string | number | boolean): string {
   return value;
 }
 
+/** PVE writes booleans as `1`/`0`. */
+function propertyValueText(value: string | number | boolean): string {
+  if (value === true) return '1';
+  if (value === false) return '0';
+  return String(value);
+}
+
 /**
  * Builds a PVE property string (`name=eth0,bridge=vmbr0,ip=dhcp`). Values may not contain `,`, which would
  * smuggle in extra keys; booleans become `1`/`0`; absent values are dropped. `defaultKey` is written bare first.
@@ -43,8 +50,7 @@ export function propertyString(
   const parts: string[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;
-    const text =
-      typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    const text = propertyValueText(value);
     // PVE splits on ',' and then on the first '=', so '=' is fine inside a keyed value but not in a bare one.
     if (/[,\n]/.test(text) || (key === defaultKey && text.includes('='))) {
       throw new InputError(

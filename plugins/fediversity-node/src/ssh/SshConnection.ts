@@ -95,7 +95,7 @@ export interface UploadOptions {
   mkdirs?: boolean;
 }
 
-function target(options: SshTarget): string {
+function describeTarget(options: SshTarget): string {
   return `${options.username}@${options.host}:${options.port}`;
 }
 
@@ -133,13 +133,13 @@ export class SshConnection {
         if (presented && !hostKeyMatchesPin(presented, options.hostKey)) {
           reject(
             new HostKeyMismatchError(
-              `Host key verification failed for ${target(options)}: pinned ${expected}, ` +
+              `Host key verification failed for ${describeTarget(options)}: pinned ${expected}, ` +
                 `server presented ${sha256Fingerprint(presented)}. Refusing to connect; if the host ` +
                 `was legitimately re-created, enrol its new key explicitly.`,
             ),
           );
         } else {
-          reject(new Error(`SSH connection to ${target(options)} failed: ${err.message}`));
+          reject(new Error(`SSH connection to ${describeTarget(options)} failed: ${err.message}`));
         }
       };
       client.once('ready', () => {
@@ -238,7 +238,7 @@ export class SshConnection {
       } catch (err) {
         if (opened) throw err;
         if (attempt >= 4 || !/open failed/i.test((err as Error).message) || this.closed) {
-          throw new Error(`Could not run ${what} on ${target(this.target)}: ${(err as Error).message}`);
+          throw new Error(`Could not run ${what} on ${describeTarget(this.target)}: ${(err as Error).message}`);
         }
         await new Promise(r => setTimeout(r, 50 * attempt));
       }
@@ -251,6 +251,7 @@ export class SshConnection {
     killMode: KillMode,
     options: ExecOptions,
   ): Promise<ExecResult> {
+    const where = describeTarget(this.target);
     return new Promise<ExecResult>((resolve, reject) => {
       const result: ExecResult = { exitCode: null, exitSignal: null };
       let aborted = false;
@@ -275,22 +276,6 @@ export class SshConnection {
         }
         options.onStdout?.(chunk);
       };
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(graceTimer);
-        options.signal?.removeEventListener('abort', onAbort);
-        if (aborted) {
-          reject(
-            new RemoteCommandAbortedError(
-              `Remote command ${what} on ${target(this.target)} aborted ` +
-                `(exit ${result.exitCode ?? result.exitSignal ?? 'unknown'})`,
-            ),
-          );
-        } else {
-          resolve(result);
-        }
-      };
       const onAbort = () => {
         if (aborted) return;
         aborted = true;
@@ -307,6 +292,22 @@ export class SshConnection {
           graceTimer = setTimeout(settle, graceMs);
         }, graceMs);
       };
+      function settle() {
+        if (settled) return;
+        settled = true;
+        clearTimeout(graceTimer);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (aborted) {
+          reject(
+            new RemoteCommandAbortedError(
+              `Remote command ${what} on ${where} aborted ` +
+                `(exit ${result.exitCode ?? result.exitSignal ?? 'unknown'})`,
+            ),
+          );
+        } else {
+          resolve(result);
+        }
+      }
 
       channel.on('data', onStdout);
       channel.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk));
@@ -357,10 +358,10 @@ export class SshConnection {
     const out: RunResult = { ...result, stdout: stdout.text(), stderr: stderr.text() };
     if ((options.check ?? true) && out.exitCode !== 0) {
       const tail = out.stderr.slice(-2000);
+      const ending = out.exitCode !== null ? `exit code ${out.exitCode}` : `signal ${out.exitSignal ?? 'unknown'}`;
+      const detail = tail ? `: ${tail.trim()}` : '';
       throw new RemoteCommandError(
-        `Remote command ${argv[0]} on ${target(this.target)} failed with ` +
-          `${out.exitCode !== null ? `exit code ${out.exitCode}` : `signal ${out.exitSignal ?? 'unknown'}`}` +
-          (tail ? `: ${tail.trim()}` : ''),
+        `Remote command ${argv[0]} on ${describeTarget(this.target)} failed with ${ending}${detail}`,
         out.exitCode,
         out.exitSignal,
         tail,
@@ -417,7 +418,7 @@ export class SshConnection {
   }
 
   private assertOpen() {
-    if (this.closed) throw new Error(`SSH connection to ${target(this.target)} is closed`);
+    if (this.closed) throw new Error(`SSH connection to ${describeTarget(this.target)} is closed`);
   }
 
   private async killRemotePid(pid: number | undefined): Promise<void> {

@@ -30,7 +30,7 @@ describe('host keys', () => {
     expect(hostKeyMatchesPin(blob, other.publicKey)).toBe(false);
     expect(hostKeyMatchesPin(blob, pinFingerprint(other.publicKey))).toBe(false);
     expect(() => pinFingerprint('')).toThrow(/required/);
-    expect(() => pinFingerprint('ssh-rsa ' + blob.toString('base64'))).toThrow(/blob says ssh-ed25519/);
+    expect(() => pinFingerprint(`ssh-rsa ${blob.toString('base64')}`)).toThrow(/blob says ssh-ed25519/);
   });
 
   it('writes known_hosts lines with the port form ssh expects', () => {

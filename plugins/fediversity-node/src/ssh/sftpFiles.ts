@@ -23,15 +23,16 @@ const SFTP_NO_SUCH_FILE = 2;
 
 export async function sftpMkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
   const parts = dir.split('/').filter(Boolean);
-  let current = '';
+  let parent = '';
   for (const part of parts) {
-    current += `/${part}`;
+    const current = `${parent}/${part}`;
     try {
       await call<unknown>(cb => sftp.stat(current, cb));
     } catch (err) {
       if (!isSftpStatus(err, SFTP_NO_SUCH_FILE)) throw err;
       await call<void>(cb => sftp.mkdir(current, { mode: 0o755 }, err2 => cb(err2, undefined)));
     }
+    parent = current;
   }
 }
 

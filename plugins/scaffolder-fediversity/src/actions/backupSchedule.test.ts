@@ -1,6 +1,6 @@
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
-import { SimulatorHarness, startSimulatorHarness } from '../testing/simulatorHarness';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
+import { SimulatorHarness, startSimulatorHarness } from '../__testUtils__/simulatorHarness';
 import { createBackupScheduleAction, INSTANCE_BACKUP_JOB_KIND } from './backupSchedule';
 import { FediversityActionDeps } from './deps';
 

@@ -8,8 +8,8 @@ import {
   TestPowerDns,
 } from '@fediversity/plugin-fediversity-node';
 import { readDnsConfig } from '../lib/dnsConfig';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
 import { FediversityActionDeps } from './deps';
 import { createDnsRecordsAction, DNS_SKIPPED } from './dnsRecords';
 
@@ -53,7 +53,10 @@ function rfc2136(server: TestNamed) {
 
 describe('fediversity:dns:records', () => {
   it('writes A and AAAA records over RFC 2136 with TSIG, once per task', async () => {
-    if (typeof named === 'string') return console.warn(`skipped: ${named}`);
+    if (typeof named === 'string') {
+      console.warn(`skipped: ${named}`);
+      return;
+    }
     const setup = rfc2136(named);
     const store = new MemoryCheckpointStore();
     const input = { domain: 'social.fedi.test', ipv4: '192.0.2.10', ipv6: '2001:db8::10' };
@@ -76,7 +79,10 @@ describe('fediversity:dns:records', () => {
   });
 
   it('picks the most specific managed zone and refuses domains outside them', async () => {
-    if (typeof named === 'string') return console.warn(`skipped: ${named}`);
+    if (typeof named === 'string') {
+      console.warn(`skipped: ${named}`);
+      return;
+    }
     const setup = rfc2136(named);
     const dry = actionContext({ domain: 'a.sub.fedi.test', ipv4: '192.0.2.11' }, new MemoryCheckpointStore(), { isDryRun: true });
     await createDnsRecordsAction(deps(setup)).handler(dry);
@@ -90,7 +96,10 @@ describe('fediversity:dns:records', () => {
   });
 
   it('fails clearly when the TSIG key is wrong', async () => {
-    if (typeof named === 'string') return console.warn(`skipped: ${named}`);
+    if (typeof named === 'string') {
+      console.warn(`skipped: ${named}`);
+      return;
+    }
     const setup = readDnsConfig(
       new ConfigReader({
         fediversity: {
@@ -107,7 +116,10 @@ describe('fediversity:dns:records', () => {
   });
 
   it('writes through the PowerDNS HTTP API', async () => {
-    if (typeof pdns === 'string') return console.warn(`skipped: ${pdns}`);
+    if (typeof pdns === 'string') {
+      console.warn(`skipped: ${pdns}`);
+      return;
+    }
     const setup = readDnsConfig(
       new ConfigReader({
         fediversity: { dns: { provider: 'powerdns', zones: ['pdns.test'], powerdns: { baseUrl: pdns.apiUrl, apiKey: pdns.apiKey } } },

@@ -1,4 +1,4 @@
-import { describeExamples } from '../testing/describeExamples';
+import { describeExamples } from '../__testUtils__/describeExamples';
 import { createGuestAwaitReachableAction } from './guestAwaitReachable';
 import { examples } from './guestAwaitReachable.examples';
 

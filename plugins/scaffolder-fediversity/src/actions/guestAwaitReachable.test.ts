@@ -1,8 +1,8 @@
 import { startTestSshd, TestSshd } from '@fediversity/plugin-fediversity-node';
 import { GuestAccess } from '../lib/guestAccess';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
-import { SimulatorHarness, startSimulatorHarness } from '../testing/simulatorHarness';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
+import { SimulatorHarness, startSimulatorHarness } from '../__testUtils__/simulatorHarness';
 import { FediversityActionDeps } from './deps';
 import { createGuestAwaitReachableAction } from './guestAwaitReachable';
 import { createGuestCreateAction } from './guestCreate';

@@ -1,8 +1,8 @@
 import { InputError } from '@backstage/errors';
 import { parseTags } from '@fediversity/plugin-fediversity-node';
-import { actionContext, outputsOf as outputs } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
-import { SimulatorHarness, startSimulatorHarness } from '../testing/simulatorHarness';
+import { actionContext, outputsOf as outputs } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
+import { SimulatorHarness, startSimulatorHarness } from '../__testUtils__/simulatorHarness';
 import { createGuestCreateAction, identityTag } from './guestCreate';
 import { FediversityActionDeps } from './deps';
 

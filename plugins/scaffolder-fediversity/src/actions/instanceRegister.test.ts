@@ -1,8 +1,8 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { InstanceRegistration } from '../lib/backendClient';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
 import { FediversityActionDeps } from './deps';
 import { createInstanceRegisterAction, instanceName } from './instanceRegister';
 

@@ -1,4 +1,4 @@
-import { describeExamples } from '../testing/describeExamples';
+import { describeExamples } from '../__testUtils__/describeExamples';
 import { createNixosDeployAction } from './nixosDeploy';
 import { examples } from './nixosDeploy.examples';
 

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { InputError } from '@backstage/errors';
 import { readFlakeFiles, SshConnection } from '@fediversity/plugin-fediversity-node';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
-import { SimulatorHarness, startSimulatorHarness } from '../testing/simulatorHarness';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
+import { SimulatorHarness, startSimulatorHarness } from '../__testUtils__/simulatorHarness';
 import { FediversityActionDeps } from './deps';
 import { createNixosDeployAction } from './nixosDeploy';
 

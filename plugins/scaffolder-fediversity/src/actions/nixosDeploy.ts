@@ -200,6 +200,8 @@ async function ensureDirectories(connection: SshConnection, flakeDir: string, fi
   }
 }
 
+const SFTP_NO_SUCH_FILE = 2;
+
 /** Check-then-act: mkdir answers a bare "failure" for an existing directory, which says nothing about why. */
 async function ensureDirectory(sftp: Awaited<ReturnType<SshConnection['sftp']>>, dir: string) {
   assertRemotePath(dir, 'flake directory');
@@ -215,8 +217,6 @@ async function ensureDirectory(sftp: Awaited<ReturnType<SshConnection['sftp']>>,
     await new Promise<void>((resolve, reject) => sftp.mkdir(dir, { mode: 0o755 }, error => (error ? reject(error) : resolve())));
   }
 }
-
-const SFTP_NO_SUCH_FILE = 2;
 
 function hashFiles(files: RenderedFile[]): string {
   const hash = createHash('sha256');

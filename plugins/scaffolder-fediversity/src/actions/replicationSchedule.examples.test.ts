@@ -1,4 +1,4 @@
-import { describeExamples } from '../testing/describeExamples';
+import { describeExamples } from '../__testUtils__/describeExamples';
 import { createReplicationScheduleAction } from './replicationSchedule';
 import { examples } from './replicationSchedule.examples';
 

@@ -5,9 +5,9 @@ import { ConflictError, ResponseError } from '@backstage/errors';
 import { SshConnection, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { parse } from 'yaml';
 import { readReplicationTarget } from '../lib/replicationTarget';
-import { actionContext, outputsOf } from '../testing/actionContext';
-import { MemoryCheckpointStore } from '../testing/checkpointStore';
-import { SimulatorHarness, startSimulatorHarness } from '../testing/simulatorHarness';
+import { actionContext, outputsOf } from '../__testUtils__/actionContext';
+import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
+import { SimulatorHarness, startSimulatorHarness } from '../__testUtils__/simulatorHarness';
 import { FediversityActionDeps } from './deps';
 import { createReplicationScheduleAction, DEMO_REPLICA_VMID } from './replicationSchedule';
 
@@ -164,7 +164,11 @@ describe('fediversity:replication:schedule', () => {
   it('waits for the instance to reach the catalog first (schedules are authorised against it)', async () => {
     const api = scheduleApi();
     let lookups = 0;
-    const appearing = jest.fn(async (ref: string) => (ref === entityRef ? (++lookups > 2 ? {} : undefined) : mastodon));
+    const appearing = jest.fn(async (ref: string) => {
+      if (ref !== entityRef) return mastodon;
+      lookups++;
+      return lookups > 2 ? {} : undefined;
+    });
     const ctx = actionContext({ ...input, target }, new MemoryCheckpointStore());
     await createReplicationScheduleAction(deps(api, { catalog: { getEntityByRef: appearing as any } })).handler(ctx);
     expect(ctx.logger.info).toHaveBeenCalledWith(`Waiting for ${entityRef} to appear in the catalog`);

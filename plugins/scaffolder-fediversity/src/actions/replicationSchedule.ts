@@ -143,12 +143,12 @@ export function createReplicationScheduleAction(deps: FediversityActionDeps) {
             key: `replication.${entityRef}.peerKey`,
             fn: async () => {
               const { privateKey } = await deps.guestAccess.clientKey(cluster);
-              const identityFile = await installReplicationPeerKey(
+              const installed = await installReplicationPeerKey(
                 { ...input.ssh, privateKey },
                 { host: target.host, port: target.port, username: target.username, hostKey: target.hostPublicKey, privateKey },
                 `fediversity-replication-${parseEntityRef(entityRef).name}`,
               );
-              return { identityFile };
+              return { identityFile: installed };
             },
           }),
           inCatalog,

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
-import { strategySchemas } from '@fediversity/plugin-fediversity-backend/src/replication/params';
+import { dataClassesSchema, scheduleParamsSchemas } from '@fediversity/plugin-fediversity-common';
 import { parse } from 'yaml';
 import { directoryDataClasses, planReplication } from './replicationPlan';
 import { parseReplicationTarget } from './replicationTarget';
@@ -37,7 +36,7 @@ describe('planReplication', () => {
         dataClasses.map(d => d.name).sort(),
       );
       for (const schedule of plan.schedules) {
-        const result = strategySchemas[schedule.strategy].safeParse(schedule.params);
+        const result = scheduleParamsSchemas[schedule.strategy].safeParse(schedule.params);
         expect({ dataClass: schedule.dataClass, issues: result.success ? [] : result.error.issues }).toEqual({
           dataClass: schedule.dataClass,
           issues: [],

@@ -86,7 +86,7 @@ export function planReplication(options: {
     switch (dataClass.replication) {
       case 'rsync-quiesced':
       case 'zfs-send': {
-        const paths = dataClass.kind === 'directories' ? dataClass.directories : dataClass.kind === 'database' && dataClass.path ? [posix.dirname(dataClass.path)] : [];
+        const paths = copiedDirectories(dataClass);
         if (paths.length !== 1) {
           skip(`${dataClass.replication} of ${paths.length} directories: a schedule copies one directory`);
           break;
@@ -155,6 +155,13 @@ export function directoryDataClasses(directories: string[]): DataClass[] {
     directories: [directory],
     replication: 'rsync-quiesced',
   }));
+}
+
+/** What a file-level copy of a data class copies: its directories, or the directory of a database's files. */
+function copiedDirectories(dataClass: DataClass): string[] {
+  if (dataClass.kind === 'directories') return dataClass.directories;
+  if (dataClass.kind === 'database' && dataClass.path) return [posix.dirname(dataClass.path)];
+  return [];
 }
 
 function publicKeyOnly(line: string): string {

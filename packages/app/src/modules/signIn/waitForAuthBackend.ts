@@ -51,10 +51,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    const onAbort = () => {
+    function onAbort() {
       clearTimeout(timer);
       reject(signal?.reason);
-    };
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

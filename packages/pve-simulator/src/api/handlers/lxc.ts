@@ -65,7 +65,8 @@ function createContainer({ core, caller, params }: RequestContext): string {
   if (!restore && archive.volume.content !== 'vztmpl') throw failure(`volume '${ostemplate}' is not a container template`);
 
   const base: Record<string, string> = restore ? { ...(archive.volume.backupConfig ?? {}) } : {};
-  const unprivileged = params.unprivileged !== undefined ? flagParam(params, 'unprivileged') : restore ? base.unprivileged === '1' : true;
+  let unprivileged = restore ? base.unprivileged === '1' : true;
+  if (params.unprivileged !== undefined) unprivileged = flagParam(params, 'unprivileged');
   if (!unprivileged) core.permissions.check(caller, '/', ['Sys.Modify']);
   if (params.features !== undefined) checkFeatureChange(caller, base.features, strParam(params, 'features'), unprivileged);
 
@@ -186,7 +187,7 @@ function updateConfig({ core, caller, params }: RequestContext): null {
   if (digest !== undefined && digest !== core.digest(guest.config)) {
     throw failure('detected modified configuration - file changed by other user? Try again.');
   }
-  for (const key of [...deletions, ...changes.map(([key]) => key)]) {
+  for (const key of [...deletions, ...changes.map(([option]) => option)]) {
     if (READ_ONLY_OPTIONS.includes(key)) throw failure(`unable to modify read-only option: '${key}'`);
   }
   // Changes apply at once; PVE would keep some of them pending while the CT runs.

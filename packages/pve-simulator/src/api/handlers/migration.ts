@@ -119,7 +119,7 @@ function migrateContainer(ctx: RequestContext): string {
     id: String(guest.vmid),
     caller,
     startLog: [
-      ...(wasRunning ? ['shutdown CT ' + guest.vmid] : []),
+      ...(wasRunning ? [`shutdown CT ${guest.vmid}`] : []),
       `starting migration of CT ${guest.vmid} to node '${target}' (${targetNode.ip})`,
     ],
     finish: () => {

@@ -26,6 +26,13 @@ function statusCategory(task: SimTask): 'ok' | 'warning' | 'error' | 'unknown' {
   return task.exitstatus ? 'error' : 'unknown';
 }
 
+/** `source` of the task list: running tasks (`active`), ended ones (`archive`) or both (`all`). */
+function inSource(task: SimTask, source: string): boolean {
+  if (source === 'active') return task.status === 'running';
+  if (source === 'archive') return task.status === 'stopped';
+  return true;
+}
+
 export const taskRoutes: Route[] = [
   {
     method: 'GET',
@@ -46,7 +53,7 @@ export const taskRoutes: Route[] = [
       const matching = core.tasks
         .listForNode(String(params.node))
         .filter(t => mayAudit || t.user === caller.fullId)
-        .filter(t => (source === 'active' ? t.status === 'running' : source === 'archive' ? t.status === 'stopped' : true))
+        .filter(t => inSource(t, source))
         .filter(t => vmid === undefined || t.id === String(vmid))
         .filter(t => !typefilter || t.type === typefilter)
         .filter(t => !userfilter || t.user.includes(userfilter))

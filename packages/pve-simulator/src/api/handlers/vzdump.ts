@@ -76,24 +76,24 @@ function vzdump({ core, caller, params }: RequestContext): string {
       unlock();
       const log: string[] = [];
       let failures = 0;
+      const fail = (vmid: number, why: string) => {
+        failures++;
+        log.push(`ERROR: Backup of VM ${vmid} failed - ${why}`);
+      };
       for (const vmid of vmids) {
         const guest = state.guests.get(vmid);
         log.push(`INFO: Starting Backup of VM ${vmid} (lxc)`);
-        const fail = (why: string) => {
-          failures++;
-          log.push(`ERROR: Backup of VM ${vmid} failed - ${why}`);
-        };
         if (!guest || guest.node !== node) {
-          fail(`unable to find configuration file for VM ${vmid} on node '${node}'`);
+          fail(vmid, `unable to find configuration file for VM ${vmid} on node '${node}'`);
           continue;
         }
         if (!lockedByJob.has(vmid)) {
-          fail(`CT is locked (${guest.config.lock})`);
+          fail(vmid, `CT is locked (${guest.config.lock})`);
           continue;
         }
         const size = Math.max(64 * 1024 ** 2, Math.floor(rootfsSize(guest.config.rootfs) * 0.12));
         if (storage.full || storage.total - storage.used < size) {
-          fail(`vzdump archive creation failed: write error: No space left on device`);
+          fail(vmid, `vzdump archive creation failed: write error: No space left on device`);
           continue;
         }
         const volid = `${storageId}:backup/vzdump-lxc-${vmid}-${stamp(core.clock.now())}.${ext}`;

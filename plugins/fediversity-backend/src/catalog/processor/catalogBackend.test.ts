@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { eventually, relationTargets, startCatalogWithProcessor } from './testCatalogBackend';
+import { eventually, relationTargets, startCatalogWithProcessor } from './__testUtils__/testCatalogBackend';
 
 // Starts a real catalog backend and waits for processing passes on a shared 2-core machine.
 jest.setTimeout(60_000);

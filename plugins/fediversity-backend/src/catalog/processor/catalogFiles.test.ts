@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Entity, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { validateFediversityEntity } from '@fediversity/plugin-fediversity-common';
 import { parseAllDocuments } from 'yaml';
-import { eventually, startCatalogWithProcessor } from './testCatalogBackend';
+import { eventually, startCatalogWithProcessor } from './__testUtils__/testCatalogBackend';
 
 // Starts a real catalog backend and waits for processing passes on a shared 2-core machine.
 jest.setTimeout(60_000);

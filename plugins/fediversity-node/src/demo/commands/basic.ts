@@ -5,6 +5,13 @@ import type { DemoCommand } from './types';
 export const trueCommand: DemoCommand = async () => 0;
 export const falseCommand: DemoCommand = async () => 1;
 
+function catErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EISDIR') return 'Is a directory';
+  return 'Permission denied';
+}
+
 /** `cat <path>…` inside the guest's filesystem. */
 export const catCommand: DemoCommand = async ({ argv, guest, stdout, stderr }) => {
   let status = 0;
@@ -12,8 +19,7 @@ export const catCommand: DemoCommand = async ({ argv, guest, stdout, stderr }) =
     try {
       stdout(await readFile(await guest.resolvePath(path)));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      stderr(`cat: ${path}: ${code === 'ENOENT' ? 'No such file or directory' : code === 'EISDIR' ? 'Is a directory' : 'Permission denied'}\n`);
+      stderr(`cat: ${path}: ${catErrorText(err)}\n`);
       status = 1;
     }
   }

@@ -135,12 +135,12 @@ function forEachChunk(stdin: Readable, signal: AbortSignal, handle: (chunk: Buff
         reject(error);
       });
     };
-    const cleanup = () => {
+    function cleanup() {
       stdin.off('data', onData);
       stdin.off('end', finish);
       stdin.off('close', finish);
       signal.removeEventListener('abort', finish);
-    };
+    }
     stdin.on('data', onData);
     stdin.once('end', finish);
     stdin.once('close', finish);

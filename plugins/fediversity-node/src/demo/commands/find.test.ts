@@ -9,7 +9,7 @@ import { makeTestGuest, runDemoCommand } from './testing/runDemoCommand';
 /** GNU find run in the guest's root dir on `.<path>`, its output shown with guest paths. */
 function realFind(guest: DemoGuest, path: string, expression: string[]): string {
   const output = execFileSync('find', [`.${path}`, ...expression], { cwd: guest.rootDir, encoding: 'utf8' });
-  return output.replace(/(^|\n|\0|  )\.\//g, '$1/');
+  return output.replace(/(^|\n|\0| {2})\.\//g, '$1/');
 }
 
 describe('demo find and sha256sum', () => {

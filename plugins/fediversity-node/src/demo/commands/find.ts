@@ -9,6 +9,14 @@ const LIST_FORM = ['-mindepth', '1', '-maxdepth', '1', '-printf', '%f\\0'];
 const HASH_FORM = ['-type', 'f', '-exec', 'sha256sum', '--', '{}', '+'];
 const FIND_FORMS = [`find <path> ${LIST_FORM.join(' ')}`, `find <path> ${HASH_FORM.join(' ')}`];
 
+function findForm(expression: readonly string[]): 'list' | 'hash' | undefined {
+  const matches = (form: readonly string[]) =>
+    expression.length === form.length && form.every((word, index) => expression[index] === word);
+  if (matches(LIST_FORM)) return 'list';
+  if (matches(HASH_FORM)) return 'hash';
+  return undefined;
+}
+
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
@@ -28,9 +36,7 @@ function sha256sumLine(hash: string, name: string): string {
  */
 export const findCommand: DemoCommand = async ({ argv, guest, stdout, stderr, signal }) => {
   const [start, ...expression] = argv.slice(1);
-  const matches = (form: readonly string[]) =>
-    expression.length === form.length && form.every((word, index) => expression[index] === word);
-  const form = matches(LIST_FORM) ? 'list' : matches(HASH_FORM) ? 'hash' : undefined;
+  const form = findForm(expression);
   if (start === undefined || start.startsWith('-') || !form) return unsupportedForm(stderr, 'find', FIND_FORMS);
   try {
     const local = await guest.resolvePath(start);

@@ -27,7 +27,7 @@ export const demoRsyncCommand: DemoCommand = async context => {
   if (invocation.kind === 'version') {
     return runLocalRsync({ ...context, args: ['--version'], hidePaths: [] });
   }
-  return push(invocation, context);
+  return runPush(invocation, context);
 };
 
 /** ssh's failures end rsync with 255, after rsync notes the lost connection. */
@@ -112,7 +112,7 @@ async function filesFromList(push: RsyncPush, source: DemoGuest): Promise<Buffer
   return Buffer.from(entries.map(entry => `${entry}\0`).join(''));
 }
 
-async function push(push: RsyncPush, context: DemoCommandContext): Promise<number> {
+async function runPush(push: RsyncPush, context: DemoCommandContext): Promise<number> {
   const { guest: source, stderr } = context;
   const target = await connect(push, context);
   if (typeof target === 'number') return target;

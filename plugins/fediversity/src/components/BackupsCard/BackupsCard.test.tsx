@@ -2,7 +2,7 @@ import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { BackupItem, UnavailableGuest } from '../../api';
 import { BackupsCard } from './BackupsCard';
-import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/testing';
+import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/__testUtils__';
 
 const taken = Date.UTC(2026, 10, 25, 2, 0, 0);
 const backups = [
@@ -119,7 +119,7 @@ describe('BackupsCard', () => {
   });
 
   it('shows a refused drill as a permission error', async () => {
-    const api = fakeApi({ startDrill: jest.fn(async () => { throw apiError(403, 'NotAllowedError', 'Not allowed: fediversity.job.create on ' + ENTITY_REF); }) });
+    const api = fakeApi({ startDrill: jest.fn(async () => { throw apiError(403, 'NotAllowedError', `Not allowed: fediversity.job.create on ${ENTITY_REF}`); }) });
     renderWithEntity(<BackupsCard />, { api });
     expect(await screen.findByText('No backups of this instance yet.')).toBeInTheDocument();
     expect(screen.getByText('No restore drill has run yet.')).toBeInTheDocument();

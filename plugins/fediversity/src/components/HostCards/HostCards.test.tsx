@@ -1,7 +1,7 @@
 import { screen, within } from '@testing-library/react';
 import { Entity } from '@backstage/catalog-model';
 import { NodeGuestsCard, StorageUsageCard } from './HostCards';
-import { apiError, fakeApi, instanceEntity, renderWithEntity } from '../common/testing';
+import { apiError, fakeApi, instanceEntity, renderWithEntity } from '../common/__testUtils__';
 
 const res = (name: string, type: string, annotations: Record<string, string>, description?: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',

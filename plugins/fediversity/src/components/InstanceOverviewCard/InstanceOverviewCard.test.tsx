@@ -1,6 +1,6 @@
 import { screen, within } from '@testing-library/react';
 import { InstanceOverviewCard } from './InstanceOverviewCard';
-import { apiError, fakeApi, instanceEntity, renderWithEntity } from '../common/testing';
+import { apiError, fakeApi, instanceEntity, renderWithEntity } from '../common/__testUtils__';
 
 describe('InstanceOverviewCard', () => {
   it('shows placement, links and the live guest status from Proxmox', async () => {

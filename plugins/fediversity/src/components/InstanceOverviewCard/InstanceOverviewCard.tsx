@@ -42,10 +42,7 @@ export function InstanceOverviewCard(props: { pollMs?: number }) {
           </Fact>
           <Fact label="Node">{facts.cluster && facts.node ? `${facts.node} (cluster ${facts.cluster})` : '—'}</Fact>
           <Fact label="Storage">{facts.storage ?? '—'}</Fact>
-          <Fact label="NixOS">
-            {facts.nixosGeneration ? `generation ${facts.nixosGeneration}` : ''}
-            {facts.flakeRef ? ` ${facts.flakeRef}` : facts.nixosGeneration ? '' : 'not recorded'}
-          </Fact>
+          <Fact label="NixOS">{nixosText(facts)}</Fact>
         </dl>
         <GuestStatusSection facts={facts} pollMs={props.pollMs ?? 10_000} />
         <section aria-label="Core services">
@@ -83,6 +80,12 @@ export function InstanceOverviewCard(props: { pollMs?: number }) {
       </Flex>
     </CardFrame>
   );
+}
+
+function nixosText(facts: InstanceFacts): string {
+  const generation = facts.nixosGeneration ? `generation ${facts.nixosGeneration}` : '';
+  if (facts.flakeRef) return `${generation} ${facts.flakeRef}`;
+  return generation || 'not recorded';
 }
 
 function Fact(props: { label: string; children: ReactNode }) {

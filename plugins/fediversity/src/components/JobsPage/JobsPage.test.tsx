@@ -5,7 +5,7 @@ import { catalogApiRef, entityRouteRef } from '@backstage/plugin-catalog-react';
 import { catalogApiMock } from '@backstage/plugin-catalog-react/testUtils';
 import { JobSummary, ListJobsQuery } from '@fediversity/plugin-fediversity-common';
 import { JobsPage } from './JobsPage';
-import { apiError, fakeApi, instanceEntity, job } from '../common/testing';
+import { apiError, fakeApi, instanceEntity, job } from '../common/__testUtils__';
 import { FediversityUiApi, fediversityApiRef } from '../../api';
 
 const forgejo = { ...instanceEntity, metadata: { ...instanceEntity.metadata, name: 'git-example-org' }, spec: { ...instanceEntity.spec, owner: 'group:default/dev-team' } };

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { Entity } from '@backstage/catalog-model';
 import { JobDetails } from '@fediversity/plugin-fediversity-common';
 import { MigrationCard } from './MigrationCard';
-import { apiError, ENTITY_REF, FakeSignals, fakeApi, instanceNamed, job, renderWithEntity, step } from '../common/testing';
+import { apiError, ENTITY_REF, FakeSignals, fakeApi, instanceNamed, job, renderWithEntity, step } from '../common/__testUtils__';
 
 function resource(name: string, type: string, annotations: Record<string, string>): Entity {
   return {

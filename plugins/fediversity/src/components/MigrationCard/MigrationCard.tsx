@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { ReactNode, useState } from 'react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useApi } from '@backstage/core-plugin-api';
 import { useAsyncEntity, useEntity } from '@backstage/plugin-catalog-react';
@@ -55,46 +55,54 @@ export function MigrationCard(props: { pollMs?: number }) {
       migrations.value.find(j => !TERMINAL_JOB_STATUSES.includes(j.status)) ??
       (newest?.status === 'failed' && newest.id !== dismissed ? newest : undefined);
     const liveJobId = shownJobId ?? active?.id;
+    let current: ReactNode;
+    if (liveJobId) {
+      current = (
+        <MigrationLiveView
+          key={liveJobId}
+          jobId={liveJobId}
+          entity={entity}
+          pollMs={props.pollMs}
+          onFinished={() => {
+            setDismissed(liveJobId);
+            setShownJobId(undefined);
+            migrations.retry();
+            // A finished migration moved the instance: the entity (its node, guest) is read again.
+            refreshEntity?.();
+          }}
+        />
+      );
+    } else if (wizardOpen) {
+      current = (
+        <MigrationWizard
+          entityRef={entityRef}
+          current={{ cluster: facts.cluster, node: facts.node }}
+          onStarted={jobId => {
+            setWizardOpen(false);
+            setShownJobId(jobId);
+            migrations.retry();
+          }}
+          onClose={() => setWizardOpen(false)}
+        />
+      );
+    } else if (mayStart) {
+      current = (
+        <Flex gap="2" align="center">
+          <Text>
+            Runs on {facts.node ?? 'an unknown node'}
+            {facts.cluster ? ` (cluster ${facts.cluster})` : ''}.
+          </Text>
+          <Button variant="primary" onPress={() => setWizardOpen(true)}>
+            Migrate…
+          </Button>
+        </Flex>
+      );
+    } else {
+      current = <Text color="secondary">Only the instance's owners can migrate it.</Text>;
+    }
     body = (
       <Flex direction="column" gap="3">
-        {liveJobId ? (
-          <MigrationLiveView
-            key={liveJobId}
-            jobId={liveJobId}
-            entity={entity}
-            pollMs={props.pollMs}
-            onFinished={() => {
-              setDismissed(liveJobId);
-              setShownJobId(undefined);
-              migrations.retry();
-              // A finished migration moved the instance: the entity (its node, guest) is read again.
-              refreshEntity?.();
-            }}
-          />
-        ) : wizardOpen ? (
-          <MigrationWizard
-            entityRef={entityRef}
-            current={{ cluster: facts.cluster, node: facts.node }}
-            onStarted={jobId => {
-              setWizardOpen(false);
-              setShownJobId(jobId);
-              migrations.retry();
-            }}
-            onClose={() => setWizardOpen(false)}
-          />
-        ) : mayStart ? (
-          <Flex gap="2" align="center">
-            <Text>
-              Runs on {facts.node ?? 'an unknown node'}
-              {facts.cluster ? ` (cluster ${facts.cluster})` : ''}.
-            </Text>
-            <Button variant="primary" onPress={() => setWizardOpen(true)}>
-              Migrate…
-            </Button>
-          </Flex>
-        ) : (
-          <Text color="secondary">Only the instance's owners can migrate it.</Text>
-        )}
+        {current}
         <MigrationHistory jobs={migrations.value.filter(j => j.id !== liveJobId)} onShow={setShownJobId} />
       </Flex>
     );

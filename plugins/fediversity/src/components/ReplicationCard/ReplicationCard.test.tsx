@@ -1,7 +1,7 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ReplicationCard, recoveryPointAgeSeries } from './ReplicationCard';
-import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/testing';
+import { apiError, ENTITY_REF, fakeApi, instanceNamed, renderWithEntity } from '../common/__testUtils__';
 import { ReplicationSchedule } from '../../api';
 
 const now = Date.UTC(2026, 10, 25, 23, 0, 0);

@@ -5,12 +5,12 @@ import { Alert } from '@backstage/ui';
  * action is not broken but not theirs to take.
  */
 export function ErrorAlert(props: { title: string; error: Error }) {
-  const status = (props.error as { status?: number }).status;
-  const reason =
-    status === 403 || props.error.name === 'NotAllowedError'
-      ? 'You are not allowed to do this: '
-      : status === 409 || props.error.name === 'ConflictError'
-        ? 'Not possible in the current state: '
-        : '';
-  return <Alert status="danger" icon title={props.title} description={`${reason}${props.error.message}`} />;
+  return <Alert status="danger" icon title={props.title} description={`${reasonOf(props.error)}${props.error.message}`} />;
+}
+
+function reasonOf(error: Error): string {
+  const status = (error as { status?: number }).status;
+  if (status === 403 || error.name === 'NotAllowedError') return 'You are not allowed to do this: ';
+  if (status === 409 || error.name === 'ConflictError') return 'Not possible in the current state: ';
+  return '';
 }

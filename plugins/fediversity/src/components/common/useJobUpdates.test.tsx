@@ -4,7 +4,7 @@ import { TestApiProvider } from '@backstage/frontend-test-utils';
 import { signalApiRef } from '@backstage/plugin-signals-react';
 import { JobEvent, JobSignalMessage } from '@fediversity/plugin-fediversity-common';
 import { fediversityApiRef } from '../../api';
-import { FakeSignals, fakeApi, job } from './testing';
+import { FakeSignals, fakeApi, job } from './__testUtils__';
 import { useJobUpdates } from './useJobUpdates';
 import { useLiveJob } from './useLiveJob';
 

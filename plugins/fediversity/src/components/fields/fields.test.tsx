@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { fediversityApiRef, FediversityUiApi, NodeCapacity, NodeStorageUsage } from '../../api';
-import { apiError, fakeApi } from '../common/testing';
+import { apiError, fakeApi } from '../common/__testUtils__';
 import { FediversityNodePicker, validateNodeChoice } from './FediversityNodePicker';
 import { FediversityStoragePicker, validateStorageChoice } from './FediversityStoragePicker';
 

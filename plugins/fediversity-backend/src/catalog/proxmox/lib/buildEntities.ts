@@ -36,6 +36,12 @@ const BACKSTAGE_TAG = /^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$/;
 /** Turns one cluster's inventory into catalog entities (cluster, nodes, storages, guests). Pure. */
 export function buildEntities(inventory: ClusterInventory, options: BuildEntitiesOptions): Entity[] {
   const { cluster } = options;
+  const commonAnnotations: Record<string, string> = {
+    'backstage.io/managed-by-location': options.location,
+    'backstage.io/managed-by-origin-location': options.location,
+    [ANNOTATION_PVE_CLUSTER]: cluster,
+    ...(options.demo ? { [ANNOTATION_DEMO]: 'true' } : {}),
+  };
   const resource = (
     name: string,
     spec: { type: string; owner: string; dependsOn?: string[] },
@@ -56,12 +62,6 @@ export function buildEntities(inventory: ClusterInventory, options: BuildEntitie
     if (metadata.tags?.length) entity.metadata.tags = metadata.tags;
     if (spec.dependsOn?.length) entity.spec!.dependsOn = spec.dependsOn;
     return entity;
-  };
-  const commonAnnotations: Record<string, string> = {
-    'backstage.io/managed-by-location': options.location,
-    'backstage.io/managed-by-origin-location': options.location,
-    [ANNOTATION_PVE_CLUSTER]: cluster,
-    ...(options.demo ? { [ANNOTATION_DEMO]: 'true' } : {}),
   };
   const clusterRef = resourceRef(clusterEntityName(cluster));
 

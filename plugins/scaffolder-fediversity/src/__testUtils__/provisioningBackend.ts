@@ -6,6 +6,7 @@ import catalogModuleScaffolderEntityModel from '@backstage/plugin-catalog-backen
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports -- provisioning is tested end to end, against the fediversity backend the module talks to
 import fediversityPlugin, {
   catalogModuleFediversityInstances,
   catalogModuleFediversityProcessor,

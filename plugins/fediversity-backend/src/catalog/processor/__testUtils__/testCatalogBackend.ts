@@ -4,7 +4,7 @@ import { stringifyEntityRef, type Entity } from '@backstage/catalog-model';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import request from 'supertest';
-import { catalogModuleFediversityProcessor } from './module';
+import { catalogModuleFediversityProcessor } from '../module';
 
 /**
  * Starts the real catalog backend (@backstage/plugin-catalog-backend 4.0.0) with our processor module on one file

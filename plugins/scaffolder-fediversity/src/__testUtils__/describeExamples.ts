@@ -14,6 +14,7 @@ import { SimulatorHarness, startSimulatorHarness } from './simulatorHarness';
  * Runs every documented example of an action as a dry run against the PVE simulator: the example's input must
  * satisfy the action's schema and the dry run must produce outputs.
  */
+// eslint-disable-next-line jest/no-export -- a suite shared by the *.examples.test.ts files; this file is not a test file itself
 export function describeExamples(
   name: string,
   createAction: (deps: FediversityActionDeps) => TemplateAction<any, any, any>,

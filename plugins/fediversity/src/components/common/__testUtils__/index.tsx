@@ -7,7 +7,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { permissionApiRef } from '@backstage/plugin-permission-react';
 import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
 import { JOB_SIGNAL_CHANNEL, JobDetails, JobSignalMessage, JobStep } from '@fediversity/plugin-fediversity-common';
-import { FediversityUiApi, fediversityApiRef } from '../../api';
+import { FediversityUiApi, fediversityApiRef } from '../../../api';
 
 /** Test doubles for the cards: a fake backend API (every method a jest.fn), fixtures, and a render helper. */
 
