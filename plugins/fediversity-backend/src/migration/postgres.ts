@@ -3,6 +3,40 @@ import { asUser, HostShell } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
 
+/**
+ * A bash function for the stop script: once the control file says "shut down", prints
+ * `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer sets that state
+ * and the checkpoint's location in one write, after the checkpoint record is flushed and before the WAL
+ * senders' last exchange with the standby. It reads the first 40 bytes of ControlFileData without a fork
+ * (pg_controldata on every round took CPU from the shutdown): pg_control_version at offset 8, state at 16
+ * (DB_SHUTDOWNED = 1), checkPoint at 32, little-endian. That layout is checked by its version, 1300
+ * (PostgreSQL 13 to 16): any other version (or byte order) prints nothing and the caller waits for the exit.
+ * A byte is read as a character up to a NUL delimiter (an empty one is a NUL); under LC_ALL=C a
+ * character is a byte. What it prints only lets the promotion go out early: pg_controldata's reading after
+ * the exit must name the same checkpoint, or the final sync fails.
+ */
+const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
+  local -i i v version state high low
+  local c
+  local -a b=()
+  exec 4< "$1" || return 0
+  for ((i = 0; i < 40; i++)); do
+    IFS= read -r -d '' -n 1 -u 4 c || break
+    printf -v v %d "'$c"
+    b[i]=$((v & 255))
+  done
+  exec 4<&-
+  ((i == 40)) || return 0
+  version=$((b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24))
+  if ((version != 1300)); then told=unknown; return 0; fi
+  state=$((b[16] | b[17] << 8 | b[18] << 16 | b[19] << 24))
+  ((state == 1)) || return 0
+  low=$((b[32] | b[33] << 8 | b[34] << 16 | b[35] << 24))
+  high=$((b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24))
+  told=yes
+  printf 'shutdown checkpoint %X/%X\\n' "$high" "$low"
+}`;
+
 /** Commands against one PostgreSQL cluster on one host, as the cluster's OS user. */
 export class PostgresOnHost {
   constructor(
@@ -170,40 +204,6 @@ export class PostgresOnHost {
     return this.shell.run(this.argv(program, args), { signal });
   }
 }
-
-/**
- * A bash function for the stop script: once the control file says "shut down", prints
- * `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer sets that state
- * and the checkpoint's location in one write, after the checkpoint record is flushed and before the WAL
- * senders' last exchange with the standby. It reads the first 40 bytes of ControlFileData without a fork
- * (pg_controldata on every round took CPU from the shutdown): pg_control_version at offset 8, state at 16
- * (DB_SHUTDOWNED = 1), checkPoint at 32, little-endian. That layout is checked by its version, 1300
- * (PostgreSQL 13 to 16): any other version (or byte order) prints nothing and the caller waits for the exit.
- * A byte is read as a character up to a NUL delimiter (an empty one is a NUL); under LC_ALL=C a
- * character is a byte. What it prints only lets the promotion go out early: pg_controldata's reading after
- * the exit must name the same checkpoint, or the final sync fails.
- */
-const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
-  local -i i v version state high low
-  local c
-  local -a b=()
-  exec 4< "$1" || return 0
-  for ((i = 0; i < 40; i++)); do
-    IFS= read -r -d '' -n 1 -u 4 c || break
-    printf -v v %d "'$c"
-    b[i]=$((v & 255))
-  done
-  exec 4<&-
-  ((i == 40)) || return 0
-  version=$((b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24))
-  if ((version != 1300)); then told=unknown; return 0; fi
-  state=$((b[16] | b[17] << 8 | b[18] << 16 | b[19] << 24))
-  ((state == 1)) || return 0
-  low=$((b[32] | b[33] << 8 | b[34] << 16 | b[35] << 24))
-  high=$((b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24))
-  told=yes
-  printf 'shutdown checkpoint %X/%X\\n' "$high" "$low"
-}`;
 
 /** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
 export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/m;

@@ -67,8 +67,8 @@ async function app(options: { placement?: Partial<CreateInstanceRequest>; former
   const clusters = new StaticPveClusters([demoCluster]);
   const executor = new ReplicationExecutor({ connect: async () => { throw new Error('unused'); }, s3Credentials: () => { throw new Error('unused'); } });
   const permissions = mockServices.permissions.mock({
-    authorize: async (requests, options) => {
-      const principal = options.credentials.principal as { type: string; userEntityRef?: string };
+    authorize: async (requests, authorizeOptions) => {
+      const principal = authorizeOptions.credentials.principal as { type: string; userEntityRef?: string };
       const allowed = principal.type === 'user' && principal.userEntityRef === OWNER;
       return requests.map(() => ({ result: allowed ? AuthorizeResult.ALLOW : AuthorizeResult.DENY }));
     },
