@@ -166,7 +166,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
    * after the exit. It watches the promotion to its end (while the files' final pass still runs); what it
    * reports is the verify's evidence for the target. With the early reading the step does not wait for
    * the source's processes to exit (the WAL senders' last exchange, then the exits: 20–50 ms): the verify
-   * reads the control file again, and the rollback waits for a shutdown still under way.
+   * reads the control file again (that reading starts as this step ends), and the rollback waits for a
+   * shutdown still under way.
    */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
@@ -199,6 +200,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
     const timing = 'readEarlySeconds' in checkpoint ? { checkpointReadEarlySeconds: checkpoint.readEarlySeconds } : { stopSeconds: checkpoint.stopSeconds };
+    // The control file says "shut down" from here on: the verify's reading of it (started ahead) can run now.
+    env.ready?.fireEarly('control', '');
     return { checkpointLsn, ...timing, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
   }
 
