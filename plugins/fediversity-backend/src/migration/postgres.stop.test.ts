@@ -90,7 +90,8 @@ describe('the stop script reading the control file early', () => {
     // The shutdown checkpoint: the control file changes after the pid file, then the postmaster exits.
     await new Promise(resolve => setTimeout(resolve, 30));
     writeFileSync(join(data, 'global/pg_control'), control);
-    await new Promise(resolve => setTimeout(resolve, 60));
+    // The script reads every 2 ms: 300 ms leaves a loaded host time to get round to it.
+    await new Promise(resolve => setTimeout(resolve, 300));
     rmSync(join(data, 'postmaster.pid'));
     const fields = await stopping;
     return { told, fields };
@@ -141,6 +142,8 @@ const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // Whether the script catches the state between "shut down" and the exit in a given round depends on the
+  // load: what it tells must be what pg_controldata reads after the exit.
   it('tells the shutdown checkpoint while it stops, the same one pg_controldata reads after the exit', async () => {
     const postgres = new PostgresOnHost(localHost('source'), hostFor(pg), pg);
     const writeThenStop = async () => {
@@ -150,10 +153,15 @@ const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
       const fields = await postgres.stopAndWait('fast', undefined, lsn => told.push(lsn));
       return { told, fields };
     };
-    for (let round = 0; round < 3; round++) {
+    let readEarly = 0;
+    for (let round = 0; round < 5; round++) {
       const { told, fields } = await writeThenStop();
       expect(fields['Database cluster state']).toBe('shut down');
-      expect(told).toEqual([fields['Latest checkpoint location']]);
+      expect(told.length).toBeLessThanOrEqual(1);
+      for (const lsn of told) expect(lsn).toBe(fields['Latest checkpoint location']);
+      readEarly += told.length;
     }
+    // The real control file's layout is the one the script reads: not one round in five missing it by chance.
+    expect(readEarly).toBeGreaterThan(0);
   }, 120_000);
 });
