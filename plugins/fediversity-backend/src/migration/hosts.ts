@@ -90,6 +90,24 @@ function streamWhenResolved(text: Promise<string>): Readable {
   return stream;
 }
 
+/**
+ * An `onStdout` observer that hands `onLine` each complete line as it arrives, however the output is cut,
+ * until `onLine` returns true (the line it waited for).
+ */
+export function watchLines(onLine: (line: string) => boolean): (text: string) => void {
+  let pending = '';
+  let done = false;
+  return text => {
+    if (done) return;
+    pending += text;
+    const lastBreak = pending.lastIndexOf('\n');
+    if (lastBreak < 0) return;
+    const lines = pending.slice(0, lastBreak).split('\n');
+    pending = pending.slice(lastBreak + 1);
+    done = lines.some(onLine);
+  };
+}
+
 /** A data path of the app (`/var/lib/forgejo`) on a host, below the host's path prefix. */
 export function hostPath(host: MigrationHost, appPath: string): string {
   return posix.join(host.pathPrefix, appPath);

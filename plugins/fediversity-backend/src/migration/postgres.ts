@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { asUser, HostShell } from './hosts';
+import { asUser, HostShell, watchLines } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
 
@@ -206,23 +206,15 @@ export class PostgresOnHost {
 }
 
 /** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
-export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/m;
+export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/;
 
 /** An onStdout observer that tells `onCheckpoint` the LSN of the stop script's early line, once. */
 export function watchShutdownCheckpoint(onCheckpoint: (lsn: string) => void): (text: string) => void {
-  let pending = '';
-  let told = false;
-  return text => {
-    if (told) return;
-    pending += text;
-    const lastBreak = pending.lastIndexOf('\n');
-    if (lastBreak < 0) return;
-    const match = SHUTDOWN_CHECKPOINT_LINE.exec(pending.slice(0, lastBreak));
-    pending = pending.slice(lastBreak + 1);
-    if (!match) return;
-    told = true;
-    onCheckpoint(match[1]);
-  };
+  return watchLines(line => {
+    const match = SHUTDOWN_CHECKPOINT_LINE.exec(line);
+    if (match) onCheckpoint(match[1]);
+    return match !== null;
+  });
 }
 
 /** pg_controldata's `Name: value` lines as a record (run with LC_ALL=C, so the names are English). */

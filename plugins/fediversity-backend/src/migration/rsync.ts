@@ -1,6 +1,6 @@
 import { knownHostsLine, PeerEndpoint, rsyncPushArgv, sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
-import { HostShell } from './hosts';
+import { HostShell, watchLines } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { StrategyEnv } from './strategy';
 
@@ -202,32 +202,22 @@ interface TransferEndOptions {
  * place on the target (the receiver is done, the generator has set the directories' times). What is left
  * is processes ending, which rsync polls every 20 ms on each side: 40 ms of a final pass spent sleeping.
  */
-const TRANSFER_DONE_LINE = /^client_run waiting on \d+$/m;
+const TRANSFER_DONE_LINE = /^client_run waiting on \d+$/;
 
 /**
  * An rsync stdout observer that calls `onTransferred` once, when the client's transfer-done line comes,
  * telling whether it was the first thing rsync printed (with its messages on the same stream: a clean transfer).
  */
 export function watchTransferEnd(onTransferred: (clean: boolean) => void): (text: string) => void {
-  let pending = '';
-  let told = false;
   let printedBefore = false;
-  return text => {
-    if (told) return;
-    pending += text;
-    const lastBreak = pending.lastIndexOf('\n');
-    if (lastBreak < 0) return;
-    const lines = pending.slice(0, lastBreak).split('\n');
-    pending = pending.slice(lastBreak + 1);
-    for (const line of lines) {
-      if (TRANSFER_DONE_LINE.test(line)) {
-        told = true;
-        onTransferred(!printedBefore);
-        return;
-      }
-      if (line.trim() !== '') printedBefore = true;
+  return watchLines(line => {
+    if (TRANSFER_DONE_LINE.test(line)) {
+      onTransferred(!printedBefore);
+      return true;
     }
-  };
+    if (line.trim() !== '') printedBefore = true;
+    return false;
+  });
 }
 
 /**
