@@ -8,6 +8,7 @@ import { MigrationHost, MigrationParams } from './params';
 import { GATE_LINE, ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
+import { testStrategyEnv } from '../testing/strategyEnv';
 
 /** This machine as a host: the real sh, find and sha256sum. */
 const run = localHost().run;
@@ -60,20 +61,15 @@ function envFor(source: HostShell, target: HostShell, logs: unknown[] = []): Str
     target: migrationHost(targetRoot),
     peer: { identityFile: '/nonexistent/peer-key' },
   } as unknown as MigrationParams;
-  return {
+  return testStrategyEnv({
     jobId: 'identity-test',
     params,
     source,
     target,
-    signal: new AbortController().signal,
-    checkpoint: {},
-    saveCheckpoint: async () => {},
     log: async (message, fields) => {
       logs.push(message, fields);
     },
-    sleep: async () => {},
-    now: () => Date.now(),
-  };
+  });
 }
 
 function writeIdentity(root: string) {

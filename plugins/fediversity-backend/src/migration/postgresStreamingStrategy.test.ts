@@ -2,6 +2,7 @@ import { HostShell } from './hosts';
 import { MigrationParams } from './params';
 import { PostgresStreamingStrategy, promoteAfterSql, promotionState } from './postgresStreamingStrategy';
 import { StrategyEnv } from './strategy';
+import { testStrategyEnv } from '../testing/strategyEnv';
 
 describe('the guarded promotion', () => {
   it('promotes only past the checkpoint record, and only the LSN it was given becomes SQL', () => {
@@ -52,18 +53,7 @@ describe('the rollback of a final sync', () => {
   function envFor(source: HostShell): StrategyEnv {
     const postgres = { bin: '/usr/lib/postgresql/15/bin', dataDir: '/var/lib/postgresql/15/main', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres', address: '192.0.2.10' };
     const host = { host: '192.0.2.10', port: 22, username: 'postgres', pathPrefix: '/', postgres };
-    return {
-      jobId: 'rollback-test',
-      params: { source: host, target: { ...host, host: '192.0.2.20' } } as unknown as MigrationParams,
-      source,
-      target: { role: 'target', run: async () => ({ exitCode: 0, stdout: '', stderr: '' }) },
-      signal: new AbortController().signal,
-      checkpoint: {},
-      saveCheckpoint: async () => {},
-      log: async () => {},
-      sleep: async () => {},
-      now: () => Date.now(),
-    };
+    return testStrategyEnv({ jobId: 'rollback-test', params: { source: host, target: { ...host, host: '192.0.2.20' } } as unknown as MigrationParams, source });
   }
 
   const starts = (argvs: string[][]) => argvs.filter(argv => argv.includes('start'));

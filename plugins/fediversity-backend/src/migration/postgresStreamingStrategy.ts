@@ -294,22 +294,23 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
    */
   async undoFinalSync(env: StrategyEnv) {
     const { source } = this.clusters(env);
-    await this.waitForShutdownToEnd(env, source);
-    if ((await source.status(env.signal)) === 'stopped') {
+    if ((await this.statusOnceShutDown(env, source)) === 'stopped') {
       await env.log('Restarting the source database');
       await source.start(env.signal);
     }
   }
 
   /**
-   * The final sync ends once the source's control file says "shut down", and its processes may still be
-   * ending: until they are gone the cluster counts as running, and a start would fail.
+   * The cluster's status, once a shutdown still under way has ended: the final sync ends once the source's
+   * control file says "shut down", and its processes may still be ending (the cluster counts as running
+   * until they are gone, and a start would fail).
    */
-  private async waitForShutdownToEnd(env: StrategyEnv, source: PostgresOnHost) {
-    if ((await source.status(env.signal)) !== 'running') return;
-    const state = (await source.controlData(env.signal))['Database cluster state'];
-    if (state !== 'shut down') return;
-    await this.waitUntil(env, async () => (await source.status(env.signal)) !== 'running', "the source database's shutdown to end");
+  private async statusOnceShutDown(env: StrategyEnv, source: PostgresOnHost) {
+    const status = await source.status(env.signal);
+    if (status !== 'running' || (await source.controlData(env.signal))['Database cluster state'] !== 'shut down') return status;
+    let now: Awaited<ReturnType<PostgresOnHost['status']>> = status;
+    await this.waitUntil(env, async () => (now = await source.status(env.signal)) !== 'running', "the source database's shutdown to end");
+    return now;
   }
 
   /**

@@ -7,6 +7,7 @@ import { migrationParamsSchema } from './params';
 import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource, watchTransferEnd } from './rsync';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
+import { testStrategyEnv } from '../testing/strategyEnv';
 
 const JOB = '7c6c4d26-1ad8-4bd1-8973-8348c30c5b36';
 
@@ -34,18 +35,7 @@ function env(source: HostShell): StrategyEnv {
     target: { host: 'target.example', username: 'root', hostKey: 'SHA256:dGFyZ2V0LWtleQ', hostPublicKey: generateSshKeyPair('target').publicKey, privateKey: key('t') },
     peer: { identityFile: '/root/.ssh/migration_ed25519' },
   });
-  return {
-    jobId: JOB,
-    params,
-    source,
-    target: { role: 'target', run: async () => ({ exitCode: 0, stdout: '', stderr: '' }) },
-    signal: new AbortController().signal,
-    checkpoint: {},
-    saveCheckpoint: async () => {},
-    log: async () => {},
-    sleep: async () => {},
-    now: () => 0,
-  };
+  return testStrategyEnv({ jobId: JOB, params, source, now: () => 0 });
 }
 
 const pass = (mode: 'live' | 'final' | 'verify' | 'rehearsal') => ({ sourcePath: '/var/lib/app/', targetPath: '/var/lib/app/', mode });
