@@ -102,6 +102,11 @@ describe('backup jobs against the PVE simulator', () => {
     const foreign = await create('backup.restore', { guest: { ...GUEST, vmid: 104 }, volid, storage: 'local-zfs' });
     await engine.runUntilIdle();
     expect((await service.get(foreign)).status).toBe('failed');
+    // Another guest's number elsewhere in the volume id (here the storage's name) does not make it that guest's archive.
+    const disguised = await create('backup.restore', { guest: { ...GUEST, vmid: 104 }, volid: volid.replace(/^[^:]+/, 'nas-104-a'), storage: 'local-zfs' });
+    await engine.runUntilIdle();
+    expect((await service.get(disguised)).status).toBe('failed');
+    expect(JSON.stringify((await service.get(disguised)).error)).toMatch(/is not a backup of guest 104/);
   });
 
   it('restores the archive of a guest destroyed since (a former guest after a migration) as a new guest', async () => {

@@ -3,7 +3,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { JobKind } from '../jobs/types';
 import { DrillStore } from './DrillStore';
 import { clientOf, ensureRunning, ensureStopped, isolateRestoredGuest, NetworkIsolation, removeGuest, restoreArchive } from './guestSteps';
-import { DrillParams, drillParams, RestoreParams, restoreParams } from './params';
+import { archiveVmidOf, DrillParams, drillParams, RestoreParams, restoreParams } from './params';
 import { RestoreVerification, RestoreVerifyDeps, verifyRestore } from './verifyRestore';
 
 /** How restores are verified beyond "it runs": manifests recorded with backups and file access to guests. */
@@ -22,7 +22,7 @@ async function sourceHostname(clusters: PveClustersService, params: { guest: Res
 }
 
 function ownArchive(params: RestoreParams) {
-  if (!params.volid.includes(`-${params.guest.vmid}-`)) {
+  if (archiveVmidOf(params.volid) !== params.guest.vmid) {
     throw new PermanentJobError(`${params.volid} is not a backup of guest ${params.guest.vmid}`);
   }
 }
