@@ -1,7 +1,9 @@
 /**
  * Migration benchmark: the same data set (default 512 MB in 2,000 files plus a 1,000,000-row table) moved
  * between two local "hosts" (sshd + own data root each, a real PostgreSQL primary; as root each host is
- * a network namespace on a bridge, else both are on loopback ports: `network=` says which) twice in one run:
+ * a network namespace on a bridge, else both are on loopback ports: `network=` says which; as root each
+ * host's root is an ext4 image of its own, loop-mounted, else a directory: `host_filesystems=` says which)
+ * twice in one run:
  * once the naive way (stop the app and the database, copy everything host to host, start on the target),
  * once with the `instance.migrate` job (live sync, catch-up, quiesce, final delta, verify, promote).
  * A writer commits rows and writes files on the source throughout our migration. The app (that writer, its
@@ -42,6 +44,8 @@ import { AppProcess, FIRST_WRITE_TABLE } from './support/migrationApp';
 const FILES = Number(process.env.MIGRATION_BENCH_FILES ?? 2000);
 const FILE_BYTES = Number(process.env.MIGRATION_BENCH_FILE_BYTES ?? 256_000);
 const ROWS = Number(process.env.MIGRATION_BENCH_ROWS ?? 1_000_000);
+/** Each host's own filesystem (a sparse image: only what is written takes space): both copies of the data and WAL. */
+const HOST_FS_BYTES = Math.max(8e9, 8 * (FILES * FILE_BYTES + ROWS * 200));
 
 function print(name: string, value: number | string) {
   process.stdout.write(`${name}=${typeof value === 'number' ? Number(value.toFixed(3)) : value}\n`);
@@ -159,7 +163,7 @@ async function rawPipeThroughput(
 }
 
 async function main() {
-  const hosts = await startMigrationHosts();
+  const hosts = await startMigrationHosts({ ownFilesystemBytes: HOST_FS_BYTES });
   const app = AppProcess.start({
     source: { root: hosts.source.root, pg: hosts.source.pg },
     target: { root: hosts.target.root, pg: hosts.target.pg },
@@ -178,6 +182,7 @@ async function main() {
     print('data_database_dir_mb', Number(execFileSync('du', ['-sb', hosts.source.pg.dataDir]).toString().split('\t')[0]) / 1e6);
     print('cores', cpus().length);
     print('network', hosts.network);
+    print('host_filesystems', hosts.filesystems);
     const input = migrationParams(hosts, { observeSeconds: 1 });
     const params = migrationParamsSchema.parse(input);
 

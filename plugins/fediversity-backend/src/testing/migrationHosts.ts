@@ -5,6 +5,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { generateSshKeyPair, parsePublicKeyLine, sha256Fingerprint } from '@fediversity/plugin-fediversity-node';
+import { mountOwnFilesystem } from './hostFilesystem';
 import { createHostNetwork, HostNetwork, NetworkHost } from './hostNetwork';
 
 /**
@@ -47,6 +48,8 @@ export interface MigrationHosts {
   dir: string;
   /** Namespaces on a bridge (real addresses) or loopback ports. */
   network: HostNetwork['kind'];
+  /** Whether each host has a filesystem of its own (`own-ext4`) or both are directories on this machine's. */
+  filesystems: 'own-ext4' | 'shared';
   source: TestHost;
   target: TestHost;
   username: string;
@@ -67,7 +70,12 @@ export interface MigrationHosts {
 
 const asRoot = process.getuid?.() === 0;
 
-type HostsOptions = { fsync?: boolean; walLevel?: 'replica' | 'logical' };
+type HostsOptions = {
+  fsync?: boolean;
+  walLevel?: 'replica' | 'logical';
+  /** Each host on a filesystem of its own of this size (see hostFilesystem.ts), where this machine allows. */
+  ownFilesystemBytes?: number;
+};
 
 /** Thrown when the namespaces were made but one host cannot reach the other over the bridge (filtered). */
 class BridgeBlockedError extends Error {}
@@ -234,8 +242,12 @@ class SshdProcess {
 
 async function startHosts(network: HostNetwork, options: HostsOptions, teardown: Teardown): Promise<MigrationHosts> {
   const dir = mkdtempSync(join(tmpdir(), 'fediversity-migration-'));
-  // Removed after the network, which ends whatever still runs on the hosts.
-  teardown.addFirst(() => rmSync(dir, { recursive: true, force: true }));
+  const unmounts: Array<() => void> = [];
+  // Unmounted and removed after the network, which ends whatever still runs on the hosts.
+  teardown.addFirst(() => {
+    for (const unmount of unmounts) unmount();
+    rmSync(dir, { recursive: true, force: true });
+  });
   chmodSync(dir, 0o755);
   const username = userInfo().username;
   const osUser = asRoot ? 'postgres' : username;
@@ -255,6 +267,8 @@ async function startHosts(network: HostNetwork, options: HostsOptions, teardown:
   for (const role of ['source', 'target'] as const) {
     const place = network.hosts[role];
     const root = join(dir, role);
+    const unmount = options.ownFilesystemBytes ? mountOwnFilesystem(join(dir, `${role}.ext4`), root, options.ownFilesystemBytes) : undefined;
+    if (unmount) unmounts.push(unmount);
     mkdirSync(join(root, 'etc/ssh'), { recursive: true });
     mkdirSync(join(root, 'var/lib/pg'), { recursive: true });
     if (asRoot) chownSync(join(root, 'var/lib/pg'), uidOf(osUser), gidOf(osUser));
@@ -336,6 +350,7 @@ async function startHosts(network: HostNetwork, options: HostsOptions, teardown:
   return {
     dir,
     network: network.kind,
+    filesystems: unmounts.length === hosts.length ? 'own-ext4' : 'shared',
     source,
     target,
     username,
