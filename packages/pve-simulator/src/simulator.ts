@@ -57,7 +57,7 @@ export interface PveSimulator {
   close(): Promise<void>;
 }
 
-// eslint-disable-next-line no-restricted-syntax -- the demo topology is read from the source tree the dev simulator runs from (npm start, tests); it is not in the package's files
+// eslint-disable-next-line no-restricted-syntax -- one level up from src/ (npm start, tests) and from dist/ (a build) is the package root, which ships topologies/ (package.json files)
 export const DEMO_TOPOLOGY = path.resolve(__dirname, '..', 'topologies', 'demo.yaml');
 
 export function implementedMethodKeys(): string[] {
