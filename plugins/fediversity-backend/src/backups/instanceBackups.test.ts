@@ -46,6 +46,25 @@ describe('listInstanceBackups', () => {
     ]);
   });
 
+  it('lists an archive of a reused VMID on a shared storage once, under the guest that had the instance when it was taken', async () => {
+    const moved = Date.parse('2026-11-20T12:00:00Z');
+    const archive = (day: string, at: number) => ({ volid: `nas:backup/vzdump-lxc-101-2026_11_${day}-02_00_00.tar.zst`, ctime: at / 1000 });
+    // The instance left guest 101 on pve-b, which was destroyed; the new guest on pve-a got 101 again.
+    const client = {
+      listStorages: async () => [{ storage: 'nas', shared: 1 }],
+      listBackups: async () => [archive('19', moved - 86_400_000), archive('21', moved + 86_400_000)],
+      listSnapshots: async () => [{ name: 'before-upgrade', snaptime: moved / 1000 + 3600 }],
+    };
+    const clusters = new StaticPveClusters([{ name: 'demo', client } as unknown as PveCluster]);
+    const former = [{ cluster: 'demo', node: 'pve-b', vmid: 101, movedAt: new Date(moved).toISOString() }];
+    const { items } = await listInstanceBackups(clusters, { current: CURRENT, former });
+    expect(items.map(item => [item.id, item.guest.node, item.former ?? false])).toEqual([
+      ['nas:backup/vzdump-lxc-101-2026_11_21-02_00_00.tar.zst', 'pve-a', false],
+      ['before-upgrade', 'pve-a', false],
+      ['nas:backup/vzdump-lxc-101-2026_11_19-02_00_00.tar.zst', 'pve-b', true],
+    ]);
+  });
+
   it("names only the error's kind for failures that are not Proxmox's answers", async () => {
     const client = {
       listStorages: async (node: string) => {

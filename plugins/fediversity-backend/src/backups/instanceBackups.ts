@@ -21,6 +21,9 @@ export interface InstanceBackups {
   unavailable: UnavailableGuest[];
 }
 
+/** A guest the instance ran on before, with when it moved away (ISO time; the instance record's `movedAt`). */
+export type FormerGuestLocation = GuestLocation & { movedAt?: string };
+
 /** How long one former guest's listing may take: a cluster that went away must not hold up the whole listing. */
 export const FORMER_GUEST_LISTING_TIMEOUT_MS = 10_000;
 
@@ -33,22 +36,51 @@ export const FORMER_GUEST_LISTING_TIMEOUT_MS = 10_000;
  */
 export async function listInstanceBackups(
   clusters: PveClustersService,
-  guests: { current: GuestLocation; former: GuestLocation[] },
+  guests: { current: GuestLocation; former: FormerGuestLocation[] },
   options: { formerGuestTimeoutMs?: number } = {},
 ): Promise<InstanceBackups> {
   const timeoutMs = options.formerGuestTimeoutMs ?? FORMER_GUEST_LISTING_TIMEOUT_MS;
   const [current, former] = await Promise.all([
     listBackups(clusters, guests.current),
-    Promise.all(guests.former.map(guest => listFormerGuestArchives(clusters, guest, timeoutMs))),
+    Promise.all(guests.former.map(guest => listFormerGuestArchives(clusters, { cluster: guest.cluster, node: guest.node, vmid: guest.vmid }, timeoutMs))),
   ]);
-  const items: GuestBackupItem[] = [
-    ...current.map(item => ({ ...item, guest: guests.current })),
-    ...former.flatMap(listing => listing.items),
-  ];
+  const listed: GuestBackupItem[][] = [current.map(item => ({ ...item, guest: guests.current })), ...former.map(listing => listing.items)];
+  const items = onePerArchive(listed, guests.former.map(guest => (guest.movedAt ? Date.parse(guest.movedAt) : undefined)));
   return {
     items: items.sort((a, b) => (b.takenAt ?? 0) - (a.takenAt ?? 0)),
     unavailable: former.flatMap(listing => (listing.unavailable ? [listing.unavailable] : [])),
   };
+}
+
+/**
+ * Proxmox names archives by VMID, and a VMID freed by a decommission is handed out again: the guest an instance
+ * moved to can have its former guest's number, and where they share a storage both listings hold the same
+ * archives. Each archive is kept once, under the guest that had the instance when it was taken: the current
+ * guest since the newest former guest's move, former guest i between the move away from guest i + 1 and its own.
+ * `listed` is the current guest's listing, then the former guests' newest first; `movedAt` the former guests'
+ * moves (ms). Without a time to go by, the first listing that holds it keeps it. Snapshots are the current
+ * guest's alone and pass through.
+ */
+function onePerArchive(listed: GuestBackupItem[][], movedAt: Array<number | undefined>): GuestBackupItem[] {
+  // Listing 0 is the current guest's, held since movedAt[0]; listing j + 1 former guest j's, from movedAt[j + 1]
+  // (the move onto it) until movedAt[j].
+  const held = (index: number, takenAt: number) =>
+    takenAt >= (movedAt[index] ?? -Infinity) && takenAt < (index === 0 ? Infinity : movedAt[index - 1] ?? Infinity);
+  const kept = new Map<string, { item: GuestBackupItem; index: number }>();
+  const others: GuestBackupItem[] = [];
+  listed.forEach((items, index) => {
+    for (const item of items) {
+      if (item.type !== 'vzdump') {
+        others.push(item);
+        continue;
+      }
+      const key = `${item.guest.cluster}\0${item.id}`;
+      const first = kept.get(key);
+      if (!first) kept.set(key, { item, index });
+      else if (item.takenAt !== undefined && held(index, item.takenAt) && !held(first.index, item.takenAt)) kept.set(key, { item, index });
+    }
+  });
+  return [...others, ...[...kept.values()].map(({ item }) => item)];
 }
 
 interface FormerGuestListing {

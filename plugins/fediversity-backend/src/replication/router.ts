@@ -197,7 +197,7 @@ export function createReplicationRouter(options: ReplicationRouterOptions): expr
     const instance = await instanceOf(ref);
     const { items, unavailable } = await listInstanceBackups(
       options.clusters,
-      { current: guestOf(instance), former: instance.formerGuests.map(guestOf) },
+      { current: guestOf(instance), former: instance.formerGuests.map(guest => ({ ...guestOf(guest), movedAt: guest.movedAt })) },
       { formerGuestTimeoutMs: options.formerGuestTimeoutMs },
     );
     const withManifest = (await options.manifests?.backupIdsWithManifest(ref)) ?? new Set<string>();
