@@ -121,6 +121,7 @@ export async function startPveSimulator(options: PveSimulatorOptions = {}): Prom
       new Promise<void>(resolve => {
         server.close(() => resolve());
         server.closeAllConnections();
+        api.close();
       }),
   };
 }

@@ -32,8 +32,6 @@ interface Reply {
   empty?: boolean;
 }
 
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
-
 /**
  * The request pipeline of pveproxy/pvedaemon, in its order: authentication, method
  * lookup (501), URI/body parameter merge, permission check (403), proxying to the
@@ -41,6 +39,8 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
  */
 export class ApiServer {
   private readonly router: Router;
+  /** Ends the pauses of requests in flight (the 401 delay, fault delays); see close(). */
+  private readonly pauses = new Set<(error: Error) => void>();
 
   constructor(
     private readonly core: SimulatorCore,
@@ -48,6 +48,28 @@ export class ApiServer {
     private readonly options: ApiServerOptions,
   ) {
     this.router = new Router(routes);
+  }
+
+  /**
+   * Ends the pauses of the requests in flight, which then fail: a closed simulator keeps no timer running
+   * (a fault's `delayMs` of seconds would otherwise outlive the server and keep its process alive).
+   */
+  close(): void {
+    for (const end of [...this.pauses]) end(new Error('simulator closed'));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const pauses = this.pauses;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(end, ms);
+      pauses.add(end);
+      function end(error?: Error) {
+        clearTimeout(timer);
+        pauses.delete(end);
+        if (error) reject(error);
+        else resolve();
+      }
+    });
   }
 
   readonly listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -74,7 +96,7 @@ export class ApiServer {
       : (this.core.tickets.verify(req.headers.cookie, header(req, 'csrfpreventiontoken'), method) ??
         (loginCall ? { caller: ANONYMOUS } : { failure: 'No ticket' }));
     if ('failure' in auth) {
-      await sleep(this.options.authFailureDelayMs);
+      await this.sleep(this.options.authFailureDelayMs);
       return { status: 401, message: auth.failure, empty: true };
     }
     if (url.pathname.startsWith('/_sim/')) return this.handleAdmin(method, url.pathname, auth.caller, req.headers['content-type'], rawBody);
@@ -82,7 +104,7 @@ export class ApiServer {
 
     const fault = this.core.faults.takeRequestFault(method, relPath);
     if (fault) {
-      if (fault.delayMs) await sleep(fault.delayMs);
+      if (fault.delayMs) await this.sleep(fault.delayMs);
       if (fault.status !== undefined) return faultReply(fault.status, fault.message);
     }
     try {
