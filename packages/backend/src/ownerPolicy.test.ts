@@ -7,6 +7,7 @@ import request from 'supertest';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import fediversityPlugin, { permissionModuleFediversityPolicy } from '@fediversity/plugin-fediversity-backend';
+import { closingDatabaseServiceFactory } from './__testUtils__/closingDatabaseService';
 
 /**
  * The portal's default permission policy end to end: the real permission backend with our policy module,
@@ -63,6 +64,7 @@ it('lets only the owners of an entity run and see its jobs', async () => {
       permissionModuleFediversityPolicy,
       fediversityPlugin,
       httpAuthWithActors,
+      closingDatabaseServiceFactory,
       mockServices.rootConfig.factory({
         data: {
           permission: { enabled: true },

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as exported from './index';
+import { closingDatabaseServiceFactory } from './__testUtils__/closingDatabaseService';
 
 jest.setTimeout(60_000);
 
@@ -89,6 +90,7 @@ describe('openapi.yaml', () => {
       features: [
         ...(pluginFeatures as Parameters<typeof startTestBackend>[0]['features'] & unknown[]),
         httpRouter.factory,
+        closingDatabaseServiceFactory,
         staticPveClustersServiceFactory([]),
         mockServices.rootConfig.factory({ data: { fediversity: { allowInMemoryDatabase: true } } }),
       ],

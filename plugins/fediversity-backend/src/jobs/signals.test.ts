@@ -6,6 +6,7 @@ import { SignalPayload, SignalsService, signalsServiceRef } from '@backstage/plu
 import { JOB_SIGNAL_CHANNEL } from '@fediversity/plugin-fediversity-common';
 import request from 'supertest';
 import { fediversityPlugin } from '../plugin';
+import { closingDatabaseServiceFactory } from '../__testUtils__/closingDatabaseService';
 import { JobEngine } from './JobEngine';
 import { JobService } from './JobService';
 import { JobStore } from './JobStore';
@@ -239,6 +240,7 @@ describe('the plugin', () => {
     const backend = await startTestBackend({
       features: [
         fediversityPlugin,
+        closingDatabaseServiceFactory,
         createServiceFactory({ service: signalsServiceRef, deps: {}, factory: () => signals }),
         catalogServiceMock.factory({
           entities: [

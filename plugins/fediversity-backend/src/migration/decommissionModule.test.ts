@@ -2,6 +2,7 @@ import { mockCredentials, mockServices, startTestBackend } from '@backstage/back
 import { staticPveClustersServiceFactory } from '@fediversity/plugin-fediversity-node';
 import request from 'supertest';
 import { fediversityPlugin } from '../plugin';
+import { closingDatabaseServiceFactory } from '../__testUtils__/closingDatabaseService';
 import { fediversityModuleMigration } from './module';
 
 jest.setTimeout(60_000);
@@ -12,6 +13,7 @@ it('registers instance.decommission and mounts POST /migrations/:jobId/decommiss
     features: [
       fediversityPlugin,
       fediversityModuleMigration,
+      closingDatabaseServiceFactory,
       staticPveClustersServiceFactory([]),
       mockServices.rootConfig.factory({ data: { fediversity: { allowInMemoryDatabase: true } } }),
     ],

@@ -10,6 +10,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
 import { JobKind } from '../jobs/types';
 import { fediversityPlugin } from '../plugin';
+import { closingDatabaseServiceFactory } from '../__testUtils__/closingDatabaseService';
 
 jest.setTimeout(60_000);
 
@@ -89,6 +90,7 @@ beforeAll(async () => {
       fediversityPlugin,
       testKindsModule,
       ownerOnlyPermissions.factory,
+      closingDatabaseServiceFactory,
       mockServices.rootConfig.factory({
         data: { fediversity: { allowInMemoryDatabase: true, jobs: { tickSeconds: 1 } } },
       }),

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { INSTANCES_TOPIC } from '../../instances/types';
 import { pveClustersServiceFactory } from '../../proxmox';
 import { catalogModuleFediversityProxmox } from './module';
+import { closingDatabaseServiceFactory } from '../../__testUtils__/closingDatabaseService';
 
 jest.setTimeout(90_000);
 
@@ -38,6 +39,7 @@ describe('catalogModuleFediversityProxmox', () => {
         catalogModuleFediversityProxmox,
         servicesProbe,
         pveClustersServiceFactory,
+        closingDatabaseServiceFactory,
         mockServices.scheduler.factory({ includeInitialDelayedTasksOnStartup: true }),
         mockServices.rootConfig.factory({
           data: {
