@@ -69,6 +69,9 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
     `AllowUsers ${username}`,
     'Subsystem sftp internal-sftp',
     'PrintMotd no',
+    // bash run by sshd reads ~/.bashrc: the test machine's own (pyenv init, whose rehash waits forever on a
+    // lock a killed run left behind) must not run in every session, as it would not on a real host.
+    `SetEnv HOME=${dir}`,
     `LogLevel ${options.logLevel ?? 'ERROR'}`,
     '',
   ].join('\n');
