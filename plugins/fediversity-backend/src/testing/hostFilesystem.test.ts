@@ -1,0 +1,31 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { mountOwnFilesystem } from './hostFilesystem';
+
+describe('mountOwnFilesystem', () => {
+  it('gives a host a journaled ext4 of its own, and takes it away again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fediversity-hostfs-'));
+    try {
+      const root = join(dir, 'target');
+      const unmount = mountOwnFilesystem(join(dir, 'target.ext4'), root, 256 * 1024 * 1024);
+      // Elsewhere the host lives in a plain directory.
+      expect(unmount !== undefined).toBe(process.getuid?.() === 0 && existsSync('/dev/loop-control'));
+      if (!unmount) return;
+      expect(statSync(root).dev).not.toBe(statSync(dir).dev);
+      const [device, , type] = readFileSync('/proc/self/mounts', 'utf8')
+        .split('\n')
+        .map(line => line.split(' '))
+        .find(fields => fields[1] === root)!;
+      expect(type).toBe('ext4');
+      // jbd2 lists every journal it runs as <device>-<inodes>: this one has its own.
+      expect(readdirSync('/proc/fs/jbd2').some(name => name.startsWith(`${basename(device)}-`))).toBe(true);
+      writeFileSync(join(root, 'file'), 'data');
+      unmount();
+      expect(existsSync(join(root, 'file'))).toBe(false);
+      expect(existsSync(join(dir, 'target.ext4'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
