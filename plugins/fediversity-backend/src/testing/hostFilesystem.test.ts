@@ -6,9 +6,9 @@ import { mountOwnFilesystem } from './hostFilesystem';
 describe('mountOwnFilesystem', () => {
   it('gives a host a journaled ext4 of its own, and takes it away again', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fediversity-hostfs-'));
+    const root = join(dir, 'target');
+    let unmount = mountOwnFilesystem(join(dir, 'target.ext4'), root, 256 * 1024 * 1024);
     try {
-      const root = join(dir, 'target');
-      const unmount = mountOwnFilesystem(join(dir, 'target.ext4'), root, 256 * 1024 * 1024);
       // Elsewhere the host lives in a plain directory.
       expect(unmount !== undefined).toBe(process.getuid?.() === 0 && existsSync('/dev/loop-control'));
       if (!unmount) return;
@@ -22,9 +22,11 @@ describe('mountOwnFilesystem', () => {
       expect(readdirSync('/proc/fs/jbd2').some(name => name.startsWith(`${basename(device)}-`))).toBe(true);
       writeFileSync(join(root, 'file'), 'data');
       unmount();
+      unmount = undefined;
       expect(existsSync(join(root, 'file'))).toBe(false);
       expect(existsSync(join(dir, 'target.ext4'))).toBe(false);
     } finally {
+      unmount?.();
       rmSync(dir, { recursive: true, force: true });
     }
   });
