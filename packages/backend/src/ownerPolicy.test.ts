@@ -7,7 +7,7 @@ import request from 'supertest';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import permissionPlugin from '@backstage/plugin-permission-backend';
 import fediversityPlugin, { permissionModuleFediversityPolicy } from '@fediversity/plugin-fediversity-backend';
-import { closingDatabaseServiceFactory } from './__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from '@fediversity/plugin-fediversity-backend/testUtils';
 
 /**
  * The portal's default permission policy end to end: the real permission backend with our policy module,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import * as exported from './index';
-import { closingDatabaseServiceFactory } from './__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from './testUtils';
 
 jest.setTimeout(60_000);
 

@@ -6,7 +6,7 @@ import { SignalPayload, SignalsService, signalsServiceRef } from '@backstage/plu
 import { JOB_SIGNAL_CHANNEL } from '@fediversity/plugin-fediversity-common';
 import request from 'supertest';
 import { fediversityPlugin } from '../plugin';
-import { closingDatabaseServiceFactory } from '../__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from '../testUtils';
 import { JobEngine } from './JobEngine';
 import { JobService } from './JobService';
 import { JobStore } from './JobStore';

@@ -2,7 +2,7 @@ import { mockCredentials, mockServices, startTestBackend } from '@backstage/back
 import { staticPveClustersServiceFactory } from '@fediversity/plugin-fediversity-node';
 import request from 'supertest';
 import { fediversityPlugin } from '../plugin';
-import { closingDatabaseServiceFactory } from '../__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from '../testUtils';
 import { fediversityModuleMigration } from './module';
 
 jest.setTimeout(60_000);

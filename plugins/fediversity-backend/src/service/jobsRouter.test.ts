@@ -10,7 +10,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { fediversityJobKindsExtensionPoint } from '../jobs/extensionPoint';
 import { JobKind } from '../jobs/types';
 import { fediversityPlugin } from '../plugin';
-import { closingDatabaseServiceFactory } from '../__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from '../testUtils';
 
 jest.setTimeout(60_000);
 

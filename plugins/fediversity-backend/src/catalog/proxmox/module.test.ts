@@ -8,7 +8,7 @@ import request from 'supertest';
 import { INSTANCES_TOPIC } from '../../instances/types';
 import { pveClustersServiceFactory } from '../../proxmox';
 import { catalogModuleFediversityProxmox } from './module';
-import { closingDatabaseServiceFactory } from '../../__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from '../../testUtils';
 
 jest.setTimeout(90_000);
 

@@ -5,7 +5,7 @@ import catalogPlugin from '@backstage/plugin-catalog-backend';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import request from 'supertest';
 import { catalogModuleFediversityProcessor } from '../module';
-import { closingDatabaseServiceFactory } from '../../../__testUtils__/closingDatabaseService';
+import { closingDatabaseServiceFactory } from '../../../testUtils';
 
 /**
  * Starts the real catalog backend (@backstage/plugin-catalog-backend 4.0.0) with our processor module on one file

@@ -1,6 +1,6 @@
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { DatabaseManager } from '@backstage/backend-defaults/database';
-import { mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
 
 /**
  * startTestBackend's default database service (each plugin its own in-memory SQLite unless the config says
@@ -8,7 +8,8 @@ import { mockServices } from '@backstage/backend-test-utils';
  * shutdown (@backstage/backend-defaults 0.18.0) destroys none: its SQLite check calls `.includes` on the knex
  * config object, which throws inside a Promise.allSettled. Every pool then keeps its 1 s reaping interval
  * (SQLite pools never shrink below one connection), and jest force-exits the worker that ran the test.
- * Pass it among startTestBackend's features.
+ * Pass it among startTestBackend's features; other packages' tests import it from
+ * `@fediversity/plugin-fediversity-backend/testUtils`.
  */
 export const closingDatabaseServiceFactory = createServiceFactory({
   service: coreServices.database,
@@ -21,9 +22,7 @@ export const closingDatabaseServiceFactory = createServiceFactory({
     pluginMetadata: coreServices.pluginMetadata,
   },
   async createRootContext({ config, rootLifecycle, rootLogger }) {
-    const inMemory = mockServices.rootConfig({
-      data: { backend: { database: { client: 'better-sqlite3', connection: ':memory:' } } },
-    });
+    const inMemory = new ConfigReader({ backend: { database: { client: 'better-sqlite3', connection: ':memory:' } } });
     const manager = DatabaseManager.fromConfig(config.getOptional('backend.database') ? config : inMemory, {
       rootLifecycle,
       rootLogger,
