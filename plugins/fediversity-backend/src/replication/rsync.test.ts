@@ -66,7 +66,11 @@ describe('replicateFiles (rsync over SSH, host to host)', () => {
     const inode = async (gen: string) => (await stat(join(targetRoot, gen, 'media', 'f0'))).ino;
     expect(await inode(unchanged.generation)).toBe(await inode(first.generation));
 
-    await writeFile(join(source, 'media', 'f3'), randomBytes(16 * 1024));
+    // Same size, same second as the copy the last run saw: found by the mtime's fraction.
+    const f3 = join(source, 'media', 'f3');
+    const second = Math.floor((await stat(f3)).mtimeMs / 1000);
+    await writeFile(f3, randomBytes(16 * 1024));
+    await utimes(f3, second + 0.5, second + 0.5);
     const changed = await replicateFiles(options());
     expect(changed.transferredFiles).toBe(1);
     expect(changed.removedGenerations).toEqual([first.generation]);
@@ -77,11 +81,13 @@ describe('replicateFiles (rsync over SSH, host to host)', () => {
   it('finds a same-size, same-mtime rewrite only with checksums', async () => {
     if (typeof hosts === 'string') return;
     const { source, targetRoot, options } = await setup('checksum');
-    await replicateFiles(options());
+    // A whole second, which utimes sets exactly (mtimes are compared to the nanosecond).
     const file = join(source, 'media', 'f1');
-    const before = await stat(file);
+    const mtime = new Date('2026-11-25T20:00:00Z');
+    await utimes(file, mtime, mtime);
+    await replicateFiles(options());
     await writeFile(file, randomBytes(16 * 1024));
-    await utimes(file, before.atime, before.mtime);
+    await utimes(file, mtime, mtime);
     await replicateFiles(options());
     expect(treeHash(join(targetRoot, 'current'))).not.toBe(treeHash(source));
     await replicateFiles(options({ checksum: true }));

@@ -88,8 +88,9 @@ export async function replicateFiles(options: FilesReplicationOptions): Promise<
     });
     // --link-dest: files unchanged since the current generation become hard links, not copies (on the first
     // run there is none: rsync warns and copies). --mkpath creates the new generation's directory, so the run
-    // needs no separate command on the target first (rsync >= 3.2.3 on both hosts).
-    const extra = ['--mkpath', `--link-dest=${current}/`];
+    // needs no separate command on the target first (rsync >= 3.2.3 on both hosts). --modify-window=-1
+    // compares mtimes to the nanosecond: a same-size rewrite in the second of the last run is still copied.
+    const extra = ['--mkpath', `--link-dest=${current}/`, '--modify-window=-1'];
     const result = await source.run([argv[0], ...extra, ...argv.slice(1)], { signal, check: false });
     if (result.exitCode !== 0 && !(tolerateVanished && result.exitCode === RSYNC_VANISHED)) {
       throw new Error(`rsync failed with exit code ${result.exitCode}: ${result.stderr.trim().slice(-800)}`);
