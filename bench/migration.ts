@@ -24,10 +24,11 @@
  * all cores busy during the window).
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
  * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps; MIGRATION_BENCH_JOB_DB=<file> keeps the
- * job store there (default: a SQLite file in the hosts' directory; `:memory:` for none).
+ * job store there (default: a SQLite file in the hosts' directory; `:memory:` for none); MIGRATION_BENCH_PG_LOGS=<dir>
+ * keeps both clusters' logs (<dir>/source, <dir>/target), whose ms timestamps show the database's part of the window.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
@@ -291,6 +292,14 @@ async function main() {
     await knex.destroy();
   } finally {
     app.stop();
+    const pgLogs = process.env.MIGRATION_BENCH_PG_LOGS;
+    if (pgLogs) {
+      for (const [role, host] of [['source', hosts.source], ['target', hosts.target]] as const) {
+        const logs = join(host.root, 'var/lib/pg');
+        mkdirSync(join(pgLogs, role), { recursive: true });
+        for (const name of readdirSync(logs).filter(file => file.endsWith('.log'))) copyFileSync(join(logs, name), join(pgLogs, role, name));
+      }
+    }
     await hosts.stop();
   }
 }

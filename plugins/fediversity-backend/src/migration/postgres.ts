@@ -72,8 +72,9 @@ export class PostgresOnHost {
     return startReady(this.shell, this.scriptArgv(database), { gate: false, check: false });
   }
 
-  async fireQuery(ready: ReadyCommand, sql: string, signal?: AbortSignal): Promise<string> {
-    const result = await ready.fire(sql, signal);
+  /** `onStdout` is told psql's output as it comes: each statement's result as the statement ends. */
+  async fireQuery(ready: ReadyCommand, sql: string, signal?: AbortSignal, onStdout?: (text: string) => void): Promise<string> {
+    const result = await ready.fire(sql, signal, onStdout);
     if (result.exitCode !== 0) {
       throw new Error(`psql on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     }
@@ -174,22 +175,15 @@ export class PostgresOnHost {
 
   /**
    * As the SSH user, without switching to the cluster's (unlike pg_ctl, pg_controldata runs as root, and a
-   * user who cannot switch could not switch either way); LC_ALL=C keeps the field names in English. With
-   * `ready` (startControlData) the reading started before the window is fired instead.
+   * user who cannot switch could not switch either way); LC_ALL=C keeps the field names in English.
    */
-  async controlData(signal?: AbortSignal, ready?: ReadyCommand): Promise<Record<string, string>> {
+  async controlData(signal?: AbortSignal): Promise<Record<string, string>> {
     const argv = ['env', 'LC_ALL=C', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir];
-    const result = ready ? await ready.fire('', signal) : await this.shell.run(argv, { signal, check: false });
+    const result = await this.shell.run(argv, { signal, check: false });
     if (result.exitCode !== 0) {
       throw new Error(`pg_controldata on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     }
     return parseControlData(result.stdout);
-  }
-
-  /** controlData started ahead (readyCommands.ts): bash waits at the gate, then reads the file. */
-  startControlData(): ReadyCommand {
-    const script = [GATE_LINE, 'export LC_ALL=C', 'exec "$@"'].join('\n');
-    return startReady(this.shell, ['bash', '-c', script, 'bash', posix.join(this.pg.bin, 'pg_controldata'), '-D', this.pg.dataDir], { gate: true, check: false });
   }
 
   async majorVersion(signal?: AbortSignal): Promise<number> {

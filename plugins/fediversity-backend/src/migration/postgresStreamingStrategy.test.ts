@@ -1,6 +1,7 @@
 import { HostShell } from './hosts';
 import { MigrationParams } from './params';
 import { PostgresStreamingStrategy, promoteAfterSql, promotionState } from './postgresStreamingStrategy';
+import { ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
 import { testStrategyEnv } from '../testing/strategyEnv';
 
@@ -9,8 +10,16 @@ describe('the guarded promotion', () => {
     const sql = promoteAfterSql('0/D00DF10', false);
     expect(sql).toContain("pg_last_wal_replay_lsn() > '0/D00DF10'::pg_lsn");
     expect(sql).toMatch(/IF pg_is_in_recovery\(\) AND pg_last_wal_replay_lsn\(\) > '0\/D00DF10'::pg_lsn THEN\s+PERFORM pg_promote\(false\);\s+END IF;/);
-    // With `wait` the same session watches for the end of the promotion.
-    expect(promoteAfterSql('0/D00DF10', true)).toMatch(/pg_promote\(false\);\s+FOR attempt IN 1\.\.\d+ LOOP\s+EXIT WHEN NOT pg_is_in_recovery\(\);/);
+    const state = 'SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();';
+    expect(sql.trim().endsWith(state)).toBe(true);
+    // With `wait` the same session answers once the request is out, then watches for the end of the
+    // promotion (only where the guard passed) and answers again.
+    const waiting = promoteAfterSql('0/D00DF10', true);
+    expect(waiting.startsWith(sql)).toBe(true);
+    expect(waiting.slice(sql.length)).toMatch(
+      /^\s+DO \$\$\s+BEGIN\s+IF pg_is_in_recovery\(\) AND pg_last_wal_replay_lsn\(\) > '0\/D00DF10'::pg_lsn THEN\s+FOR attempt IN 1\.\.\d+ LOOP\s+EXIT WHEN NOT pg_is_in_recovery\(\);/,
+    );
+    expect(waiting.trim().endsWith(state)).toBe(true);
     // While it waits it asks again every round (a request PostgreSQL 15 can sleep on for 5 s), and a
     // promotion that completes in between does not fail the command.
     expect(promoteAfterSql('0/D00DF10', true)).toMatch(/PERFORM pg_sleep\(0\.002\);\s+BEGIN\s+PERFORM pg_promote\(false\);\s+EXCEPTION WHEN OTHERS THEN/);
@@ -72,5 +81,108 @@ describe('the rollback of a final sync', () => {
     })(host.run);
     await new PostgresStreamingStrategy('database').undoFinalSync(envFor(host));
     expect(starts(argvs)).toHaveLength(0);
+  });
+});
+
+describe('the switchover across the final sync and the verify', () => {
+  const CONTROL_DATA = 'Database cluster state:               shut down\nLatest checkpoint location:           0/D00DF10\nDatabase system identifier:           7712\n';
+
+  function deferred() {
+    let resolve!: () => void;
+    const promise = new Promise<void>(done => (resolve = done));
+    return { promise, resolve };
+  }
+
+  /**
+   * A source whose stop prints its early reading at once and exits when `exit` resolves, and a target whose
+   * guarded promotion answers once for the request and again when `promotionEnds` resolves.
+   */
+  function hosts() {
+    const exit = deferred();
+    const promotionEnds = deferred();
+    const runs: Array<{ role: string; argv: string[] }> = [];
+    const scripts: string[] = [];
+    const source: HostShell = {
+      role: 'source',
+      run: async (argv, options) => {
+        runs.push({ role: 'source', argv: [...argv] });
+        if (argv.some(word => word.includes('postmaster.pid'))) {
+          if ((await options?.stdin) !== 'go\n') return { exitCode: 125, stdout: '', stderr: '' };
+          options?.onStdout?.('shutdown checkpoint 0/D00DF10\n');
+          await exit.promise;
+          return { exitCode: 0, stdout: `shutdown checkpoint 0/D00DF10\n${CONTROL_DATA}`, stderr: '' };
+        }
+        if (argv.some(word => word.endsWith('pg_controldata'))) return { exitCode: 0, stdout: CONTROL_DATA, stderr: '' };
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
+    };
+    const target: HostShell = {
+      role: 'target',
+      run: async (argv, options) => {
+        runs.push({ role: 'target', argv: [...argv] });
+        const script = await options?.stdin;
+        if (!script) return { exitCode: 0, stdout: '', stderr: '' };
+        scripts.push(script);
+        options?.onStdout?.('t|7712|0/D00DF88\n');
+        await promotionEnds.promise;
+        options?.onStdout?.('f|7712|0/D00DF88\n');
+        return { exitCode: 0, stdout: 't|7712|0/D00DF88\nf|7712|0/D00DF88\n', stderr: '' };
+      },
+    };
+    return { source, target, exit, promotionEnds, runs, scripts };
+  }
+
+  function envFor(host: ReturnType<typeof hosts>, ready: ReadyCommands, finalSync?: Record<string, unknown>): StrategyEnv {
+    const postgres = { bin: '/usr/lib/postgresql/15/bin', dataDir: '/var/lib/postgresql/15/main', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres', address: '192.0.2.10' };
+    const params = { source: { host: '192.0.2.10', port: 22, username: 'postgres', pathPrefix: '/', postgres }, target: { host: '192.0.2.20', port: 22, username: 'postgres', pathPrefix: '/', postgres } };
+    return testStrategyEnv({
+      jobId: 'switchover-test',
+      params: params as unknown as MigrationParams,
+      source: host.source,
+      target: host.target,
+      ready: ready.forStrategy('switchover-test', 'postgres:database'),
+      finalSync,
+    });
+  }
+
+  const settledWithin = async (promise: Promise<unknown>, ms: number) =>
+    Promise.race([promise.then(() => true), new Promise<boolean>(resolve => setTimeout(() => resolve(false), ms))]);
+
+  it('ends the final sync once the promotion is requested; the verify takes both commands and waits for the promotion and the exit', async () => {
+    const host = hosts();
+    const ready = new ReadyCommands();
+    const strategy = new PostgresStreamingStrategy('database');
+    await strategy.prepareWindow(envFor(host, ready));
+
+    const finalSync = await strategy.finalSync(envFor(host, ready));
+    expect(finalSync).toMatchObject({ checkpointLsn: '0/D00DF10', promotionRequested: true, systemIdentifier: '7712', replayLsn: '0/D00DF88', startedAhead: 2 });
+    expect(host.scripts).toEqual([promoteAfterSql('0/D00DF10', true)]);
+
+    const runsBefore = host.runs.length;
+    const verifying = strategy.verify(envFor(host, ready, finalSync));
+    expect(await settledWithin(verifying, 50)).toBe(false);
+    host.exit.resolve();
+    expect(await settledWithin(verifying, 50)).toBe(false);
+    host.promotionEnds.resolve();
+    expect(await verifying).toMatchObject({ checkpointLsn: '0/D00DF10', systemIdentifier: '7712', promoted: true, watchedAhead: 2 });
+    // Nothing ran afresh: the control file's reading and the promotion's end were the final sync's commands'.
+    expect(host.runs.length).toBe(runsBefore);
+  });
+
+  it('after a crash (no commands kept) reads the control file and has the target promoted under the guard, waiting for the end', async () => {
+    const host = hosts();
+    host.exit.resolve();
+    host.promotionEnds.resolve();
+    const strategy = new PostgresStreamingStrategy('database');
+    const finalSync = { checkpointLsn: '0/D00DF10', promotionRequested: true, systemIdentifier: '7712', replayLsn: '0/D00DF88' };
+    host.target.run = (original => async (argv, options) => {
+      const sql = argv[argv.indexOf('-c') + 1];
+      return argv.includes('-c') ? original(argv, { ...options, stdin: sql }) : original(argv, options);
+    })(host.target.run);
+    expect(await strategy.verify(envFor(host, new ReadyCommands(), finalSync))).toMatchObject({ promoted: true, watchedAhead: 0 });
+    expect(host.runs.filter(run => run.role === 'source').map(run => run.argv.find(word => word.endsWith('pg_controldata')))).toEqual([
+      '/usr/lib/postgresql/15/bin/pg_controldata',
+    ]);
+    expect(host.scripts).toEqual([promoteAfterSql('0/D00DF10', true)]);
   });
 });

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { asUser } from './hosts';
+import { asUser, watchLines } from './hosts';
 import { assertLsn, LSN, lsnPosition, PostgresOnHost } from './postgres';
 import { ReadyCommand } from './readyCommands';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
@@ -146,15 +146,13 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   /**
    * While the app still serves: a checkpoint now leaves the shutdown checkpoint only what is written after
    * it; the final sync's two commands start (the source's stop waiting at its gate, the target's psql
-   * connected, waiting for its script), and the verify's reading of the source's control file, so the
-   * window does not pay for their sessions and processes.
+   * connected, waiting for its script), so the window does not pay for their sessions and processes.
    */
   async prepareWindow(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     await source.query('CHECKPOINT', env.signal);
     if (env.ready?.hasRoom('source')) env.ready.keep('stop', source.startStop('fast'));
     if (env.ready?.hasRoom('target')) env.ready.keep('promote', target.startQuery());
-    if (env.ready?.hasRoom('source')) env.ready.keep('control', source.startControlData());
   }
 
   /**
@@ -163,11 +161,10 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
    * wherever the command runs. That command's psql connects while the source stops, and gets its SQL as
    * soon as the checkpoint is known: from the stop script's early reading of the control file, once it
    * says "shut down" (the checkpoint record is flushed and no WAL can follow it), else from its reading
-   * after the exit. It watches the promotion to its end (while the files' final pass still runs); what it
-   * reports is the verify's evidence for the target. With the early reading the step does not wait for
-   * the source's processes to exit (the WAL senders' last exchange, then the exits: 20–50 ms): the verify
-   * reads the control file again (that reading starts as this step ends), and the rollback waits for a
-   * shutdown still under way.
+   * after the exit. The step ends when the request is out: the promotion's end (20–40 ms of PostgreSQL's
+   * own work, a new timeline) is the verify's to wait for, while the files are compared. Both commands
+   * run on and are kept for the verify: the stop's reading of the control file after the exit is the
+   * verify's evidence for the source, the promotion's end (the same psql watching it) the target's.
    */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
@@ -178,10 +175,16 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const stopped = this.stopSource(env, source, readyStop, tellEarly).then(lsn => ({ lsn, stopSeconds: (env.now() - started) / 1000 }));
     const known = Promise.race([early.then(lsn => ({ lsn, readEarlySeconds: (env.now() - started) / 1000 })), stopped]);
     const sql = known.then(({ lsn }) => promoteAfterSql(lsn, true));
+    let tellRequested!: (line: string) => void;
+    const requested = new Promise<string>(resolve => (tellRequested = resolve));
+    const onAnswer = watchLines(line => {
+      tellRequested(line);
+      return true;
+    });
     const answered = (
       readyPromote
         ? sql.then(
-            text => target.fireQuery(readyPromote, text, env.signal),
+            text => target.fireQuery(readyPromote, text, env.signal, onAnswer),
             error => {
               readyPromote.disarm();
               throw error;
@@ -190,19 +193,22 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
         : target.queryWhenReady(sql, env.signal)
     ).catch(() => undefined);
     // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
-    const [checkpoint, answer] = await Promise.all([known.then(value => value, error => ({ error })), answered]);
+    const [checkpoint, answer] = await Promise.all([
+      known.then(value => value, error => ({ error })),
+      Promise.race([requested, answered.then(output => output && firstLine(output))]),
+    ]);
     if ('error' in checkpoint) throw checkpoint.error;
     const checkpointLsn = checkpoint.lsn;
-    // Read early, the checkpoint is the verify's to confirm (it reads the control file again): the stop's
-    // own end is not waited for, its failure past this point changes nothing.
+    // Read early, the checkpoint is the verify's to confirm with the stop's reading after the exit (or a
+    // reading of its own, where that failed): the step does not wait for the source's processes to end.
     stopped.catch(() => undefined);
     // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
-    const promoted = answer === undefined ? await this.promoteAfter(env, checkpointLsn, { wait: true }) : promotionState(answer, checkpointLsn, { wait: true });
+    const request = answer ? promotionState(answer, checkpointLsn, { wait: false }) : await this.promoteAfter(env, checkpointLsn, { wait: false });
+    if (answer && readyPromote) env.ready?.keep('promotion', readyPromote);
+    if (readyStop) env.ready?.keep('stopped', readyStop);
     const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
     const timing = 'readEarlySeconds' in checkpoint ? { checkpointReadEarlySeconds: checkpoint.readEarlySeconds } : { stopSeconds: checkpoint.stopSeconds };
-    // The control file says "shut down" from here on: the verify's reading of it (started ahead) can run now.
-    env.ready?.fireEarly('control', '');
-    return { checkpointLsn, ...timing, seconds: (env.now() - started) / 1000, startedAhead, promoted: true, ...promoted };
+    return { checkpointLsn, ...timing, seconds: (env.now() - started) / 1000, startedAhead, promotionRequested: true, ...request };
   }
 
   /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
@@ -217,36 +223,42 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
 
   /**
    * The source's control file (cleanly shut down, still at the final sync's checkpoint, same system
-   * identifier) against what the final sync's session saw when the promotion ended; where the final sync
-   * recorded no promotion (a job from before it did), the target is asked at once, and promoted under the
-   * same guard if needed. A promoted target cannot return to recovery, so the recorded end still holds.
+   * identifier) against the target at the end of its promotion. Both readings are the final sync's
+   * commands where they still run (the stop's pg_controldata after the exit, the psql watching the
+   * promotion); otherwise (a rerun after a crash, a stop that failed after its early reading) they are
+   * made now, and the target is promoted under the same guard if it was not yet.
    */
   async verify(env: StrategyEnv) {
-    const { source } = this.clusters(env);
+    const { source, target } = this.clusters(env);
     const started = env.now();
     const requested = env.finalSync?.checkpointLsn;
     // A job whose final sync predates the recorded LSN reads it from the control file first.
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
-    const recorded = recordedPromotion(env.finalSync);
-    const readyControl = env.ready?.take('control');
-    const [fields, target] = await Promise.all([
-      source.controlData(env.signal, readyControl),
-      recorded ?? this.promoteAfter(env, checkpointLsn, { wait: true }),
+    const [stopped, promotion] = [env.ready?.take('stopped'), env.ready?.take('promotion')];
+    const [fields, promoted] = await Promise.all([
+      stopped ? source.fireStop(stopped, env.signal).catch(() => source.controlData(env.signal)) : source.controlData(env.signal),
+      promotion
+        ? target.fireQuery(promotion, '', env.signal).then(
+            output => promotionState(lastLine(output), checkpointLsn, { wait: true }),
+            () => this.promoteAfter(env, checkpointLsn, { wait: true }),
+          )
+        : this.promoteAfter(env, checkpointLsn, { wait: true }),
     ]);
     const finalCheckpoint = shutdownCheckpoint(fields);
     if (finalCheckpoint !== checkpointLsn) {
       throw new PermanentJobError(`Verification failed: the source wrote checkpoint ${finalCheckpoint} after the final sync's ${checkpointLsn}`);
     }
     const sourceId = fields['Database system identifier'];
-    if (sourceId !== target.systemIdentifier) {
-      throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${target.systemIdentifier})`);
+    if (sourceId !== promoted.systemIdentifier) {
+      throw new PermanentJobError(`Verification failed: system identifiers differ (${sourceId} vs ${promoted.systemIdentifier})`);
     }
     // After its promotion the replay position stays where recovery ended (it is empty only after a restart,
     // which then fails the verify: the rollback discards the copy, the safe side).
-    if (!LSN.test(target.replayLsn) || lsnPosition(target.replayLsn) <= lsnPosition(checkpointLsn)) {
+    if (!LSN.test(promoted.replayLsn) || lsnPosition(promoted.replayLsn) <= lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the target has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
-    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, controlReadAhead: readyControl !== undefined, seconds: (env.now() - started) / 1000 };
+    const watchedAhead = [stopped, promotion].filter(Boolean).length;
+    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, watchedAhead, seconds: (env.now() - started) / 1000 };
   }
 
   /** The promotion, where the verify did not end it already (a job from before it did); idempotent. */
@@ -271,7 +283,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
       await target.start(env.signal);
       return promote();
     });
-    return promotionState(answer, checkpointLsn, options);
+    return promotionState(lastLine(answer), checkpointLsn, options);
   }
 
   async isCutOver(env: StrategyEnv) {
@@ -414,12 +426,6 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   }
 }
 
-/** The end of the promotion as the final sync's session saw it, where it recorded one. */
-function recordedPromotion(finalSync?: Record<string, unknown>): { systemIdentifier: string; replayLsn: string } | undefined {
-  const { promoted, systemIdentifier, replayLsn } = finalSync ?? {};
-  return promoted === true && typeof systemIdentifier === 'string' && typeof replayLsn === 'string' ? { systemIdentifier, replayLsn } : undefined;
-}
-
 /** The source's last checkpoint from its control file, which must say it was shut down cleanly. */
 function shutdownCheckpoint(fields: Record<string, string>): string {
   if (fields['Database cluster state'] !== 'shut down') {
@@ -443,20 +449,24 @@ export function promotionState(answer: string, checkpointLsn: string, options: {
 }
 
 /**
- * See promoteAfter. Answers `in recovery|system identifier|replay LSN`. The loop's bound is REPLAY_WAIT_MS
- * at 2 ms per round, for the guard and the promotion each. Exported for tests.
+ * See promoteAfter. Answers `in recovery|system identifier|replay LSN` once the request is out (or the
+ * guard gave up) and, with `wait`, a second such line at the promotion's end: psql prints each statement's
+ * result as it ends. The loops' bound is REPLAY_WAIT_MS at 2 ms per round, for the guard and the
+ * promotion each; the watch runs only where the guard passed (the replay position only moves forward).
  *
  * The watch asks again every round. PostgreSQL 15 can take a request that comes as its WAL receiver goes
  * away (the source's last WAL just in) for a failed stream and sleep wal_retrieve_retry_interval (5 s)
  * before it acts on it; another request's signal wakes that sleep. The request goes out on the control
  * file's early reading, right about when that happens: asking again every fifth round, the standby's log
  * showed 10 ms between "received promote request" and "redo done". A request is a small file and a signal.
+ * The LSN is validated before it becomes SQL text. Exported for tests.
  */
 export function promoteAfterSql(lsn: string, wait: boolean): string {
   const checkpointLsn = assertLsn(lsn, 'checkpoint LSN');
   const rounds = REPLAY_WAIT_MS / 2;
   const passed = `pg_last_wal_replay_lsn() > '${checkpointLsn}'::pg_lsn`;
-  return `DO $$
+  const state = 'SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();';
+  const request = `DO $$
 BEGIN
   FOR attempt IN 1..${rounds} LOOP
     EXIT WHEN NOT pg_is_in_recovery() OR ${passed};
@@ -464,7 +474,15 @@ BEGIN
   END LOOP;
   IF pg_is_in_recovery() AND ${passed} THEN
     PERFORM pg_promote(false);
-${wait ? `    FOR attempt IN 1..${rounds} LOOP
+  END IF;
+END $$;
+${state}`;
+  if (!wait) return request;
+  return `${request}
+DO $$
+BEGIN
+  IF pg_is_in_recovery() AND ${passed} THEN
+    FOR attempt IN 1..${rounds} LOOP
       EXIT WHEN NOT pg_is_in_recovery();
       PERFORM pg_sleep(0.002);
       BEGIN
@@ -473,7 +491,15 @@ ${wait ? `    FOR attempt IN 1..${rounds} LOOP
         NULL; -- promoted in between: recovery is no longer in progress
       END;
     END LOOP;
-` : ''}  END IF;
+  END IF;
 END $$;
-SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();`;
+${state}`;
+}
+
+function firstLine(output: string): string {
+  return output.trim().split('\n')[0];
+}
+
+function lastLine(output: string): string {
+  return output.trim().split('\n').pop() ?? '';
 }
