@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { generateSshKeyPair, parsePublicKeyLine, sha256Fingerprint } from '@fediversity/plugin-fediversity-node';
+import { generateSshKeyPair, parsePublicKeyLine, sha256Fingerprint, testSshdConfig } from '@fediversity/plugin-fediversity-node';
 import { mountOwnFilesystem } from './hostFilesystem';
 import { createHostNetwork, HostNetwork, NetworkHost } from './hostNetwork';
 
@@ -175,27 +175,15 @@ class SshdProcess {
   async start() {
     if (this.child) return;
     const ssh = join(this.root, 'etc/ssh');
-    const config = [
-      `Port ${this.port}`,
-      `ListenAddress ${this.place.address}`,
-      `HostKey ${join(ssh, 'host_ed25519')}`,
-      `PidFile ${join(ssh, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(ssh, 'authorized_keys')}`,
-      'StrictModes no',
-      'UsePAM no',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'PermitRootLogin prohibit-password',
-      `AllowUsers ${this.username}`,
-      // HOME is the host's root too: the test machine's own ~/.bashrc (pyenv init: ~0.8 s) must not run
-      // in every session, as it would not on a real host.
-      `SetEnv FEDIVERSITY_HOST_ROOT=${this.root} HOME=${this.root}`,
-      'MaxSessions 20',
-      'MaxStartups 50',
-      'LogLevel ERROR',
-      '',
-    ].join('\n');
+    const config = testSshdConfig({
+      port: this.port,
+      listenAddress: this.place.address,
+      dir: ssh,
+      username: this.username,
+      // HOME is the host's root too (see testSshdConfig).
+      environment: { HOME: this.root, FEDIVERSITY_HOST_ROOT: this.root },
+      extra: ['MaxSessions 20', 'MaxStartups 50'],
+    });
     writeFileSync(join(ssh, 'sshd_config'), config);
     if (asRoot && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     // nsenter execs sshd (no fork), so this child is the listening sshd and its sessions are its children.

@@ -38,4 +38,6 @@ export { generateSshKeyPair, loadOrCreateSshKeyPair } from './keys';
 export type { SshKeyPair } from './keys';
 export { startTestSshd } from './testing/testSshd';
 export type { TestSshd, TestSshdOptions } from './testing/testSshd';
+export { testSshdConfig } from './testing/testSshdConfig';
+export type { TestSshdConfigOptions } from './testing/testSshdConfig';
 export { PUBLISH_GENERATION_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from './fixedScripts';

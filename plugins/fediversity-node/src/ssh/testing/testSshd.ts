@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { generateSshKeyPair } from '../keys';
 import { sha256Fingerprint, parsePublicKeyLine } from '../hostKeys';
 import { freeLoopbackPort, waitForTcpPort } from './freePort';
+import { testSshdConfig } from './testSshdConfig';
 
 /** A real OpenSSH server on 127.0.0.1 for tests, accepting one fresh key for the current user. */
 export interface TestSshd {
@@ -53,28 +54,15 @@ export async function startTestSshd(options: TestSshdOptions = {}): Promise<Test
   await writeFile(join(dir, 'host_ed25519'), hostKey.privateKey, { mode: 0o600 });
   await writeFile(join(dir, 'authorized_keys'), `${client.publicKey}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'client_ed25519'), client.privateKey, { mode: 0o600 });
-  const config = [
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${join(dir, 'host_ed25519')}`,
-    `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    // The temp dir lives under world-writable /tmp, which StrictModes would reject.
-    'StrictModes no',
-    'UsePAM no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PubkeyAuthentication yes',
-    'PermitRootLogin prohibit-password',
-    `AllowUsers ${username}`,
-    'Subsystem sftp internal-sftp',
-    'PrintMotd no',
-    // bash run by sshd reads ~/.bashrc: the test machine's own (pyenv init, whose rehash waits forever on a
-    // lock a killed run left behind) must not run in every session, as it would not on a real host.
-    `SetEnv HOME=${dir}`,
-    `LogLevel ${options.logLevel ?? 'ERROR'}`,
-    '',
-  ].join('\n');
+  const config = testSshdConfig({
+    port,
+    listenAddress: '127.0.0.1',
+    dir,
+    username,
+    environment: { HOME: dir },
+    logLevel: options.logLevel,
+    extra: ['Subsystem sftp internal-sftp', 'PrintMotd no'],
+  });
   await writeFile(join(dir, 'sshd_config'), config);
   if (process.getuid?.() === 0 && !existsSync('/run/sshd')) {
     // sshd's privilege-separation directory, normally created by the service unit.
