@@ -70,7 +70,12 @@ function rawPipeToDisk(hosts: TestSshHosts, source: CommandRunner, dir: string, 
 function counting(runner: CommandRunner) {
   let count = 0;
   return {
-    runner: { run: (argv: readonly string[], options?: Parameters<CommandRunner['run']>[1]) => (count++, runner.run(argv, options)) },
+    runner: {
+      run: (argv: readonly string[], options?: Parameters<CommandRunner['run']>[1]) => {
+        count++;
+        return runner.run(argv, options);
+      },
+    },
     take: () => {
       const taken = count;
       count = 0;

@@ -41,7 +41,7 @@ function main() {
     }, STOP_GRACE_MS).unref();
   };
 
-  for (const part of parts) {
+  const start = part => {
     const child = spawn(backstageCli, ['package', 'start'], {
       cwd: path.join(root, part.dir),
       stdio: 'inherit',
@@ -66,7 +66,8 @@ function main() {
       }
       if (running.size === 0) process.exit(exitCode);
     });
-  }
+  };
+  parts.forEach(start);
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => stopAll(signal === 'SIGHUP' ? 'SIGTERM' : signal));
