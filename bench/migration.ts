@@ -20,7 +20,9 @@
  * cipher, the median of three; also the files' pass alone, which shares the cores with the base backup, and
  * both vs plain ssh's default cipher), lost_writes, and where our window goes: downtime_{quiesce,final_sync,verify,cut_over,
  * first_write}_s (each from its step's start to the next one's, so they add up to downtime_s) plus the
- * strategies' own timings inside the final sync and the verify, and downtime_cpu_busy_share (the share of
+ * strategies' own timings inside the final sync and the verify, PostgreSQL's own part from its logs
+ * (downtime_postgres_shutdown_s: the source's fast shutdown request to its shutdown checkpoint's end;
+ * downtime_postgres_promotion_s: the target's promote request to its first writable moment), and downtime_cpu_busy_share (the share of
  * all cores busy during the window).
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
  * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps; MIGRATION_BENCH_JOB_DB=<file> keeps the
@@ -72,6 +74,23 @@ function cpuSampler() {
       return 1 - (last.idle - first.idle) / (last.total - first.total);
     },
   };
+}
+
+/**
+ * A host's PostgreSQL log lines between `from` and `to` (ms since the epoch), from its logs' default prefix
+ * (`%m [%p] `, UTC as initdb sets log_timezone here); none where the timestamps are in another zone.
+ */
+function postgresLog(root: string, from: number, to: number): Array<{ at: number; message: string }> {
+  const directory = join(root, 'var/lib/pg');
+  const lines: Array<{ at: number; message: string }> = [];
+  for (const name of readdirSync(directory).filter(file => file.endsWith('.log'))) {
+    for (const line of readFileSync(join(directory, name), 'utf8').split('\n')) {
+      const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) (?:UTC|GMT) \[\d+\] (.*)$/.exec(line);
+      const at = match ? Date.parse(`${match[1]}T${match[2]}Z`) : NaN;
+      if (match && at >= from && at <= to) lines.push({ at, message: match[3] });
+    }
+  }
+  return lines.sort((a, b) => a.at - b.at);
 }
 
 async function connect(hosts: MigrationHosts, role: 'source' | 'target') {
@@ -259,6 +278,17 @@ async function main() {
       }
     }
     print('job_reported_downtime_s', cutOver.downtimeSeconds);
+    // PostgreSQL's own part of the window, from the clusters' logs (ms timestamps, the same clock).
+    const sourceLog = postgresLog(hosts.source.root, windowStart, windowEnd);
+    const targetLog = postgresLog(hosts.target.root, windowStart, windowEnd);
+    const span = (log: typeof sourceLog, from: string, to: string) => {
+      const [start, end] = [log.find(line => line.message.includes(from)), log.find(line => line.message.includes(to))];
+      return start && end && end.at >= start.at ? (end.at - start.at) / 1000 : undefined;
+    };
+    const shutdown = span(sourceLog, 'received fast shutdown request', 'checkpoint complete');
+    const promotion = span(targetLog, 'received promote request', 'database system is ready to accept connections');
+    if (shutdown !== undefined) print('downtime_postgres_shutdown_s', shutdown);
+    if (promotion !== undefined) print('downtime_postgres_promotion_s', promotion);
     const initial = step('initial-sync');
     const initialSeconds = (initial.finishedAt! - initial.startedAt!) / 1000;
     // The files' first pass alone: the database's base backup runs at the same time, on the same cores.
