@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Knex } from 'knex';
@@ -161,9 +161,13 @@ it('rolls back with the source serving when the source becomes unreachable befor
   expect(log).toMatch(/quiesce Step failed \(attempt 3\/3\): The source host is unreachable/);
   expect(log).toContain('Could not drop the replication slot on the source');
   expect(hosts.pgStatus(hosts.target)).not.toBe('running');
-  // The source host itself never stopped serving; its slot is left for an operator (reported above).
+  // The source host itself never stopped serving; its slot and the job's directory (the target's public
+  // key) are left for an operator, both reported.
+  expect(log).toContain(`Could not remove ${jobDirectory(id)} on the source`);
   await hosts.source.startSshd();
   expectSourceServing(id, { rollbackReachedSource: false });
+  expect(existsSync(jobDirectory(id))).toBe(true);
+  rmSync(jobDirectory(id), { recursive: true, force: true });
 });
 
 it('waits for an approval that never comes with the source serving, and rolls back when cancelled', async () => {
