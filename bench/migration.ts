@@ -30,7 +30,7 @@
  * keeps both clusters' logs (<dir>/source, <dir>/target), whose ms timestamps show the database's part of the window.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
@@ -326,6 +326,7 @@ async function main() {
     if (pgLogs) {
       for (const [role, host] of [['source', hosts.source], ['target', hosts.target]] as const) {
         const logs = join(host.root, 'var/lib/pg');
+        if (!existsSync(logs)) continue;
         mkdirSync(join(pgLogs, role), { recursive: true });
         for (const name of readdirSync(logs).filter(file => file.endsWith('.log'))) copyFileSync(join(logs, name), join(pgLogs, role, name));
       }
