@@ -32,7 +32,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
 import { sshHostConnector } from '../plugins/fediversity-backend/src/migration/hosts';
 import { migrationJobKind } from '../plugins/fediversity-backend/src/migration/migrationJobKind';
@@ -76,15 +76,23 @@ function cpuSampler() {
   };
 }
 
+/** A test host's PostgreSQL log files (pg_ctl -l writes them next to the data directory). */
+function postgresLogFiles(root: string): string[] {
+  const directory = join(root, 'var/lib/pg');
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter(file => file.endsWith('.log'))
+    .map(file => join(directory, file));
+}
+
 /**
  * A host's PostgreSQL log lines between `from` and `to` (ms since the epoch), from its logs' default prefix
  * (`%m [%p] `, UTC as initdb sets log_timezone here); none where the timestamps are in another zone.
  */
 function postgresLog(root: string, from: number, to: number): Array<{ at: number; message: string }> {
-  const directory = join(root, 'var/lib/pg');
   const lines: Array<{ at: number; message: string }> = [];
-  for (const name of readdirSync(directory).filter(file => file.endsWith('.log'))) {
-    for (const line of readFileSync(join(directory, name), 'utf8').split('\n')) {
+  for (const file of postgresLogFiles(root)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
       const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) (?:UTC|GMT) \[\d+\] (.*)$/.exec(line);
       const at = match ? Date.parse(`${match[1]}T${match[2]}Z`) : NaN;
       if (match && at >= from && at <= to) lines.push({ at, message: match[3] });
@@ -325,10 +333,8 @@ async function main() {
     const pgLogs = process.env.MIGRATION_BENCH_PG_LOGS;
     if (pgLogs) {
       for (const [role, host] of [['source', hosts.source], ['target', hosts.target]] as const) {
-        const logs = join(host.root, 'var/lib/pg');
-        if (!existsSync(logs)) continue;
         mkdirSync(join(pgLogs, role), { recursive: true });
-        for (const name of readdirSync(logs).filter(file => file.endsWith('.log'))) copyFileSync(join(logs, name), join(pgLogs, role, name));
+        for (const file of postgresLogFiles(host.root)) copyFileSync(file, join(pgLogs, role, basename(file)));
       }
     }
     await hosts.stop();
