@@ -1,6 +1,7 @@
 import { PermanentJobError } from '../jobs/errors';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
+import { flushFilesystem } from './durability';
 import { HostRole, HostShell, hostPath } from './hosts';
 import {
   assertIdentical,
@@ -163,9 +164,14 @@ export class FilesStrategy implements MigrationStrategy {
       const targetPath = hostPath(env.params.target, directory);
       const [sourceClock, targetClock] = await Promise.all([readClock(env.source, env.signal), readClock(env.target, env.signal)]);
       const outcome = await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'rehearsal' });
+      // The copy so far goes to disk now, while the source serves: the window's flush is left only what
+      // the final pass writes.
+      const flushStarted = env.now();
+      await flushFilesystem(env.target, targetPath, env.signal);
       await env.log(`Verify rehearsed before the window for ${directory}`, {
         seconds: outcome.seconds,
         differences: outcome.differences.length,
+        flushSeconds: (env.now() - flushStarted) / 1000,
       });
       if (sourceClock === undefined || targetClock === undefined) continue;
       const window: ChangeWindow = {
@@ -200,8 +206,8 @@ export class FilesStrategy implements MigrationStrategy {
       ready.keep(`final:${directory}`, startFinalPass(env, this.finalPass(env, directory, window)));
     }
     if (!listingsProve(window) || !ready.hasRoom('source') || !ready.hasRoom('target')) return;
-    ready.keep(`list:${directory}:source`, startListAndHash(env.source, hostPath(env.params.source, directory), hashSince(window, 'source')));
-    ready.keep(`list:${directory}:target`, startListAndHash(env.target, hostPath(env.params.target, directory), hashSince(window, 'target')));
+    ready.keep(`list:${directory}:source`, startListAndHash(env.source, hostPath(env.params.source, directory), hashSince(window, 'source'), { flush: false }));
+    ready.keep(`list:${directory}:target`, startListAndHash(env.target, hostPath(env.params.target, directory), hashSince(window, 'target'), { flush: true }));
   }
 
   async catchUp(env: StrategyEnv): Promise<CatchUpRound> {
@@ -260,9 +266,10 @@ export class FilesStrategy implements MigrationStrategy {
   }
 
   /**
-   * The target must equal the source. With the rehearsal's facts (see prepareWindow) only the trees'
-   * listings and the files changed since are compared; without them (a host that cannot tell its clock,
-   * or an unusual name in the rehearsal's output) every byte is compared with `rsync -c -n`.
+   * The target must equal the source, and be on its disk. With the rehearsal's facts (see prepareWindow)
+   * only the trees' listings and the files changed since are compared, the target's listing made after its
+   * filesystem is flushed; without them (a host that cannot tell its clock, or an unusual name in the
+   * rehearsal's output) every byte is compared with `rsync -c -n` while the target is flushed.
    */
   async verify(env: StrategyEnv) {
     const started = env.now();
@@ -277,7 +284,11 @@ export class FilesStrategy implements MigrationStrategy {
       const window = windows[directory];
       const outcome = window ? await this.verifyChanged(env, directory, window) : undefined;
       if (outcome === undefined) {
-        assertIdentical(directory, await rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'verify' }));
+        const [comparison] = await Promise.all([
+          rsyncFromSource(env, { sourcePath: `${sourcePath}/`, targetPath: `${targetPath}/`, mode: 'verify' }),
+          flushFilesystem(env.target, targetPath, env.signal),
+        ]);
+        assertIdentical(directory, comparison);
         fullCompares++;
       } else {
         assertIdentical(directory, { exitCode: 0, seconds: 0, differences: outcome.differences });
@@ -304,7 +315,7 @@ export class FilesStrategy implements MigrationStrategy {
     let listedAhead = 0;
     const list = (host: HostShell, path: string) => {
       const ready = env.ready?.take<HostListing | undefined>(`list:${directory}:${host.role}`);
-      if (!ready) return listAndHash(host, path, hashSince(window, host.role), env.signal);
+      if (!ready) return listAndHash(host, path, hashSince(window, host.role), env.signal, { flush: host.role === 'target' });
       listedAhead++;
       return fireListAndHash(ready, env.signal);
     };

@@ -238,7 +238,12 @@ describe('IdentityStrategy.finalSync of a job prepared without it', () => {
     const target = recordingHost('target');
     await expect(strategy.finalSync(envFor(source, target))).resolves.toEqual({ copied: true });
     expect(source.argvs.map(argv => argv[0])).toEqual(['sh', 'rsync', 'rsync']);
-    expect(target.argvs.map(argv => argv[0])).toEqual(['sh']);
+    // The copy is flushed to the target's disk: each target directory's filesystem.
+    expect(target.argvs).toEqual([
+      expect.arrayContaining(['sh']),
+      ['sync', '-f', '--', join(targetRoot, 'etc/app')],
+      ['sync', '-f', '--', join(targetRoot, 'srv/app')],
+    ]);
     await expect(strategy.verify(envFor(source, target))).resolves.toEqual({ identityEqual: true, startedAhead: 0 });
   });
 

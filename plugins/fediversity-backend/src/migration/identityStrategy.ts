@@ -4,6 +4,7 @@ import { PermanentJobError } from '../jobs/errors';
 import { CommandResult, HostShell, hostPath } from './hosts';
 import { MigrationHost } from './params';
 import { GATE_LINE, startReady } from './readyCommands';
+import { flushFilesystem } from './durability';
 import { ensurePeerTrust, removeJobDirectory, rsyncFromSource } from './rsync';
 import { MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -121,17 +122,22 @@ export class IdentityStrategy implements MigrationStrategy {
     if (this.paths.length) await removeJobDirectory(env);
   }
 
+  /** The identity copied host to host, then flushed to the target's disk (see flushFilesystem). */
   private async copy(env: StrategyEnv, options: { knownHostsWritten?: boolean } = {}) {
     if (!this.paths.length) return;
     if (!options.knownHostsWritten) await ensurePeerTrust(env);
+    const targetDirectories = new Set<string>();
     for (const path of this.paths) {
+      const targetDirectory = posix.dirname(hostPath(env.params.target, path));
       await rsyncFromSource(env, {
         sourcePath: hostPath(env.params.source, path),
-        targetPath: `${posix.dirname(hostPath(env.params.target, path))}/`,
+        targetPath: `${targetDirectory}/`,
         mode: 'final',
         delete: false,
       });
+      targetDirectories.add(targetDirectory);
     }
+    await Promise.all([...targetDirectories].map(directory => flushFilesystem(env.target, directory, env.signal)));
   }
 
   private hosts(env: StrategyEnv) {

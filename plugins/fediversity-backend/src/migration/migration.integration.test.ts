@@ -5,6 +5,7 @@ import { sshHostConnector } from './hosts';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
 import { AppWriter, lostWrites, MemoryDnsProvider, migrationParams, PORTAL_KEY_REF, seedSourceData } from '../testing/migrationFixtures';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
+import { dirtyFiles } from '../testing/dirtyPages';
 
 /**
  * End to end on two real hosts (sshd each, own data root) and a real PostgreSQL primary → standby:
@@ -66,6 +67,10 @@ it('migrates files, identity and database with zero loss while the app writes', 
   expect(hosts.psql(hosts.target, 'SELECT pg_is_in_recovery()')).toBe('f');
   expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
   expect(treeHash(join(hosts.target.root, '/srv/app/identity'))).toBe(treeHash(join(hosts.source.root, '/srv/app/identity')));
+  // The copy is on the target's disk, not only in its page cache (Linux writes back after 30 s): a target
+  // that crashed after the cut-over keeps every file.
+  expect(dirtyFiles(join(hosts.target.root, FILES_PATH))).toEqual({});
+  expect(dirtyFiles(join(hosts.target.root, '/srv/app/identity'))).toEqual({});
   expect(lostWrites(hosts, hosts.target, writer)).toEqual([]);
   const targetHashes = tableHashes(hosts, hosts.target);
   hosts.pgStart(hosts.source);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostShell } from './hosts';
@@ -199,6 +199,21 @@ describe('listAndHash: the listing and the recent digests in one command', () =>
     expect(clockStepped(clock, listing.clock!)).toBe(false);
     expect((await listAndHash(local, source, clock.wall - 3600))!.digests.size).toBe(3);
     expect(await listAndHash(limited, source, clock.wall)).toBeUndefined();
+  });
+
+  it('with flush, lists only once the tree\'s filesystem is on disk, and not at all if it cannot be', async () => {
+    // `sync` first on the PATH records where and how it ran, and fails once `fail` exists.
+    const bin = join(base, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'sync'), `#!/bin/sh\n[ -e "${base}/fail" ] && exit 1\necho "$PWD $*" >> "${base}/synced"\n`, { mode: 0o755 });
+    const flushing: HostShell = { role: 'target', run: (argv, options) => local.run(['env', `PATH=${bin}:${process.env.PATH}`, ...argv], options) };
+    const clock = (await readClock(local))!;
+    expect(await listAndHash(flushing, target, clock.wall)).toBeDefined();
+    expect(existsSync(join(base, 'synced'))).toBe(false);
+    expect((await listAndHash(flushing, target, clock.wall, undefined, { flush: true }))?.entries.size).toBe(6);
+    expect(readFileSync(join(base, 'synced'), 'utf8')).toBe(`${target} -f .\n`);
+    writeFileSync(join(base, 'fail'), '');
+    expect(await listAndHash(flushing, target, clock.wall, undefined, { flush: true })).toBeUndefined();
   });
 
   it('refuses output it cannot read whole', () => {

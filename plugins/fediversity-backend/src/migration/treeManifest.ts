@@ -213,17 +213,19 @@ const TAGGED_FORMAT = `L\\0${FIELDS.map(field => `${field === '%P' ? '%p' : fiel
 /**
  * One command and one walk of the tree on the host: its clocks (shell builtins, no process), the listing,
  * and the digests of the regular files whose ctime is newer than `hashSince` (a guess of what (2) will
- * need: the comparison hashes what it lacks afterwards). Undefined where the host cannot print it (no
- * bash or GNU find: demo hosts) or, unless `vanishedAllowed` (the app still runs), where an entry vanished.
+ * need: the comparison hashes what it lacks afterwards). With `flush` the tree's filesystem is first
+ * written out to disk (flushFilesystem's `sync -f`), so a target's listing describes what survives a crash.
+ * Undefined where the host cannot print it (no bash or GNU find: demo hosts), where the flush failed or,
+ * unless `vanishedAllowed` (the app still runs), where an entry vanished.
  */
 export async function listAndHash(
   host: HostShell,
   root: string,
   hashSince: number,
   signal?: AbortSignal,
-  options: { vanishedAllowed?: boolean } = {},
+  options: { vanishedAllowed?: boolean; flush?: boolean } = {},
 ): Promise<HostListing | undefined> {
-  const result = await host.run(listAndHashArgv(root, hashSince, false), { signal, check: false });
+  const result = await host.run(listAndHashArgv(root, hashSince, { gate: false, flush: options.flush ?? false }), { signal, check: false });
   return listingOf(result, options);
 }
 
@@ -233,8 +235,8 @@ export async function listAndHash(
  * processes on two busy cores) may still run; the walk takes what that leaves. Its result is parsed as soon
  * as it arrives.
  */
-export function startListAndHash(host: HostShell, root: string, hashSince: number): ReadyListing {
-  const argv = ['nice', '-n', '10', ...listAndHashArgv(root, hashSince, true)];
+export function startListAndHash(host: HostShell, root: string, hashSince: number, options: { flush: boolean }): ReadyListing {
+  const argv = ['nice', '-n', '10', ...listAndHashArgv(root, hashSince, { gate: true, flush: options.flush })];
   return readingResult(startReady(host, argv, { gate: true, check: false }), result => listingOf(result));
 }
 
@@ -244,12 +246,13 @@ export function fireListAndHash(ready: ReadyListing, signal?: AbortSignal): Prom
   return ready.fire('', signal);
 }
 
-function listAndHashArgv(root: string, hashSince: number, gate: boolean): string[] {
+function listAndHashArgv(root: string, hashSince: number, options: { gate: boolean; flush: boolean }): string[] {
   const script = [
-    ...(gate ? [GATE_LINE] : []),
+    ...(options.gate ? [GATE_LINE] : []),
     // In the C locale $EPOCHREALTIME has a decimal point.
     'LC_ALL=C',
     'cd -- "$1" || exit',
+    ...(options.flush ? ['sync -f . || exit'] : []),
     'read -r boot idle < /proc/uptime || exit',
     'printf "C\\0%s\\0%s\\0" "$EPOCHREALTIME" "$boot"',
     'exec find . -printf "$3" \\( -type f -newerct "@$2" -exec b2sum -l 256 -z -- {} + \\)',

@@ -3,7 +3,7 @@ import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DemoGuest } from '../DemoGuest';
-import { chmodCommand, mkdirCommand, rmCommand, teeCommand } from './files';
+import { chmodCommand, mkdirCommand, rmCommand, syncCommand, teeCommand } from './files';
 import { makeTestGuest, runDemoCommand } from './testing/runDemoCommand';
 
 describe('demo file commands', () => {
@@ -65,6 +65,14 @@ describe('demo file commands', () => {
       expect(result.stderr).toMatch(/this demo host supports only `/);
     }
     expect(existsSync(local('x'))).toBe(false);
+  });
+
+  it('sync -f -- flushes paths inside the guest and fails on one that is missing or outside', async () => {
+    await mkdir(local('srv/flushed'), { recursive: true });
+    expect(await runDemoCommand(syncCommand, guest, ['sync', '-f', '--', '/srv/flushed'])).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await runDemoCommand(syncCommand, guest, ['sync', '-f', '--', '/srv/missing'])).toMatchObject({ exitCode: 1 });
+    expect((await runDemoCommand(syncCommand, guest, ['sync', '-f', '--', '/var/lib/out'])).exitCode).toBe(1);
+    expect((await runDemoCommand(syncCommand, guest, ['sync', '/srv/flushed'])).exitCode).toBe(1);
   });
 
   it('tee -- writes stdin to the file and to stdout', async () => {

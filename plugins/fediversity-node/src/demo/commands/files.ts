@@ -92,6 +92,29 @@ export const rmCommand: DemoCommand = async ({ argv, guest, stderr }) => {
   return status;
 };
 
+/**
+ * `sync -f -- <path>…` inside the guest: the migration's flush of a target's copy (syncfs). A demo guest's
+ * root is a directory of the server's filesystem, so each path's own file (or directory) is fsync'd.
+ */
+export const syncCommand: DemoCommand = async ({ argv, guest, stderr }) => {
+  const paths = operandsAfter(argv.slice(1), ['-f', '--']);
+  if (!paths?.length) return unsupportedForm(stderr, 'sync', ['sync -f -- <path>…']);
+  let status = 0;
+  for (const path of paths) {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(await guest.resolvePath(path), 'r');
+      await handle.sync();
+    } catch (error) {
+      stderr(`sync: error syncing '${path}': ${fileErrorText(error)}\n`);
+      status = 1;
+    } finally {
+      await handle?.close();
+    }
+  }
+  return status;
+};
+
 /** `tee -- <file>…`: stdin to the files (created or truncated) and to stdout, like tee. */
 export const teeCommand: DemoCommand = async ({ argv, guest, stdin, stdout, stderr, signal }) => {
   const paths = operandsAfter(argv.slice(1), ['--']);

@@ -1,7 +1,7 @@
 import { catCommand, falseCommand, hostnameCommand, ipCommand, sleepCommand, trueCommand } from './basic';
 import { testCommand } from './conditions';
 import { dfCommand, duCommand } from './diskUsage';
-import { chmodCommand, mkdirCommand, rmCommand, teeCommand } from './files';
+import { chmodCommand, mkdirCommand, rmCommand, syncCommand, teeCommand } from './files';
 import { findCommand, sha256sumCommand } from './find';
 import { demoNixosRebuildCommand, type NixosRebuildOptions } from './nixosRebuild';
 import { demoRsyncCommand } from './rsync';
@@ -36,6 +36,7 @@ export function defaultDemoCommands(options: NixosRebuildOptions = {}): Map<stri
     ['chmod', chmodCommand],
     ['rm', rmCommand],
     ['tee', teeCommand],
+    ['sync', syncCommand],
     ['find', findCommand],
     ['sha256sum', sha256sumCommand],
     ['rsync', demoRsyncCommand],
