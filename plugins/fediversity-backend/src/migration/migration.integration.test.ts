@@ -89,13 +89,14 @@ it('migrates files, identity and database with zero loss while the app writes', 
   // The window's commands were started before it (readyCommands.ts) and fired in it.
   const output = (name: string) => steps.find(step => step.name === name)?.output as Record<string, Record<string, unknown>>;
   expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1, listedAtTransferEnd: 2, endedAtTransfer: 1 });
-  expect(output('final-sync')['postgres:database']).toMatchObject({ startedAhead: 2, promotionRequested: true });
+  // The source's stop relayed the guarded promotion to the target's psql host to host.
+  expect(output('final-sync')['postgres:database']).toMatchObject({ startedAhead: 1, relayed: true, promotionRequested: true });
   // The promotion went out on the control file's early reading, or (a stop script that missed the 20–50 ms
   // between "shut down" and the exit on a loaded host) on the reading after the exit.
   const switchover = output('final-sync')['postgres:database'];
   expect(switchover.checkpointReadEarlySeconds ?? switchover.stopSeconds).toEqual(expect.any(Number));
   expect(output('verify')['files:media']).toMatchObject({ fullCompares: 0, listedAhead: 2 });
-  // The verify took both final-sync commands, still running: the stop's reading after the exit, the promotion's watch.
-  expect(output('verify')['postgres:database']).toMatchObject({ promoted: true, watchedAhead: 2 });
+  // The verify took the final sync's command, still running: the stop's reading after the exit, the relay's watch of the promotion.
+  expect(output('verify')['postgres:database']).toMatchObject({ promoted: true, watchedAhead: true });
   expect(output('verify').identity).toMatchObject({ identityEqual: true, startedAhead: 2 });
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localHost } from '../testing/localHost';
@@ -70,13 +70,13 @@ describe('the stop script reading the control file early', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function stopWith(control: Buffer) {
+  /** A postmaster (a sleep) with its pid file and a control file from before the shutdown; `control` is written once it is signalled. */
+  async function stopping<T>(control: Buffer, stop: (postgres: PostgresOnHost, data: string) => Promise<T>) {
     const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
     const data = join(dir, 'data');
     writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
     utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
-    const told: Array<{ lsn: string; pidFileThere: boolean }> = [];
     const postgres = new PostgresOnHost(localHost('source'), hostFor({} as PostgresHost), {
       bin: join(dir, 'bin'),
       dataDir: data,
@@ -85,7 +85,7 @@ describe('the stop script reading the control file early', () => {
       osUser: userInfo().username,
       address: '127.0.0.1',
     });
-    const stopping = postgres.stopAndWait('fast', undefined, lsn => told.push({ lsn, pidFileThere: existsSync(join(data, 'postmaster.pid')) }));
+    const stopped = stop(postgres, data);
     await new Promise(resolve => postmaster.once('exit', resolve));
     // The shutdown checkpoint: the control file changes after the pid file, then the postmaster exits.
     await new Promise(resolve => setTimeout(resolve, 30));
@@ -93,7 +93,14 @@ describe('the stop script reading the control file early', () => {
     // The script reads every 2 ms: 300 ms leaves a loaded host time to get round to it.
     await new Promise(resolve => setTimeout(resolve, 300));
     rmSync(join(data, 'postmaster.pid'));
-    const fields = await stopping;
+    return stopped;
+  }
+
+  async function stopWith(control: Buffer) {
+    const told: Array<{ lsn: string; pidFileThere: boolean }> = [];
+    const fields = await stopping(control, (postgres, data) =>
+      postgres.stopAndWait('fast', undefined, lsn => told.push({ lsn, pidFileThere: existsSync(join(data, 'postmaster.pid')) })),
+    );
     return { told, fields };
   }
 
@@ -113,6 +120,86 @@ describe('the stop script reading the control file early', () => {
       expect(told).toEqual([]);
       expect(fields['Database cluster state']).toBe('shut down');
     }
+  });
+});
+
+describe('the switchover with its relay', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fediversity-pgrelay-'));
+    mkdirSync(join(dir, 'data/global'), { recursive: true });
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin/pg_controldata'), '#!/bin/sh\necho "Database cluster state:               shut down"\necho "Latest checkpoint location:           0/3000028"\n');
+    chmodSync(join(dir, 'bin/pg_controldata'), 0o755);
+    // The target's psql stands in: it records that it started, whether the pid file was still there when
+    // its script began to arrive, and the script; it answers twice, as the guarded promotion does.
+    writeFileSync(
+      join(dir, 'bin/psql'),
+      [
+        '#!/bin/bash',
+        'touch "$1/relay-started"',
+        'IFS= read -r first || exit 0',
+        '[ -e "$1/data/postmaster.pid" ] && touch "$1/pid-file-there"',
+        '{ printf "%s\\n" "$first"; cat; } > "$1/relayed"',
+        'echo "t|7712|0/3000098"',
+        'echo "f|7712|0/3000098"',
+      ].join('\n'),
+    );
+    chmodSync(join(dir, 'bin/psql'), 0o755);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const postgresIn = (data: string) =>
+    new PostgresOnHost(localHost('source'), hostFor({} as PostgresHost), { bin: join(dir, 'bin'), dataDir: data, port: 5432, socketDir: dir, osUser: userInfo().username, address: '127.0.0.1' });
+
+  async function switchover(control: Buffer) {
+    const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const data = join(dir, 'data');
+    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
+    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+    const postgres = postgresIn(data);
+    const ready = postgres.startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;\nSELECT 2;' });
+    // The relay connects before the gate opens.
+    for (let waited = 0; !existsSync(join(dir, 'relay-started')) && waited < 5000; waited += 10) await new Promise(resolve => setTimeout(resolve, 10));
+    expect(existsSync(join(dir, 'relay-started'))).toBe(true);
+    const answers: string[] = [];
+    const result = postgres.fireSwitchover(ready, undefined, { onPromotionAnswer: answer => answers.push(answer) });
+    await new Promise(resolve => postmaster.once('exit', resolve));
+    await new Promise(resolve => setTimeout(resolve, 30));
+    writeFileSync(join(data, 'global/pg_control'), control);
+    await new Promise(resolve => setTimeout(resolve, 300));
+    rmSync(join(data, 'postmaster.pid'));
+    return { ...(await result), answers };
+  }
+
+  it('relays the guarded promotion on the early reading, while the postmaster still runs, and passes its answers on', async () => {
+    const { fields, promotionAnswers, answers } = await switchover(controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n }));
+    expect(readFileSync(join(dir, 'relayed'), 'utf8')).toBe("SET fediversity.checkpoint_lsn TO '1/8A3F00C8';\nSELECT 1;\nSELECT 2;\n");
+    expect(existsSync(join(dir, 'pid-file-there'))).toBe(true);
+    expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
+    expect(answers).toEqual(promotionAnswers);
+    expect(fields).toEqual({ 'Database cluster state': 'shut down', 'Latest checkpoint location': '0/3000028' });
+  });
+
+  it('relays on pg_controldata\'s reading after the exit where the early reading cannot tell', async () => {
+    const { promotionAnswers } = await switchover(controlFile({ version: 1700, state: 1, checkpoint: 0x3000028n }));
+    expect(readFileSync(join(dir, 'relayed'), 'utf8')).toBe("SET fediversity.checkpoint_lsn TO '0/3000028';\nSELECT 1;\nSELECT 2;\n");
+    expect(existsSync(join(dir, 'pid-file-there'))).toBe(false);
+    expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
+  });
+
+  it('relays nothing and stops nothing when disarmed', async () => {
+    const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const data = join(dir, 'data');
+    writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+    const ready = postgresIn(data).startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;' });
+    for (let waited = 0; !existsSync(join(dir, 'relay-started')) && waited < 5000; waited += 10) await new Promise(resolve => setTimeout(resolve, 10));
+    ready.disarm();
+    expect((await ready.fire('')).exitCode).toBe(125);
+    expect(existsSync(join(dir, 'relayed'))).toBe(false);
+    expect(postmaster.exitCode).toBeNull();
+    postmaster.kill();
   });
 });
 

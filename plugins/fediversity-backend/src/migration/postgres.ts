@@ -3,6 +3,12 @@ import { asUser, HostShell, watchLines } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
 
+/** The session setting that holds the source's shutdown checkpoint for the guarded promotion's SQL. */
+export const CHECKPOINT_SETTING = 'fediversity.checkpoint_lsn';
+
+/** The prefix of the relayed psql's lines in the switchover's output. */
+const PROMOTION_PREFIX = 'promotion ';
+
 /**
  * A bash function for the stop script: once the control file says "shut down", prints
  * `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer sets that state
@@ -37,6 +43,50 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
   printf 'shutdown checkpoint %X/%X\\n' "$high" "$low"
 }`;
 
+/**
+ * The switchover's command with a relay, run as the SSH user (who holds the job's pinned key and peer
+ * connection): starts the relay (argv: the target's psql through the peer SSH connection), which connects
+ * at once; waits at the gate; then runs the stop (argv, as the cluster's user) and passes its output on,
+ * line by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's
+ * reading of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the
+ * session's CHECKPOINT_SETTING and then the guarded promotion's SQL ($1), and closes psql's input so that
+ * psql ends once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
+ * answers are passed on prefixed PROMOTION_PREFIX. A relay that is gone (its ssh failed) loses the write:
+ * the caller sees no answer and promotes through the portal. Arguments: the SQL, the relay's word count,
+ * the relay's words, the stop's words.
+ */
+const RELAYED_SWITCHOVER = [
+  'shopt -s lastpipe',
+  'promotion_sql=$1',
+  'relay=("${@:3:$2}")',
+  'stop=("${@:$((3 + $2))}")',
+  `exec 5> >("\${relay[@]}" | while IFS= read -r line; do printf '${PROMOTION_PREFIX}%s\\n' "$line"; done) || exit`,
+  'relaying=yes',
+  'relay_promotion() {',
+  '  [ -n "$relaying" ] || return 0',
+  '  relaying=',
+  "  trap '' PIPE",
+  `  printf "SET ${CHECKPOINT_SETTING} TO '%s';\\n%s\\n" "$1" "$promotion_sql" >&5`,
+  '  exec 5>&-',
+  '  trap - PIPE',
+  '}',
+  GATE_LINE,
+  'state= location=',
+  '"${stop[@]}" < /dev/null | while IFS= read -r line; do',
+  '  if [[ $line =~ ^shutdown\\ checkpoint\\ ([0-9A-F]{1,8}/[0-9A-F]{1,8})$ ]]; then relay_promotion "${BASH_REMATCH[1]}"',
+  '  elif [[ $line =~ ^Database\\ cluster\\ state:\\ +(.*)$ ]]; then state=${BASH_REMATCH[1]}',
+  '  elif [[ $line =~ ^Latest\\ checkpoint\\ location:\\ +([0-9A-F]{1,8}/[0-9A-F]{1,8})$ ]]; then location=${BASH_REMATCH[1]}',
+  '  fi',
+  '  printf "%s\\n" "$line"',
+  'done',
+  'status=${PIPESTATUS[0]}',
+  'if ((status == 0)) && [ "$state" = "shut down" ] && [ -n "$location" ]; then relay_promotion "$location"; fi',
+  'exit "$status"',
+].join('\n');
+
+/** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
+export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/;
+
 /** Commands against one PostgreSQL cluster on one host, as the cluster's OS user. */
 export class PostgresOnHost {
   constructor(
@@ -67,21 +117,8 @@ export class PostgresOnHost {
     return result.stdout.trim();
   }
 
-  /** queryWhenReady started ahead (readyCommands.ts): psql connected, its script sent by fireQuery; an empty one runs nothing. */
-  startQuery(database = 'postgres'): ReadyCommand {
-    return startReady(this.shell, this.scriptArgv(database), { gate: false, check: false });
-  }
-
-  /** `onStdout` is told psql's output as it comes: each statement's result as the statement ends. */
-  async fireQuery(ready: ReadyCommand, sql: string, signal?: AbortSignal, onStdout?: (text: string) => void): Promise<string> {
-    const result = await ready.fire(sql, signal, onStdout);
-    if (result.exitCode !== 0) {
-      throw new Error(`psql on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-    }
-    return result.stdout.trim();
-  }
-
-  private scriptArgv(database: string): string[] {
+  /** psql running the script on its input, as this cluster's OS user (argv for this host). */
+  scriptArgv(database = 'postgres'): string[] {
     return this.argv('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.pg.socketDir, '-p', String(this.pg.port), '-d', database, '-f', '-']);
   }
 
@@ -131,23 +168,37 @@ export class PostgresOnHost {
    */
   async stopAndWait(mode: 'fast' | 'immediate', signal?: AbortSignal, onShutdownCheckpoint?: (lsn: string) => void): Promise<Record<string, string>> {
     const onStdout = onShutdownCheckpoint && watchShutdownCheckpoint(onShutdownCheckpoint);
-    return parseControlData((await this.shell.run(this.stopArgv(mode, false), { signal, onStdout })).stdout);
+    return switchoverResult((await this.shell.run(this.stopArgv(mode, false), { signal, onStdout })).stdout).fields;
   }
 
   /**
-   * stopAndWait started ahead (readyCommands.ts): runuser and bash wait at the gate; fireStop runs the stop.
-   * Nothing stops unless it is fired.
+   * stopAndWait started ahead (readyCommands.ts): runuser and bash wait at the gate; fireSwitchover runs the
+   * stop. Nothing stops unless it is fired. With `relay` (an argv run on this host: the target's psql
+   * through the peer SSH connection, started now and connected) the script hands the target the guarded
+   * promotion itself the moment it knows the shutdown checkpoint (promotionSql with the checkpoint as
+   * `fediversity.checkpoint_lsn`), host to host: the portal is not on that path. psql's answers come back
+   * in the script's output, each line prefixed `promotion `, and the command ends when both the stop
+   * (pg_controldata after the exit) and psql (the promotion watched to its end) have.
    */
-  startStop(mode: 'fast' | 'immediate'): ReadyCommand {
-    return startReady(this.shell, this.stopArgv(mode, true), { gate: true, check: false });
+  startSwitchover(mode: 'fast' | 'immediate', relay?: { argv: readonly string[]; promotionSql: string }): ReadyCommand {
+    const argv = relay
+      ? ['bash', '-c', RELAYED_SWITCHOVER, 'bash', relay.promotionSql, String(relay.argv.length), ...relay.argv, ...this.stopArgv(mode, false)]
+      : this.stopArgv(mode, true);
+    return startReady(this.shell, argv, { gate: true, check: false });
   }
 
-  async fireStop(ready: ReadyCommand, signal?: AbortSignal, onShutdownCheckpoint?: (lsn: string) => void): Promise<Record<string, string>> {
-    const result = await ready.fire('', signal, onShutdownCheckpoint && watchShutdownCheckpoint(onShutdownCheckpoint));
+  async fireSwitchover(ready: ReadyCommand, signal?: AbortSignal, watch: SwitchoverWatch = {}): Promise<SwitchoverResult> {
+    const onStdout = watchLines(line => {
+      const early = SHUTDOWN_CHECKPOINT_LINE.exec(line);
+      if (early) watch.onShutdownCheckpoint?.(early[1]);
+      if (line.startsWith(PROMOTION_PREFIX)) watch.onPromotionAnswer?.(line.slice(PROMOTION_PREFIX.length));
+      return false;
+    });
+    const result = await ready.fire('', signal, onStdout);
     if (result.exitCode !== 0) {
       throw new Error(`Stopping the database on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
     }
-    return parseControlData(result.stdout);
+    return switchoverResult(result.stdout);
   }
 
   private stopArgv(mode: 'fast' | 'immediate', gate: boolean): string[] {
@@ -199,9 +250,6 @@ export class PostgresOnHost {
   }
 }
 
-/** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
-export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/;
-
 /** An onStdout observer that tells `onCheckpoint` the LSN of the stop script's early line, once. */
 export function watchShutdownCheckpoint(onCheckpoint: (lsn: string) => void): (text: string) => void {
   return watchLines(line => {
@@ -209,6 +257,28 @@ export function watchShutdownCheckpoint(onCheckpoint: (lsn: string) => void): (t
     if (match) onCheckpoint(match[1]);
     return match !== null;
   });
+}
+
+export interface SwitchoverWatch {
+  /** The stop script's early reading of the shutdown checkpoint. */
+  onShutdownCheckpoint?: (lsn: string) => void;
+  /** Each line the relayed psql answers (promotionState reads it). */
+  onPromotionAnswer?: (answer: string) => void;
+}
+
+export interface SwitchoverResult {
+  /** pg_controldata's reading after the postmaster's exit. */
+  fields: Record<string, string>;
+  /** The relayed psql's answers, in order: none where nothing was relayed. */
+  promotionAnswers: string[];
+}
+
+/** The stop script's output: its early line, the relay's tagged answers, and pg_controldata's lines. */
+function switchoverResult(output: string): SwitchoverResult {
+  const lines = output.split('\n');
+  const promotionAnswers = lines.filter(line => line.startsWith(PROMOTION_PREFIX)).map(line => line.slice(PROMOTION_PREFIX.length));
+  const controlData = lines.filter(line => !line.startsWith(PROMOTION_PREFIX) && !SHUTDOWN_CHECKPOINT_LINE.test(line));
+  return { fields: parseControlData(controlData.join('\n')), promotionAnswers };
 }
 
 /** pg_controldata's `Name: value` lines as a record (run with LC_ALL=C, so the names are English). */

@@ -1,15 +1,20 @@
 import { HostShell } from './hosts';
 import { MigrationParams } from './params';
-import { PostgresStreamingStrategy, promoteAfterSql, promotionState } from './postgresStreamingStrategy';
+import { PostgresStreamingStrategy, promoteAfterSql, promotionSql, promotionState } from './postgresStreamingStrategy';
 import { ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
 import { testStrategyEnv } from '../testing/strategyEnv';
 
 describe('the guarded promotion', () => {
   it('promotes only past the checkpoint record, and only the LSN it was given becomes SQL', () => {
+    // The checkpoint is a session setting, set first (by promoteAfterSql or the stop's relay): the rest is constant.
+    const guard = "pg_last_wal_replay_lsn() > current_setting('fediversity.checkpoint_lsn')::pg_lsn";
     const sql = promoteAfterSql('0/D00DF10', false);
-    expect(sql).toContain("pg_last_wal_replay_lsn() > '0/D00DF10'::pg_lsn");
-    expect(sql).toMatch(/IF pg_is_in_recovery\(\) AND pg_last_wal_replay_lsn\(\) > '0\/D00DF10'::pg_lsn THEN\s+PERFORM pg_promote\(false\);\s+END IF;/);
+    expect(sql).toBe(`SET fediversity.checkpoint_lsn TO '0/D00DF10';\n${promotionSql(false)}`);
+    expect(promotionSql(false)).toContain(guard);
+    expect(promotionSql(false)).not.toContain('0/D00DF10');
+    const escaped = guard.replace(/[()'.:>]/g, match => `\\${match}`);
+    expect(sql).toMatch(new RegExp(`IF pg_is_in_recovery\\(\\) AND ${escaped} THEN\\s+PERFORM pg_promote\\(false\\);\\s+END IF;`));
     const state = 'SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();';
     expect(sql.trim().endsWith(state)).toBe(true);
     // With `wait` the same session answers once the request is out, then watches for the end of the
@@ -17,7 +22,7 @@ describe('the guarded promotion', () => {
     const waiting = promoteAfterSql('0/D00DF10', true);
     expect(waiting.startsWith(sql)).toBe(true);
     expect(waiting.slice(sql.length)).toMatch(
-      /^\s+DO \$\$\s+BEGIN\s+IF pg_is_in_recovery\(\) AND pg_last_wal_replay_lsn\(\) > '0\/D00DF10'::pg_lsn THEN\s+FOR attempt IN 1\.\.\d+ LOOP\s+EXIT WHEN NOT pg_is_in_recovery\(\);/,
+      new RegExp(`^\\s+DO \\$\\$\\s+BEGIN\\s+IF pg_is_in_recovery\\(\\) AND ${escaped} THEN\\s+FOR attempt IN 1\\.\\.\\d+ LOOP\\s+EXIT WHEN NOT pg_is_in_recovery\\(\\);`),
     );
     expect(waiting.trim().endsWith(state)).toBe(true);
     // While it waits it asks again every round (a request PostgreSQL 15 can sleep on for 5 s), and a
@@ -94,23 +99,32 @@ describe('the switchover across the final sync and the verify', () => {
   }
 
   /**
-   * A source whose stop prints its early reading at once and exits when `exit` resolves, and a target whose
-   * guarded promotion answers once for the request and again when `promotionEnds` resolves.
+   * A source whose switchover (the stop with its relay to the target's psql) prints its early reading at
+   * once, relays, answers for the request, then for the promotion's end when `promotionEnds` resolves, and
+   * ends when `exit` resolves too; `relayFails` makes it a relay whose ssh failed (no answer). A target
+   * that answers the portal's own guarded promotion (psql -c) once for the request, again at the end.
    */
-  function hosts() {
+  function hosts(options: { relayFails?: boolean } = {}) {
     const exit = deferred();
     const promotionEnds = deferred();
     const runs: Array<{ role: string; argv: string[] }> = [];
     const scripts: string[] = [];
     const source: HostShell = {
       role: 'source',
-      run: async (argv, options) => {
+      run: async (argv, runOptions) => {
         runs.push({ role: 'source', argv: [...argv] });
-        if (argv.some(word => word.includes('postmaster.pid'))) {
-          if ((await options?.stdin) !== 'go\n') return { exitCode: 125, stdout: '', stderr: '' };
-          options?.onStdout?.('shutdown checkpoint 0/D00DF10\n');
+        if (argv.some(word => word.includes('relay_promotion'))) {
+          if ((await runOptions?.stdin) !== 'go\n') return { exitCode: 125, stdout: '', stderr: '' };
+          let stdout = 'shutdown checkpoint 0/D00DF10\n';
+          runOptions?.onStdout?.(stdout);
+          if (!options.relayFails) {
+            stdout += 'promotion t|7712|0/D00DF88\n';
+            runOptions?.onStdout?.('promotion t|7712|0/D00DF88\n');
+            await promotionEnds.promise;
+            stdout += 'promotion f|7712|0/D00DF88\n';
+          }
           await exit.promise;
-          return { exitCode: 0, stdout: `shutdown checkpoint 0/D00DF10\n${CONTROL_DATA}`, stderr: '' };
+          return { exitCode: 0, stdout: `${stdout}${CONTROL_DATA}`, stderr: options.relayFails ? 'Host key verification failed.\n' : '' };
         }
         if (argv.some(word => word.endsWith('pg_controldata'))) return { exitCode: 0, stdout: CONTROL_DATA, stderr: '' };
         return { exitCode: 0, stdout: '', stderr: '' };
@@ -118,14 +132,13 @@ describe('the switchover across the final sync and the verify', () => {
     };
     const target: HostShell = {
       role: 'target',
-      run: async (argv, options) => {
+      run: async (argv, runOptions) => {
         runs.push({ role: 'target', argv: [...argv] });
-        const script = await options?.stdin;
+        const script = argv.includes('-c') ? argv[argv.indexOf('-c') + 1] : await runOptions?.stdin;
         if (!script) return { exitCode: 0, stdout: '', stderr: '' };
         scripts.push(script);
-        options?.onStdout?.('t|7712|0/D00DF88\n');
+        if (!script.includes('EXCEPTION')) return { exitCode: 0, stdout: 't|7712|0/D00DF88\n', stderr: '' };
         await promotionEnds.promise;
-        options?.onStdout?.('f|7712|0/D00DF88\n');
         return { exitCode: 0, stdout: 't|7712|0/D00DF88\nf|7712|0/D00DF88\n', stderr: '' };
       },
     };
@@ -134,7 +147,11 @@ describe('the switchover across the final sync and the verify', () => {
 
   function envFor(host: ReturnType<typeof hosts>, ready: ReadyCommands, finalSync?: Record<string, unknown>): StrategyEnv {
     const postgres = { bin: '/usr/lib/postgresql/15/bin', dataDir: '/var/lib/postgresql/15/main', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres', address: '192.0.2.10' };
-    const params = { source: { host: '192.0.2.10', port: 22, username: 'postgres', pathPrefix: '/', postgres }, target: { host: '192.0.2.20', port: 22, username: 'postgres', pathPrefix: '/', postgres } };
+    const params = {
+      source: { host: '192.0.2.10', port: 22, username: 'root', pathPrefix: '/', postgres },
+      target: { host: '192.0.2.20', port: 22, username: 'root', pathPrefix: '/', postgres, hostPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB' },
+      peer: { identityFile: '/root/.ssh/fediversity_peer' },
+    };
     return testStrategyEnv({
       jobId: 'switchover-test',
       params: params as unknown as MigrationParams,
@@ -148,38 +165,66 @@ describe('the switchover across the final sync and the verify', () => {
   const settledWithin = async (promise: Promise<unknown>, ms: number) =>
     Promise.race([promise.then(() => true), new Promise<boolean>(resolve => setTimeout(() => resolve(false), ms))]);
 
-  it('ends the final sync once the promotion is requested; the verify takes both commands and waits for the promotion and the exit', async () => {
+  it('readies one command on the source: the stop, with the target\'s psql relayed through the peer SSH connection', async () => {
+    const host = hosts();
+    await new PostgresStreamingStrategy('database').prepareWindow(envFor(host, new ReadyCommands()));
+    const switchover = host.runs.find(run => run.argv.some(word => word.includes('relay_promotion')))!.argv;
+    // bash -c <script> bash <SQL> <relay's word count> <relay…> <stop…>
+    expect(switchover[4]).toBe(promotionSql(true));
+    const relay = switchover.slice(6, 6 + Number(switchover[5]));
+    expect(relay).toEqual(expect.arrayContaining(['ssh', '-o', 'StrictHostKeyChecking=yes', '-i', '/root/.ssh/fediversity_peer', '-o', 'ControlMaster=no', '192.0.2.20']));
+    expect(relay[relay.length - 1]).toMatch(/^runuser -u postgres -- \/usr\/lib\/postgresql\/15\/bin\/psql .* -f -$/);
+    expect(switchover.slice(6 + Number(switchover[5]))).toEqual(expect.arrayContaining(['runuser', '-u', 'postgres', '--', 'bash']));
+    // Nothing on the target: the relay's psql is the source's child.
+    expect(host.runs.filter(run => run.role === 'target')).toEqual([]);
+  });
+
+  it('ends the final sync once the relayed promotion is requested; the verify takes the command and waits for the promotion and the exit', async () => {
     const host = hosts();
     const ready = new ReadyCommands();
     const strategy = new PostgresStreamingStrategy('database');
     await strategy.prepareWindow(envFor(host, ready));
 
     const finalSync = await strategy.finalSync(envFor(host, ready));
-    expect(finalSync).toMatchObject({ checkpointLsn: '0/D00DF10', promotionRequested: true, systemIdentifier: '7712', replayLsn: '0/D00DF88', startedAhead: 2 });
-    expect(host.scripts).toEqual([promoteAfterSql('0/D00DF10', true)]);
+    expect(finalSync).toMatchObject({ checkpointLsn: '0/D00DF10', promotionRequested: true, relayed: true, systemIdentifier: '7712', replayLsn: '0/D00DF88', startedAhead: 1 });
+    // The portal sent the target nothing.
+    expect(host.scripts).toEqual([]);
 
     const runsBefore = host.runs.length;
     const verifying = strategy.verify(envFor(host, ready, finalSync));
     expect(await settledWithin(verifying, 50)).toBe(false);
-    host.exit.resolve();
-    expect(await settledWithin(verifying, 50)).toBe(false);
     host.promotionEnds.resolve();
-    expect(await verifying).toMatchObject({ checkpointLsn: '0/D00DF10', systemIdentifier: '7712', promoted: true, watchedAhead: 2 });
-    // Nothing ran afresh: the control file's reading and the promotion's end were the final sync's commands'.
+    expect(await settledWithin(verifying, 50)).toBe(false);
+    host.exit.resolve();
+    expect(await verifying).toMatchObject({ checkpointLsn: '0/D00DF10', systemIdentifier: '7712', promoted: true, watchedAhead: true });
+    // Nothing ran afresh: the control file's reading and the promotion's end were the final sync's command's.
     expect(host.runs.length).toBe(runsBefore);
   });
 
-  it('after a crash (no commands kept) reads the control file and has the target promoted under the guard, waiting for the end', async () => {
+  it('promotes through the portal, under the same guard, where the relay failed', async () => {
+    const host = hosts({ relayFails: true });
+    const ready = new ReadyCommands();
+    const strategy = new PostgresStreamingStrategy('database');
+    await strategy.prepareWindow(envFor(host, ready));
+    const finalSyncing = strategy.finalSync(envFor(host, ready));
+    // No answer until the command ends: then the portal asks the target itself.
+    expect(await settledWithin(finalSyncing, 50)).toBe(false);
+    host.exit.resolve();
+    const finalSync = await finalSyncing;
+    expect(finalSync).toMatchObject({ checkpointLsn: '0/D00DF10', promotionRequested: true, relayed: false });
+    expect(host.scripts).toEqual([promoteAfterSql('0/D00DF10', false)]);
+    host.promotionEnds.resolve();
+    expect(await strategy.verify(envFor(host, ready, finalSync))).toMatchObject({ promoted: true, watchedAhead: false });
+    expect(host.scripts).toEqual([promoteAfterSql('0/D00DF10', false), promoteAfterSql('0/D00DF10', true)]);
+  });
+
+  it('after a crash (no command kept) reads the control file and has the target promoted under the guard, waiting for the end', async () => {
     const host = hosts();
     host.exit.resolve();
     host.promotionEnds.resolve();
     const strategy = new PostgresStreamingStrategy('database');
     const finalSync = { checkpointLsn: '0/D00DF10', promotionRequested: true, systemIdentifier: '7712', replayLsn: '0/D00DF88' };
-    host.target.run = (original => async (argv, options) => {
-      const sql = argv[argv.indexOf('-c') + 1];
-      return argv.includes('-c') ? original(argv, { ...options, stdin: sql }) : original(argv, options);
-    })(host.target.run);
-    expect(await strategy.verify(envFor(host, new ReadyCommands(), finalSync))).toMatchObject({ promoted: true, watchedAhead: 0 });
+    expect(await strategy.verify(envFor(host, new ReadyCommands(), finalSync))).toMatchObject({ promoted: true, watchedAhead: false });
     expect(host.runs.filter(run => run.role === 'source').map(run => run.argv.find(word => word.endsWith('pg_controldata')))).toEqual([
       '/usr/lib/postgresql/15/bin/pg_controldata',
     ]);

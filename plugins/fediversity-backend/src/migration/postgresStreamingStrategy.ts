@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
+import { sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
-import { asUser, watchLines } from './hosts';
-import { assertLsn, LSN, lsnPosition, PostgresOnHost } from './postgres';
-import { ReadyCommand } from './readyCommands';
+import { asUser } from './hosts';
+import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, SwitchoverResult } from './postgres';
+import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 /** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
@@ -145,76 +146,68 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
 
   /**
    * While the app still serves: a checkpoint now leaves the shutdown checkpoint only what is written after
-   * it; the final sync's two commands start (the source's stop waiting at its gate, the target's psql
-   * connected, waiting for its script), so the window does not pay for their sessions and processes.
+   * it, and the final sync's command starts: the source's stop waiting at its gate, with the target's psql
+   * already connected through the peer SSH connection (the relay, see startSwitchover), so the window pays
+   * for no session, process or connection, and the promotion goes from host to host.
    */
   async prepareWindow(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     await source.query('CHECKPOINT', env.signal);
-    if (env.ready?.hasRoom('source')) env.ready.keep('stop', source.startStop('fast'));
-    if (env.ready?.hasRoom('target')) env.ready.keep('promote', target.startQuery());
+    if (!env.ready?.hasRoom('source')) return;
+    await ensurePeerTrust(env);
+    const relayArgv = sshArgv(peerOf(env), target.scriptArgv());
+    relayArgv.splice(1, 0, '-o', `Ciphers=${PEER_CIPHERS}`, ...throughControlConnection(env.jobId));
+    env.ready.keep('switchover', source.startSwitchover('fast', { argv: relayArgv, promotionSql: promotionSql(true) }));
   }
 
   /**
    * Stops the source fast and has the target promote itself once it has replayed past the source's
-   * shutdown checkpoint: the LSN guard and the request are one command on the target, so the guard holds
-   * wherever the command runs. That command's psql connects while the source stops, and gets its SQL as
-   * soon as the checkpoint is known: from the stop script's early reading of the control file, once it
+   * shutdown checkpoint: the LSN guard and the request are one psql script on the target, so the guard holds
+   * wherever it runs. The source's stop script relays that script to the target's psql (connected before
+   * the window) as soon as it knows the checkpoint: from its early reading of the control file, once it
    * says "shut down" (the checkpoint record is flushed and no WAL can follow it), else from its reading
    * after the exit. The step ends when the request is out: the promotion's end (20–40 ms of PostgreSQL's
-   * own work, a new timeline) is the verify's to wait for, while the files are compared. Both commands
-   * run on and are kept for the verify: the stop's reading of the control file after the exit is the
-   * verify's evidence for the source, the promotion's end (the same psql watching it) the target's.
+   * own work, a new timeline) is the verify's to wait for, while the files are compared. The command runs
+   * on and is kept for the verify: its reading of the control file after the exit is the verify's evidence
+   * for the source, psql's last answer (the promotion's end) the target's. Without it (a rerun after a
+   * crash, a relay that failed) the portal relays: psql connected on the target while the source stops.
    */
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
-    const [readyStop, readyPromote] = [env.ready?.take('stop'), env.ready?.take('promote')];
+    const ready = env.ready?.take('switchover');
     let tellEarly!: (lsn: string) => void;
     const early = new Promise<string>(resolve => (tellEarly = resolve));
-    const stopped = this.stopSource(env, source, readyStop, tellEarly).then(lsn => ({ lsn, stopSeconds: (env.now() - started) / 1000 }));
-    const known = Promise.race([early.then(lsn => ({ lsn, readEarlySeconds: (env.now() - started) / 1000 })), stopped]);
-    const sql = known.then(({ lsn }) => promoteAfterSql(lsn, true));
-    let tellRequested!: (line: string) => void;
+    let tellRequested!: (answer: string) => void;
     const requested = new Promise<string>(resolve => (tellRequested = resolve));
-    const onAnswer = watchLines(line => {
-      tellRequested(line);
-      return true;
-    });
-    const answered = (
-      readyPromote
-        ? sql.then(
-            text => target.fireQuery(readyPromote, text, env.signal, onAnswer),
-            error => {
-              readyPromote.disarm();
-              throw error;
-            },
-          )
-        : target.queryWhenReady(sql, env.signal)
-    ).catch(() => undefined);
-    // Both settle before anything is reported: a failed stop sends psql EOF, so nothing runs on the target.
-    const [checkpoint, answer] = await Promise.all([
-      known.then(value => value, error => ({ error })),
-      Promise.race([requested, answered.then(output => output && firstLine(output))]),
-    ]);
+    const switchover = ready
+      ? source.fireSwitchover(ready, env.signal, { onShutdownCheckpoint: tellEarly, onPromotionAnswer: tellRequested })
+      : source.stopAndWait('fast', env.signal, tellEarly).then(fields => ({ fields, promotionAnswers: [] }));
+    const stopped = this.stoppedCheckpoint(env, source, switchover).then(lsn => ({ lsn, stopSeconds: (env.now() - started) / 1000 }));
+    const known = Promise.race([early.then(lsn => ({ lsn, readEarlySeconds: (env.now() - started) / 1000 })), stopped]);
+    // Relayed: the first answer, or none once the command ended without one. Not relayed: the portal's psql.
+    const answered = ready
+      ? Promise.race([requested, switchover.then(() => undefined, () => undefined)])
+      : target.queryWhenReady(known.then(({ lsn }) => promoteAfterSql(lsn, false)), env.signal).then(firstLine, () => undefined);
+    // Both settle before anything is reported: a failed stop closes the relay's input, so nothing runs on the target.
+    const [checkpoint, answer] = await Promise.all([known.then(value => value, error => ({ error })), answered]);
     if ('error' in checkpoint) throw checkpoint.error;
     const checkpointLsn = checkpoint.lsn;
-    // Read early, the checkpoint is the verify's to confirm with the stop's reading after the exit (or a
-    // reading of its own, where that failed): the step does not wait for the source's processes to end.
+    // Read early, the checkpoint is the verify's to confirm with the reading after the exit (or a reading of
+    // its own, where that failed): the step does not wait for the source's processes to end.
     stopped.catch(() => undefined);
-    // No answer: the target was not running or the session broke; promoteAfter starts it if needed.
+    // No answer: the relay or the session broke, or the target was not running; promoteAfter starts it if needed.
     const request = answer ? promotionState(answer, checkpointLsn, { wait: false }) : await this.promoteAfter(env, checkpointLsn, { wait: false });
-    if (answer && readyPromote) env.ready?.keep('promotion', readyPromote);
-    if (readyStop) env.ready?.keep('stopped', readyStop);
-    const startedAhead = [readyStop, readyPromote].filter(Boolean).length;
+    if (ready) env.ready?.keep('switchover', ready);
+    const relayed = answer !== undefined && ready !== undefined;
     const timing = 'readEarlySeconds' in checkpoint ? { checkpointReadEarlySeconds: checkpoint.readEarlySeconds } : { stopSeconds: checkpoint.stopSeconds };
-    return { checkpointLsn, ...timing, seconds: (env.now() - started) / 1000, startedAhead, promotionRequested: true, ...request };
+    return { checkpointLsn, ...timing, seconds: (env.now() - started) / 1000, startedAhead: ready ? 1 : 0, relayed, promotionRequested: true, ...request };
   }
 
-  /** The source's shutdown checkpoint, stopping the source unless an earlier run of this step did. */
-  private async stopSource(env: StrategyEnv, source: PostgresOnHost, ready?: ReadyCommand, onEarly?: (lsn: string) => void): Promise<string> {
+  /** The checkpoint of a stop that ended, or of a source an earlier run of this step stopped. */
+  private async stoppedCheckpoint(env: StrategyEnv, source: PostgresOnHost, switchover: Promise<SwitchoverResult>): Promise<string> {
     try {
-      return shutdownCheckpoint(ready ? await source.fireStop(ready, env.signal, onEarly) : await source.stopAndWait('fast', env.signal, onEarly));
+      return shutdownCheckpoint((await switchover).fields);
     } catch (error) {
       if ((await source.status(env.signal)) !== 'stopped') throw error;
       return shutdownCheckpoint(await source.controlData(env.signal));
@@ -223,27 +216,24 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
 
   /**
    * The source's control file (cleanly shut down, still at the final sync's checkpoint, same system
-   * identifier) against the target at the end of its promotion. Both readings are the final sync's
-   * commands where they still run (the stop's pg_controldata after the exit, the psql watching the
-   * promotion); otherwise (a rerun after a crash, a stop that failed after its early reading) they are
-   * made now, and the target is promoted under the same guard if it was not yet.
+   * identifier) against the target at the end of its promotion. Both readings come from the final sync's
+   * command where it still runs (the stop's pg_controldata after the exit, the relayed psql's last answer
+   * at the promotion's end); otherwise (a rerun after a crash, a relay that failed) they are made now, and
+   * the target is promoted under the same guard if it was not yet.
    */
   async verify(env: StrategyEnv) {
-    const { source, target } = this.clusters(env);
+    const { source } = this.clusters(env);
     const started = env.now();
     const requested = env.finalSync?.checkpointLsn;
     // A job whose final sync predates the recorded LSN reads it from the control file first.
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
-    const [stopped, promotion] = [env.ready?.take('stopped'), env.ready?.take('promotion')];
-    const [fields, promoted] = await Promise.all([
-      stopped ? source.fireStop(stopped, env.signal).catch(() => source.controlData(env.signal)) : source.controlData(env.signal),
-      promotion
-        ? target.fireQuery(promotion, '', env.signal).then(
-            output => promotionState(lastLine(output), checkpointLsn, { wait: true }),
-            () => this.promoteAfter(env, checkpointLsn, { wait: true }),
-          )
-        : this.promoteAfter(env, checkpointLsn, { wait: true }),
-    ]);
+    const ready = env.ready?.take('switchover');
+    const switchover = ready ? await source.fireSwitchover(ready, env.signal).catch(() => undefined) : undefined;
+    const fields = switchover?.fields ?? (await source.controlData(env.signal));
+    // The request's answer, then the promotion's end: a watch cut short is made up by asking now.
+    const answers = switchover?.promotionAnswers ?? [];
+    const watched = answers.length >= 2 ? answers[answers.length - 1] : undefined;
+    const promoted = watched ? promotionState(watched, checkpointLsn, { wait: true }) : await this.promoteAfter(env, checkpointLsn, { wait: true });
     const finalCheckpoint = shutdownCheckpoint(fields);
     if (finalCheckpoint !== checkpointLsn) {
       throw new PermanentJobError(`Verification failed: the source wrote checkpoint ${finalCheckpoint} after the final sync's ${checkpointLsn}`);
@@ -257,8 +247,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (!LSN.test(promoted.replayLsn) || lsnPosition(promoted.replayLsn) <= lsnPosition(checkpointLsn)) {
       throw new PermanentJobError(`Verification failed: the target has not replayed the source's last checkpoint ${checkpointLsn}`);
     }
-    const watchedAhead = [stopped, promotion].filter(Boolean).length;
-    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, watchedAhead, seconds: (env.now() - started) / 1000 };
+    return { checkpointLsn, systemIdentifier: sourceId, promoted: true, watchedAhead: watched !== undefined, seconds: (env.now() - started) / 1000 };
   }
 
   /** The promotion, where the verify did not end it already (a job from before it did); idempotent. */
@@ -453,18 +442,19 @@ export function promotionState(answer: string, checkpointLsn: string, options: {
  * guard gave up) and, with `wait`, a second such line at the promotion's end: psql prints each statement's
  * result as it ends. The loops' bound is REPLAY_WAIT_MS at 2 ms per round, for the guard and the
  * promotion each; the watch runs only where the guard passed (the replay position only moves forward).
+ * The checkpoint is the session's setting CHECKPOINT_SETTING, set before this SQL runs (promoteAfterSql,
+ * or the stop script's relay): the SQL itself is a constant.
  *
  * The watch asks again every round. PostgreSQL 15 can take a request that comes as its WAL receiver goes
  * away (the source's last WAL just in) for a failed stream and sleep wal_retrieve_retry_interval (5 s)
  * before it acts on it; another request's signal wakes that sleep. The request goes out on the control
  * file's early reading, right about when that happens: asking again every fifth round, the standby's log
  * showed 10 ms between "received promote request" and "redo done". A request is a small file and a signal.
- * The LSN is validated before it becomes SQL text. Exported for tests.
+ * Exported for tests.
  */
-export function promoteAfterSql(lsn: string, wait: boolean): string {
-  const checkpointLsn = assertLsn(lsn, 'checkpoint LSN');
+export function promotionSql(wait: boolean): string {
   const rounds = REPLAY_WAIT_MS / 2;
-  const passed = `pg_last_wal_replay_lsn() > '${checkpointLsn}'::pg_lsn`;
+  const passed = `pg_last_wal_replay_lsn() > current_setting('${CHECKPOINT_SETTING}')::pg_lsn`;
   const state = 'SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();';
   const request = `DO $$
 BEGIN
@@ -494,6 +484,11 @@ BEGIN
   END IF;
 END $$;
 ${state}`;
+}
+
+/** promotionSql for `lsn`, set first; the LSN is validated before it becomes SQL text. Exported for tests. */
+export function promoteAfterSql(lsn: string, wait: boolean): string {
+  return `SET ${CHECKPOINT_SETTING} TO '${assertLsn(lsn, 'checkpoint LSN')}';\n${promotionSql(wait)}`;
 }
 
 function firstLine(output: string): string {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
 import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
-import { changedEntriesArgv, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource, watchTransferEnd } from './rsync';
+import { changedEntriesArgv, ensurePeerTrust, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource, watchTransferEnd } from './rsync';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
 import { testStrategyEnv } from '../testing/strategyEnv';
@@ -61,12 +61,35 @@ describe('rsyncFromSource', () => {
     const { host, commands } = sourceHost([255, 0]);
     const outcome = await rsyncFromSource(env(host), pass('verify'));
     expect(outcome.exitCode).toBe(0);
-    expect(commands.map(argv => argv[0])).toEqual(['rsync', 'mkdir', 'test', 'chmod', 'tee', 'rsync']);
+    expect(commands.map(argv => argv[0])).toEqual(['rsync', 'mkdir', 'test', 'chmod', 'cat', 'tee', 'rsync']);
     // The pinned key goes into the job's own directory, checked to be the SSH user's and not a symlink first.
     expect(knownHostsPath(JOB)).toBe(`${jobDirectory(JOB)}/known_hosts`);
     expect(commands[1]).toEqual(['mkdir', '-p', '-m', '0700', '--', jobDirectory(JOB)]);
     expect(commands[2]).toEqual(['test', '-O', jobDirectory(JOB), '-a', '-d', jobDirectory(JOB), '-a', '!', '-L', jobDirectory(JOB)]);
-    expect(commands[4]).toEqual(['tee', '--', knownHostsPath(JOB)]);
+    expect(commands[4]).toEqual(['cat', knownHostsPath(JOB)]);
+    expect(commands[5]).toEqual(['tee', '--', knownHostsPath(JOB)]);
+  });
+
+  it('leaves a known_hosts file that already pins the key as it is: a rewrite truncates it under another reader', async () => {
+    const commands: string[][] = [];
+    let file: string | undefined;
+    const host: HostShell = {
+      role: 'source',
+      async run(argv, options = {}): Promise<CommandResult> {
+        commands.push([...argv]);
+        if (argv[0] === 'tee') file = String(await options.stdin);
+        if (argv[0] === 'cat') return file === undefined ? { exitCode: 1, stdout: '', stderr: 'No such file or directory' } : { exitCode: 0, stdout: file, stderr: '' };
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
+    };
+    const job = env(host);
+    await ensurePeerTrust(job);
+    expect(file).toMatch(/^target\.example ssh-ed25519 /);
+    await ensurePeerTrust(job);
+    expect(commands.filter(argv => argv[0] === 'tee')).toHaveLength(1);
+    file = 'target.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey\n';
+    await ensurePeerTrust(job);
+    expect(commands.filter(argv => argv[0] === 'tee')).toHaveLength(2);
   });
 
   it('refuses a job directory that is not the SSH user’s own', async () => {

@@ -59,7 +59,7 @@ export async function ensureJobDirectory(source: HostShell, jobId: string, signa
 }
 
 /** ssh options that send a session through the job's open connection, or connect directly if there is none. */
-function throughControlConnection(jobId: string): string[] {
+export function throughControlConnection(jobId: string): string[] {
   return ['-o', 'ControlMaster=no', '-o', `ControlPath=${controlPath(jobId)}`];
 }
 
@@ -104,11 +104,17 @@ export async function removeJobDirectory(env: StrategyEnv): Promise<void> {
   }
 }
 
-/** Writes the target's pinned key where the source's ssh (run by rsync) checks it. Same content every time. */
+/**
+ * Writes the target's pinned key where the source's ssh (run by rsync, or the switchover's relay) checks
+ * it, unless it is there already: strategies prepare the window at once, and a rewrite truncates the file
+ * another strategy's ssh may be reading.
+ */
 export async function ensurePeerTrust(env: StrategyEnv): Promise<void> {
   const peer = peerOf(env);
   const line = knownHostsLine(peer.host, peer.port, env.params.target.hostPublicKey);
   await ensureJobDirectory(env.source, env.jobId, env.signal);
+  const current = await env.source.run(['cat', peer.knownHostsFile], { signal: env.signal, check: false });
+  if (current.exitCode === 0 && current.stdout === line) return;
   await env.source.run(['tee', '--', peer.knownHostsFile], { stdin: line, signal: env.signal });
 }
 
