@@ -54,10 +54,35 @@ describe('watchShutdownCheckpoint', () => {
   });
 });
 
+/** A cluster in `dir` (data/, bin/ with stand-ins for its programs) as the scripts see it. */
+function standInCluster(dir: string): PostgresOnHost {
+  const pg = { bin: join(dir, 'bin'), dataDir: join(dir, 'data'), port: 5432, socketDir: dir, osUser: userInfo().username, address: '127.0.0.1' };
+  return new PostgresOnHost(localHost('source'), hostFor({} as PostgresHost), pg);
+}
+
 /**
  * The stop script against a stand-in postmaster (a `sleep` whose pid is in the pid file) and a control file
- * the test writes, so each layout can be tried: the early line comes from the control file alone.
+ * the test writes, so each layout can be tried: the early line comes from the control file alone. The
+ * control file says "in production" until `stop` signals the postmaster; `control` is written 30 ms after
+ * it exits, and the pid file removed 300 ms later.
  */
+async function stopping<T>(dir: string, control: Buffer, stop: (postgres: PostgresOnHost, data: string) => Promise<T>) {
+  const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const data = join(dir, 'data');
+  writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
+  utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+  const stopped = stop(standInCluster(dir), data);
+  await new Promise(resolve => postmaster.once('exit', resolve));
+  // The shutdown checkpoint: the control file changes after the pid file, then the postmaster exits.
+  await new Promise(resolve => setTimeout(resolve, 30));
+  writeFileSync(join(data, 'global/pg_control'), control);
+  // The script reads every 2 ms: 300 ms leaves a loaded host time to get round to it.
+  await new Promise(resolve => setTimeout(resolve, 300));
+  rmSync(join(data, 'postmaster.pid'));
+  return stopped;
+}
+
 describe('the stop script reading the control file early', () => {
   let dir: string;
   beforeEach(() => {
@@ -70,35 +95,9 @@ describe('the stop script reading the control file early', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** A postmaster (a sleep) with its pid file and a control file from before the shutdown; `control` is written once it is signalled. */
-  async function stopping<T>(control: Buffer, stop: (postgres: PostgresOnHost, data: string) => Promise<T>) {
-    const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
-    const data = join(dir, 'data');
-    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
-    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-    writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
-    const postgres = new PostgresOnHost(localHost('source'), hostFor({} as PostgresHost), {
-      bin: join(dir, 'bin'),
-      dataDir: data,
-      port: 5432,
-      socketDir: dir,
-      osUser: userInfo().username,
-      address: '127.0.0.1',
-    });
-    const stopped = stop(postgres, data);
-    await new Promise(resolve => postmaster.once('exit', resolve));
-    // The shutdown checkpoint: the control file changes after the pid file, then the postmaster exits.
-    await new Promise(resolve => setTimeout(resolve, 30));
-    writeFileSync(join(data, 'global/pg_control'), control);
-    // The script reads every 2 ms: 300 ms leaves a loaded host time to get round to it.
-    await new Promise(resolve => setTimeout(resolve, 300));
-    rmSync(join(data, 'postmaster.pid'));
-    return stopped;
-  }
-
   async function stopWith(control: Buffer) {
     const told: Array<{ lsn: string; pidFileThere: boolean }> = [];
-    const fields = await stopping(control, (postgres, data) =>
+    const fields = await stopping(dir, control, (postgres, data) =>
       postgres.stopAndWait('fast', undefined, lsn => told.push({ lsn, pidFileThere: existsSync(join(data, 'postmaster.pid')) })),
     );
     return { told, fields };
@@ -149,28 +148,20 @@ describe('the switchover with its relay', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const postgresIn = (data: string) =>
-    new PostgresOnHost(localHost('source'), hostFor({} as PostgresHost), { bin: join(dir, 'bin'), dataDir: data, port: 5432, socketDir: dir, osUser: userInfo().username, address: '127.0.0.1' });
-
   async function switchover(control: Buffer) {
-    const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
-    const data = join(dir, 'data');
-    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
-    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-    writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
-    const postgres = postgresIn(data);
-    const ready = postgres.startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;\nSELECT 2;' });
-    // The relay connects before the gate opens.
+    const answers: string[] = [];
+    const result = await stopping(dir, control, async postgres => {
+      const ready = postgres.startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;\nSELECT 2;' });
+      // The relay connects before the gate opens.
+      await relayStarted();
+      return postgres.fireSwitchover(ready, undefined, { onPromotionAnswer: answer => answers.push(answer) });
+    });
+    return { ...result, answers };
+  }
+
+  async function relayStarted() {
     for (let waited = 0; !existsSync(join(dir, 'relay-started')) && waited < 5000; waited += 10) await new Promise(resolve => setTimeout(resolve, 10));
     expect(existsSync(join(dir, 'relay-started'))).toBe(true);
-    const answers: string[] = [];
-    const result = postgres.fireSwitchover(ready, undefined, { onPromotionAnswer: answer => answers.push(answer) });
-    await new Promise(resolve => postmaster.once('exit', resolve));
-    await new Promise(resolve => setTimeout(resolve, 30));
-    writeFileSync(join(data, 'global/pg_control'), control);
-    await new Promise(resolve => setTimeout(resolve, 300));
-    rmSync(join(data, 'postmaster.pid'));
-    return { ...(await result), answers };
   }
 
   it('relays the guarded promotion on the early reading, while the postmaster still runs, and passes its answers on', async () => {
@@ -193,8 +184,8 @@ describe('the switchover with its relay', () => {
     const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
     const data = join(dir, 'data');
     writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
-    const ready = postgresIn(data).startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;' });
-    for (let waited = 0; !existsSync(join(dir, 'relay-started')) && waited < 5000; waited += 10) await new Promise(resolve => setTimeout(resolve, 10));
+    const ready = standInCluster(dir).startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;' });
+    await relayStarted();
     ready.disarm();
     expect((await ready.fire('')).exitCode).toBe(125);
     expect(existsSync(join(dir, 'relayed'))).toBe(false);

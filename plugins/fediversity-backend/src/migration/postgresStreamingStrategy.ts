@@ -229,11 +229,13 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
     const ready = env.ready?.take('switchover');
     const switchover = ready ? await source.fireSwitchover(ready, env.signal).catch(() => undefined) : undefined;
-    const fields = switchover?.fields ?? (await source.controlData(env.signal));
     // The request's answer, then the promotion's end: a watch cut short is made up by asking now.
     const answers = switchover?.promotionAnswers ?? [];
     const watched = answers.length >= 2 ? answers[answers.length - 1] : undefined;
-    const promoted = watched ? promotionState(watched, checkpointLsn, { wait: true }) : await this.promoteAfter(env, checkpointLsn, { wait: true });
+    const [fields, promoted] = await Promise.all([
+      switchover?.fields ?? source.controlData(env.signal),
+      watched ? promotionState(watched, checkpointLsn, { wait: true }) : this.promoteAfter(env, checkpointLsn, { wait: true }),
+    ]);
     const finalCheckpoint = shutdownCheckpoint(fields);
     if (finalCheckpoint !== checkpointLsn) {
       throw new PermanentJobError(`Verification failed: the source wrote checkpoint ${finalCheckpoint} after the final sync's ${checkpointLsn}`);
