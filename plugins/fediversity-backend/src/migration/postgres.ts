@@ -46,8 +46,8 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
 /**
  * The switchover's command with a relay, run as the SSH user (who holds the job's pinned key and peer
  * connection): starts the relay (argv: the target's psql through the peer SSH connection), which connects
- * at once; waits at the gate; then runs the stop (argv, as the cluster's user) and passes its output on,
- * line by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's
+ * at once, and the stop (argv, as the cluster's user, gated itself); waits at the gate; then opens the
+ * stop's and passes its output on, line by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's
  * reading of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the
  * session's CHECKPOINT_SETTING and then the guarded promotion's SQL ($1), and closes psql's input so that
  * psql ends once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
@@ -56,12 +56,16 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
  * the relay's words, the stop's words.
  */
 const RELAYED_SWITCHOVER = [
-  'shopt -s lastpipe',
   'promotion_sql=$1',
   'relay=("${@:3:$2}")',
   'stop=("${@:$((3 + $2))}")',
   `exec 5> >("\${relay[@]}" | while IFS= read -r line; do printf '${PROMOTION_PREFIX}%s\\n' "$line"; done) || exit`,
   'relaying=yes',
+  // The stop (gated: started now, as the cluster's user) without the relay's input, which must close when the relay is done.
+  'coproc STOP { exec 5>&-; exec "${stop[@]}"; }',
+  // Bash closes a coprocess's descriptors once it has reaped it: its last output is read through copies.
+  'stop_pid=$STOP_PID',
+  'exec 7<&"${STOP[0]}" 8>&"${STOP[1]}"',
   'relay_promotion() {',
   '  [ -n "$relaying" ] || return 0',
   '  relaying=',
@@ -71,15 +75,18 @@ const RELAYED_SWITCHOVER = [
   '  trap - PIPE',
   '}',
   GATE_LINE,
+  "printf 'go\\n' >&8",
+  'exec 8>&-',
   'state= location=',
-  '"${stop[@]}" < /dev/null | while IFS= read -r line; do',
+  'while IFS= read -r -u 7 line; do',
   '  if [[ $line =~ ^shutdown\\ checkpoint\\ ([0-9A-F]{1,8}/[0-9A-F]{1,8})$ ]]; then relay_promotion "${BASH_REMATCH[1]}"',
   '  elif [[ $line =~ ^Database\\ cluster\\ state:\\ +(.*)$ ]]; then state=${BASH_REMATCH[1]}',
   '  elif [[ $line =~ ^Latest\\ checkpoint\\ location:\\ +([0-9A-F]{1,8}/[0-9A-F]{1,8})$ ]]; then location=${BASH_REMATCH[1]}',
   '  fi',
   '  printf "%s\\n" "$line"',
   'done',
-  'status=${PIPESTATUS[0]}',
+  'wait "$stop_pid"',
+  'status=$?',
   'if ((status == 0)) && [ "$state" = "shut down" ] && [ -n "$location" ]; then relay_promotion "$location"; fi',
   'exit "$status"',
 ].join('\n');
@@ -182,7 +189,7 @@ export class PostgresOnHost {
    */
   startSwitchover(mode: 'fast' | 'immediate', relay?: { argv: readonly string[]; promotionSql: string }): ReadyCommand {
     const argv = relay
-      ? ['bash', '-c', RELAYED_SWITCHOVER, 'bash', relay.promotionSql, String(relay.argv.length), ...relay.argv, ...this.stopArgv(mode, false)]
+      ? ['bash', '-c', RELAYED_SWITCHOVER, 'bash', relay.promotionSql, String(relay.argv.length), ...relay.argv, ...this.stopArgv(mode, true)]
       : this.stopArgv(mode, true);
     return startReady(this.shell, argv, { gate: true, check: false });
   }
