@@ -89,6 +89,8 @@ it('migrates files, identity and database with zero loss while the app writes', 
   // The window's commands were started before it (readyCommands.ts) and fired in it.
   const output = (name: string) => steps.find(step => step.name === name)?.output as Record<string, Record<string, unknown>>;
   expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1, listedAtTransferEnd: 2, endedAtTransfer: 1 });
+  // The app's quiesce ran in the database's switchover command, which stopped the database right after it on the source.
+  expect(log).toContain('"followedBy":"postgres:database:quiesce"');
   // The source's stop relayed the guarded promotion to the target's psql host to host.
   expect(output('final-sync')['postgres:database']).toMatchObject({ startedAhead: 1, relayed: true, promotionRequested: true });
   // The promotion went out on the control file's early reading, or (a stop script that missed the 20–50 ms

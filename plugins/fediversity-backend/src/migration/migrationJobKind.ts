@@ -2,14 +2,15 @@ import { PermanentJobError } from '../jobs/errors';
 import { JobKind, RetryPolicy, StepContext } from '../jobs/types';
 import { freeSpace } from './diskSpace';
 import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
-import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST } from './hosts';
+import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST, watchLines } from './hosts';
 import { MigrationParams, migrationParamsSchema } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
-import { gated, ReadyCommands, startReady } from './readyCommands';
+import { gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
 import { closeControlConnection } from './rsync';
-import { appCommands, settleSeconds, strategiesFromAppDefinition } from './strategies';
-import { MigrationStrategy, StrategyEnv } from './strategy';
+import { appCommands, settleSeconds } from './appCommands';
+import { strategiesFromAppDefinition } from './strategies';
+import { MigrationStrategy, QUIESCE_COMMAND, QUIESCED_LINE, StrategyEnv } from './strategy';
 
 export const MIGRATION_JOB_KIND = 'instance.migrate';
 
@@ -152,6 +153,39 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       if (result.exitCode !== 0) throw new Error(`${command[0]} exited with ${result.exitCode} on the ${host.role}: ${result.stderr.trim()}`);
     }
     return firstSentAt;
+  }
+
+  /**
+   * A strategy's QUIESCE_COMMAND, if one was readied: the app's quiesce commands and then, on the source
+   * itself, the strategy's part of the window. The app's own ready commands are disarmed: it runs them.
+   */
+  function takeChainedQuiesce(ctx: Ctx, appCommandCount: number): { name: string; command: ReadyCommand } | undefined {
+    for (const strategy of strategiesOf(ctx.job.params)) {
+      const name = `${strategy.name}:${QUIESCE_COMMAND}`;
+      const command = ready.take(ctx.job.id, name);
+      if (!command) continue;
+      for (let index = 0; index < appCommandCount; index++) ready.take(ctx.job.id, `app:quiesce:${index}`)?.disarm();
+      return { name, command };
+    }
+    return undefined;
+  }
+
+  /**
+   * Fires a chained quiesce and answers when it was sent, once the app's commands have all succeeded
+   * (QUIESCED_LINE); the command runs on into the strategy's part and is kept for its final sync. A failing
+   * app command ends it, and the step, before anything else ran.
+   */
+  async function quiesceThrough(ctx: Ctx, chained: { name: string; command: ReadyCommand }, commands: string[][]): Promise<number> {
+    for (const command of commands) await ctx.log(`Quiescing on the source: ${command.join(' ')}`, { followedBy: chained.name });
+    const sentAt = ctx.clock.now();
+    let tellQuiesced!: () => void;
+    const quiesced = new Promise<undefined>(resolve => (tellQuiesced = () => resolve(undefined)));
+    const ended = chained.command.fire('', ctx.signal, watchLines(line => line === QUIESCED_LINE && (tellQuiesced(), true)));
+    const failed = await Promise.race([quiesced, ended]);
+    if (failed) throw new Error(`The app's quiesce on the source failed (exit ${failed.exitCode}): ${failed.stderr.trim()}`);
+    ended.catch(() => undefined);
+    ready.keep(ctx.job.id, chained.name, chained.command);
+    return sentAt;
   }
 
   /** Starts the app's commands for a later moment of the window, each held at its gate (readyCommands.ts). */
@@ -298,7 +332,8 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
             const beforeStop = saved ?? ctx.clock.now();
             if (saved === undefined) await ctx.saveCheckpoint({ startedAt: beforeStop });
-            const stopSentAt = await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
+            const chained = takeChainedQuiesce(ctx, quiesce.length);
+            const stopSentAt = chained ? await quiesceThrough(ctx, chained, quiesce) : await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
             const startedAt = saved ?? stopSentAt ?? beforeStop;
             const settle = settleSeconds(ctx.job.params);
             if (settle > 0) {
@@ -315,6 +350,8 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             ['source'],
             async hosts => {
               try {
+                // What a strategy chained to the quiesce (its database's stop) first, then the app.
+                await eachStrategy(ctx, hosts, async (strategy, env) => strategy.undoQuiesce?.(env));
                 await runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'unquiesce'), 'Unquiescing');
               } catch (error) {
                 if (!(error as Error).message.startsWith('The source host is unreachable')) throw error;

@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localHost } from '../testing/localHost';
+import { CommandResult } from './hosts';
 import { MigrationHost, PostgresHost } from './params';
 import { PostgresOnHost, watchShutdownCheckpoint } from './postgres';
 
@@ -148,15 +149,18 @@ describe('the switchover with its relay', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function switchover(control: Buffer) {
+  async function switchover(control: Buffer, quiesceFirst: string[][] = []) {
     const answers: string[] = [];
+    let raw!: Promise<CommandResult>;
     const result = await stopping(dir, control, async postgres => {
-      const ready = postgres.startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;\nSELECT 2;' });
+      const ready = postgres.startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;\nSELECT 2;', quiesceFirst });
       // The relay connects before the gate opens.
       await relayStarted();
+      raw = ready.fire('');
+      // A later firing (the final sync's, after the quiesce step's) hears all the output.
       return postgres.fireSwitchover(ready, undefined, { onPromotionAnswer: answer => answers.push(answer) });
     });
-    return { ...result, answers };
+    return { ...result, answers, raw: await raw };
   }
 
   async function relayStarted() {
@@ -178,6 +182,32 @@ describe('the switchover with its relay', () => {
     expect(readFileSync(join(dir, 'relayed'), 'utf8')).toBe("SET fediversity.checkpoint_lsn TO '0/3000028';\nSELECT 1;\nSELECT 2;\n");
     expect(existsSync(join(dir, 'pid-file-there'))).toBe(false);
     expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
+  });
+
+  it('runs the app\'s quiesce commands first, says so, then stops and relays', async () => {
+    const quiesceFirst = [['touch', join(dir, 'q1')], ['bash', '-c', 'echo "app says bye"; touch "$1"', 'bash', join(dir, 'q2')]];
+    const { raw, fields, promotionAnswers } = await switchover(controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n }), quiesceFirst);
+    expect(existsSync(join(dir, 'q1')) && existsSync(join(dir, 'q2'))).toBe(true);
+    // The app's output goes to stderr: the output the steps read is the switchover's own.
+    expect(raw.stdout.startsWith('quiesced\nshutdown checkpoint 1/8A3F00C8\n')).toBe(true);
+    expect(raw.stderr).toContain('app says bye');
+    expect(fields['Latest checkpoint location']).toBe('0/3000028');
+    expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
+    expect(readFileSync(join(dir, 'relayed'), 'utf8')).toContain("SET fediversity.checkpoint_lsn TO '1/8A3F00C8';");
+  });
+
+  it('stops nothing and relays nothing when an app quiesce command fails, and ends with its exit status', async () => {
+    const postmaster = spawn('sleep', ['30'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'data/postmaster.pid'), `${postmaster.pid}\n${join(dir, 'data')}\n`);
+    const quiesceFirst = [['touch', join(dir, 'q1')], ['bash', '-c', 'exit 7'], ['touch', join(dir, 'q3')]];
+    const ready = standInCluster(dir).startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;', quiesceFirst });
+    await relayStarted();
+    const result = await ready.fire('');
+    expect(result).toMatchObject({ exitCode: 7, stdout: '' });
+    expect([existsSync(join(dir, 'q1')), existsSync(join(dir, 'q3'))]).toEqual([true, false]);
+    expect(existsSync(join(dir, 'relayed'))).toBe(false);
+    expect(postmaster.exitCode).toBeNull();
+    postmaster.kill();
   });
 
   it('relays nothing and stops nothing when disarmed', async () => {

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { asUser, HostShell, watchLines } from './hosts';
 import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
+import { QUIESCED_LINE } from './strategy';
 
 /** The session setting that holds the source's shutdown checkpoint for the guarded promotion's SQL. */
 export const CHECKPOINT_SETTING = 'fediversity.checkpoint_lsn';
@@ -52,13 +53,16 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
  * session's CHECKPOINT_SETTING and then the guarded promotion's SQL ($1), and closes psql's input so that
  * psql ends once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
  * answers are passed on prefixed PROMOTION_PREFIX. A relay that is gone (its ssh failed) loses the write:
- * the caller sees no answer and promotes through the portal. Arguments: the SQL, the relay's word count,
- * the relay's words, the stop's words.
+ * the caller sees no answer and promotes through the portal. Arguments: the SQL, then the relay, the stop
+ * and each of the app's quiesce commands (SwitchoverRelay.quiesceFirst), each as its word count and its
+ * words.
  */
 const RELAYED_SWITCHOVER = [
   'promotion_sql=$1',
   'relay=("${@:3:$2}")',
-  'stop=("${@:$((3 + $2))}")',
+  'shift "$((2 + $2))"',
+  'stop=("${@:2:$1}")',
+  'shift "$((1 + $1))"',
   `exec 5> >("\${relay[@]}" | while IFS= read -r line; do printf '${PROMOTION_PREFIX}%s\\n' "$line"; done) || exit`,
   'relaying=yes',
   // The stop (gated: started now, as the cluster's user) without the relay's input, which must close when the relay is done.
@@ -75,6 +79,14 @@ const RELAYED_SWITCHOVER = [
   '  trap - PIPE',
   '}',
   GATE_LINE,
+  // The app's quiesce commands, if any: each its word count, then its words; their output goes to stderr.
+  'if (($#)); then',
+  '  while (($#)); do',
+  '    "${@:2:$1}" < /dev/null >&2 || exit',
+  '    shift "$((1 + $1))"',
+  '  done',
+  `  echo ${QUIESCED_LINE}`,
+  'fi',
   "printf 'go\\n' >&8",
   'exec 8>&-',
   'state= location=',
@@ -90,6 +102,11 @@ const RELAYED_SWITCHOVER = [
   'if ((status == 0)) && [ "$state" = "shut down" ] && [ -n "$location" ]; then relay_promotion "$location"; fi',
   'exit "$status"',
 ].join('\n');
+
+/** argv as its word count, then its words: how RELAYED_SWITCHOVER takes the lists it runs. */
+function counted(argv: readonly string[]): string[] {
+  return [String(argv.length), ...argv];
+}
 
 /** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
 export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/;
@@ -187,9 +204,15 @@ export class PostgresOnHost {
    * in the script's output, each line prefixed `promotion `, and the command ends when both the stop
    * (pg_controldata after the exit) and psql (the promotion watched to its end) have.
    */
-  startSwitchover(mode: 'fast' | 'immediate', relay?: { argv: readonly string[]; promotionSql: string }): ReadyCommand {
+  startSwitchover(mode: 'fast' | 'immediate', relay?: SwitchoverRelay): ReadyCommand {
     const argv = relay
-      ? ['bash', '-c', RELAYED_SWITCHOVER, 'bash', relay.promotionSql, String(relay.argv.length), ...relay.argv, ...this.stopArgv(mode, true)]
+      ? [
+          'bash', '-c', RELAYED_SWITCHOVER, 'bash',
+          relay.promotionSql,
+          String(relay.argv.length), ...relay.argv,
+          ...counted(this.stopArgv(mode, true)),
+          ...(relay.quiesceFirst ?? []).flatMap(counted),
+        ]
       : this.stopArgv(mode, true);
     return startReady(this.shell, argv, { gate: true, check: false });
   }
@@ -266,6 +289,20 @@ export function watchShutdownCheckpoint(onCheckpoint: (lsn: string) => void): (t
   });
 }
 
+export interface SwitchoverRelay {
+  /** Run on this host: the target's psql, connected through the peer SSH connection, reading its script. */
+  argv: readonly string[];
+  /** The guarded promotion (promotionSql), sent once the checkpoint is known, after the checkpoint's setting. */
+  promotionSql: string;
+  /**
+   * The app's quiesce commands, run in turn (as the SSH user, their output to stderr) once the gate opens
+   * and before the stop: the first to fail ends the command with its exit status, stopping nothing; once
+   * all succeeded the output says QUIESCED_LINE and the stop follows on the host, with no round trip to
+   * the portal in between.
+   */
+  quiesceFirst?: readonly (readonly string[])[];
+}
+
 export interface SwitchoverWatch {
   /** The stop script's early reading of the shutdown checkpoint. */
   onShutdownCheckpoint?: (lsn: string) => void;
@@ -284,7 +321,7 @@ export interface SwitchoverResult {
 function switchoverResult(output: string): SwitchoverResult {
   const lines = output.split('\n');
   const promotionAnswers = lines.filter(line => line.startsWith(PROMOTION_PREFIX)).map(line => line.slice(PROMOTION_PREFIX.length));
-  const controlData = lines.filter(line => !line.startsWith(PROMOTION_PREFIX) && !SHUTDOWN_CHECKPOINT_LINE.test(line));
+  const controlData = lines.filter(line => !line.startsWith(PROMOTION_PREFIX) && !SHUTDOWN_CHECKPOINT_LINE.test(line) && line !== QUIESCED_LINE);
   return { fields: parseControlData(controlData.join('\n')), promotionAnswers };
 }
 

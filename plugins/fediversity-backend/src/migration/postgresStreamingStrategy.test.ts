@@ -89,6 +89,8 @@ describe('the rollback of a final sync', () => {
   });
 });
 
+const APP_WITHOUT_COMMANDS = { name: 'app', dataClasses: [] as Array<Record<string, unknown>> };
+
 describe('the switchover across the final sync and the verify', () => {
   const CONTROL_DATA = 'Database cluster state:               shut down\nLatest checkpoint location:           0/D00DF10\nDatabase system identifier:           7712\n';
 
@@ -145,9 +147,10 @@ describe('the switchover across the final sync and the verify', () => {
     return { source, target, exit, promotionEnds, runs, scripts };
   }
 
-  function envFor(host: ReturnType<typeof hosts>, ready: ReadyCommands, finalSync?: Record<string, unknown>): StrategyEnv {
+  function envFor(host: ReturnType<typeof hosts>, ready: ReadyCommands, finalSync?: Record<string, unknown>, app = APP_WITHOUT_COMMANDS): StrategyEnv {
     const postgres = { bin: '/usr/lib/postgresql/15/bin', dataDir: '/var/lib/postgresql/15/main', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres', address: '192.0.2.10' };
     const params = {
+      app,
       source: { host: '192.0.2.10', port: 22, username: 'root', pathPrefix: '/', postgres },
       target: { host: '192.0.2.20', port: 22, username: 'root', pathPrefix: '/', postgres, hostPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB' },
       peer: { identityFile: '/root/.ssh/fediversity_peer' },
@@ -177,6 +180,26 @@ describe('the switchover across the final sync and the verify', () => {
     expect(switchover.slice(6 + Number(switchover[5]))).toEqual(expect.arrayContaining(['runuser', '-u', 'postgres', '--', 'bash']));
     // Nothing on the target: the relay's psql is the source's child.
     expect(host.runs.filter(run => run.role === 'target')).toEqual([]);
+  });
+
+  it('runs the app\'s quiesce commands in the same command, first, unless the app needs time to settle after them', async () => {
+    const quiesce = [['systemctl', 'stop', 'app'], ['systemctl', 'stop', 'worker']];
+    const switchoverOf = async (dataClass: Record<string, unknown>) => {
+      const host = hosts();
+      const ready = new ReadyCommands();
+      await new PostgresStreamingStrategy('database').prepareWindow(envFor(host, ready, undefined, { name: 'app', dataClasses: [dataClass] }));
+      const argv = host.runs.find(run => run.argv.some(word => word.includes('relay_promotion')))!.argv;
+      return { argv, ready };
+    };
+    const chained = await switchoverOf({ name: 'db', quiesce });
+    // …, the stop's words, then each command as its word count and its words.
+    expect(chained.argv.slice(-8)).toEqual(['3', 'systemctl', 'stop', 'app', '3', 'systemctl', 'stop', 'worker']);
+    // Kept for the quiesce step to fire (strategy.ts, QUIESCE_COMMAND), not for the final sync.
+    expect(chained.ready.take('switchover-test', 'postgres:database:quiesce')).toBeDefined();
+    expect(chained.ready.take('switchover-test', 'postgres:database:switchover')).toBeUndefined();
+    const settling = await switchoverOf({ name: 'db', quiesce, settleSeconds: 5 });
+    expect(settling.argv).not.toContain('worker');
+    expect(settling.ready.take('switchover-test', 'postgres:database:switchover')).toBeDefined();
   });
 
   it('ends the final sync once the relayed promotion is requested; the verify takes the command and waits for the promotion and the exit', async () => {

@@ -4,7 +4,8 @@ import { PermanentJobError } from '../jobs/errors';
 import { asUser } from './hosts';
 import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, SwitchoverResult } from './postgres';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
-import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
+import { appCommands, settleSeconds } from './appCommands';
+import { CatchUpRound, MigrationStrategy, QUIESCE_COMMAND, StrategyEnv } from './strategy';
 
 /** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
 const REPLAY_WAIT_MS = 60_000;
@@ -152,12 +153,21 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
    */
   async prepareWindow(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
-    await source.query('CHECKPOINT', env.signal);
+    try {
+      await source.query('CHECKPOINT', env.signal);
+    } catch (error) {
+      // A rerun after a crash that came after a chained stop: the final sync finds the source stopped.
+      if ((await source.status(env.signal)) === 'stopped') return;
+      throw error;
+    }
     if (!env.ready?.hasRoom('source')) return;
     await ensurePeerTrust(env);
     const relayArgv = sshArgv(peerOf(env), target.scriptArgv());
     relayArgv.splice(1, 0, '-o', `Ciphers=${PEER_CIPHERS}`, ...throughControlConnection(env.jobId));
-    env.ready.keep('switchover', source.startSwitchover('fast', { argv: relayArgv, promotionSql: promotionSql(true) }));
+    // The stop follows the app's own on the source, unless the app needs time to settle in between.
+    const quiesceFirst = settleSeconds(env.params) === 0 ? appCommands(env.params, 'quiesce') : [];
+    const switchover = source.startSwitchover('fast', { argv: relayArgv, promotionSql: promotionSql(true), quiesceFirst });
+    env.ready.keep(quiesceFirst.length ? QUIESCE_COMMAND : 'switchover', switchover);
   }
 
   /**
@@ -175,7 +185,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   async finalSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const started = env.now();
-    const ready = env.ready?.take('switchover');
+    // The quiesce step fired it and handed it on where the app's quiesce ran in it.
+    const ready = env.ready?.take('switchover') ?? env.ready?.take(QUIESCE_COMMAND);
     let tellEarly!: (lsn: string) => void;
     const early = new Promise<string>(resolve => (tellEarly = resolve));
     let tellRequested!: (answer: string) => void;
@@ -288,6 +299,11 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     // txid_current() assigns a transaction id: only a writable primary answers.
     const result = await target.query('SELECT NOT pg_is_in_recovery(), txid_current() > 0', env.signal).catch(() => '');
     return result === 't|t';
+  }
+
+  /** The quiesce's part: the stop chained to the app's quiesce (prepareWindow) is undone as the final sync's. */
+  async undoQuiesce(env: StrategyEnv) {
+    await this.undoFinalSync(env);
   }
 
   /**

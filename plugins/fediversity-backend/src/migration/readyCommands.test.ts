@@ -38,10 +38,14 @@ describe('startReady', () => {
     const first = ready.fire('', undefined, text => (seen += text));
     // The command holds its last line until the fifo is written, which happens only after its first was seen.
     while (seen !== 'early\n') await new Promise(resolve => setTimeout(resolve, 5));
-    const second = ready.fire('ignored');
+    // A later observer hears what was printed before it came, then the rest.
+    let seenLater = '';
+    const second = ready.fire('ignored', undefined, text => (seenLater += text));
+    expect(seenLater).toBe('early\n');
     await localHost().run(['bash', '-c', 'echo > "$1"', 'bash', join(base, 'fifo')]);
     expect((await first).stdout).toBe('early\nlate\n');
     expect(await second).toBe(await first);
+    expect(seenLater).toBe('early\nlate\n');
     expect(readFileSync(count, 'utf8')).toBe('run\n');
   });
 

@@ -23,8 +23,8 @@ export interface ReadyCommand<Result = CommandResult> {
   readonly role: HostRole;
   /**
    * Sends `input` (a gated command: `go` first, see startReady's `gate`) and waits for the command's end;
-   * `signal` (the firing step's) kills it, and `onStdout` is told its output as it comes. Fired again (a
-   * later step taking what an earlier one fired early), it answers the same result; `input` is ignored.
+   * `signal` (the firing step's) kills it, and `onStdout` is told its output so far, then as it comes. Fired
+   * again (a later step taking what an earlier one fired early), it answers the same result; `input` is ignored.
    */
   fire(input: string, signal?: AbortSignal, onStdout?: (text: string) => void): Promise<Result>;
   disarm(): void;
@@ -49,11 +49,16 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
   let ended = false;
   const abort = new AbortController();
   const observers: Array<(text: string) => void> = [];
+  // A later step's observer first hears what an earlier step's firing already printed.
+  let printed = '';
   const result = host.run(argv, {
     stdin: input,
     check: options.check,
     signal: abort.signal,
-    onStdout: text => observers.forEach(observe => observe(text)),
+    onStdout: text => {
+      printed += text;
+      observers.forEach(observe => observe(text));
+    },
   });
   result.then(
     () => (ended = true),
@@ -64,7 +69,10 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
     fire: (text, signal, onStdout) => {
       if (signal?.aborted) abort.abort(signal.reason);
       signal?.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
-      if (onStdout) observers.push(onStdout);
+      if (onStdout) {
+        if (printed) onStdout(printed);
+        observers.push(onStdout);
+      }
       if (!fired) send(options.gate ? `go\n${text}` : text);
       fired = true;
       return result;

@@ -35,23 +35,3 @@ function postgresStrategy(dataClass: string, method: MigrationParams['postgresMe
   if (method === 'logical') return new PostgresLogicalStrategy(dataClass);
   return new PostgresAutoStrategy(dataClass);
 }
-
-/** The app's quiesce or unquiesce commands over all data classes, in order, each once. */
-export function appCommands(params: MigrationParams, which: 'quiesce' | 'unquiesce'): string[][] {
-  const seen = new Set<string>();
-  const commands: string[][] = [];
-  for (const dataClass of params.app.dataClasses) {
-    for (const command of dataClass[which] ?? []) {
-      const key = JSON.stringify(command);
-      if (!seen.has(key)) {
-        seen.add(key);
-        commands.push(command);
-      }
-    }
-  }
-  return commands;
-}
-
-export function settleSeconds(params: MigrationParams): number {
-  return Math.max(0, ...params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
-}

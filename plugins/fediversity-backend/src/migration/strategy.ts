@@ -2,6 +2,17 @@ import { CommandResult, HostRole, HostShell } from './hosts';
 import { MigrationParams } from './params';
 import { ReadyCommand } from './readyCommands';
 
+/**
+ * The name under which a strategy's prepareWindow may keep a command that runs the app's quiesce commands
+ * on the source first (and then its own part of the window, on the host, without a round trip to the
+ * portal): the quiesce step fires it instead of the app's own, waits for its QUIESCED_LINE, and keeps it
+ * for the strategy's final sync under the same name.
+ */
+export const QUIESCE_COMMAND = 'quiesce';
+
+/** The line a QUIESCE_COMMAND prints once the app's quiesce commands have all succeeded. */
+export const QUIESCED_LINE = 'quiesced';
+
 /** This strategy's commands started ahead for a later step of the job (readyCommands.ts). */
 export interface StrategyReadyCommands {
   keep(name: string, command: ReadyCommand<unknown>): void;
@@ -46,7 +57,8 @@ export interface CatchUpRound {
 /**
  * One way of moving one kind of data (files by rsync, PostgreSQL by streaming, the identity by hashed copy).
  * Every method is safe to run again after a crash (check-then-act), and none modifies the source except
- * `finalSync`'s quiescing part (stopping the source database) which `undoFinalSync` reverts.
+ * `finalSync`'s quiescing part (stopping the source database) which `undoFinalSync` reverts, or that part
+ * chained to the app's quiesce (QUIESCE_COMMAND), which `undoQuiesce` reverts.
  */
 export interface MigrationStrategy {
   readonly name: string;
@@ -77,6 +89,8 @@ export interface MigrationStrategy {
   healthy(env: StrategyEnv): Promise<boolean>;
   /** Compensates finalSync: brings the source back to serving (restart its database). */
   undoFinalSync(env: StrategyEnv): Promise<void>;
+  /** Compensates the quiesce step's part of a QUIESCE_COMMAND; runs before the app is started again. */
+  undoQuiesce?(env: StrategyEnv): Promise<void>;
   /** Compensates initialSync: fences the target (stop the standby) and releases what it holds on the source. */
   undoInitialSync(env: StrategyEnv): Promise<void>;
 }
