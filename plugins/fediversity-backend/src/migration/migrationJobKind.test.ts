@@ -12,8 +12,8 @@ import { FakeClock } from '../jobs/__testUtils__/FakeClock';
 import { expectGoldenLog, renderEventLog } from '../jobs/__testUtils__/goldenLog';
 import { ConnectedHost, HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
-import { GATE_LINE } from './readyCommands';
-import { MigrationStrategy, StrategyEnv } from './strategy';
+import { GATE_LINE, gated, startReady } from './readyCommands';
+import { MigrationStrategy, QUIESCE_COMMAND, QUIESCED_LINE, StrategyEnv } from './strategy';
 import { MemoryDnsProvider } from '../testing/migrationFixtures';
 
 /**
@@ -31,7 +31,7 @@ class FakeStrategy implements MigrationStrategy {
   constructor(
     readonly name: string,
     private readonly effects: string[],
-    private readonly options: { verifyFails?: boolean } = {},
+    private readonly options: { verifyFails?: boolean; chainQuiesce?: boolean } = {},
   ) {}
 
   private note(what: string) {
@@ -57,8 +57,14 @@ class FakeStrategy implements MigrationStrategy {
     this.note('catchUp');
     return { seconds: 1, caughtUp: true };
   }
-  async finalSync() {
+  /** With chainQuiesce: a command that runs the app's quiesce and then this strategy's stop (QUIESCE_COMMAND). */
+  async prepareWindow(env: StrategyEnv) {
+    if (this.options.chainQuiesce) env.ready?.keep(QUIESCE_COMMAND, startReady(env.source, gated(['quiesce-then-stop']), { gate: true, check: false }));
+  }
+  async finalSync(env: StrategyEnv) {
     this.note('finalSync');
+    const chained = env.ready?.take(QUIESCE_COMMAND);
+    if (chained) this.note(`finalSync took the quiesce's command: ${(await chained.fire('')).stdout.trim()}`);
     return { delta: 10 };
   }
   async verify() {
@@ -78,6 +84,9 @@ class FakeStrategy implements MigrationStrategy {
   async undoFinalSync() {
     this.note('undoFinalSync');
   }
+  async undoQuiesce() {
+    this.note('undoQuiesce');
+  }
   async undoInitialSync() {
     this.note('undoInitialSync');
   }
@@ -96,6 +105,8 @@ const fakeConnector =
         argv = argv.slice(4);
       }
       if (argv[0] === 'df') return { exitCode: 0, stdout: 'Avail Mounted\n1000000 /\n', stderr: '' };
+      if (argv[0] === 'quiesce-then-stop') effects.push(`${role}$ ${argv.join(' ')}`);
+      if (argv[0] === 'quiesce-then-stop') return { exitCode: 0, stdout: `${QUIESCED_LINE}\nstopped\n`, stderr: '' };
       if (argv[0] !== 'tee' && argv[0] !== 'rm') effects.push(`${role}$ ${argv.join(' ')}`);
       return { exitCode: 0, stdout: '', stderr: '' };
     },
@@ -117,7 +128,7 @@ const params = {
   observeSeconds: 0,
 };
 
-async function scenario(options: { verifyFails?: boolean; clock?: FakeClock }) {
+async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean; clock?: FakeClock }) {
   const effects: string[] = [];
   const dns = new MemoryDnsProvider();
   const kind = migrationJobKind({
@@ -199,6 +210,17 @@ describe('instance.migrate state machine', () => {
     expect(cutOver.downtimeSeconds).toBe((cutOver.servingAt - started) / 1000);
   });
 
+  it("fires a strategy's chained quiesce instead of the app's own commands, and hands it on to the final sync", async () => {
+    const result = await scenario({ chainQuiesce: true });
+    expect(result.job?.status).toBe('succeeded');
+    const quiesced = result.effects.indexOf('source$ quiesce-then-stop');
+    expect(quiesced).toBeGreaterThan(-1);
+    // The app's own stop did not run besides it; the final sync got the command, its output whole.
+    expect(result.effects.slice(0, result.effects.indexOf('postgres:database.finalSync'))).not.toContain('source$ systemctl stop app.service');
+    expect(result.effects).toContain(`postgres:database.finalSync took the quiesce's command: ${QUIESCED_LINE}\nstopped`);
+    expect(result.log).toContain('Quiescing on the source: systemctl stop app.service {"followedBy":"postgres:database:quiesce"}');
+  });
+
   it('rolls back in reverse order when verification fails, leaving the source serving and DNS unchanged', async () => {
     const result = await scenario({ verifyFails: true });
     expect(result.job?.status).toBe('failed');
@@ -207,6 +229,9 @@ describe('instance.migrate state machine', () => {
       'files:media.verify',
       'postgres:database.undoFinalSync',
       'files:media.undoFinalSync',
+      // The quiesce's compensation: what strategies chained to it first, then the app.
+      'postgres:database.undoQuiesce',
+      'files:media.undoQuiesce',
       'source$ systemctl start app.service',
       'postgres:database.undoInitialSync',
       'files:media.undoInitialSync',

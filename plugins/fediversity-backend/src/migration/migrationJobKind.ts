@@ -181,8 +181,11 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     let tellQuiesced!: () => void;
     const quiesced = new Promise<undefined>(resolve => (tellQuiesced = () => resolve(undefined)));
     const ended = chained.command.fire('', ctx.signal, watchLines(line => line === QUIESCED_LINE && (tellQuiesced(), true)));
-    const failed = await Promise.race([quiesced, ended]);
-    if (failed) throw new Error(`The app's quiesce on the source failed (exit ${failed.exitCode}): ${failed.stderr.trim()}`);
+    // Its end before the line was seen: a failed app command, unless the line is in what it printed.
+    const endedFirst = await Promise.race([quiesced, ended]);
+    if (endedFirst && !endedFirst.stdout.split('\n').includes(QUIESCED_LINE)) {
+      throw new Error(`The app's quiesce on the source failed (exit ${endedFirst.exitCode}): ${endedFirst.stderr.trim()}`);
+    }
     ended.catch(() => undefined);
     ready.keep(ctx.job.id, chained.name, chained.command);
     return sentAt;
