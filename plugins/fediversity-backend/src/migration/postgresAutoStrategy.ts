@@ -83,6 +83,9 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   async undoFinalSync(env: StrategyEnv) {
     return (await this.pick(env)).undoFinalSync(env);
   }
+  async undoQuiesce(env: StrategyEnv) {
+    return (await this.pick(env)).undoQuiesce?.(env);
+  }
   async undoInitialSync(env: StrategyEnv) {
     return (await this.pick(env)).undoInitialSync(env);
   }

@@ -1,5 +1,6 @@
 import { HostShell } from './hosts';
 import { MigrationParams } from './params';
+import { PostgresAutoStrategy } from './postgresAutoStrategy';
 import { PostgresStreamingStrategy, promoteAfterSql, promotionSql, promotionState } from './postgresStreamingStrategy';
 import { ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
@@ -75,6 +76,13 @@ describe('the rollback of a final sync', () => {
   it('waits for a shutdown the final sync left under way, then starts the source again', async () => {
     const { host, argvs } = shuttingDownSource(3);
     await new PostgresStreamingStrategy('database').undoFinalSync(envFor(host));
+    expect(starts(argvs)).toHaveLength(1);
+  });
+
+  it('undoes a stop chained to the quiesce the same way, through the method the preflight chose', async () => {
+    const { host, argvs } = shuttingDownSource(1);
+    const env = { ...envFor(host), preflight: { postgres: { method: 'physical-streaming' } } };
+    await new PostgresAutoStrategy('database').undoQuiesce(env);
     expect(starts(argvs)).toHaveLength(1);
   });
 
