@@ -47,11 +47,12 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
 /**
  * The switchover's command with a relay, run as the SSH user (who holds the job's pinned key and peer
  * connection): starts the relay (argv: the target's psql through the peer SSH connection), which connects
- * at once, and the stop (argv, as the cluster's user, gated itself); waits at the gate; then opens the
- * stop's and passes its output on, line by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's
- * reading of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the
- * session's CHECKPOINT_SETTING and then the guarded promotion's SQL ($1), and closes psql's input so that
- * psql ends once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
+ * at once, and the stop (argv, as the cluster's user, gated itself); waits at its own gate; runs the app's
+ * quiesce commands if it was given any; then opens the stop's gate and passes the stop's output on, line
+ * by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's reading
+ * of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the session's
+ * CHECKPOINT_SETTING and then the guarded promotion's SQL ($1), and closes psql's input so that psql ends
+ * once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
  * answers are passed on prefixed PROMOTION_PREFIX. A relay that is gone (its ssh failed) loses the write:
  * the caller sees no answer and promotes through the portal. Arguments: the SQL, then the relay, the stop
  * and each of the app's quiesce commands (SwitchoverRelay.quiesceFirst), each as its word count and its
@@ -209,7 +210,7 @@ export class PostgresOnHost {
       ? [
           'bash', '-c', RELAYED_SWITCHOVER, 'bash',
           relay.promotionSql,
-          String(relay.argv.length), ...relay.argv,
+          ...counted(relay.argv),
           ...counted(this.stopArgv(mode, true)),
           ...(relay.quiesceFirst ?? []).flatMap(counted),
         ]
