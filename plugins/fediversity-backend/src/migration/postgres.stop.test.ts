@@ -84,15 +84,20 @@ async function stopping<T>(dir: string, control: Buffer, stop: (postgres: Postgr
   return stopped;
 }
 
+/** A directory for standInCluster: data/global, and bin/pg_controldata standing in for the reading after the exit. */
+function standInDirectory(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dir, 'data/global'), { recursive: true });
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'bin/pg_controldata'), '#!/bin/sh\necho "Database cluster state:               shut down"\necho "Latest checkpoint location:           0/3000028"\n');
+  chmodSync(join(dir, 'bin/pg_controldata'), 0o755);
+  return dir;
+}
+
 describe('the stop script reading the control file early', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'fediversity-pgstop-'));
-    mkdirSync(join(dir, 'data/global'), { recursive: true });
-    mkdirSync(join(dir, 'bin'));
-    // pg_controldata stands in for the reading after the exit.
-    writeFileSync(join(dir, 'bin/pg_controldata'), '#!/bin/sh\necho "Database cluster state:               shut down"\necho "Latest checkpoint location:           0/3000028"\n');
-    chmodSync(join(dir, 'bin/pg_controldata'), 0o755);
+    dir = standInDirectory('fediversity-pgstop-');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -126,11 +131,7 @@ describe('the stop script reading the control file early', () => {
 describe('the switchover with its relay', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'fediversity-pgrelay-'));
-    mkdirSync(join(dir, 'data/global'), { recursive: true });
-    mkdirSync(join(dir, 'bin'));
-    writeFileSync(join(dir, 'bin/pg_controldata'), '#!/bin/sh\necho "Database cluster state:               shut down"\necho "Latest checkpoint location:           0/3000028"\n');
-    chmodSync(join(dir, 'bin/pg_controldata'), 0o755);
+    dir = standInDirectory('fediversity-pgrelay-');
     // The target's psql stands in: it records that it started, whether the pid file was still there when
     // its script began to arrive, and the script; it answers twice, as the guarded promotion does.
     writeFileSync(
