@@ -83,8 +83,13 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   async undoFinalSync(env: StrategyEnv) {
     return (await this.pick(env)).undoFinalSync(env);
   }
+  /**
+   * Without asking which method ran: a quiesce's compensation connects the source alone and sees no
+   * preflight facts, and a source database found stopped before the cut-over was stopped by this job (the
+   * preflight found it running), so whichever method ran, bringing the source back means starting it.
+   */
   async undoQuiesce(env: StrategyEnv) {
-    return (await this.pick(env)).undoQuiesce?.(env);
+    return this.physical.undoQuiesce(env);
   }
   async undoInitialSync(env: StrategyEnv) {
     return (await this.pick(env)).undoInitialSync(env);

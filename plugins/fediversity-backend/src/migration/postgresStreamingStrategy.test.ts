@@ -79,9 +79,10 @@ describe('the rollback of a final sync', () => {
     expect(starts(argvs)).toHaveLength(1);
   });
 
-  it('undoes a stop chained to the quiesce the same way, through the method the preflight chose', async () => {
+  it('undoes a stop chained to the quiesce the same way, with the source alone (as a quiesce\'s compensation connects it)', async () => {
     const { host, argvs } = shuttingDownSource(1);
-    const env = { ...envFor(host), preflight: { postgres: { method: 'physical-streaming' } } };
+    // No preflight facts and a target that cannot be reached: the method is not asked for.
+    const env = { ...envFor(host), target: { role: 'target' as const, run: () => Promise.reject(new Error('The target host is not used in this step')) } };
     await new PostgresAutoStrategy('database').undoQuiesce(env);
     expect(starts(argvs)).toHaveLength(1);
   });
