@@ -1,19 +1,16 @@
-import { isIPv4 } from 'node:net';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { HOSTNAME_PATTERN } from '@fediversity/plugin-fediversity-common';
 import {
   describeHostKey,
   enrollHostKey,
-  HostKeyMismatchError,
   parsePublicKeyLine,
-  PveClient,
+  retryUntil,
   SshConnection,
+  waitForGuestAddress,
 } from '@fediversity/plugin-fediversity-node';
 import { FediversityActionDeps, pickCluster } from './deps';
-import { startHeartbeat, sleep } from './lib/progress';
+import { startHeartbeat } from './lib/progress';
 import { examples } from './guestAwaitReachable.examples';
-
-const MAX_POLL_MS = 5_000;
 
 /** A guest's reachability, as later steps need it. */
 export interface ReachableGuest {
@@ -67,7 +64,8 @@ export function createGuestAwaitReachableAction(deps: FediversityActionDeps) {
       const pollInitialMs = deps.timing?.pollInitialMs ?? 1_000;
       const stop = startHeartbeat(ctx.logger, `Still waiting for guest ${guest} to be reachable`, deps.timing?.heartbeatMs);
       try {
-        const ipv4 = await waitForAddress(cluster.client, input.node, input.vmid, { deadline, pollInitialMs, signal });
+        const retry = { deadline, pollInitialMs, signal };
+        const ipv4 = await waitForGuestAddress(cluster.client, { node: input.node, vmid: input.vmid }, retry);
         ctx.logger.info(`Guest ${guest} has address ${ipv4}`);
 
         const endpoint = await ctx.checkpoint({
@@ -83,9 +81,7 @@ export function createGuestAwaitReachableAction(deps: FediversityActionDeps) {
           fn: async () => {
             const key = endpoint.hostKey
               ? describeHostKey(parsePublicKeyLine(endpoint.hostKey).blob)
-              : await retryUntil(deadline, pollInitialMs, signal, () =>
-                  enrollHostKey({ host: endpoint.host, port: endpoint.port, timeoutMs: 10_000 }),
-                );
+              : await retryUntil(retry, () => enrollHostKey({ host: endpoint.host, port: endpoint.port, timeoutMs: 10_000 }));
             return { hostKey: key.publicKey, hostKeyFingerprint: key.fingerprint };
           },
         });
@@ -100,7 +96,7 @@ export function createGuestAwaitReachableAction(deps: FediversityActionDeps) {
         }
 
         const { privateKey } = await deps.guestAccess.clientKey(cluster);
-        await retryUntil(deadline, pollInitialMs, signal, async () => {
+        await retryUntil(retry, async () => {
           const connection = await SshConnection.connect({ ...endpoint, hostKey: pinned.hostKey, privateKey });
           try {
             await connection.run(['true'], { signal });
@@ -124,47 +120,4 @@ export function createGuestAwaitReachableAction(deps: FediversityActionDeps) {
       }
     },
   });
-}
-
-/** Polls the container's interfaces until a non-loopback IPv4 address shows up. */
-async function waitForAddress(
-  client: PveClient,
-  node: string,
-  vmid: number,
-  options: { deadline: number; pollInitialMs: number; signal?: AbortSignal },
-): Promise<string> {
-  return retryUntil(options.deadline, options.pollInitialMs, options.signal, async () => {
-    const interfaces = await client.getContainerInterfaces({ node, vmid }, { signal: options.signal });
-    const address = interfaces
-      .filter(entry => entry.name !== 'lo' && entry.inet)
-      .map(entry => entry.inet!.split('/')[0])
-      .find(candidate => isIPv4(candidate));
-    if (!address) throw new Error(`guest ${vmid} has no IPv4 address yet`);
-    return address;
-  });
-}
-
-/** Runs `attempt` until it succeeds, backing off from `initialMs` by half up to 5 s; the last error after the deadline. */
-async function retryUntil<T>(
-  deadline: number,
-  initialMs: number,
-  signal: AbortSignal | undefined,
-  attempt: () => Promise<T>,
-): Promise<T> {
-  let interval = initialMs;
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      return await attempt();
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason ?? error;
-      // A host presenting another key than the pinned one will not change its mind: stop at once.
-      if (error instanceof HostKeyMismatchError) throw error;
-      if (Date.now() + interval > deadline) {
-        throw new Error(`Gave up waiting: ${(error as Error).message}`);
-      }
-    }
-    await sleep(interval, signal);
-    interval = Math.min(MAX_POLL_MS, Math.round(interval * 1.5));
-  }
 }
