@@ -42,8 +42,6 @@ export interface Config {
         socketDir?: string;
         osUser?: string;
       };
-      /** The key on a real source host with which its rsync logs in to the target (default /root/.ssh/id_ed25519). */
-      peerIdentityFile?: string;
     };
     /** Replication schedules, restores and drills (src/replication, src/backups). */
     replication?: {

@@ -6,7 +6,7 @@ export type DnsProviderLookup = (zone: string) => DnsProvider | undefined;
 
 type DnsParams = NonNullable<MigrationParams['dns']>;
 
-function providerFor(lookup: DnsProviderLookup | undefined, dns: DnsParams): DnsProvider {
+function providerFor(lookup: DnsProviderLookup | undefined, dns: { zone: string }): DnsProvider {
   const provider = lookup?.(dns.zone);
   if (!provider) throw new PermanentJobError(`No DNS provider is configured for zone ${dns.zone}`);
   return provider;
@@ -35,7 +35,7 @@ export async function dnsPointsAtTarget(lookup: DnsProviderLookup | undefined, d
 }
 
 /** Preflight: the provider answers for the zone, and the current TTL is low enough for a quick cut-over. */
-export async function checkDns(lookup: DnsProviderLookup | undefined, dns: DnsParams) {
+export async function checkDns(lookup: DnsProviderLookup | undefined, dns: Omit<DnsParams, 'targetAddress'>) {
   const provider = providerFor(lookup, dns);
   const current = provider.listRecords ? await provider.listRecords(dns.zone, dns.name) : [];
   const record = current.find(candidate => candidate.type === dns.type);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Knex } from 'knex';
-import { PveClient, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
+import { generateSshKeyPair, PveClient, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
 import { migrationJobKind, MigrationDeps, MigrationJobKind } from './migrationJobKind';
 import { sshHostConnector } from './hosts';
@@ -248,7 +248,7 @@ describe('with Proxmox provisioning', () => {
     });
     simulator.faults.addRequestFault({ method: 'POST', path: '/nodes/*/lxc', status: 500, count: 1000, message: 'internal error' });
     const rig = rigWith({
-      provisioner: proxmoxTargetProvisioner(new StaticPveClusters([{ name: 'demo', client, demo: true }])),
+      provisioner: proxmoxTargetProvisioner(new StaticPveClusters([{ name: 'demo', client, demo: true }]), { clientKey: async () => generateSshKeyPair('portal') }),
     });
     const id = await createMigration(
       rig,

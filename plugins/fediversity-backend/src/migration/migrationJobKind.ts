@@ -1,11 +1,13 @@
 import { PermanentJobError } from '../jobs/errors';
-import { JobKind, RetryPolicy, StepContext } from '../jobs/types';
+import { JobKind, RetryPolicy, RunStepDefinition, StepContext } from '../jobs/types';
+import { withParams } from '../jobs/withParams';
 import { freeSpace } from './diskSpace';
 import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
 import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST, watchLines } from './hosts';
-import { MigrationParams, migrationParamsSchema } from './params';
+import { bindTarget, isLateBound, MigrationJobParams, migrationJobParamsSchema, MigrationParams, TargetEndpoint } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
+import { authorisePeerKey, TargetBinder } from './targetBinding';
 import { gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
 import { closeControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
@@ -18,6 +20,8 @@ export interface MigrationDeps {
   connect: HostConnector;
   dns?: DnsProviderLookup;
   provisioner?: TargetProvisioner;
+  /** Binds a target created by the migration (a real cluster's new guest): its address and host key. */
+  binder?: TargetBinder;
   /** Default: the strategies the app definition names. */
   strategies?: (params: MigrationParams) => MigrationStrategy[];
   retry?: RetryPolicy;
@@ -27,6 +31,9 @@ export interface MigrationDeps {
   relocator?: InstanceRelocator;
 }
 
+/** A step as the engine runs it: the job's params, whose target may not be bound yet. */
+type JobCtx = StepContext<MigrationJobParams>;
+/** A step once the target is bound (boundContext): every step after the provision step. */
 type Ctx = StepContext<MigrationParams>;
 
 interface Hosts {
@@ -41,7 +48,7 @@ interface Hosts {
  * in reverse: restart the source database, unquiesce the app, fence the target); the source is only ever
  * quiesced and is kept as it is until a separate decommission job.
  */
-export type MigrationJobKind = JobKind<MigrationParams> & {
+export type MigrationJobKind = JobKind<MigrationJobParams> & {
   /** Closes the SSH sessions jobs keep between steps (backend shutdown, end of a test). */
   closeSessions(): Promise<void>;
 };
@@ -87,6 +94,31 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     }
   }
 
+  /** The step's context with the target bound: as created, or with the endpoint the provision step recorded. */
+  function boundContext(ctx: JobCtx): Ctx {
+    const provisioned = ctx.outputs['provision-target'] as { target?: TargetEndpoint } | undefined;
+    const params = bindTarget(ctx.job.params, provisioned?.target);
+    if (!params) throw new PermanentJobError('The target guest was never bound: the provision step recorded no address for it');
+    return withParams(ctx, params);
+  }
+
+  /** Steps that run once the target is bound: each sees the job's params with the target's endpoint. */
+  function boundSteps(steps: RunStepDefinition<MigrationParams>[]): RunStepDefinition<MigrationJobParams>[] {
+    return steps.map(({ run, reconcile, compensate, ...step }) => ({
+      ...step,
+      run: ctx => run(boundContext(ctx)),
+      ...(reconcile ? { reconcile: (ctx: JobCtx) => reconcile(boundContext(ctx)) } : {}),
+      ...(compensate ? { compensate: (ctx: JobCtx) => compensate(boundContext(ctx)) } : {}),
+    }));
+  }
+
+  /** The preflight's facts: the preflight step's, or the provision step's where it checked a late-bound target. */
+  function preflightFacts(ctx: Ctx): Record<string, Record<string, unknown>> | undefined {
+    type Output = { facts?: Record<string, Record<string, unknown>> } | undefined;
+    const provisioned = ctx.outputs['provision-target'] as { preflight?: Output } | undefined;
+    return (ctx.outputs.preflight as Output)?.facts ?? provisioned?.preflight?.facts;
+  }
+
   /** Per-strategy views on the step's checkpoint; concurrent saves are serialised. */
   function envs(ctx: Ctx, hosts: Hosts, strategies: MigrationStrategy[]): StrategyEnv[] {
     const state: Record<string, Record<string, unknown>> = { ...((ctx.checkpoint as any) ?? {}) };
@@ -98,7 +130,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       target: hosts.target,
       signal: ctx.signal,
       checkpoint: { ...(state[strategy.name] ?? {}) },
-      preflight: (ctx.outputs.preflight as { facts?: Record<string, Record<string, unknown>> } | undefined)?.facts?.[strategy.name],
+      preflight: preflightFacts(ctx)?.[strategy.name],
       window: (ctx.outputs.quiesce as { window?: Record<string, Record<string, unknown>> } | undefined)?.window?.[strategy.name],
       finalSync: (ctx.outputs['final-sync'] as Record<string, Record<string, unknown>> | undefined)?.[strategy.name],
       ready: ready.forStrategy(ctx.job.id, strategy.name),
@@ -191,6 +223,40 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     return sentAt;
   }
 
+  /**
+   * Both hosts' checks: each strategy's preflight (versions, paths, replication settings), free space on
+   * the target for what the source holds, and the DNS record. Returns the facts the later steps read.
+   */
+  async function checkHosts(ctx: Ctx, hosts: Hosts) {
+    const params = ctx.job.params;
+    const facts = await eachStrategy(ctx, hosts, (strategy, env) => strategy.preflight(env), { sequential: true });
+    const needs = new Map<string, { bytes: number; available: number }>();
+    for (const strategy of strategiesOf(params)) {
+      const [env] = envs(ctx, hosts, [strategy]);
+      const size = await strategy.sourceBytes?.(env);
+      if (!size) continue;
+      const { availableBytes, mountPoint } = await freeSpace(hosts.target, size.targetPath, ctx.signal);
+      const need = needs.get(mountPoint) ?? { bytes: 0, available: availableBytes };
+      need.bytes += size.bytes;
+      needs.set(mountPoint, need);
+    }
+    for (const [mountPoint, need] of needs) {
+      if (need.available < need.bytes * params.minFreeSpaceRatio) {
+        throw new PermanentJobError(
+          `Target disk too small: ${mountPoint} has ${need.available} bytes free, the data needs ` +
+            `${need.bytes} × ${params.minFreeSpaceRatio}`,
+        );
+      }
+    }
+    const dns = params.dns ? await checkDns(deps.dns, params.dns) : undefined;
+    if (dns?.dnsCurrentTtl !== undefined && dns.dnsCurrentTtl > 300) {
+      await ctx.log(`The DNS TTL is ${dns.dnsCurrentTtl} s: clients may reach the source that long after the cut-over`, {}, 'warn');
+    }
+    const space = Object.fromEntries([...needs].map(([mount, need]) => [mount, need]));
+    await ctx.log('Preflight passed', { strategies: Object.keys(facts) });
+    return { facts, space, dns };
+  }
+
   /** Starts the app's commands for a later moment of the window, each held at its gate (readyCommands.ts). */
   function startCommands(ctx: Ctx, host: HostShell, commands: string[][], readyAs: string) {
     for (const [index, command] of commands.entries()) {
@@ -206,72 +272,83 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     },
     kind: MIGRATION_JOB_KIND,
     title: 'Migrate the instance to another host (zero data loss)',
-    params: migrationParamsSchema,
-    locks: job => [
-      `entity:${job.entityRef}`,
-      `host:${job.params.source.host}:${job.params.source.port}`,
-      `host:${job.params.target.host}:${job.params.target.port}`,
-    ],
+    params: migrationJobParamsSchema,
+    locks: job => {
+      const { source, target, provision } = job.params;
+      return [
+        `entity:${job.entityRef}`,
+        `host:${source.host}:${source.port}`,
+        // A target made by this migration has no address yet: its guest is what no other job may take.
+        isLateBound(target) ? `guest:${provision?.cluster}:${provision?.vmid}` : `host:${target.host}:${target.port}`,
+      ];
+    },
     retry: deps.retry,
     steps: [
       {
         name: 'preflight',
         title: 'Check hosts, versions, space, DNS',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            const params = ctx.job.params;
-            const facts = await eachStrategy(ctx, hosts, (strategy, env) => strategy.preflight(env), { sequential: true });
-            const needs = new Map<string, { bytes: number; available: number }>();
-            for (const strategy of strategiesOf(params)) {
-              const [env] = envs(ctx, hosts, [strategy]);
-              const size = await strategy.sourceBytes?.(env);
-              if (!size) continue;
-              const { availableBytes, mountPoint } = await freeSpace(hosts.target, size.targetPath, ctx.signal);
-              const need = needs.get(mountPoint) ?? { bytes: 0, available: availableBytes };
-              need.bytes += size.bytes;
-              needs.set(mountPoint, need);
-            }
-            for (const [mountPoint, need] of needs) {
-              if (need.available < need.bytes * params.minFreeSpaceRatio) {
-                throw new PermanentJobError(
-                  `Target disk too small: ${mountPoint} has ${need.available} bytes free, the data needs ` +
-                    `${need.bytes} × ${params.minFreeSpaceRatio}`,
-                );
-              }
-            }
-            const dns = params.dns ? await checkDns(deps.dns, params.dns) : undefined;
-            if (dns?.dnsCurrentTtl !== undefined && dns.dnsCurrentTtl > 300) {
-              await ctx.log(`The DNS TTL is ${dns.dnsCurrentTtl} s: clients may reach the source that long after the cut-over`, {}, 'warn');
-            }
-            const space = Object.fromEntries([...needs].map(([mount, need]) => [mount, need]));
-            await ctx.log('Preflight passed', { strategies: Object.keys(facts) });
-            return { facts, space, dns };
-          }),
+        run: async ctx => {
+          if (isLateBound(ctx.job.params.target)) {
+            const dns = ctx.job.params.dns ? await checkDns(deps.dns, ctx.job.params.dns) : undefined;
+            await ctx.log('The target guest is made by this migration: its checks run once it is provisioned and bound');
+            return { deferred: true, dns };
+          }
+          const bound = withParams(ctx, bindTarget(ctx.job.params)!);
+          return withHosts(bound, ['source', 'target'], hosts => checkHosts(bound, hosts));
+        },
       },
       {
         name: 'provision-target',
         title: 'Provision the target (app stopped)',
         run: async ctx => {
           const params = ctx.job.params;
+          const saved = (ctx.checkpoint ?? {}) as { guest?: { vmid?: number }; target?: TargetEndpoint };
           let guest: { vmid: number; node: string } | undefined;
           if (params.provision) {
             if (!deps.provisioner) throw new PermanentJobError('No Proxmox provisioner is configured');
             guest = await deps.provisioner.ensureTarget({
               jobId: ctx.job.id,
               provision: params.provision,
-              checkpoint: ((ctx.checkpoint as any)?.guest ?? {}) as { vmid?: number },
-              saveCheckpoint: checkpoint => ctx.saveCheckpoint({ guest: checkpoint }),
+              checkpoint: saved.guest ?? {},
+              saveCheckpoint: checkpoint => ctx.saveCheckpoint({ ...((ctx.checkpoint ?? {}) as object), guest: checkpoint }),
               signal: ctx.signal,
             });
             await ctx.log('Target guest ready', guest);
           }
-          await withHosts(ctx, ['source', 'target'], async hosts => {
-            await runCommands(ctx, hosts.target, appCommands(params, 'quiesce'), 'Keeping the app stopped');
-            await eachStrategy(ctx, hosts, (strategy, env) => strategy.prepareTarget(env), { sequential: true });
+          const late = isLateBound(params.target) ? params.target : undefined;
+          let endpoint = saved.target;
+          if (late && !endpoint) {
+            if (!deps.binder || !guest || !params.provision) throw new PermanentJobError('No way to bind the new target guest is configured');
+            endpoint = await deps.binder.bind({ cluster: params.provision.cluster, guest, target: late, signal: ctx.signal });
+            // Pinned once: a rerun connects with this key and no other.
+            await ctx.saveCheckpoint({ ...((ctx.checkpoint ?? {}) as object), target: endpoint });
+            await ctx.log(
+              `Trust on first use: the target guest at ${endpoint.host}:${endpoint.port} presented host key ` +
+                `${endpoint.hostKeyFingerprint}; it is pinned for the rest of the migration`,
+              { address: endpoint.address, hostKeyFingerprint: endpoint.hostKeyFingerprint },
+              'warn',
+            );
+          }
+          const bound = withParams(ctx, bindTarget(params, endpoint)!);
+          const preflight = await withHosts(bound, ['source', 'target'], async hosts => {
+            let checked: Awaited<ReturnType<typeof checkHosts>> | undefined;
+            if (late) {
+              await authorisePeerKey(hosts, bound.job.params.peer.identityFile, {
+                comment: `fediversity-migration-${ctx.job.id.slice(0, 8)}`,
+                registerSecret: ctx.registerSecret,
+                signal: ctx.signal,
+              });
+              await ctx.log('The source may copy to the target with a key made for this migration');
+              checked = await checkHosts(bound, hosts);
+            }
+            await runCommands(bound, hosts.target, appCommands(bound.job.params, 'quiesce'), 'Keeping the app stopped');
+            await eachStrategy(bound, hosts, (strategy, env) => strategy.prepareTarget(env), { sequential: true });
+            return checked;
           });
-          return { guest };
+          return { guest, ...(endpoint ? { target: endpoint } : {}), ...(preflight ? { preflight } : {}) };
         },
       },
+      ...boundSteps([
       {
         name: 'initial-sync',
         title: 'Initial copy while the source serves',
@@ -311,6 +388,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             throw new Error(`Not caught up after ${catchUp.maxRounds} rounds; the source changes faster than it copies`);
           }),
       },
+      ]),
       {
         name: 'approve-cutover',
         title: 'Approve the cut-over (downtime starts)',
@@ -318,6 +396,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         timeoutMs: params => params.approvalTimeoutSeconds * 1000,
         timeoutOutcome: 'the source was never quiesced and keeps serving',
       },
+      ...boundSteps([
       {
         name: 'quiesce',
         title: 'Quiesce the source app',
@@ -457,6 +536,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
           });
         },
       },
+      ]),
     ],
   };
 }

@@ -21,6 +21,7 @@ import { sshPeerKeyInstaller } from './planPeerKey';
 import { sshHostProbe } from './planProbe';
 import { proxmoxTargetProvisioner } from './provisionTarget';
 import { createMigrationRouter } from './router';
+import { proxmoxTargetBinder } from './targetBinding';
 
 const SECRET_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 /** `guest-access.<cluster>`: the portal's own key for a cluster's guests (what planned migrations reference). */
@@ -72,7 +73,8 @@ export const fediversityModuleMigration = createBackendModule({
         const kind = migrationJobKind({
           connect,
           dns: readMigrationDns(config),
-          provisioner: proxmoxTargetProvisioner(clusters),
+          provisioner: proxmoxTargetProvisioner(clusters, guestAccess),
+          binder: proxmoxTargetBinder(clusters),
           relocator: instanceStoreRelocator({ instances, schedules, clusters, events: options.events, logger }),
         });
         jobKinds.addJobKind(kind);

@@ -148,7 +148,76 @@ export const migrationParamsSchema = z
   })
   .strict();
 
+/**
+ * A target guest the migration creates on a real cluster: its address (from Proxmox) and its host key (pinned
+ * on first contact) exist only once it runs, so the provision step binds them (bindTarget).
+ */
+export const lateBoundTargetSchema = z
+  .object({
+    bindAfterProvision: z.literal(true),
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
+    privateKey: secretRef,
+    pathPrefix: plainPath.default('/'),
+    postgres: postgresHostSchema.omit({ address: true }).strict().optional(),
+  })
+  .strict();
+
+/**
+ * What an `instance.migrate` job is created with: migrationParamsSchema, except that the target may be bound
+ * after provisioning (lateBoundTargetSchema), and then also the DNS record's address (the target's own).
+ */
+export const migrationJobParamsSchema = migrationParamsSchema
+  .extend({
+    target: z.union([migrationHostSchema, lateBoundTargetSchema]),
+    dns: migrationParamsSchema.shape.dns.unwrap().extend({ targetAddress: z.string().ip().optional() }).strict().optional(),
+  })
+  .strict()
+  .superRefine((params, issues) => {
+    const late = isLateBound(params.target);
+    if (late && params.provision?.vmid === undefined) {
+      issues.addIssue({ code: 'custom', path: ['target'], message: 'a target bound after provisioning needs `provision` with its `vmid`' });
+    }
+    if (!late && params.dns && params.dns.targetAddress === undefined) {
+      issues.addIssue({ code: 'custom', path: ['dns', 'targetAddress'], message: 'required where the target is known' });
+    }
+  });
+
+export function isLateBound(target: MigrationJobParams['target']): target is LateBoundTarget {
+  return 'bindAfterProvision' in target;
+}
+
+/** Where the provision step found the new target guest, and the host key it presented first. */
+export interface TargetEndpoint {
+  /** The guest's IPv4 address (from Proxmox): the DNS record points there. */
+  address: string;
+  host: string;
+  port: number;
+  username: string;
+  hostPublicKey: string;
+  hostKeyFingerprint: string;
+}
+
+/**
+ * The job's params with its target bound: as they are where the target was known when the job was created,
+ * else with the endpoint the provision step recorded; undefined while a late-bound target has none yet.
+ */
+export function bindTarget(params: MigrationJobParams, endpoint?: TargetEndpoint): MigrationParams | undefined {
+  const { target, dns } = params;
+  // Validated at the job's creation: with a known target, the DNS record's address is there too.
+  if (!isLateBound(target)) return params as MigrationParams;
+  if (!endpoint) return undefined;
+  const { bindAfterProvision: _late, ...login } = target;
+  return migrationParamsSchema.parse({
+    ...params,
+    target: { ...login, host: endpoint.host, port: endpoint.port, hostKey: endpoint.hostKeyFingerprint, hostPublicKey: endpoint.hostPublicKey },
+    ...(dns ? { dns: { ...dns, targetAddress: dns.targetAddress ?? endpoint.address } } : {}),
+  });
+}
+
 export type MigrationParams = z.infer<typeof migrationParamsSchema>;
+export type MigrationJobParams = z.infer<typeof migrationJobParamsSchema>;
+export type LateBoundTarget = z.infer<typeof lateBoundTargetSchema>;
 export type MigrationHost = z.infer<typeof migrationHostSchema>;
 export type GuestLocation = z.infer<typeof guestLocationSchema>;
 export type PostgresHost = NonNullable<MigrationHost['postgres']>;

@@ -9,8 +9,6 @@ export type PostgresSettings = Omit<PostgresHost, 'address'>;
 export interface MigrationPlanConfig {
   /** How the hosts' PostgreSQL runs (`fediversity.migration.postgres`); NixOS's layout by default. */
   postgres: PostgresSettings;
-  /** The key on a source host that lets its rsync log in to the target (`fediversity.migration.peerIdentityFile`). */
-  peerIdentityFile: string;
   /** Zones the DNS provider serves (`fediversity.dns.zones`); empty when DNS is not configured. */
   dnsZones: string[];
 }
@@ -34,7 +32,6 @@ export function readMigrationPlanConfig(config: Config): MigrationPlanConfig {
       socketDir: postgres?.getOptionalString('socketDir') ?? NIXOS_POSTGRES.socketDir,
       osUser: postgres?.getOptionalString('osUser') ?? NIXOS_POSTGRES.osUser,
     },
-    peerIdentityFile: config.getOptionalString('fediversity.migration.peerIdentityFile') ?? '/root/.ssh/id_ed25519',
     dnsZones: (config.getOptionalStringArray('fediversity.dns.zones') ?? []).map(zone => normalizeZone(zone)),
   };
 }

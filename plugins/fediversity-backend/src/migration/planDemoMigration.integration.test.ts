@@ -138,7 +138,7 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
       if (ref !== guestKeyRef('demo')) throw new Error(`unknown secret ${ref}`);
       return (await guestAccess.clientKey(cluster)).privateKey;
     }),
-    provisioner: proxmoxTargetProvisioner(clusters),
+    provisioner: proxmoxTargetProvisioner(clusters, guestAccess),
     relocator: instanceStoreRelocator({ instances, schedules, clusters, logger: mockServices.logger.mock() }),
     retry: { maxAttempts: 2, initialDelayMs: 200, maxDelayMs: 1_000 },
     observeIntervalMs: 200,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
 import { parse } from 'yaml';
 import { buildMigrationParams, dnsRecordFor, planDataClasses, PlannedHost } from './planMigration';
+import { bindTarget } from './params';
 import { strategiesFromAppDefinition } from './strategies';
 
 /** The catalog's Mastodon definition as it is: database, redis, state directories, media on S3. */
@@ -89,7 +90,7 @@ describe('buildMigrationParams', () => {
     // Recorded for the decommission job, which destroys exactly this guest once the migration completed.
     expect(params.sourceGuest).toEqual({ cluster: 'demo', node: 'pve-a', vmid: 104 });
     expect(params.dns).toBeUndefined();
-    expect(strategiesFromAppDefinition(params).map(strategy => strategy.name)).toEqual(['files:state']);
+    expect(strategiesFromAppDefinition(bindTarget(params)!).map(strategy => strategy.name)).toEqual(['files:state']);
   });
 
   it('gives real hosts their PostgreSQL settings at their own addresses, and DNS when planned', () => {
@@ -109,7 +110,59 @@ describe('buildMigrationParams', () => {
     expect(params.source.postgres).toEqual({ ...postgres, address: '10.10.1.4' });
     expect(params.target.postgres).toEqual({ ...postgres, address: '10.10.2.7' });
     expect(params.dns?.targetAddress).toBe('10.10.2.7');
-    expect(strategiesFromAppDefinition(params).map(strategy => strategy.name)).toEqual(['postgres:database', 'files:state']);
+    expect(strategiesFromAppDefinition(bindTarget(params)!).map(strategy => strategy.name)).toEqual(['postgres:database', 'files:state']);
+  });
+
+  it('leaves a new guest on a real cluster to be bound after provisioning: its address, key and DNS address', () => {
+    const data = planDataClasses({ ...mastodon, dataClasses: mastodon.dataClasses.filter(d => ['database', 'state'].includes(d.name)) }, { demo: false });
+    const params = buildMigrationParams({
+      app: mastodon,
+      data,
+      demo: false,
+      source: host('root', '10.10.1.4'),
+      target: { bindAfterProvision: true, port: 22, username: 'root', privateKeyRef: 'guest-access.pve' },
+      provision,
+      sourceGuest: { cluster: 'pve', node: 'pve-a', vmid: 104 },
+      postgres,
+      peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
+      dns: { zone: 'example.org.', name: 'social', type: 'A', ttl: 60 },
+    });
+    expect(params.target).toEqual({ bindAfterProvision: true, port: 22, username: 'root', privateKey: { secretRef: 'guest-access.pve' }, pathPrefix: '/', postgres });
+    expect(bindTarget(params)).toBeUndefined();
+
+    const endpoint = { address: '10.10.2.9', host: '10.10.2.9', port: 22, username: 'root', hostPublicKey: KEY, hostKeyFingerprint: `SHA256:${'y'.repeat(43)}` };
+    const bound = bindTarget(params, endpoint)!;
+    expect(bound.target).toEqual({
+      host: '10.10.2.9',
+      port: 22,
+      username: 'root',
+      hostKey: endpoint.hostKeyFingerprint,
+      hostPublicKey: KEY,
+      privateKey: { secretRef: 'guest-access.pve' },
+      pathPrefix: '/',
+      postgres: { ...postgres, address: '10.10.2.9' },
+    });
+    expect(bound.dns?.targetAddress).toBe('10.10.2.9');
+    expect(bound.peer.identityFile).toBe('/root/.ssh/fediversity-migration-0a1b2c3d');
+    expect(strategiesFromAppDefinition(bound).map(strategy => strategy.name)).toEqual(['postgres:database', 'files:state']);
+  });
+
+  it('refuses a late-bound target without a planned guest, and a known target without its DNS address', () => {
+    const data = planDataClasses(mastodon, { demo: true });
+    const base = {
+      app: mastodon,
+      data,
+      demo: true,
+      source: host('ct-104'),
+      sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
+      postgres,
+      peerIdentityFile: '/root/.ssh/id_ed25519',
+    };
+    const late = { bindAfterProvision: true as const, port: 22, username: 'root', privateKeyRef: 'guest-access.pve' };
+    expect(() => buildMigrationParams({ ...base, target: late, provision: { ...provision, vmid: undefined as unknown as number } })).toThrow(/needs `provision` with its `vmid`/);
+    expect(() => buildMigrationParams({ ...base, target: host('ct-120'), provision, dns: { zone: 'example.org.', name: 'app', type: 'A', ttl: 60 } })).toThrow(
+      /required where the target is known/,
+    );
   });
 
   it('refuses params the job kind would refuse: nothing to move', () => {

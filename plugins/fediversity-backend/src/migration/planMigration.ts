@@ -1,5 +1,5 @@
 import { DataClass } from '@fediversity/plugin-fediversity-common';
-import { GuestLocation, MigrationHost, MigrationParams, migrationParamsSchema } from './params';
+import { GuestLocation, LateBoundTarget, MigrationHost, MigrationJobParams, migrationJobParamsSchema } from './params';
 import { PostgresSettings } from './planConfig';
 
 /** One line of a preflight answer: what was checked, whether it passed, and what a person should know. */
@@ -89,24 +89,41 @@ export interface PlannedHost {
   privateKeyRef: string;
 }
 
+/** A target the migration creates on a real cluster: reached as `username` on `port` once it runs (bindTarget). */
+export interface LateTarget {
+  bindAfterProvision: true;
+  port: number;
+  username: string;
+  privateKeyRef: string;
+}
+
 export interface PlanInput {
   app: AppDataDefinition;
   data: DataPlan;
   demo: boolean;
   source: PlannedHost;
-  target: PlannedHost;
-  provision: NonNullable<MigrationParams['provision']> & { vmid: number };
+  target: PlannedHost | LateTarget;
+  provision: NonNullable<MigrationJobParams['provision']> & { vmid: number };
   /** The instance's guest now: a decommission job destroys it once the migration completed. */
   sourceGuest: GuestLocation;
   /** Real hosts only: how PostgreSQL runs on both. */
   postgres: PostgresSettings;
   peerIdentityFile: string;
-  /** Set when the DNS provider serves the instance's zone and the target's address is known. */
-  dns?: NonNullable<MigrationParams['dns']>;
+  /** Set when the DNS provider serves the instance's zone; the address is the target's once it is bound. */
+  dns?: NonNullable<MigrationJobParams['dns']>;
 }
 
 /** The validated `instance.migrate` params of a plan (pure; throws a ZodError on anything invalid). */
-export function buildMigrationParams(input: PlanInput): MigrationParams {
+export function buildMigrationParams(input: PlanInput): MigrationJobParams {
+  const postgres = input.data.usesPostgres && !input.demo ? input.postgres : undefined;
+  const late = (planned: LateTarget): LateBoundTarget => ({
+    bindAfterProvision: true,
+    port: planned.port,
+    username: planned.username,
+    privateKey: { secretRef: planned.privateKeyRef },
+    pathPrefix: '/',
+    ...(postgres ? { postgres } : {}),
+  });
   const host = (planned: PlannedHost): MigrationHost => ({
     host: planned.host,
     port: planned.port,
@@ -116,16 +133,16 @@ export function buildMigrationParams(input: PlanInput): MigrationParams {
     privateKey: { secretRef: planned.privateKeyRef },
     // The app's paths as they are on the guest (a demo guest's `/` is its own directory on the demo host).
     pathPrefix: '/',
-    ...(input.data.usesPostgres && !input.demo ? { postgres: { ...input.postgres, address: planned.host } } : {}),
+    ...(postgres ? { postgres: { ...postgres, address: planned.host } } : {}),
   });
-  return migrationParamsSchema.parse({
+  return migrationJobParamsSchema.parse({
     app: {
       name: input.app.name,
       dataClasses: input.data.dataClasses,
       identityPaths: input.data.identityPaths,
     },
     source: host(input.source),
-    target: host(input.target),
+    target: 'bindAfterProvision' in input.target ? late(input.target) : host(input.target),
     peer: { identityFile: input.peerIdentityFile },
     sourceGuest: input.sourceGuest,
     provision: input.provision,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { NotFoundError } from '@backstage/errors';
 import { TERMINAL_JOB_STATUSES } from '@fediversity/plugin-fediversity-common';
@@ -14,7 +15,7 @@ import type { InstanceRecord } from '../instances/types';
 import type { JobStore } from '../jobs/JobStore';
 import type { ScheduleStore } from '../replication/ScheduleStore';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';
-import { MigrationParams } from './params';
+import { MigrationJobParams } from './params';
 import { MigrationPlanConfig } from './planConfig';
 import { PeerKeyInstaller } from './planPeerKey';
 import { replicationKeyFiles } from './replicationFollows';
@@ -23,6 +24,7 @@ import {
   buildMigrationParams,
   DataPlan,
   dnsRecordFor,
+  LateTarget,
   MigrationTarget,
   planDataClasses,
   PlannedHost,
@@ -30,6 +32,8 @@ import {
 } from './planMigration';
 
 const GIB = 1024 ** 3;
+/** The record's TTL from the cut-over on: short, so a later move (or a rollback of the DNS) spreads fast. */
+const DNS_TTL_SECONDS = 60;
 const MIB = 1024 ** 2;
 
 /** Reaches a host with its pinned key and says whether the given directories exist there; changes nothing. */
@@ -97,34 +101,21 @@ export class MigrationPlanner {
   }
 
   /** The preflight and, when it passes, the params of a migration ready to enqueue. */
-  async plan(entityRef: string, target: MigrationTarget): Promise<Preflight & { params?: MigrationParams }> {
+  async plan(entityRef: string, target: MigrationTarget): Promise<Preflight & { params?: MigrationJobParams }> {
     const { checks, facts } = await this.check(entityRef, target);
     const ok = checks.every(check => check.ok);
     if (!ok || !facts) return { ok: false, checks };
     return { ok, checks, params: await this.params(facts, target, entityRef) };
   }
 
-  private async params(facts: Facts, target: MigrationTarget, entityRef: string): Promise<MigrationParams> {
+  private async params(facts: Facts, target: MigrationTarget, entityRef: string): Promise<MigrationJobParams> {
     const { instance, targetCluster } = facts;
     const vmid = await targetCluster.client.nextId();
-    const endpoint = await this.options.guestAccess.prepare(targetCluster, { vmid, hostname: instance.name });
-    if (!endpoint.hostKey) throw new Error(`The target guest ${vmid} has no pinned host key`);
     const source = sourceHost(instance)!;
-    const targetHost: PlannedHost = {
-      host: endpoint.host,
-      port: endpoint.port,
-      username: endpoint.username,
-      hostPublicKey: endpoint.hostKey,
-      hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(endpoint.hostKey).blob),
-      privateKeyRef: guestKeyRef(target.cluster),
-    };
-    // The target of a demo migration exists already; a real one only after provisioning (refused for now).
-    const peerIdentityFile = facts.demo
-      ? await this.options.peerKeys(
-          { ...source, privateKey: (await this.options.guestAccess.clientKey(facts.sourceCluster)).privateKey },
-          { ...targetHost, privateKey: (await this.options.guestAccess.clientKey(targetCluster)).privateKey },
-        )
-      : this.options.config.peerIdentityFile;
+    const { targetHost, peerIdentityFile } = facts.demo
+      ? await this.demoTarget(facts, target, vmid, source)
+      : this.lateTarget(target, source);
+    const dnsRecord = facts.demo ? undefined : dnsRecordFor(instance.domain, this.options.config.dnsZones);
     const replicationKeys = this.options.schedules ? await replicationKeyFiles(this.options.schedules, entityRef) : [];
     return buildMigrationParams({
       app: facts.app,
@@ -143,7 +134,44 @@ export class MigrationPlanner {
       sourceGuest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
       postgres: this.options.config.postgres,
       peerIdentityFile,
+      ...(dnsRecord ? { dns: { ...dnsRecord, type: 'A' as const, ttl: DNS_TTL_SECONDS } } : {}),
     });
+  }
+
+  /**
+   * The target of a demo migration exists from now on (a demo guest on the demo host server, its key known),
+   * and the source's key for the copy is installed on both now.
+   */
+  private async demoTarget(facts: Facts, target: MigrationTarget, vmid: number, source: PlannedHost) {
+    const { instance, targetCluster } = facts;
+    const endpoint = await this.options.guestAccess.prepare(targetCluster, { vmid, hostname: instance.name });
+    if (!endpoint.hostKey) throw new Error(`The target guest ${vmid} has no pinned host key`);
+    const targetHost: PlannedHost = {
+      host: endpoint.host,
+      port: endpoint.port,
+      username: endpoint.username,
+      hostPublicKey: endpoint.hostKey,
+      hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(endpoint.hostKey).blob),
+      privateKeyRef: guestKeyRef(target.cluster),
+    };
+    const peerIdentityFile = await this.options.peerKeys(
+      { ...source, privateKey: (await this.options.guestAccess.clientKey(facts.sourceCluster)).privateKey },
+      { ...targetHost, privateKey: (await this.options.guestAccess.clientKey(targetCluster)).privateKey },
+    );
+    return { targetHost, peerIdentityFile };
+  }
+
+  /**
+   * A real cluster's new guest gets its address when it starts: the provision step binds it (its address
+   * from Proxmox, its host key pinned on first contact) and then writes a key made for this migration to
+   * `peerIdentityFile` on the source, which the new guest accepts.
+   */
+  private lateTarget(target: MigrationTarget, source: PlannedHost): { targetHost: LateTarget; peerIdentityFile: string } {
+    const home = source.username === 'root' ? '/root' : `/home/${source.username}`;
+    return {
+      targetHost: { bindAfterProvision: true, port: 22, username: 'root', privateKeyRef: guestKeyRef(target.cluster) },
+      peerIdentityFile: `${home}/.ssh/fediversity-migration-${randomBytes(4).toString('hex')}`,
+    };
   }
 
   private async check(entityRef: string, target: MigrationTarget): Promise<{ checks: PreflightCheck[]; facts?: Facts }> {
@@ -295,14 +323,16 @@ export class MigrationPlanner {
     return { name: 'DNS', ok: true, message: `${dns.name}.${dns.zone} is pointed at the target at the cut-over` };
   }
 
-  /** A demo guest's endpoint is the demo host server's; a real guest's address is only known once it runs. */
+  /** A demo guest's endpoint is the demo host server's; a real guest's is bound once it runs. */
   private targetAddressCheck(demo: boolean): PreflightCheck {
     return demo
       ? { name: 'target address', ok: true, message: 'a new demo guest on the demo host server' }
       : {
           name: 'target address',
-          ok: false,
-          message: 'a new guest on a real cluster gets its address when it starts, and migrations need it up front: not supported yet',
+          ok: true,
+          message:
+            'a new guest: its address comes from Proxmox once it runs, its host key is pinned on first contact (shown in the log), ' +
+            "and the target's checks run then",
         };
   }
 }

@@ -1,4 +1,4 @@
-import { ensureContainer, PveClustersService } from '@fediversity/plugin-fediversity-node';
+import { ensureContainer, GuestAccess, lxcNetwork, PveClustersService } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { MigrationParams } from './params';
 
@@ -15,12 +15,18 @@ export interface TargetProvisioner {
   ensureTarget(ctx: ProvisionContext): Promise<{ vmid: number; node: string }>;
 }
 
-/** The target guest on Proxmox: an LXC identified by the job's tag, created once, then started. */
-export function proxmoxTargetProvisioner(clusters: PveClustersService): TargetProvisioner {
+/**
+ * The target guest on Proxmox: an LXC identified by the job's tag, created once, then started. It accepts
+ * the portal's key (as guests the portal creates do) and takes its address by DHCP on `vmbr0`, where the
+ * provision step looks it up.
+ */
+export function proxmoxTargetProvisioner(clusters: PveClustersService, guestAccess: Pick<GuestAccess, 'clientKey'>): TargetProvisioner {
   return {
     async ensureTarget(ctx) {
       const { provision } = ctx;
-      const { client } = clusters.get(provision.cluster);
+      const cluster = clusters.get(provision.cluster);
+      const { client } = cluster;
+      const { publicKey } = await guestAccess.clientKey(cluster);
       let known = { vmid: provision.vmid, ...ctx.checkpoint };
       const result = await ensureContainer(client, {
         node: provision.node,
@@ -32,6 +38,8 @@ export function proxmoxTargetProvisioner(clusters: PveClustersService): TargetPr
           memory: provision.memoryMb,
           cores: provision.cores,
           unprivileged: true,
+          'ssh-public-keys': publicKey,
+          net0: lxcNetwork({ name: 'eth0', bridge: 'vmbr0', ip: 'dhcp' }),
         },
         known,
         onVmidAllocated: async vmid => {

@@ -9,13 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { JobStore } from '../jobs/JobStore';
 import type { JobKind } from '../jobs/types';
-import { MigrationParams } from './params';
+import { MigrationJobParams } from './params';
 import { MigrationPlanner } from './planner';
 
 export interface MigrationRouterOptions {
   planner: Pick<MigrationPlanner, 'preflight' | 'plan'>;
   jobs: Pick<JobStore, 'createJob'>;
-  kind: JobKind<MigrationParams>;
+  kind: JobKind<MigrationJobParams>;
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   now?: () => number;

@@ -13,3 +13,7 @@ export const WRITE_PRIVATE_FILE_SCRIPT = 'umask 077 && cat > "$1"';
  */
 export const PUBLISH_GENERATION_SCRIPT =
   'ln -sfn -- "$1" "$2" && mv -T -- "$2" "$3" && exec find "$4" -mindepth 1 -maxdepth 1 -type d -name "gen-*"';
+
+/** `$1` = an OpenSSH public key line: lets it log in as this user (added once to `~/.ssh/authorized_keys`). */
+export const AUTHORISE_KEY_SCRIPT =
+  'umask 077 && mkdir -p ~/.ssh && { grep -qxF -- "$1" ~/.ssh/authorized_keys 2>/dev/null || printf "%s\\n" "$1" >> ~/.ssh/authorized_keys; }';
