@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import {
   AUTHORISE_KEY_SCRIPT,
   enrollHostKey,
@@ -59,6 +60,7 @@ export async function authorisePeerKey(
   const { signal } = options;
   const keys = generateSshKeyPair(options.comment);
   options.registerSecret(keys.privateKey);
+  await source.run(['mkdir', '-p', '-m', '700', '--', posix.dirname(identityFile)], { signal });
   await source.run(['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', identityFile], { stdin: keys.privateKey, signal });
   await target.run(['sh', '-c', AUTHORISE_KEY_SCRIPT, 'sh', keys.publicKey], { signal });
 }

@@ -182,6 +182,8 @@ class SshdProcess {
       username: this.username,
       // HOME is the host's root too (see testSshdConfig).
       environment: { HOME: this.root, FEDIVERSITY_HOST_ROOT: this.root },
+      // As on a real host, the user's own list too: where a migration authorises the source's copy key.
+      moreAuthorizedKeysFiles: [join(this.root, '.ssh/authorized_keys')],
       extra: ['MaxSessions 20', 'MaxStartups 50'],
     });
     writeFileSync(join(ssh, 'sshd_config'), config);

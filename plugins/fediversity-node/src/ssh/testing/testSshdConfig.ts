@@ -15,6 +15,8 @@ export interface TestSshdConfigOptions {
    */
   environment: { HOME: string } & Record<string, string>;
   logLevel?: string;
+  /** Key lists read after `dir`'s authorized_keys (e.g. a home's `.ssh/authorized_keys`). */
+  moreAuthorizedKeysFiles?: string[];
   /** Further lines (Subsystem, MaxSessions, …). */
   extra?: string[];
 }
@@ -33,7 +35,7 @@ export function testSshdConfig(options: TestSshdConfigOptions): string {
     `ListenAddress ${options.listenAddress}`,
     `HostKey ${join(options.dir, 'host_ed25519')}`,
     `PidFile ${join(options.dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(options.dir, 'authorized_keys')}`,
+    `AuthorizedKeysFile ${[join(options.dir, 'authorized_keys'), ...(options.moreAuthorizedKeysFiles ?? [])].join(' ')}`,
     'StrictModes no',
     'UsePAM no',
     'PasswordAuthentication no',

@@ -1,0 +1,136 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Knex } from 'knex';
+import { lxcNetwork, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
+import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
+import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
+import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
+import { AppWriter, lostWrites, MemoryDnsProvider, migrationParams, PORTAL_KEY_REF, seedSourceData } from '../testing/migrationFixtures';
+import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
+import { sshHostConnector } from './hosts';
+import { migrationJobKind } from './migrationJobKind';
+import { TargetProvisioner } from './provisionTarget';
+import { proxmoxTargetBinder } from './targetBinding';
+
+/**
+ * A migration to a guest the migration makes on a real cluster: the job starts knowing neither the target's
+ * address nor its host key. The provision step finds the address in Proxmox (the simulator, reporting the
+ * target host's address for the guest), pins the key the target's sshd presents first, gives the source a
+ * copy key the target accepts, runs the target's checks, and the migration goes on with that endpoint.
+ */
+jest.setTimeout(180_000);
+
+let hosts: MigrationHosts;
+let knex: Knex;
+let simulator: PveSimulator;
+let closeCluster: () => void;
+const closeSessions: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  hosts = await startMigrationHosts({ fsync: false });
+  knex = await openJobDatabase();
+  simulator = await startPveSimulator({ speed: 50, authFailureDelayMs: 0 });
+});
+
+afterAll(async () => {
+  for (const close of closeSessions) await close();
+  closeCluster?.();
+  await simulator?.close();
+  await knex?.destroy();
+  await hosts?.stop();
+});
+
+it('binds a new target after provisioning and migrates to it with zero loss', async () => {
+  seedSourceData(hosts, { files: 60, fileBytes: 8_192, rows: 5_000 });
+  const made = simulatorCluster(simulator, 'pve', false);
+  closeCluster = made.close;
+  const { client } = made.cluster;
+  const node = 'pve-b';
+  const vmid = await client.nextId();
+  // The guest as Proxmox will report it once provisioned: on the target host's address.
+  const created = await client.createContainer(node, {
+    vmid,
+    ostemplate: 'local:vztmpl/nixos-25.05-x86_64-linux.tar.xz',
+    rootfs: 'local-zfs:8',
+    net0: lxcNetwork({ name: 'eth0', bridge: 'vmbr0', ip: `${hosts.target.address}/24` }),
+  });
+  await client.waitForTask(created);
+  let provisioned = 0;
+  const provisioner: TargetProvisioner = {
+    async ensureTarget() {
+      provisioned++;
+      const status = await client.getGuestStatus({ node, vmid, type: 'lxc' });
+      if (status.status !== 'running') await client.waitForTask(await client.startGuest({ node, vmid, type: 'lxc' }));
+      return { vmid, node };
+    },
+  };
+  const dns = new MemoryDnsProvider();
+  const kind = migrationJobKind({
+    connect: sshHostConnector(async ref => {
+      if (ref !== PORTAL_KEY_REF) throw new Error(`unknown secret ${ref}`);
+      return hosts.portalPrivateKey;
+    }),
+    dns: zone => (zone === 'example.test' ? dns : undefined),
+    provisioner,
+    binder: proxmoxTargetBinder(new StaticPveClusters([made.cluster]), { pollInitialMs: 50, timeoutMs: 30_000 }),
+    retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 2_000 },
+    observeIntervalMs: 200,
+  });
+  const rig = migrationRig(knex, [kind]);
+  closeSessions.push(() => kind.closeSessions());
+
+  const known = migrationParams(hosts) as { target: { postgres: Record<string, unknown> } };
+  const { address: _known, ...targetPostgres } = known.target.postgres;
+  const identityFile = join(hosts.source.root, '.ssh/fediversity-migration-test');
+  const params = migrationParams(hosts, {
+    target: {
+      bindAfterProvision: true,
+      port: hosts.target.sshPort,
+      username: hosts.username,
+      privateKey: { secretRef: PORTAL_KEY_REF },
+      pathPrefix: hosts.target.root,
+      postgres: targetPostgres,
+    },
+    peer: { identityFile },
+    provision: { cluster: 'pve', node, ostemplate: 'local:vztmpl/nixos-25.05-x86_64-linux.tar.xz', storage: 'local-zfs', diskGb: 8, vmid },
+    dns: { zone: 'example.test', name: 'app', type: 'A', ttl: 60 },
+  });
+
+  const writer = new AppWriter(hosts);
+  await writer.start();
+  const id = await createMigration(rig, params);
+  const status = await driveToEnd(rig, id);
+  await writer.stop();
+  const log = await eventLog(rig, id);
+  if (process.env.MIGRATION_TEST_LOG) require('node:fs').writeFileSync(process.env.MIGRATION_TEST_LOG, log);
+  if (status !== 'succeeded') throw new Error(`migration ${status}:\n${log}`);
+
+  // Bound once, to the key the target presented: the one its sshd has.
+  expect(provisioned).toBe(1);
+  expect(log).toContain(`presented host key ${hosts.target.hostKeyFingerprint}`);
+  const steps = await rig.store.getSteps(id);
+  const output = (name: string) => steps.find(step => step.name === name)?.output as Record<string, any>;
+  expect(output('preflight')).toMatchObject({ deferred: true });
+  expect(output('provision-target')).toMatchObject({
+    guest: { vmid, node },
+    target: { address: hosts.target.address, host: hosts.target.address, hostKeyFingerprint: hosts.target.hostKeyFingerprint },
+    preflight: { facts: { 'postgres:database': expect.anything(), 'files:media': expect.anything() } },
+  });
+  // The source's copy key: only its owner reads it, and the target accepts its public half.
+  expect(statSync(identityFile).mode & 0o777).toBe(0o600);
+  expect(readFileSync(join(hosts.target.root, '.ssh/authorized_keys'), 'utf8')).toContain(`fediversity-migration-${id.slice(0, 8)}`);
+  expect(log).not.toContain('PRIVATE KEY');
+  // DNS points at the bound address.
+  expect((await dns.listRecords('example.test', 'app')).map(record => record.values)).toEqual([[hosts.target.address]]);
+
+  expect(writer.errors).toEqual([]);
+  expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
+  expect(lostWrites(hosts, hosts.target, writer)).toEqual([]);
+  const targetHashes = tableHashes(hosts, hosts.target);
+  hosts.pgStart(hosts.source);
+  try {
+    expect(targetHashes).toEqual(tableHashes(hosts, hosts.source));
+  } finally {
+    hosts.pgStop(hosts.source);
+  }
+});
