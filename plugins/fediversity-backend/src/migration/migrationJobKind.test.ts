@@ -12,6 +12,7 @@ import { FakeClock } from '../jobs/__testUtils__/FakeClock';
 import { expectGoldenLog, renderEventLog } from '../jobs/__testUtils__/goldenLog';
 import { ConnectedHost, HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
+import { TargetEndpoint } from './params';
 import { GATE_LINE, gated, startReady } from './readyCommands';
 import { MigrationStrategy, QUIESCE_COMMAND, QUIESCED_LINE, StrategyEnv } from './strategy';
 import { MemoryDnsProvider } from '../testing/migrationFixtures';
@@ -128,11 +129,43 @@ const params = {
   observeSeconds: 0,
 };
 
-async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean; clock?: FakeClock }) {
+/** Params of a migration that makes its target on a real cluster: no address or key until it is provisioned. */
+const lateParams = {
+  ...params,
+  target: { bindAfterProvision: true, username: 'root', privateKey: { secretRef: 'target-key' } },
+  provision: { cluster: 'pve', node: 'pve-b', ostemplate: 'local:vztmpl/nixos.tar.xz', storage: 'local-zfs', diskGb: 8, vmid: 120 },
+  dns: { zone: 'example.org', name: 'app', type: 'A' },
+};
+const BOUND: TargetEndpoint = {
+  address: '198.51.100.7',
+  host: '198.51.100.7',
+  port: 22,
+  username: 'root',
+  hostPublicKey: 'ssh-ed25519 AAAAbound',
+  hostKeyFingerprint: 'SHA256:Ym91bmQta2V5LWZpbmdlcnByaW50LWZvci10ZXN0cw',
+};
+
+async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean; clock?: FakeClock; late?: boolean }) {
   const effects: string[] = [];
   const dns = new MemoryDnsProvider();
+  const connector = fakeConnector(effects);
   const kind = migrationJobKind({
-    connect: fakeConnector(effects),
+    connect: async (role, host, signal) => {
+      if (options.late) effects.push(`connect ${role} ${host.host} ${host.hostKey}`);
+      return connector(role, host, signal);
+    },
+    provisioner: {
+      ensureTarget: async () => {
+        effects.push('provision');
+        return { vmid: 120, node: 'pve-b' };
+      },
+    },
+    binder: {
+      bind: async ctx => {
+        effects.push(`bind ${ctx.cluster}/${ctx.guest.vmid}`);
+        return BOUND;
+      },
+    },
     dns: () => dns,
     strategies: () => [new FakeStrategy('postgres:database', effects, options), new FakeStrategy('files:media', effects)],
   });
@@ -143,7 +176,7 @@ async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean
   const redactor = new Redactor();
   const engine = new JobEngine({ store, kinds: registry, logger: mockServices.logger.mock(), clock, redactor, owner: 'engine-a', concurrency: 1, random: () => 0.5 });
   const service = new JobService({ store, kinds: registry, clock, redactor });
-  const { job } = await service.create({ kind: MIGRATION_JOB_KIND, entityRef: ENTITY, params }, ALICE);
+  const { job } = await service.create({ kind: MIGRATION_JOB_KIND, entityRef: ENTITY, params: options.late ? lateParams : params }, ALICE);
   await engine.runUntilIdle();
   expect((await store.getJob(job.id))?.status).toBe('awaiting_approval');
   const beforeApproval = [...effects];
@@ -189,6 +222,31 @@ describe('instance.migrate state machine', () => {
     ]);
     expect(result.steps.find(step => step.name === 'approve-cutover')).toMatchObject({ approvedBy: ALICE });
     expectGoldenLog(join(__dirname, '__golden__', 'migration-happy-path.log'), result.log);
+  });
+
+  it('binds a target made by the migration after provisioning, checks it then, and uses that endpoint throughout', async () => {
+    const result = await scenario({ late: true });
+    expect(result.job?.status).toBe('succeeded');
+    const connects = result.effects.filter(effect => effect.startsWith('connect'));
+    // Nothing reaches the target before it is bound; from then on only the bound address, with the pinned key.
+    expect(connects[0]).toBe(`connect source source.example ${params.source.hostKey}`);
+    expect(connects.filter(effect => effect.startsWith('connect target'))).not.toHaveLength(0);
+    expect(new Set(connects.filter(effect => effect.startsWith('connect target')))).toEqual(new Set([`connect target 198.51.100.7 ${BOUND.hostKeyFingerprint}`]));
+    const order = result.effects.filter(effect => !effect.startsWith('connect'));
+    expect(order.slice(0, 8)).toEqual([
+      'provision',
+      'bind pve/120',
+      'source$ mkdir -p -m 700 -- /root/.ssh',
+      expect.stringMatching(/^source\$ sh -c umask 077 && cat > "\$1" sh \/root\/\.ssh\/migration_ed25519$/),
+      expect.stringMatching(/^target\$ sh -c .*authorized_keys.* sh ssh-ed25519 \S+ fediversity-migration-[0-9a-f]{8}$/),
+      'postgres:database.preflight',
+      'files:media.preflight',
+      'target$ systemctl stop app.service',
+    ]);
+    expect(result.steps.find(step => step.name === 'preflight')?.output).toMatchObject({ deferred: true });
+    expect(await result.dns.listRecords('example.org', 'app')).toEqual([{ name: 'app.example.org.', type: 'A', ttl: 60, values: ['198.51.100.7'] }]);
+    expect(result.log).toMatch(/warn {2}\[provision-target\] Trust on first use: the target guest at 198\.51\.100\.7:22 presented host key SHA256:Ym91bmQ/);
+    expect(result.log).not.toMatch(/PRIVATE KEY/);
   });
 
   it("starts the window when the app's stop is sent; the reading kept before it is only for a rerun", async () => {

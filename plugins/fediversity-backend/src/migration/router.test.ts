@@ -24,7 +24,7 @@ import { JobStore } from '../jobs/JobStore';
 import { applyMigrations } from '../jobs/migrations';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
-import { migrationParamsSchema } from './params';
+import { migrationJobParamsSchema, migrationParamsSchema } from './params';
 import { readMigrationPlanConfig } from './planConfig';
 import { MigrationPlanner } from './planner';
 import { sshPeerKeyInstaller } from './planPeerKey';
@@ -94,7 +94,7 @@ async function demoInstance(instances: InstanceStore, overrides: Partial<typeof 
   return instance;
 }
 
-async function app() {
+async function app(overrides: Partial<ConstructorParameters<typeof MigrationPlanner>[0]> = {}) {
   const knex = await databases.init('SQLITE_3');
   await applyMigrations(knex);
   await applyInstanceMigrations(knex);
@@ -113,6 +113,7 @@ async function app() {
     probe: sshHostProbe(),
     peerKeys: sshPeerKeyInstaller(),
     config: readMigrationPlanConfig(mockServices.rootConfig()),
+    ...overrides,
   });
   const permissions = mockServices.permissions.mock({
     authorize: async (requests, options) => {
@@ -246,6 +247,60 @@ describe('migration routes', () => {
     expect(again.body.error.message).toMatch(/^The preflight failed: no other migration: migration .* is queued$/);
     expect(again.body.checks).toContainEqual(expect.objectContaining({ name: 'no other migration', ok: false }));
     expect(await jobs.listJobs({})).toHaveLength(1);
+  });
+
+  it('starts a migration to a new guest on a real cluster: its address and host key are bound after provisioning', async () => {
+    const real = simulatorCluster(simulator, 'pve');
+    try {
+      const realAccess = {
+        clientKey: (cluster: PveCluster) => guestAccess.clientKey(cluster),
+        prepare: () => Promise.reject(new Error('a real guest is not prepared when planning')),
+      };
+      const { server, instances, jobs } = await app({
+        clusters: new StaticPveClusters([demoCluster, real.cluster]),
+        guestAccess: realAccess,
+        // The source's login is the probe's own test; here it answers as a reachable host holding the paths.
+        probe: async () => ({ reachable: true, missing: [] }),
+        appDefinition: async () => ({ ...mastodon, dataClasses: mastodon.dataClasses.filter(d => ['database', 'state'].includes(d.name)) }),
+        config: { ...readMigrationPlanConfig(mockServices.rootConfig()), dnsZones: ['example.org.'] },
+      });
+      const hostKey = OTHER_KEY;
+      await instances.create(
+        {
+          ...mastodonRequest,
+          cluster: 'pve',
+          demo: false,
+          vmid: 101,
+          node: 'pve-a',
+          ssh: { host: '10.10.1.4', port: 22, username: 'root', hostKey, hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(hostKey).blob), trust: 'tofu' },
+        },
+        OWNER,
+      );
+      const target = { cluster: 'pve', node: 'pve-b', storage: 'local-zfs' };
+      const preflight = await request(server).post('/migrations/preflight').set('Authorization', owner).send({ entityRef: ENTITY, target });
+      expect(preflight.body.checks).toContainEqual({ name: 'target address', ok: true, message: expect.stringMatching(/pinned on first contact/) });
+
+      const res = await request(server).post('/migrations').set('Authorization', owner).send({ entityRef: ENTITY, target });
+      expect(res.status).toBe(202);
+      const [job] = await jobs.listJobs({});
+      const params = migrationJobParamsSchema.parse(job.params);
+      expect(params.target).toEqual({
+        bindAfterProvision: true,
+        port: 22,
+        username: 'root',
+        privateKey: { secretRef: 'guest-access.pve' },
+        pathPrefix: '/',
+        postgres: readMigrationPlanConfig(mockServices.rootConfig()).postgres,
+      });
+      expect(params.provision).toMatchObject({ cluster: 'pve', node: 'pve-b', vmid: expect.any(Number) });
+      expect(params.source.postgres).toMatchObject({ address: '10.10.1.4' });
+      // The record is pointed at the target's own address once it is known.
+      expect(params.dns).toEqual({ zone: 'example.org.', name: 'social', type: 'A', ttl: 60 });
+      expect(params.peer.identityFile).toMatch(/^\/root\/\.ssh\/fediversity-migration-[0-9a-f]{8}$/);
+      expect(() => migrationParamsSchema.parse(job.params)).toThrow();
+    } finally {
+      real.close();
+    }
   });
 
   it('rejects a malformed target with 400', async () => {
