@@ -14,7 +14,7 @@ import { JobTestDatabases } from '../jobs/__testUtils__/databases';
 import { FakeClock, settle } from '../jobs/__testUtils__/FakeClock';
 import { expectGoldenLog, renderEventLog } from '../jobs/__testUtils__/goldenLog';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
-import { DECOMMISSION_JOB_KIND, decommissionJobKind } from './decommissionJobKind';
+import { checkDecommissionable, DECOMMISSION_JOB_KIND, decommissionJobKind } from './decommissionJobKind';
 import { ConnectedHost, HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';
 import { slotName } from './postgresStreamingStrategy';
@@ -210,6 +210,15 @@ function dyingAfter(method: 'stopGuest' | 'deleteGuest'): PveCluster {
   });
   return { ...cluster, client };
 }
+
+describe('checkDecommissionable', () => {
+  it('reads a migration whose target was bound after provisioning (the job holds no target address)', () => {
+    const params = { ...migrationParams, target: { bindAfterProvision: true, username: 'root', privateKey: { secretRef: 'guest-access.lab' } } };
+    const migration = { id: 'm-1', kind: MIGRATION_JOB_KIND, entityRef: ENTITY, status: 'succeeded', params } as any;
+    const verdict = checkDecommissionable(migration, { entityRef: ENTITY, sourceGuest: SOURCE });
+    expect(verdict).toMatchObject({ ok: true, params: { sourceGuest: SOURCE, source: { host: 'source.example' } } });
+  });
+});
 
 describe('instance.decommission', () => {
   it('shows what it will destroy, waits for approval, drops the slot and publication, stops and destroys the source', async () => {

@@ -9,7 +9,7 @@ import { JobKind, RetryPolicy, StepContext } from '../jobs/types';
 import { destroyGuestOnce, guestStatusOrGone, stopGuestOnce } from './guestTasks';
 import { HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';
-import { GuestLocation, guestLocationSchema, MigrationParams, migrationParamsSchema } from './params';
+import { GuestLocation, guestLocationSchema, MigrationJobParams, migrationJobParamsSchema } from './params';
 import { dropReplicationLeftovers, DropOutcome, replicationLeftovers } from './replicationLeftovers';
 
 export const DECOMMISSION_JOB_KIND = 'instance.decommission';
@@ -52,13 +52,13 @@ export interface DecommissionPlan {
 export function checkDecommissionable(
   migration: JobRecord | undefined,
   request: { entityRef: string; sourceGuest?: GuestLocation },
-): { ok: true; params: MigrationParams } | { ok: false; reason: string } {
+): { ok: true; params: MigrationJobParams } | { ok: false; reason: string } {
   if (!migration || migration.kind !== MIGRATION_JOB_KIND) return { ok: false, reason: 'no such migration job' };
   if (migration.entityRef !== request.entityRef) return { ok: false, reason: 'the migration moved another entity' };
   if (migration.status !== 'succeeded') {
     return { ok: false, reason: `the migration has not completed (it is ${migration.status})` };
   }
-  const parsed = migrationParamsSchema.safeParse(migration.params);
+  const parsed = migrationJobParamsSchema.safeParse(migration.params);
   if (!parsed.success) {
     const issues = parsed.error.issues.map(issue => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     return { ok: false, reason: `the migration job has parameters this backend cannot read (${issues})` };
@@ -83,7 +83,7 @@ export function checkDecommissionable(
  * deliberately not restarted: it holds the pre-migration copy of the instance and would serve stale data).
  */
 export function decommissionJobKind(deps: DecommissionDeps): JobKind<DecommissionParams> {
-  async function migrationOf(ctx: Ctx): Promise<MigrationParams> {
+  async function migrationOf(ctx: Ctx): Promise<MigrationJobParams> {
     const verdict = checkDecommissionable(await deps.jobs.getJob(ctx.job.params.migrationJobId), {
       entityRef: ctx.job.entityRef,
       sourceGuest: ctx.job.params.sourceGuest,

@@ -26,7 +26,7 @@ export type DropOutcome =
  */
 export async function dropReplicationLeftovers(options: {
   migrationJobId: string;
-  params: MigrationParams;
+  params: Pick<MigrationParams, 'source' | 'postgresDatabases'>;
   connect: HostConnector;
   signal: AbortSignal;
 }): Promise<DropOutcome> {
