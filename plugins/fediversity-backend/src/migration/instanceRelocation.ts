@@ -10,7 +10,14 @@ import { followInstance } from './replicationFollows';
 
 /** Points an instance's record at the migration's target once it serves (after the cut-over). Idempotent. */
 export interface InstanceRelocator {
-  moveToTarget(entityRef: string, params: MigrationParams, guest?: { vmid: number; node: string }): Promise<void>;
+  moveToTarget(entityRef: string, params: MigrationParams, guest?: ProvisionedGuest): Promise<void>;
+}
+
+/** The guest the provision step made, and whether it pinned the guest's host key on first contact. */
+export interface ProvisionedGuest {
+  vmid: number;
+  node: string;
+  pinnedOnFirstUse?: boolean;
 }
 
 /**
@@ -61,7 +68,7 @@ export function instanceStoreRelocator(options: {
           username: target.username,
           hostKey: target.hostPublicKey,
           hostKeyFingerprint: sha256Fingerprint(parsePublicKeyLine(target.hostPublicKey).blob),
-          trust: instance.ssh?.trust ?? 'configured',
+          trust: guest?.pinnedOnFirstUse ? 'tofu' : (instance.ssh?.trust ?? 'configured'),
         },
       });
       // Best effort: the provider's schedule picks the change up anyway.

@@ -508,8 +508,12 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         run: async ctx => {
           if (deps.relocator) {
             // Past the cut-over the target serves, whatever the observation finds: the record says so first.
-            const provisioned = ctx.outputs['provision-target'] as { guest?: { vmid: number; node: string } } | undefined;
-            await deps.relocator.moveToTarget(ctx.job.entityRef, ctx.job.params, provisioned?.guest);
+            const provisioned = ctx.outputs['provision-target'] as { guest?: { vmid: number; node: string }; target?: TargetEndpoint } | undefined;
+            await deps.relocator.moveToTarget(
+              ctx.job.entityRef,
+              ctx.job.params,
+              provisioned?.guest && { ...provisioned.guest, pinnedOnFirstUse: provisioned.target !== undefined },
+            );
             await ctx.log('The instance record points at the target');
           }
           return withHosts(ctx, ['source', 'target'], async hosts => {
