@@ -7,6 +7,9 @@ import { AppWriter, FileDnsProvider, lostWrites, migrationParams, seedSourceData
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
 import { MigrationWorkerConfig } from '../testing/migrationWorker';
 import { migrationJobKind } from './migrationJobKind';
+import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
+import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
+import { createTargetGuest, lateTargetParams } from '../testing/lateTarget';
 
 /**
  * Crash safety: the engine runs the migration in a child process that is SIGKILLed at each step in turn,
@@ -48,6 +51,57 @@ function startWorker(dir: string, config: MigrationWorkerConfig): { child: Child
   return { child, hung };
 }
 
+/**
+ * Starts the migration, lets a worker hang right after `killedStep`'s effect, SIGKILLs it, lets a second
+ * worker take the job over, and checks the outcome: completed with the target equal to the source, or
+ * rolled back with the source serving, never with an acknowledged write lost.
+ */
+async function killAndTakeOver(
+  hosts: MigrationHosts,
+  knex: Knex,
+  killedStep: string,
+  options: { params: Record<string, unknown>; lateTarget?: MigrationWorkerConfig['lateTarget']; dnsAddress: string },
+) {
+  seedSourceData(hosts, { files: 100, fileBytes: 8_192, rows: 5_000 });
+  const dnsFile = join(hosts.dir, 'dns.json');
+  const base = { database: join(hosts.dir, 'jobs.sqlite'), portalPrivateKey: hosts.portalPrivateKey, dnsFile, leaseMs: LEASE_MS, lateTarget: options.lateTarget };
+  const rig = migrationRig(knex, [], { engine: false });
+  // The API side only creates and approves; the kind is registered for parameter validation.
+  const apiRig = migrationRig(knex, [migrationJobKind({ connect: async () => { throw new Error('API only'); } })], { engine: false });
+  const writer = new AppWriter(hosts);
+  await writer.start();
+  try {
+    const id = await createMigration(apiRig, options.params);
+    const first = startWorker(hosts.dir, { ...base, owner: 'worker-1', hangAfterStep: killedStep });
+    const hungAt = await Promise.race([
+      first.hung,
+      driveToEnd(apiRig, id, { stopAt: () => false }).then(status => `ended ${status}`),
+    ]);
+    expect(hungAt).toBe(killedStep);
+    first.child.kill('SIGKILL');
+    startWorker(hosts.dir, { ...base, owner: 'worker-2' });
+    const status = await driveToEnd(apiRig, id, { timeoutMs: 240_000 });
+    await writer.stop();
+    const log = await eventLog(rig, id);
+    expect(log).toMatch(/taken over by worker-2|Claimed by worker-2/);
+    // Completed, the target serves; rolled back, the source does. Either way no acknowledged write is lost.
+    expect(lostWrites(hosts, status === 'succeeded' ? hosts.target : hosts.source, writer)).toEqual([]);
+    // A rollback is safe but not expected at any of these crash points: the event log shows why it happened.
+    expect({ status, log }).toMatchObject({ status: 'succeeded' });
+
+    expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
+    const targetHashes = tableHashes(hosts, hosts.target);
+    hosts.pgStart(hosts.source);
+    expect(tableHashes(hosts, hosts.source)).toEqual(targetHashes);
+    hosts.pgStop(hosts.source);
+    const dns = await new FileDnsProvider(dnsFile).listRecords('example.test', 'app');
+    expect(dns[0]?.values).toEqual([options.dnsAddress]);
+    return log;
+  } finally {
+    await writer.stop().catch(() => undefined);
+  }
+}
+
 describe.each(STEPS)('SIGKILL after the effect of %s', killedStep => {
   let hosts: MigrationHosts;
   let knex: Knex;
@@ -63,42 +117,43 @@ describe.each(STEPS)('SIGKILL after the effect of %s', killedStep => {
   });
 
   it('ends completed or rolled back, never with lost or diverged data', async () => {
-    seedSourceData(hosts, { files: 100, fileBytes: 8_192, rows: 5_000 });
-    const dnsFile = join(hosts.dir, 'dns.json');
-    const base = { database: join(hosts.dir, 'jobs.sqlite'), portalPrivateKey: hosts.portalPrivateKey, dnsFile, leaseMs: LEASE_MS };
-    const rig = migrationRig(knex, [], { engine: false });
-    // The API side only creates and approves; the kind is registered for parameter validation.
-    const apiRig = migrationRig(knex, [migrationJobKind({ connect: async () => { throw new Error('API only'); } })], { engine: false });
-    const writer = new AppWriter(hosts);
-    await writer.start();
-    try {
-      const id = await createMigration(apiRig, migrationParams(hosts));
-      const first = startWorker(hosts.dir, { ...base, owner: 'worker-1', hangAfterStep: killedStep });
-      const hungAt = await Promise.race([
-        first.hung,
-        driveToEnd(apiRig, id, { stopAt: () => false }).then(status => `ended ${status}`),
-      ]);
-      expect(hungAt).toBe(killedStep);
-      first.child.kill('SIGKILL');
-      startWorker(hosts.dir, { ...base, owner: 'worker-2' });
-      const status = await driveToEnd(apiRig, id, { timeoutMs: 240_000 });
-      await writer.stop();
-      const log = await eventLog(rig, id);
-      expect(log).toMatch(/taken over by worker-2|Claimed by worker-2/);
-      // Completed, the target serves; rolled back, the source does. Either way no acknowledged write is lost.
-      expect(lostWrites(hosts, status === 'succeeded' ? hosts.target : hosts.source, writer)).toEqual([]);
-      // A rollback is safe but not expected at any of these crash points: the event log shows why it happened.
-      expect({ status, log }).toMatchObject({ status: 'succeeded' });
+    const log = await killAndTakeOver(hosts, knex, killedStep, { params: migrationParams(hosts), dnsAddress: '192.0.2.20' });
+    expect(log).toContain('Migration complete');
+  });
+});
 
-      expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
-      const targetHashes = tableHashes(hosts, hosts.target);
-      hosts.pgStart(hosts.source);
-      expect(tableHashes(hosts, hosts.source)).toEqual(targetHashes);
-      hosts.pgStop(hosts.source);
-      const dns = await new FileDnsProvider(dnsFile).listRecords('example.test', 'app');
-      expect(dns[0]?.values).toEqual(['192.0.2.20']);
-    } finally {
-      await writer.stop().catch(() => undefined);
-    }
+/** A target the migration makes on a real cluster: a crash after its binding, and after the next step. */
+describe.each(['provision-target', 'initial-sync'])('SIGKILL after the effect of %s, target bound after provisioning', killedStep => {
+  let hosts: MigrationHosts;
+  let knex: Knex;
+  let simulator: PveSimulator;
+  let close: () => void;
+
+  beforeAll(async () => {
+    hosts = await startMigrationHosts({ fsync: false });
+    knex = await openJobDatabase(join(hosts.dir, 'jobs.sqlite'));
+    simulator = await startPveSimulator({ speed: 50, authFailureDelayMs: 0 });
+  });
+
+  afterAll(async () => {
+    close?.();
+    await simulator?.close();
+    await knex?.destroy();
+    await hosts?.stop();
+  });
+
+  it('binds the target once and ends completed, never with lost or diverged data', async () => {
+    const made = simulatorCluster(simulator, 'pve', false);
+    close = made.close;
+    const guest = await createTargetGuest(made.cluster.client, hosts);
+    const pve = { url: simulator.url, token: simulator.token, fingerprint: simulator.fingerprint };
+    const log = await killAndTakeOver(hosts, knex, killedStep, {
+      params: lateTargetParams(hosts, guest),
+      lateTarget: { pve, guest },
+      dnsAddress: hosts.target.address,
+    });
+    // The key pinned before the crash is the one used after it: bound once, never asked again.
+    expect(log.match(/Trust on first use/g)).toHaveLength(1);
+    expect(log).toContain(`presented host key ${hosts.target.hostKeyFingerprint}`);
   });
 });

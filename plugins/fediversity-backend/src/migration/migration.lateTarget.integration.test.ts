@@ -1,15 +1,15 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Knex } from 'knex';
-import { lxcNetwork, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
+import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
-import { AppWriter, lostWrites, MemoryDnsProvider, migrationParams, PORTAL_KEY_REF, seedSourceData } from '../testing/migrationFixtures';
+import { AppWriter, lostWrites, MemoryDnsProvider, PORTAL_KEY_REF, seedSourceData } from '../testing/migrationFixtures';
+import { createTargetGuest, existingGuestProvisioner, lateTargetParams } from '../testing/lateTarget';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
 import { sshHostConnector } from './hosts';
 import { migrationJobKind } from './migrationJobKind';
-import { TargetProvisioner } from './provisionTarget';
 import { proxmoxTargetBinder } from './targetBinding';
 
 /**
@@ -45,25 +45,10 @@ it('binds a new target after provisioning and migrates to it with zero loss', as
   const made = simulatorCluster(simulator, 'pve', false);
   closeCluster = made.close;
   const { client } = made.cluster;
-  const node = 'pve-b';
-  const vmid = await client.nextId();
-  // The guest as Proxmox will report it once provisioned: on the target host's address.
-  const created = await client.createContainer(node, {
-    vmid,
-    ostemplate: 'local:vztmpl/nixos-25.05-x86_64-linux.tar.xz',
-    rootfs: 'local-zfs:8',
-    net0: lxcNetwork({ name: 'eth0', bridge: 'vmbr0', ip: `${hosts.target.address}/24` }),
-  });
-  await client.waitForTask(created);
+  const guest = await createTargetGuest(client, hosts);
+  const { node, vmid } = guest;
   let provisioned = 0;
-  const provisioner: TargetProvisioner = {
-    async ensureTarget() {
-      provisioned++;
-      const status = await client.getGuestStatus({ node, vmid, type: 'lxc' });
-      if (status.status !== 'running') await client.waitForTask(await client.startGuest({ node, vmid, type: 'lxc' }));
-      return { vmid, node };
-    },
-  };
+  const provisioner = existingGuestProvisioner(client, guest, () => provisioned++);
   const dns = new MemoryDnsProvider();
   const kind = migrationJobKind({
     connect: sshHostConnector(async ref => {
@@ -79,22 +64,8 @@ it('binds a new target after provisioning and migrates to it with zero loss', as
   const rig = migrationRig(knex, [kind]);
   closeSessions.push(() => kind.closeSessions());
 
-  const known = migrationParams(hosts) as { target: { postgres: Record<string, unknown> } };
-  const { address: _known, ...targetPostgres } = known.target.postgres;
+  const params = lateTargetParams(hosts, guest);
   const identityFile = join(hosts.source.root, '.ssh/fediversity-migration-test');
-  const params = migrationParams(hosts, {
-    target: {
-      bindAfterProvision: true,
-      port: hosts.target.sshPort,
-      username: hosts.username,
-      privateKey: { secretRef: PORTAL_KEY_REF },
-      pathPrefix: hosts.target.root,
-      postgres: targetPostgres,
-    },
-    peer: { identityFile },
-    provision: { cluster: 'pve', node, ostemplate: 'local:vztmpl/nixos-25.05-x86_64-linux.tar.xz', storage: 'local-zfs', diskGb: 8, vmid },
-    dns: { zone: 'example.test', name: 'app', type: 'A', ttl: 60 },
-  });
 
   const writer = new AppWriter(hosts);
   await writer.start();

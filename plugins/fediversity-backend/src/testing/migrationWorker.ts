@@ -5,11 +5,14 @@
  * engine records it, then hangs, so the test can SIGKILL it at the worst moment of that step.
  */
 import { readFileSync } from 'node:fs';
+import { HttpsTransport, PveClient, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { JobEngine } from '../jobs/JobEngine';
 import { JobStore } from '../jobs/JobStore';
 import { JobKindRegistry } from '../jobs/registry';
 import { sshHostConnector } from '../migration/hosts';
 import { migrationJobKind } from '../migration/migrationJobKind';
+import { proxmoxTargetBinder } from '../migration/targetBinding';
+import { existingGuestProvisioner, SimulatedGuest } from './lateTarget';
 import { FileDnsProvider } from './migrationFixtures';
 import { openJobDatabase, quietLogger } from './migrationEngine';
 
@@ -20,6 +23,25 @@ export interface MigrationWorkerConfig {
   leaseMs: number;
   owner: string;
   hangAfterStep?: string;
+  /** A target the migration makes on a (simulated) real cluster: the PVE API and the guest it finds there. */
+  lateTarget?: { pve: { url: string; token: string; fingerprint?: string }; guest: SimulatedGuest };
+}
+
+/** The provisioner and binder of a late-bound target, on the simulator the test started. */
+function lateTargetDeps(late: NonNullable<MigrationWorkerConfig['lateTarget']>) {
+  const separator = late.pve.token.lastIndexOf('=');
+  const transport = new HttpsTransport({
+    url: late.pve.url,
+    tokenId: late.pve.token.slice(0, separator),
+    tokenSecret: late.pve.token.slice(separator + 1),
+    fingerprint: late.pve.fingerprint,
+  });
+  const client = new PveClient({ transport });
+  const clusters = new StaticPveClusters([{ name: late.guest.cluster, client, demo: false }]);
+  return {
+    provisioner: existingGuestProvisioner(client, late.guest),
+    binder: proxmoxTargetBinder(clusters, { pollInitialMs: 50, timeoutMs: 30_000 }),
+  };
 }
 
 async function main() {
@@ -31,6 +53,7 @@ async function main() {
     dns: () => dns,
     retry: { maxAttempts: 3, initialDelayMs: 300, maxDelayMs: 1_000 },
     observeIntervalMs: 200,
+    ...(config.lateTarget ? lateTargetDeps(config.lateTarget) : {}),
   });
   const steps = kind.steps.map(step =>
     step.name === config.hangAfterStep && !step.approvalGate
