@@ -145,7 +145,7 @@ const BOUND: TargetEndpoint = {
   hostKeyFingerprint: 'SHA256:Ym91bmQta2V5LWZpbmdlcnByaW50LWZvci10ZXN0cw',
 };
 
-async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean; clock?: FakeClock; late?: boolean }) {
+async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean; clock?: FakeClock; late?: boolean; bindFails?: string }) {
   const effects: string[] = [];
   const dns = new MemoryDnsProvider();
   const connector = fakeConnector(effects);
@@ -163,6 +163,7 @@ async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean
     binder: {
       bind: async ctx => {
         effects.push(`bind ${ctx.cluster}/${ctx.guest.vmid}`);
+        if (options.bindFails) throw new PermanentJobError(options.bindFails);
         return BOUND;
       },
     },
@@ -178,6 +179,10 @@ async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean
   const service = new JobService({ store, kinds: registry, clock, redactor });
   const { job } = await service.create({ kind: MIGRATION_JOB_KIND, entityRef: ENTITY, params: options.late ? lateParams : params }, ALICE);
   await engine.runUntilIdle();
+  if (options.bindFails) {
+    await kind.closeSessions();
+    return { effects, beforeApproval: effects, dns, log: renderEventLog(await store.listEvents(job.id, 0, 10_000), T0), job: await store.getJob(job.id), steps: await store.getSteps(job.id) };
+  }
   expect((await store.getJob(job.id))?.status).toBe('awaiting_approval');
   const beforeApproval = [...effects];
   await clock.advance(60_000);
@@ -247,6 +252,13 @@ describe('instance.migrate state machine', () => {
     expect(await result.dns.listRecords('example.org', 'app')).toEqual([{ name: 'app.example.org.', type: 'A', ttl: 60, values: ['198.51.100.7'] }]);
     expect(result.log).toMatch(/warn {2}\[provision-target\] Trust on first use: the target guest at 198\.51\.100\.7:22 presented host key SHA256:Ym91bmQ/);
     expect(result.log).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('fails clearly when the new target never shows an address, having touched neither host', async () => {
+    const result = await scenario({ late: true, bindFails: 'Gave up waiting: guest 120 has no IPv4 address yet' });
+    expect(result.job).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('guest 120 has no IPv4 address yet') } });
+    expect(result.effects).toEqual(['provision', 'bind pve/120']);
+    expect(await result.dns.listRecords('example.org', 'app')).toEqual([]);
   });
 
   it("starts the window when the app's stop is sent; the reading kept before it is only for a rerun", async () => {
