@@ -94,11 +94,18 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     }
   }
 
+  // Bound once per run of a job (the engine keeps its params object): no validation again in the window.
+  const boundParams = new WeakMap<MigrationJobParams, MigrationParams>();
+
   /** The step's context with the target bound: as created, or with the endpoint the provision step recorded. */
   function boundContext(ctx: JobCtx): Ctx {
-    const provisioned = ctx.outputs['provision-target'] as { target?: TargetEndpoint } | undefined;
-    const params = bindTarget(ctx.job.params, provisioned?.target);
-    if (!params) throw new PermanentJobError('The target guest was never bound: the provision step recorded no address for it');
+    let params = boundParams.get(ctx.job.params);
+    if (!params) {
+      const provisioned = ctx.outputs['provision-target'] as { target?: TargetEndpoint } | undefined;
+      params = bindTarget(ctx.job.params, provisioned?.target);
+      if (!params) throw new PermanentJobError('The target guest was never bound: the provision step recorded no address for it');
+      boundParams.set(ctx.job.params, params);
+    }
     return withParams(ctx, params);
   }
 

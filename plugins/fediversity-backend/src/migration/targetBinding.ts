@@ -27,16 +27,14 @@ export interface ProxmoxTargetBinderOptions {
   /** How long a new guest may take to get an address and start sshd (default 10 min). */
   timeoutMs?: number;
   pollInitialMs?: number;
-  now?: () => number;
 }
 
 /** The guest's IPv4 address from Proxmox (its interfaces), then the key its sshd presents there. */
 export function proxmoxTargetBinder(clusters: PveClustersService, options: ProxmoxTargetBinderOptions = {}): TargetBinder {
-  const now = options.now ?? Date.now;
   return {
     async bind(ctx) {
       const { client } = clusters.get(ctx.cluster);
-      const retry = { deadline: now() + (options.timeoutMs ?? 600_000), pollInitialMs: options.pollInitialMs ?? 1_000, signal: ctx.signal };
+      const retry = { deadline: Date.now() + (options.timeoutMs ?? 600_000), pollInitialMs: options.pollInitialMs ?? 1_000, signal: ctx.signal };
       const address = await waitForGuestAddress(client, ctx.guest, retry);
       const { port, username } = ctx.target;
       const key = await retryUntil(retry, () => enrollHostKey({ host: address, port, timeoutMs: 10_000 }));
