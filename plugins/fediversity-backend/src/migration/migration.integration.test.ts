@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { Knex } from 'knex';
 import { migrationJobKind } from './migrationJobKind';
-import { sshHostConnector } from './hosts';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
-import { AppWriter, lostWrites, MemoryDnsProvider, migrationParams, PORTAL_KEY_REF, seedSourceData } from '../testing/migrationFixtures';
+import { AppWriter, lostWrites, MemoryDnsProvider, migrationParams, DNS_ZONE, portalConnector, seedSourceData } from '../testing/migrationFixtures';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
 import { dirtyFiles } from '../testing/dirtyPages';
 
@@ -34,11 +33,8 @@ it('migrates files, identity and database with zero loss while the app writes', 
   seedSourceData(hosts, { files: 200, fileBytes: 16_384, rows: 20_000 });
   const dns = new MemoryDnsProvider();
   const kind = migrationJobKind({
-    connect: sshHostConnector(async ref => {
-      if (ref !== PORTAL_KEY_REF) throw new Error(`unknown secret ${ref}`);
-      return hosts.portalPrivateKey;
-    }),
-    dns: zone => (zone === 'example.test' ? dns : undefined),
+    connect: portalConnector(hosts),
+    dns: zone => (zone === DNS_ZONE ? dns : undefined),
     retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 2_000 },
     observeIntervalMs: 200,
   });

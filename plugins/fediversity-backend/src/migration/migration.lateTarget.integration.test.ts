@@ -5,10 +5,9 @@ import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
-import { AppWriter, lostWrites, MemoryDnsProvider, PORTAL_KEY_REF, seedSourceData } from '../testing/migrationFixtures';
+import { AppWriter, lostWrites, MemoryDnsProvider, DNS_ZONE, portalConnector, seedSourceData } from '../testing/migrationFixtures';
 import { createTargetGuest, existingGuestProvisioner, lateTargetParams } from '../testing/lateTarget';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
-import { sshHostConnector } from './hosts';
 import { migrationJobKind } from './migrationJobKind';
 import { proxmoxTargetBinder } from './targetBinding';
 
@@ -51,11 +50,8 @@ it('binds a new target after provisioning and migrates to it with zero loss', as
   const provisioner = existingGuestProvisioner(client, guest, () => provisioned++);
   const dns = new MemoryDnsProvider();
   const kind = migrationJobKind({
-    connect: sshHostConnector(async ref => {
-      if (ref !== PORTAL_KEY_REF) throw new Error(`unknown secret ${ref}`);
-      return hosts.portalPrivateKey;
-    }),
-    dns: zone => (zone === 'example.test' ? dns : undefined),
+    connect: portalConnector(hosts),
+    dns: zone => (zone === DNS_ZONE ? dns : undefined),
     provisioner,
     binder: proxmoxTargetBinder(new StaticPveClusters([made.cluster]), { pollInitialMs: 50, timeoutMs: 30_000 }),
     retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 2_000 },

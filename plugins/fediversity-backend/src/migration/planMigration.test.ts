@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
 import { parse } from 'yaml';
-import { buildMigrationParams, dnsRecordFor, planDataClasses, PlannedHost } from './planMigration';
+import { buildMigrationParams, dnsRecordFor, planDataClasses, PlanInput, PlannedHost } from './planMigration';
 import { bindTarget } from './params';
 import { strategiesFromAppDefinition } from './strategies';
 
@@ -93,20 +93,24 @@ describe('buildMigrationParams', () => {
     expect(strategiesFromAppDefinition(bindTarget(params)!).map(strategy => strategy.name)).toEqual(['files:state']);
   });
 
+  /** Planning a real instance's move (Mastodon's database and state) to `target`. */
+  const realPlan = (target: PlanInput['target'], extra: Partial<PlanInput>): PlanInput => ({
+    app: mastodon,
+    data: planDataClasses({ ...mastodon, dataClasses: mastodon.dataClasses.filter(d => ['database', 'state'].includes(d.name)) }, { demo: false }),
+    demo: false,
+    source: host('root', '10.10.1.4'),
+    target,
+    provision,
+    sourceGuest: { cluster: 'pve', node: 'pve-a', vmid: 104 },
+    postgres,
+    peerIdentityFile: '/root/.ssh/id_ed25519',
+    ...extra,
+  });
+
   it('gives real hosts their PostgreSQL settings at their own addresses, and DNS when planned', () => {
-    const data = planDataClasses({ ...mastodon, dataClasses: mastodon.dataClasses.filter(d => ['database', 'state'].includes(d.name)) }, { demo: false });
-    const params = buildMigrationParams({
-      app: mastodon,
-      data,
-      demo: false,
-      source: host('root', '10.10.1.4'),
-      target: host('root', '10.10.2.7'),
-      provision,
-      sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
-      postgres,
-      peerIdentityFile: '/root/.ssh/id_ed25519',
-      dns: { zone: 'example.org.', name: 'social', type: 'A', ttl: 60, targetAddress: '10.10.2.7' },
-    });
+    const params = buildMigrationParams(
+      realPlan(host('root', '10.10.2.7'), { dns: { zone: 'example.org.', name: 'social', type: 'A', ttl: 60, targetAddress: '10.10.2.7' } }),
+    );
     expect(params.source.postgres).toEqual({ ...postgres, address: '10.10.1.4' });
     expect(params.target.postgres).toEqual({ ...postgres, address: '10.10.2.7' });
     expect(params.dns?.targetAddress).toBe('10.10.2.7');
@@ -114,19 +118,12 @@ describe('buildMigrationParams', () => {
   });
 
   it('leaves a new guest on a real cluster to be bound after provisioning: its address, key and DNS address', () => {
-    const data = planDataClasses({ ...mastodon, dataClasses: mastodon.dataClasses.filter(d => ['database', 'state'].includes(d.name)) }, { demo: false });
-    const params = buildMigrationParams({
-      app: mastodon,
-      data,
-      demo: false,
-      source: host('root', '10.10.1.4'),
-      target: { bindAfterProvision: true, port: 22, username: 'root', privateKeyRef: 'guest-access.pve' },
-      provision,
-      sourceGuest: { cluster: 'pve', node: 'pve-a', vmid: 104 },
-      postgres,
-      peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
-      dns: { zone: 'example.org.', name: 'social', type: 'A', ttl: 60 },
-    });
+    const params = buildMigrationParams(
+      realPlan(
+        { bindAfterProvision: true, port: 22, username: 'root', privateKeyRef: 'guest-access.pve' },
+        { peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d', dns: { zone: 'example.org.', name: 'social', type: 'A', ttl: 60 } },
+      ),
+    );
     expect(params.target).toEqual({ bindAfterProvision: true, port: 22, username: 'root', privateKey: { secretRef: 'guest-access.pve' }, pathPrefix: '/', postgres });
     expect(bindTarget(params)).toBeUndefined();
 

@@ -3,12 +3,21 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { dirname, join } from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { DnsProvider, DnsRecordSet, DnsRecordSetKey, normalizeRecordName } from '@fediversity/plugin-fediversity-node';
+import { HostConnector, sshHostConnector } from '../migration/hosts';
 import { MigrationParams } from '../migration/params';
 import { FlagDirectory } from './flagDirectory';
 import { FILES_PATH, IDENTITY_PATH, MigrationHosts, TestHost } from './migrationHosts';
 
 export const PORTAL_KEY_REF = 'migration-test-portal-key';
 export const DNS_ZONE = 'example.test';
+
+/** How the portal reaches the test hosts: its one key, named PORTAL_KEY_REF in the params. */
+export function portalConnector(hosts: MigrationHosts): HostConnector {
+  return sshHostConnector(async ref => {
+    if (ref !== PORTAL_KEY_REF) throw new Error(`unknown secret ${ref}`);
+    return hosts.portalPrivateKey;
+  });
+}
 
 /** Job params for migrating the test app from the harness's source to its target (unparsed input). */
 export function migrationParams(hosts: MigrationHosts, overrides: Record<string, unknown> = {}): Record<string, unknown> {
