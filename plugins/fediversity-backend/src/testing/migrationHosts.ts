@@ -379,6 +379,16 @@ export function treeHash(root: string): string {
 }
 
 /** Ordered hashes of the app tables (replication.md §3): md5 over every row in primary-key order. */
+/** tableHashes of a host whose cluster is stopped (the source after a migration): started for the reading, stopped again. */
+export function tableHashesOfStopped(hosts: MigrationHosts, host: TestHost): Record<string, string> {
+  hosts.pgStart(host);
+  try {
+    return tableHashes(hosts, host);
+  } finally {
+    hosts.pgStop(host);
+  }
+}
+
 export function tableHashes(hosts: MigrationHosts, host: TestHost): Record<string, string> {
   const hashes: Record<string, string> = {};
   for (const table of APP_TABLES) {
