@@ -184,13 +184,15 @@ async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean
     return { effects, beforeApproval: effects, dns, log: renderEventLog(await store.listEvents(job.id, 0, 10_000), T0), job: await store.getJob(job.id), steps: await store.getSteps(job.id) };
   }
   expect((await store.getJob(job.id))?.status).toBe('awaiting_approval');
+  // What the job holds while it waits (the engine's resource locks).
+  const locks = (await knex('fediversity_locks').where({ job_id: job.id }).select('resource_key')).map(row => row.resource_key).sort();
   const beforeApproval = [...effects];
   await clock.advance(60_000);
   await service.approve(job.id, ALICE, { comment: 'window starts' });
   await engine.runUntilIdle();
   const log = renderEventLog(await store.listEvents(job.id, 0, 10_000), T0);
   await kind.closeSessions();
-  return { effects, beforeApproval, dns, log, job: await store.getJob(job.id), steps: await store.getSteps(job.id) };
+  return { effects, beforeApproval, dns, log, job: await store.getJob(job.id), steps: await store.getSteps(job.id), locks };
 }
 
 describe('instance.migrate state machine', () => {
@@ -249,6 +251,8 @@ describe('instance.migrate state machine', () => {
       'target$ systemctl stop app.service',
     ]);
     expect(result.steps.find(step => step.name === 'preflight')?.output).toMatchObject({ deferred: true });
+    // Held like the guest's other jobs (backups) hold it: no backup or restore of it runs meanwhile.
+    expect(result.locks).toContain('guest:pve/120');
     expect(await result.dns.listRecords('example.org', 'app')).toEqual([{ name: 'app.example.org.', type: 'A', ttl: 60, values: ['198.51.100.7'] }]);
     expect(result.log).toMatch(/warn {2}\[provision-target\] Trust on first use: the target guest at 198\.51\.100\.7:22 presented host key SHA256:Ym91bmQ/);
     expect(result.log).not.toMatch(/PRIVATE KEY/);

@@ -286,7 +286,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         `entity:${job.entityRef}`,
         `host:${source.host}:${source.port}`,
         // A target made by this migration has no address yet: its guest is what no other job may take.
-        isLateBound(target) ? `guest:${provision?.cluster}:${provision?.vmid}` : `host:${target.host}:${target.port}`,
+        isLateBound(target) ? `guest:${provision?.cluster}/${provision?.vmid}` : `host:${target.host}:${target.port}`,
       ];
     },
     retry: deps.retry,
