@@ -32,9 +32,9 @@ import {
 } from './planMigration';
 
 const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
 /** The record's TTL from the cut-over on: short, so a later move (or a rollback of the DNS) spreads fast. */
 const DNS_TTL_SECONDS = 60;
-const MIB = 1024 ** 2;
 
 /** Reaches a host with its pinned key and says whether the given directories exist there; changes nothing. */
 export type HostProbe = (
