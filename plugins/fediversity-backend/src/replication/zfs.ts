@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError } from '@backstage/errors';
 import { assertZfsDataset, pipeToPeerArgv, type PeerEndpoint } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
@@ -190,6 +191,24 @@ export function snapshotName(prefix: string, at: number): string {
 }
 
 /** One replication run. Throws without touching the target's last good snapshot when anything is off. */
+const ROLLBACK_ATTEMPTS = 3;
+const ROLLBACK_PAUSE_MS = 250;
+
+/**
+ * Unmounts the replica (a read-write mount would keep reporting, and allowing, writes whatever the property
+ * says) and rolls it back to `snapshot`. zfs-fuse answered such a rollback with an I/O error once, under two
+ * test workers' load, and not in isolation: both commands are idempotent, so a failed rollback is tried again
+ * after a pause, ROLLBACK_ATTEMPTS times in all, and only then reported. Exported for tests.
+ */
+export async function rollBackReplica(target: CommandRunner, dataset: string, snapshot: string, signal?: AbortSignal): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    await target.run(['zfs', 'unmount', dataset], { signal, check: false });
+    const rolledBack = await target.run(['zfs', 'rollback', '--', `${dataset}@${snapshot}`], { signal, check: attempt === ROLLBACK_ATTEMPTS });
+    if (rolledBack.exitCode === 0) return attempt;
+    await sleep(ROLLBACK_PAUSE_MS, undefined, { signal });
+  }
+}
+
 export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsReplicationResult> {
   const { source, target, sourceDataset, targetDataset, peer, signal } = options;
   assertZfsDataset(sourceDataset, 'source dataset');
@@ -278,9 +297,7 @@ export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsR
       if (!targetBefore.readonly) {
         await log(`${targetDataset} was writable: rolling it back to ${base.name} and making it read-only`, {}, 'warn');
         rolledBackTarget = true;
-        // A read-write mount would keep reporting (and allowing) writes whatever the property says.
-        await target.run(['zfs', 'unmount', targetDataset], { signal, check: false });
-        await target.run(['zfs', 'rollback', '--', `${targetDataset}@${base.name}`], { signal });
+        await rollBackReplica(target, targetDataset, base.name, signal);
       }
       await log(`Incremental send ${base.name} → ${snapshot}`);
       await send(
