@@ -190,7 +190,6 @@ export function snapshotName(prefix: string, at: number): string {
   return `${prefix}_${new Date(at).toISOString().replace(/[-:.]/g, '')}`;
 }
 
-/** One replication run. Throws without touching the target's last good snapshot when anything is off. */
 const ROLLBACK_ATTEMPTS = 3;
 const ROLLBACK_PAUSE_MS = 250;
 
@@ -209,6 +208,7 @@ export async function rollBackReplica(target: CommandRunner, dataset: string, sn
   }
 }
 
+/** One replication run. Throws without touching the target's last good snapshot when anything is off. */
 export async function replicateZfs(options: ZfsReplicationOptions): Promise<ZfsReplicationResult> {
   const { source, target, sourceDataset, targetDataset, peer, signal } = options;
   assertZfsDataset(sourceDataset, 'source dataset');
