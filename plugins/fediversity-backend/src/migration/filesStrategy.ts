@@ -1,4 +1,5 @@
 import { PermanentJobError } from '../jobs/errors';
+import { settleSeconds } from './appCommands';
 import { bulkCopyFromSource, gnuTarVersion, isEmptyDirectory } from './bulkCopy';
 import { usedBytes } from './diskSpace';
 import { flushFilesystem } from './durability';
@@ -154,8 +155,7 @@ export class FilesStrategy implements MigrationStrategy {
    */
   async prepareWindow(env: StrategyEnv) {
     await ensurePeerTrust(env);
-    const settle = Math.max(0, ...env.params.app.dataClasses.map(dataClass => dataClass.settleSeconds ?? 0));
-    await openControlConnection(env, settle + CONTROL_IDLE_SECONDS);
+    await openControlConnection(env, settleSeconds(env.params) + CONTROL_IDLE_SECONDS);
     const lastPass = await readClock(env.source, env.signal);
     await this.livePass(env);
     const windows: Record<string, ChangeWindow> = {};
