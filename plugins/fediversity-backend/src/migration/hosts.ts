@@ -23,6 +23,8 @@ export interface RunCommandOptions {
   stdin?: string | Promise<string>;
   /** Told the command's stdout as it arrives (it is collected all the same): to act on a line before the command ends. */
   onStdout?: (text: string) => void;
+  /** The same for stderr. */
+  onStderr?: (text: string) => void;
 }
 
 /** One host as the migration sees it: argv commands, never shell strings. */
@@ -66,19 +68,25 @@ export function sshHostConnector(resolveSecret: SecretResolver, registerSecret?:
     return {
       role,
       async run(argv, options = {}) {
-        const observe = options.onStdout;
-        const decoder = new StringDecoder('utf8');
         const result = await connection.run(argv, {
           signal: options.signal,
           check: options.check ?? true,
           stdin: typeof options.stdin === 'object' ? streamWhenResolved(options.stdin) : options.stdin,
-          onStdout: observe && (chunk => observe(decoder.write(chunk))),
+          onStdout: decodingObserver(options.onStdout),
+          onStderr: decodingObserver(options.onStderr),
         });
         return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
       },
       close: async () => connection.close(),
     };
   };
+}
+
+/** `observe` told text: a character cut between chunks is held until its rest comes. */
+function decodingObserver(observe?: (text: string) => void): ((chunk: Buffer) => void) | undefined {
+  if (!observe) return undefined;
+  const decoder = new StringDecoder('utf8');
+  return chunk => observe(decoder.write(chunk));
 }
 
 function streamWhenResolved(text: Promise<string>): Readable {

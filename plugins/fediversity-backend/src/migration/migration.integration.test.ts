@@ -79,6 +79,9 @@ it('migrates files, identity and database with zero loss while the app writes', 
   // The window's commands were started before it (readyCommands.ts) and fired in it.
   const output = (name: string) => steps.find(step => step.name === name)?.output as Record<string, Record<string, unknown>>;
   expect(output('final-sync')['files:media']).toMatchObject({ limitedPasses: 1, startedAhead: 1, listedAtTransferEnd: 2, endedAtTransfer: 1 });
+  // Every one of them was set up and waiting at its gate before the window opened: each gate, the final
+  // pass's rsync connected to the target, the relay's psql to the target's database.
+  expect(steps.find(step => step.name === 'quiesce')?.output).toMatchObject({ commandsWaiting: true });
   // The app's quiesce ran in the database's switchover command, which stopped the database right after it on the source.
   expect(log).toContain('"followedBy":"postgres:database:quiesce"');
   // The source's stop relayed the guarded promotion to the target's psql host to host.

@@ -13,7 +13,7 @@ import { expectGoldenLog, renderEventLog } from '../jobs/__testUtils__/goldenLog
 import { ConnectedHost, HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND, migrationJobKind } from './migrationJobKind';
 import { TargetEndpoint } from './params';
-import { GATE_LINE, gated, startReady } from './readyCommands';
+import { AT_GATE_LINE, GATE_LINE, gated, startReady } from './readyCommands';
 import { MigrationStrategy, QUIESCE_COMMAND, QUIESCED_LINE, StrategyEnv } from './strategy';
 import { MemoryDnsProvider } from '../testing/migrationFixtures';
 
@@ -101,6 +101,7 @@ const fakeConnector =
       let argv = command;
       if (argv[0] === 'bash' && argv[2]?.startsWith(GATE_LINE)) {
         // A command started ahead runs, like the real gate, only once it is sent `go`.
+        options.onStderr?.(`${AT_GATE_LINE}\n`);
         const input = await Promise.resolve(options.stdin).catch(() => '');
         if (!input?.startsWith('go\n')) return { exitCode: 125, stdout: '', stderr: '' };
         argv = argv.slice(4);

@@ -16,6 +16,12 @@ import { MigrationStrategy, QUIESCE_COMMAND, QUIESCED_LINE, StrategyEnv } from '
 
 export const MIGRATION_JOB_KIND = 'instance.migrate';
 
+/**
+ * How long the quiesce step waits, before the window, for the commands started ahead to reach their gates
+ * (tens of milliseconds on busy cores); past it the window opens all the same.
+ */
+const READY_WAIT_MS = 2_000;
+
 export interface MigrationDeps {
   connect: HostConnector;
   dns?: DnsProviderLookup;
@@ -416,6 +422,9 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             startCommands(ctx, hosts.target, appCommands(ctx.job.params, 'unquiesce'), 'app:start');
             const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
             const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
+            // The window opens once the ready commands wait at their gates: else their processes and
+            // connections start on the cores the window's own work needs.
+            const commandsWaiting = await ready.allWaiting(ctx.job.id, READY_WAIT_MS);
             // The window (the downtime reported) starts when the app's stop is sent. A reading from before
             // it is kept first: a rerun after a crash, which cannot tell whether the stop went out, uses it.
             const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
@@ -429,7 +438,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               await ctx.log(`Waiting ${settle} s for clients to settle`);
               await ctx.sleep(settle * 1000);
             }
-            return { startedAt, window };
+            return { startedAt, window, commandsWaiting };
           }),
         // Unquiescing is a start of the app: harmless if the quiesce never ran. An unreachable source is
         // reported and the rest of the rollback (fencing the target) still runs.

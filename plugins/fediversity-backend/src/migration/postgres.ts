@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { asUser, HostShell, watchLines } from './hosts';
-import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
+import { AT_GATE_LINE, GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
 import { QUIESCED_LINE } from './strategy';
 
@@ -51,21 +51,24 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
  * quiesce commands if it was given any; then opens the stop's gate and passes the stop's output on, line
  * by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's reading
  * of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the session's
- * CHECKPOINT_SETTING and then the guarded promotion's SQL ($1), and closes psql's input so that psql ends
+ * CHECKPOINT_SETTING and then the guarded promotion's SQL, and closes psql's input so that psql ends
  * once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
  * answers are passed on prefixed PROMOTION_PREFIX. A relay that is gone (its ssh failed) loses the write:
- * the caller sees no answer and promotes through the portal. Arguments: the SQL, then the relay, the stop
- * and each of the app's quiesce commands (SwitchoverRelay.quiesceFirst), each as its word count and its
- * words.
+ * the caller sees no answer and promotes through the portal. Arguments: psql's first line (or ''), the
+ * SQL, then the relay, the stop and each of the app's quiesce commands (SwitchoverRelay.quiesceFirst), each
+ * as its word count and its words.
  */
 const RELAYED_SWITCHOVER = [
-  'promotion_sql=$1',
+  'greeting=$1 promotion_sql=$2',
+  'shift',
   'relay=("${@:3:$2}")',
   'shift "$((2 + $2))"',
   'stop=("${@:2:$1}")',
   'shift "$((1 + $1))"',
   `exec 5> >("\${relay[@]}" | while IFS= read -r line; do printf '${PROMOTION_PREFIX}%s\\n' "$line"; done) || exit`,
   'relaying=yes',
+  // psql says on stderr once it is connected, where it can (SwitchoverRelay.tellsConnected).
+  `if [ -n "$greeting" ]; then trap '' PIPE; printf '%s\\n' "$greeting" >&5; trap - PIPE; fi`,
   // The stop (gated: started now, as the cluster's user) without the relay's input, which must close when the relay is done.
   'coproc STOP { exec 5>&-; exec "${stop[@]}"; }',
   // Bash closes a coprocess's descriptors once it has reaped it: its last output is read through copies.
@@ -209,13 +212,16 @@ export class PostgresOnHost {
     const argv = relay
       ? [
           'bash', '-c', RELAYED_SWITCHOVER, 'bash',
+          relay.tellsConnected ? `\\warn ${AT_GATE_LINE}` : '',
           relay.promotionSql,
           ...counted(relay.argv),
           ...counted(this.stopArgv(mode, true)),
           ...(relay.quiesceFirst ?? []).flatMap(counted),
         ]
       : this.stopArgv(mode, true);
-    return startReady(this.shell, argv, { gate: true, check: false });
+    // Its own gate and the stop's, and psql's line where it tells.
+    const gates = relay ? 2 + (relay.tellsConnected ? 1 : 0) : 1;
+    return startReady(this.shell, argv, { gate: true, gates, check: false });
   }
 
   async fireSwitchover(ready: ReadyCommand, signal?: AbortSignal, watch: SwitchoverWatch = {}): Promise<SwitchoverResult> {
@@ -302,6 +308,11 @@ export interface SwitchoverRelay {
    * the portal in between.
    */
   quiesceFirst?: readonly (readonly string[])[];
+  /**
+   * The relay's psql has `\warn` (PostgreSQL ≥ 13): it is sent one first, which prints AT_GATE_LINE on
+   * stderr once psql is connected, so the command counts as waiting only then (ReadyCommand.waiting).
+   */
+  tellsConnected?: boolean;
 }
 
 export interface SwitchoverWatch {

@@ -2,7 +2,7 @@ import { HostShell } from './hosts';
 import { MigrationParams } from './params';
 import { PostgresAutoStrategy } from './postgresAutoStrategy';
 import { PostgresStreamingStrategy, promoteAfterSql, promotionSql, promotionState } from './postgresStreamingStrategy';
-import { ReadyCommands } from './readyCommands';
+import { AT_GATE_LINE, ReadyCommands } from './readyCommands';
 import { StrategyEnv } from './strategy';
 import { testStrategyEnv } from '../testing/strategyEnv';
 
@@ -181,14 +181,25 @@ describe('the switchover across the final sync and the verify', () => {
     const host = hosts();
     await new PostgresStreamingStrategy('database').prepareWindow(envFor(host, new ReadyCommands()));
     const switchover = host.runs.find(run => run.argv.some(word => word.includes('relay_promotion')))!.argv;
-    // bash -c <script> bash <SQL> <relay's word count> <relay…> <stop…>
-    expect(switchover[4]).toBe(promotionSql(true));
-    const relay = switchover.slice(6, 6 + Number(switchover[5]));
+    // bash -c <script> bash <psql's first line> <SQL> <relay's word count> <relay…> <stop…>
+    expect(switchover[4]).toBe('');
+    expect(switchover[5]).toBe(promotionSql(true));
+    const relay = switchover.slice(7, 7 + Number(switchover[6]));
     expect(relay).toEqual(expect.arrayContaining(['ssh', '-o', 'StrictHostKeyChecking=yes', '-i', '/root/.ssh/fediversity_peer', '-o', 'ControlMaster=no', '192.0.2.20']));
     expect(relay[relay.length - 1]).toMatch(/^runuser -u postgres -- \/usr\/lib\/postgresql\/15\/bin\/psql .* -f -$/);
-    expect(switchover.slice(6 + Number(switchover[5]))).toEqual(expect.arrayContaining(['runuser', '-u', 'postgres', '--', 'bash']));
+    expect(switchover.slice(7 + Number(switchover[6]))).toEqual(expect.arrayContaining(['runuser', '-u', 'postgres', '--', 'bash']));
     // Nothing on the target: the relay's psql is the source's child.
     expect(host.runs.filter(run => run.role === 'target')).toEqual([]);
+  });
+
+  it('has a psql that can (PostgreSQL ≥ 13) say on stderr when it is connected, so the command counts as waiting only then', async () => {
+    const greetingFor = async (targetMajor: number) => {
+      const host = hosts();
+      await new PostgresStreamingStrategy('database').prepareWindow({ ...envFor(host, new ReadyCommands()), preflight: { postgres: { targetMajor } } });
+      return host.runs.find(run => run.argv.some(word => word.includes('relay_promotion')))!.argv[4];
+    };
+    expect(await greetingFor(15)).toBe(`\\warn ${AT_GATE_LINE}`);
+    expect(await greetingFor(12)).toBe('');
   });
 
   it('runs the app\'s quiesce commands in the same command, first, unless the app needs time to settle after them', async () => {

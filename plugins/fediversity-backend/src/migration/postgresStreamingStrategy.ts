@@ -166,7 +166,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     relayArgv.splice(1, 0, '-o', `Ciphers=${PEER_CIPHERS}`, ...throughControlConnection(env.jobId));
     // The stop follows the app's own on the source, unless the app needs time to settle in between.
     const quiesceFirst = settleSeconds(env.params) === 0 ? appCommands(env.params, 'quiesce') : [];
-    const switchover = source.startSwitchover('fast', { argv: relayArgv, promotionSql: promotionSql(true), quiesceFirst });
+    const targetMajor = (env.preflight as { postgres?: { targetMajor?: number } } | undefined)?.postgres?.targetMajor ?? 0;
+    const switchover = source.startSwitchover('fast', { argv: relayArgv, promotionSql: promotionSql(true), quiesceFirst, tellsConnected: targetMajor >= 13 });
     env.ready.keep(quiesceFirst.length ? QUIESCE_COMMAND : 'switchover', switchover);
   }
 

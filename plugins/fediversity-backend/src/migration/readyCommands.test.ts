@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localHost } from '../testing/localHost';
 import { CommandResult } from './hosts';
-import { gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
+import { AT_GATE_LINE, GATE_LINE, gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
 
 describe('startReady', () => {
   let base: string;
@@ -49,6 +49,29 @@ describe('startReady', () => {
     expect(readFileSync(count, 'utf8')).toBe('run\n');
   });
 
+  it('is waiting once every gate it holds is reached and its ready line printed; gate lines stay out of its result', async () => {
+    const fifo = join(base, 'fifo');
+    await localHost().run(['mkfifo', fifo]);
+    const script = `echo '${AT_GATE_LINE}' >&2; read -r _ < "$1"; echo connected; echo own >&2; ${GATE_LINE}\necho ran`;
+    const ready = startReady(localHost(), ['bash', '-c', script, 'bash', fifo], { gate: true, gates: 2, readyLine: /^connected$/ });
+    let waiting = false;
+    void ready.waiting.then(() => (waiting = true));
+    // The first gate is reached, the line and the second gate wait for the fifo.
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(waiting).toBe(false);
+    await localHost().run(['bash', '-c', 'echo > "$1"', 'bash', fifo]);
+    await ready.waiting;
+    const result = await ready.fire('');
+    expect(result.stdout).toBe('connected\nran\n');
+    expect(result.stderr).toBe('own\n');
+  });
+
+  it('is waiting once it ended, gate or not', async () => {
+    const ready = startReady(localHost(), ['bash', '-c', 'exit 3'], { gate: true, check: false });
+    await ready.waiting;
+    expect(ready.ended).toBe(true);
+  });
+
   it('a disarmed gated command exits 125 having done nothing', async () => {
     const marker = join(base, 'ran');
     const host = localHost();
@@ -85,9 +108,22 @@ describe('ReadyCommands', () => {
       disarmed: false,
       fire: async () => ({ exitCode: 0, stdout: '', stderr: '' }),
       disarm: () => (command.disarmed = true),
+      waiting: Promise.resolve(),
     };
     return command;
   }
+
+  it('tells when every command of a job waits at its gate, or gives up after the timeout', async () => {
+    const commands = new ReadyCommands();
+    let tellWaiting!: () => void;
+    const slow = { ...fake('target'), waiting: new Promise<void>(resolve => (tellWaiting = resolve)) };
+    commands.keep('job', 'fast', fake('source'));
+    commands.keep('job', 'slow', slow);
+    expect(await commands.allWaiting('job', 50)).toBe(false);
+    tellWaiting();
+    expect(await commands.allWaiting('job', 5_000)).toBe(true);
+    expect(await commands.allWaiting('no-such-job', 5_000)).toBe(true);
+  });
 
   it('hands a command to the step that takes it, once', () => {
     const commands = new ReadyCommands();

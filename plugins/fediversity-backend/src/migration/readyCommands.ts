@@ -1,12 +1,15 @@
-import { CommandResult, HostRole, HostShell } from './hosts';
+import { CommandResult, HostRole, HostShell, watchLines } from './hosts';
 import type { StrategyReadyCommands } from './strategy';
 
+/** What a script started ahead prints on stderr when it waits at its gate (GATE_LINE); taken out of its result. */
+export const AT_GATE_LINE = 'fediversity: at the gate';
+
 /**
- * The first line of a script started ahead (see startReady): it goes on only when its input begins with
- * `go`, and ends with exit 125 on anything else, an early EOF included (a session closed, a job rolled
- * back, a backend killed), having done nothing.
+ * The first line of a script started ahead (see startReady): it says on stderr that it waits (AT_GATE_LINE),
+ * goes on only when its input begins with `go`, and ends with exit 125 on anything else, an early EOF
+ * included (a session closed, a job rolled back, a backend killed), having done nothing.
  */
-export const GATE_LINE = 'IFS= read -r go && [ "$go" = go ] || exit 125';
+export const GATE_LINE = `echo '${AT_GATE_LINE}' >&2; IFS= read -r go && [ "$go" = go ] || exit 125`;
 
 /** argv run only once the gate opens (GATE_LINE, then exec). */
 export function gated(argv: readonly string[]): string[] {
@@ -30,6 +33,22 @@ export interface ReadyCommand<Result = CommandResult> {
   disarm(): void;
   /** The command ended before it was fired (a broken session): the caller runs it afresh. */
   readonly ended: boolean;
+  /**
+   * Resolves once the command is all set up and waits for its input (every gate it holds reached, and
+   * `readyLine` printed where one was named), or once it ended: the window should not open while ready
+   * commands still start processes and connections on its cores.
+   */
+  readonly waiting: Promise<void>;
+}
+
+export interface StartReadyOptions {
+  /** argv holds gates (GATE_LINE, `gated(…)`): fire sends `go` before the input. */
+  gate: boolean;
+  check?: boolean;
+  /** How many gates it passes on its way (several processes, each gated); default 1 with `gate`, else 0. */
+  gates?: number;
+  /** A stdout line that tells that a part without a gate is set up too (e.g. rsync connected to its peer). */
+  readyLine?: RegExp;
 }
 
 /**
@@ -37,7 +56,7 @@ export interface ReadyCommand<Result = CommandResult> {
  * `gated(…)`) fire sends `go` before the input. It outlives the step that started it (not that step's
  * signal, the firing step's ends it), and a session's close ends it.
  */
-export function startReady(host: HostShell, argv: readonly string[], options: { gate: boolean; check?: boolean }): ReadyCommand {
+export function startReady(host: HostShell, argv: readonly string[], options: StartReadyOptions): ReadyCommand {
   let send!: (input: string) => void;
   let cancel!: () => void;
   const input = new Promise<string>((resolve, reject) => {
@@ -51,19 +70,37 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
   const observers: Array<(text: string) => void> = [];
   // A later step's observer first hears what an earlier step's firing already printed.
   let printed = '';
-  const result = host.run(argv, {
-    stdin: input,
-    check: options.check,
-    signal: abort.signal,
-    onStdout: text => {
-      printed += text;
-      observers.forEach(observe => observe(text));
-    },
+  let gatesToReach = options.gates ?? (options.gate ? 1 : 0);
+  let readyLineSeen = options.readyLine === undefined;
+  let tellWaiting!: () => void;
+  const waiting = new Promise<void>(resolve => (tellWaiting = resolve));
+  const checkWaiting = () => gatesToReach <= 0 && readyLineSeen && tellWaiting();
+  checkWaiting();
+  const readyLine = options.readyLine;
+  const watchReadyLine = readyLine && watchLines(line => (readyLineSeen = readyLine.test(line)) && (checkWaiting(), true));
+  const watchGates = watchLines(line => {
+    if (line === AT_GATE_LINE) gatesToReach--;
+    checkWaiting();
+    return gatesToReach <= 0;
   });
+  const result = host
+    .run(argv, {
+      stdin: input,
+      check: options.check,
+      signal: abort.signal,
+      onStdout: text => {
+        watchReadyLine?.(text);
+        printed += text;
+        observers.forEach(observe => observe(text));
+      },
+      onStderr: watchGates,
+    })
+    .then(outcome => ({ ...outcome, stderr: withoutGateLines(outcome.stderr) }));
   result.then(
     () => (ended = true),
     () => (ended = true),
   );
+  result.then(tellWaiting, tellWaiting);
   return {
     role: host.role,
     fire: (text, signal, onStdout) => {
@@ -81,7 +118,17 @@ export function startReady(host: HostShell, argv: readonly string[], options: { 
     get ended() {
       return ended && !fired;
     },
+    waiting,
   };
+}
+
+/** stderr without the lines gates printed (AT_GATE_LINE): what is left is the command's own. */
+export function withoutGateLines(stderr: string): string {
+  if (!stderr.includes(AT_GATE_LINE)) return stderr;
+  return stderr
+    .split('\n')
+    .filter(line => line !== AT_GATE_LINE)
+    .join('\n');
 }
 
 /**
@@ -101,6 +148,7 @@ export function readingResult<Result>(command: ReadyCommand, read: (result: Comm
     get ended() {
       return command.ended;
     },
+    waiting: command.waiting,
   };
 }
 
@@ -167,6 +215,22 @@ export class ReadyCommands {
       hasRoom: role => this.hasRoom(jobId, role),
       fireEarly: (name, input) => this.fireEarly(jobId, `${strategy}:${name}`, input),
     };
+  }
+
+  /**
+   * Resolves once every command the job holds waits for its input (or ended), or after `timeoutMs`
+   * whichever comes first: true if they all did. A command that never tells (a host whose shell prints
+   * no gate line) costs the timeout, once, before the window; nothing depends on the answer.
+   */
+  async allWaiting(jobId: string, timeoutMs: number): Promise<boolean> {
+    const commands = [...(this.jobs.get(jobId)?.values() ?? [])];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>(resolve => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([Promise.all(commands.map(command => command.waiting)).then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Disarms every command the job holds (a failed step, the job's end). */

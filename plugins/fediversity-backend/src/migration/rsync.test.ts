@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { generateSshKeyPair } from '@fediversity/plugin-fediversity-node';
 import { CommandResult, HostShell } from './hosts';
 import { migrationParamsSchema } from './params';
+import { AT_GATE_LINE } from './readyCommands';
 import { changedEntriesArgv, ensurePeerTrust, itemizedName, jobDirectory, knownHostsPath, rsyncFromSource, watchTransferEnd } from './rsync';
 import { StrategyEnv } from './strategy';
 import { localHost } from '../testing/localHost';
@@ -156,7 +157,9 @@ describe('watchTransferEnd', () => {
     const split = watchTransferEnd(value => clean.push(value));
     split('file has vanished: "/var/lib/app/a"');
     split('\nclient_run waiting on 2\n');
-    expect(clean).toEqual([true, false, false]);
+    // The line that says it connected is not a message about the transfer.
+    watchTransferEnd(value => clean.push(value))('(Client) Protocol versions: remote=32, negotiated=32\nclient_run waiting on 1\n');
+    expect(clean).toEqual([true, false, false, true]);
   });
 
   it('ignores lines that only contain the words', () => {
@@ -170,8 +173,8 @@ describe('watchTransferEnd', () => {
     const { host, commands } = sourceHost([]);
     await rsyncFromSource(env(host), { ...pass('final'), reportsTransferEnd: true });
     await rsyncFromSource(env(host), pass('final'));
-    expect(commands[0]).toContain('--debug=EXIT2');
-    expect(commands[1]).not.toContain('--debug=EXIT2');
+    expect(commands[0]).toContain('--debug=EXIT2,PROTO');
+    expect(commands[1].some(arg => arg.startsWith('--debug'))).toBe(false);
   });
 
   describe('a final pass of what changed, ending at a clean transfer end', () => {
@@ -333,13 +336,16 @@ describe('changedEntriesArgv, run with a local rsync', () => {
     const shell = join(base, 'rsh');
     writeFileSync(shell, '#!/bin/sh\nshift\nexec "$@"\n', { mode: 0o755 });
     // No --delete-missing-args: a name the source lacks is an error rsync reports (exit 23).
-    const rsync = ['rsync', '-a', '--debug=EXIT2', '-e', shell, '--from0', '--files-from=-', `${source}/`, `localhost:${target}/`];
+    const rsync = ['rsync', '-a', '--debug=EXIT2,PROTO', '-e', shell, '--from0', '--files-from=-', `${source}/`, `localhost:${target}/`];
     const result = await localHost().run(changedEntriesArgv(`${source}/`, 0, rsync), { stdin: 'go\nmissing\0', check: false });
     expect(result.exitCode).toBe(23);
-    expect(result.stderr).toBe('');
+    // Only its gate's line: the walk reached it before its input came.
+    expect(result.stderr).toBe(`${AT_GATE_LINE}\n`);
     const lines = result.stdout.split('\n');
     const missing = lines.findIndex(line => line.includes('missing" failed'));
     expect(missing).toBeGreaterThanOrEqual(0);
+    // Connected first: the target's rsync answered before the walk's names came.
+    expect(lines.findIndex(line => /^\(Client\) Protocol versions: /.test(line))).toBe(0);
     expect(lines.findIndex(line => /^client_run waiting on \d+$/.test(line))).toBeGreaterThan(missing);
   });
 });

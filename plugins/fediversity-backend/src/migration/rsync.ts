@@ -1,7 +1,7 @@
 import { knownHostsLine, PeerEndpoint, rsyncPushArgv, sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { HostShell, watchLines } from './hosts';
-import { GATE_LINE, ReadyCommand, startReady } from './readyCommands';
+import { GATE_LINE, ReadyCommand, startReady, withoutGateLines } from './readyCommands';
 import { StrategyEnv } from './strategy';
 
 /** rsync's exit code for "some files vanished before they could be transferred". */
@@ -211,6 +211,12 @@ interface TransferEndOptions {
 const TRANSFER_DONE_LINE = /^client_run waiting on \d+$/;
 
 /**
+ * What rsync's client prints under `--debug=PROTO` once the target's rsync answered: a final pass started
+ * ahead is then connected (ReadyCommand.waiting). Not one of rsync's messages about the transfer.
+ */
+const CONNECTED_LINE = /^\(Client\) Protocol versions: /;
+
+/**
  * An rsync stdout observer that calls `onTransferred` once, when the client's transfer-done line comes,
  * telling whether it was the first thing rsync printed (with its messages on the same stream: a clean transfer).
  */
@@ -221,7 +227,7 @@ export function watchTransferEnd(onTransferred: (clean: boolean) => void): (text
       onTransferred(!printedBefore);
       return true;
     }
-    if (line.trim() !== '') printedBefore = true;
+    if (line.trim() !== '' && !CONNECTED_LINE.test(line)) printedBefore = true;
     return false;
   });
 }
@@ -233,7 +239,7 @@ export function watchTransferEnd(onTransferred: (clean: boolean) => void): (text
  */
 export function startFinalPass(env: StrategyEnv, pass: RsyncPass): ReadyCommand {
   if (pass.mode !== 'final' || pass.changedSince === undefined) throw new Error('Only a final pass of what changed can start ahead');
-  return startReady(env.source, passCommand(env, pass).argv, { gate: true, check: false });
+  return startReady(env.source, passCommand(env, pass).argv, { gate: true, check: false, readyLine: CONNECTED_LINE });
 }
 
 function isDryRun(pass: RsyncPass): boolean {
@@ -258,8 +264,9 @@ function passCommand(env: StrategyEnv, pass: RsyncPass): { argv: string[]; input
   if (dryRun) extra.push('--dry-run', '--itemize-changes', '--out-format=%i %n', '--8-bit-output');
   if (pass.filesFrom) extra.push('-r', '--from0', `--files-from=${pass.filesFrom}`);
   if (pass.changedSince !== undefined) extra.push('--from0', '--files-from=-', '--delete-missing-args');
-  // The line that tells the final pass's data is all in place, 40 ms before rsync exits (watchTransferEnd).
-  if (pass.reportsTransferEnd) extra.push('--debug=EXIT2');
+  // The line that tells the final pass's data is all in place, 40 ms before rsync exits (watchTransferEnd),
+  // and the one that tells it is connected (CONNECTED_LINE).
+  if (pass.reportsTransferEnd) extra.push('--debug=EXIT2,PROTO');
   argv.splice(1, 0, ...extra);
   // rsync splits -e on spaces: only plain words are appended to the validated remote shell.
   const shell = argv.indexOf('-e') + 1;
@@ -311,7 +318,8 @@ async function rsyncOnce(
   }
   if (!ok) {
     // A pass of what changed has rsync's messages on stdout (changedEntriesArgv); a dry run's stdout is its list.
-    const messages = isDryRun(pass) ? result.stderr : `${result.stderr}\n${result.stdout}`;
+    const stderr = withoutGateLines(result.stderr);
+    const messages = isDryRun(pass) ? stderr : `${stderr}\n${result.stdout}`;
     const message = `rsync ${pass.mode} pass ${pass.sourcePath} → target:${pass.targetPath} exited with ${exitCode}${
       exitCode === RSYNC_VANISHED ? ' (files vanished: the source was not quiesced)' : ''
     }: ${lastLines(messages)}`;

@@ -14,6 +14,7 @@ export function localHost(role: HostRole = 'source'): HostShell {
           return resolve({ exitCode, stdout, stderr });
         });
         if (options.onStdout) child.stdout!.on('data', (text: string) => options.onStdout!(text));
+        if (options.onStderr) child.stderr!.on('data', (text: string) => options.onStderr!(text));
         child.stdin!.on('error', () => undefined);
         // Started at once; a promised input arrives when it resolves (EOF alone if it rejects), as over SSH.
         Promise.resolve(options.stdin).then(

@@ -124,6 +124,22 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
     expect(seen).toBe('first\nsecond\n');
   });
 
+  it('tells run’s stderr observer each chunk as it comes, and still collects it', async () => {
+    if (!live()) return;
+    const stdin = new PassThrough();
+    let seen = '';
+    const result = connection.run(['bash', '-c', 'echo waiting >&2; read -r _; echo done >&2'], {
+      stdin,
+      onStderr: chunk => {
+        seen += chunk.toString();
+      },
+    });
+    expect(await waitUntil(() => seen === 'waiting\n', 5_000)).toBe(true);
+    stdin.end('go\n');
+    expect((await result).stderr).toBe('waiting\ndone\n');
+    expect(seen).toBe('waiting\ndone\n');
+  });
+
   it('pins the host key: a wrong key is refused, naming the host and both fingerprints', async () => {
     if (!live()) return;
     const wrong = generateSshKeyPair('impostor');

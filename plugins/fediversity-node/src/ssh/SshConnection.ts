@@ -82,6 +82,8 @@ export interface RunOptions extends Omit<ExecOptions, 'onStdout' | 'onStderr'> {
   maxOutputBytes?: number;
   /** Told each chunk of stdout as it arrives (it is collected all the same), e.g. to act on a line before the command ends. */
   onStdout?: (chunk: Buffer) => void;
+  /** The same for stderr. */
+  onStderr?: (chunk: Buffer) => void;
 }
 
 export interface RunResult extends ExecResult {
@@ -347,14 +349,14 @@ export class SshConnection {
     };
     const stdout = collect();
     const stderr = collect();
-    const observe = options.onStdout;
-    const onStdout = observe
-      ? (chunk: Buffer) => {
-          stdout.push(chunk);
-          observe(chunk);
-        }
-      : stdout.push;
-    const result = await this.exec(argv, { ...options, onStdout, onStderr: stderr.push });
+    const observed = (collected: ReturnType<typeof collect>, observe?: (chunk: Buffer) => void) =>
+      observe
+        ? (chunk: Buffer) => {
+            collected.push(chunk);
+            observe(chunk);
+          }
+        : collected.push;
+    const result = await this.exec(argv, { ...options, onStdout: observed(stdout, options.onStdout), onStderr: observed(stderr, options.onStderr) });
     const out: RunResult = { ...result, stdout: stdout.text(), stderr: stderr.text() };
     if ((options.check ?? true) && out.exitCode !== 0) {
       const tail = out.stderr.slice(-2000);
