@@ -133,13 +133,7 @@ export class AppWriter implements AcknowledgedWrites {
   async start() {
     this.flags = new FlagDirectory(this.state(''));
     writeFileSync(this.state('writer-running'), '');
-    const { source } = this.hosts;
-    this.client = knexFactory({
-      client: 'pg',
-      connection: { host: source.pg.socketDir, port: source.pg.port, user: this.hosts.osUser, database: 'postgres' },
-      pool: { min: 1, max: 1 },
-    });
-    await this.client.raw('SELECT 1');
+    await this.connect();
     this.running = true;
     this.loop = this.run();
   }
@@ -149,7 +143,23 @@ export class AppWriter implements AcknowledgedWrites {
     await this.loop;
     rmSync(this.state('writer-running'), { force: true });
     this.flags?.close();
-    await this.client?.destroy().catch(() => undefined);
+    await this.disconnect();
+  }
+
+  private async connect() {
+    const { source } = this.hosts;
+    this.client = knexFactory({
+      client: 'pg',
+      connection: { host: source.pg.socketDir, port: source.pg.port, user: this.hosts.osUser, database: 'postgres' },
+      pool: { min: 1, max: 1 },
+    });
+    await this.client.raw('SELECT 1');
+  }
+
+  private async disconnect() {
+    const client = this.client;
+    this.client = undefined;
+    await client?.destroy().catch(() => undefined);
   }
 
   get acknowledged() {
@@ -162,13 +172,20 @@ export class AppWriter implements AcknowledgedWrites {
     const flags = this.flags!;
     while (this.running) {
       if (flags.has('quiesced')) {
-        if (!flags.has('writer-stopped')) writeFileSync(this.state('writer-stopped'), '');
+        if (!flags.has('writer-stopped')) {
+          // A stopped app holds no database connection (its processes ended), so the database's stop
+          // has no session of it to end.
+          await this.disconnect();
+          writeFileSync(this.state('writer-stopped'), '');
+        }
         // Until `appctl start` clears the flags (or stop() ends the loop).
         await flags.nextChange({ timeoutMs: 100 });
         continue;
       }
       const n = ++this.counter;
       try {
+        // Started again (a rollback unquiesced the source): it connects, as an app's start does.
+        if (!this.client) await this.connect();
         const name = `writer/w${n % 50}.dat`;
         const content = randomBytes(4096);
         if (n % 11 === 0 && this.files.get(name)) {
