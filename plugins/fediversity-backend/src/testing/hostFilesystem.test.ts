@@ -20,10 +20,14 @@ describe('mountOwnFilesystem', () => {
       expect(type).toBe('ext4');
       // jbd2 lists every journal it runs as <device>-<inodes>: this one has its own.
       expect(readdirSync('/proc/fs/jbd2').some(name => name.startsWith(`${basename(device)}-`))).toBe(true);
+      // Its loop device writes to the image directly, not through the image file's page cache.
+      expect(readFileSync(`/sys/block/${basename(device)}/loop/dio`, 'utf8').trim()).toBe('1');
       writeFileSync(join(root, 'file'), 'data');
       unmount();
       unmount = undefined;
       expect(existsSync(join(root, 'file'))).toBe(false);
+      // The loop device is gone with it.
+      expect(existsSync(`/sys/block/${basename(device)}/loop`)).toBe(false);
       expect(existsSync(join(dir, 'target.ext4'))).toBe(false);
     } finally {
       unmount?.();
