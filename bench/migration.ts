@@ -2,7 +2,7 @@
  * Migration benchmark: the same data set (default 512 MB in 2,000 files plus a 1,000,000-row table) moved
  * between two local "hosts" (sshd + own data root each, a real PostgreSQL primary; as root each host is
  * a network namespace on a bridge, else both are on loopback ports: `network=` says which; as root each
- * host's root is an ext4 image of its own, loop-mounted, else a directory: `host_filesystems=` says which)
+ * host's root is an ext4 image of its own, loop-mounted with direct I/O, else a directory: `host_filesystems=` says which)
  * twice in one run:
  * once the naive way (stop the app and the database, copy everything host to host, start on the target),
  * once with the `instance.migrate` job (live sync, catch-up, quiesce, final delta, verify, promote).
@@ -286,6 +286,8 @@ async function main() {
       }
     }
     print('job_reported_downtime_s', cutOver.downtimeSeconds);
+    // Whether the window's commands were all set up and waiting at their gates before it opened.
+    print('commands_waiting', String((step('quiesce').output as { commandsWaiting?: boolean }).commandsWaiting));
     // PostgreSQL's own part of the window, from the clusters' logs (ms timestamps, the same clock).
     const sourceLog = postgresLog(hosts.source.root, windowStart, windowEnd);
     const targetLog = postgresLog(hosts.target.root, windowStart, windowEnd);
