@@ -74,10 +74,18 @@ export function startReady(host: HostShell, argv: readonly string[], options: St
   let readyLineSeen = options.readyLine === undefined;
   let tellWaiting!: () => void;
   const waiting = new Promise<void>(resolve => (tellWaiting = resolve));
-  const checkWaiting = () => gatesToReach <= 0 && readyLineSeen && tellWaiting();
+  const checkWaiting = () => {
+    if (gatesToReach <= 0 && readyLineSeen) tellWaiting();
+  };
   checkWaiting();
   const readyLine = options.readyLine;
-  const watchReadyLine = readyLine && watchLines(line => (readyLineSeen = readyLine.test(line)) && (checkWaiting(), true));
+  const watchReadyLine =
+    readyLine &&
+    watchLines(line => {
+      readyLineSeen = readyLine.test(line);
+      checkWaiting();
+      return readyLineSeen;
+    });
   const watchGates = watchLines(line => {
     if (line === AT_GATE_LINE) gatesToReach--;
     checkWaiting();
