@@ -107,37 +107,25 @@ describe('SshConnection against a real OpenSSH server on loopback', () => {
     expect(result.stdout.trim()).toBe('100000');
   });
 
-  it('tells run’s observer each chunk as it comes, before the command ends, and still collects it', async () => {
+  it('tells run’s observers each chunk of stdout and stderr as it comes, before the command ends, and still collects them', async () => {
     if (!live()) return;
     const stdin = new PassThrough();
-    let seen = '';
-    const result = connection.run(['bash', '-c', 'echo first; read -r _; echo second'], {
+    let [seen, seenOnStderr] = ['', ''];
+    const result = connection.run(['bash', '-c', 'echo first; echo waiting >&2; read -r _; echo second; echo done >&2'], {
       stdin,
       onStdout: chunk => {
         seen += chunk.toString();
       },
-    });
-    // The command holds its second line until it gets input, which it gets only once its first was seen.
-    expect(await waitUntil(() => seen === 'first\n', 5_000)).toBe(true);
-    stdin.end('go\n');
-    expect((await result).stdout).toBe('first\nsecond\n');
-    expect(seen).toBe('first\nsecond\n');
-  });
-
-  it('tells run’s stderr observer each chunk as it comes, and still collects it', async () => {
-    if (!live()) return;
-    const stdin = new PassThrough();
-    let seen = '';
-    const result = connection.run(['bash', '-c', 'echo waiting >&2; read -r _; echo done >&2'], {
-      stdin,
       onStderr: chunk => {
-        seen += chunk.toString();
+        seenOnStderr += chunk.toString();
       },
     });
-    expect(await waitUntil(() => seen === 'waiting\n', 5_000)).toBe(true);
+    // The command holds its second lines until it gets input, which it gets only once its first were seen.
+    expect(await waitUntil(() => seen === 'first\n' && seenOnStderr === 'waiting\n', 5_000)).toBe(true);
     stdin.end('go\n');
-    expect((await result).stderr).toBe('waiting\ndone\n');
-    expect(seen).toBe('waiting\ndone\n');
+    const { stdout, stderr } = await result;
+    expect([stdout, stderr]).toEqual(['first\nsecond\n', 'waiting\ndone\n']);
+    expect([seen, seenOnStderr]).toEqual(['first\nsecond\n', 'waiting\ndone\n']);
   });
 
   it('pins the host key: a wrong key is refused, naming the host and both fingerprints', async () => {
