@@ -31,7 +31,7 @@ export class Redactor {
 
   /** Known values anywhere, and every string under a secret-sounding key. For events and responses. */
   redact<T>(value: T): T {
-    return this.redactValue(value, false, true) as T;
+    return this.redactValue(value, false, true, this.knownValues()) as T;
   }
 
   /**
@@ -39,27 +39,24 @@ export class Redactor {
    * (a ZFS `receive_resume_token` is no secret, and masking it would break the resume).
    */
   redactKnownValues<T>(value: T): T {
-    return this.redactValue(value, false, false) as T;
+    return this.redactValue(value, false, false, this.knownValues()) as T;
   }
 
   redactString(text: string): string {
-    let result = text;
-    for (const secret of this.allValues()) {
-      if (result.includes(secret)) result = result.split(secret).join(REDACTED);
-    }
-    return result;
+    return replaceKnown(text, this.knownValues());
   }
 
-  private *allValues(): Iterable<string> {
-    yield* this.values;
-    if (this.parent) yield* this.parent.allValues();
+  /** This redactor's values and its parents', collected once per call: a step's output can hold thousands of strings. */
+  private knownValues(): string[] {
+    const values = [...this.values];
+    return this.parent ? values.concat(this.parent.knownValues()) : values;
   }
 
-  private redactValue(value: unknown, underSecretKey: boolean, byKey: boolean): unknown {
-    if (typeof value === 'string') return underSecretKey ? REDACTED : this.redactString(value);
-    if (Array.isArray(value)) return value.map(item => this.redactValue(item, underSecretKey, byKey));
+  private redactValue(value: unknown, underSecretKey: boolean, byKey: boolean, known: readonly string[]): unknown {
+    if (typeof value === 'string') return underSecretKey ? REDACTED : replaceKnown(value, known);
+    if (Array.isArray(value)) return value.map(item => this.redactValue(item, underSecretKey, byKey, known));
     if (value instanceof Error) {
-      return { name: value.name, message: this.redactString(value.message) };
+      return { name: value.name, message: replaceKnown(value.message, known) };
     }
     if (value && typeof value === 'object') {
       return Object.fromEntries(
@@ -68,12 +65,20 @@ export class Redactor {
           // A secret reference names a secret, it is not one: keep it readable.
           key === 'secretRef'
             ? item
-            : this.redactValue(item, underSecretKey || (byKey && SECRET_KEY.test(key)), byKey),
+            : this.redactValue(item, underSecretKey || (byKey && SECRET_KEY.test(key)), byKey, known),
         ]),
       );
     }
     return value;
   }
+}
+
+function replaceKnown(text: string, known: readonly string[]): string {
+  let result = text;
+  for (const secret of known) {
+    if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+  }
+  return result;
 }
 
 /**
