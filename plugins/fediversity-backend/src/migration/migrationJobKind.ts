@@ -362,45 +362,45 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         },
       },
       ...boundSteps([
-      {
-        name: 'initial-sync',
-        title: 'Initial copy while the source serves',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.initialSync(env));
-            await ctx.log('Initial sync done', results);
-            return results;
-          }),
-        // The target must be fenced even when the source cannot be reached (its slot is then reported).
-        compensate: ctx =>
-          withHosts(
-            ctx,
-            ['source', 'target'],
-            async hosts => {
-              await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoInitialSync(env));
-              await ctx.log('Target fenced (standby stopped)');
-            },
-            { optional: ['source'] },
-          ),
-      },
-      {
-        name: 'catch-up',
-        title: 'Catch up until the delta is small',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            const { catchUp } = ctx.job.params;
-            let underBudget = 0;
-            for (let round = 1; round <= catchUp.maxRounds; round++) {
-              const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.catchUp(env));
-              const caughtUp = Object.values(results).every(result => result.caughtUp);
-              underBudget = caughtUp ? underBudget + 1 : 0;
-              await ctx.log(`Catch-up round ${round}`, { caughtUp, results });
-              await ctx.progress({ done: underBudget, total: catchUp.roundsUnderBudget, message: `round ${round}` });
-              if (underBudget >= catchUp.roundsUnderBudget) return { rounds: round, last: results };
-            }
-            throw new Error(`Not caught up after ${catchUp.maxRounds} rounds; the source changes faster than it copies`);
-          }),
-      },
+        {
+          name: 'initial-sync',
+          title: 'Initial copy while the source serves',
+          run: ctx =>
+            withHosts(ctx, ['source', 'target'], async hosts => {
+              const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.initialSync(env));
+              await ctx.log('Initial sync done', results);
+              return results;
+            }),
+          // The target must be fenced even when the source cannot be reached (its slot is then reported).
+          compensate: ctx =>
+            withHosts(
+              ctx,
+              ['source', 'target'],
+              async hosts => {
+                await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoInitialSync(env));
+                await ctx.log('Target fenced (standby stopped)');
+              },
+              { optional: ['source'] },
+            ),
+        },
+        {
+          name: 'catch-up',
+          title: 'Catch up until the delta is small',
+          run: ctx =>
+            withHosts(ctx, ['source', 'target'], async hosts => {
+              const { catchUp } = ctx.job.params;
+              let underBudget = 0;
+              for (let round = 1; round <= catchUp.maxRounds; round++) {
+                const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.catchUp(env));
+                const caughtUp = Object.values(results).every(result => result.caughtUp);
+                underBudget = caughtUp ? underBudget + 1 : 0;
+                await ctx.log(`Catch-up round ${round}`, { caughtUp, results });
+                await ctx.progress({ done: underBudget, total: catchUp.roundsUnderBudget, message: `round ${round}` });
+                if (underBudget >= catchUp.roundsUnderBudget) return { rounds: round, last: results };
+              }
+              throw new Error(`Not caught up after ${catchUp.maxRounds} rounds; the source changes faster than it copies`);
+            }),
+        },
       ]),
       {
         name: 'approve-cutover',
@@ -410,152 +410,152 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         timeoutOutcome: 'the source was never quiesced and keeps serving',
       },
       ...boundSteps([
-      {
-        name: 'quiesce',
-        title: 'Quiesce the source app',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            // Not yet downtime (the source still serves): both hosts connected, the app's stop (and its start on
-            // the target, for the cut-over) waiting at their gates, each strategy readied.
-            const quiesce = appCommands(ctx.job.params, 'quiesce');
-            startCommands(ctx, hosts.source, quiesce, 'app:quiesce');
-            startCommands(ctx, hosts.target, appCommands(ctx.job.params, 'unquiesce'), 'app:start');
-            const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
-            const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
-            // The window opens once the ready commands wait at their gates: else their processes and
-            // connections start on the cores the window's own work needs.
-            const commandsWaiting = await ready.allWaiting(ctx.job.id, READY_WAIT_MS);
-            // The window (the downtime reported) starts when the app's stop is sent. A reading from before
-            // it is kept first: a rerun after a crash, which cannot tell whether the stop went out, uses it.
-            const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
-            const beforeStop = saved ?? ctx.clock.now();
-            if (saved === undefined) await ctx.saveCheckpoint({ startedAt: beforeStop });
-            const chained = takeChainedQuiesce(ctx, quiesce.length);
-            const stopSentAt = chained ? await quiesceThrough(ctx, chained, quiesce) : await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
-            const startedAt = saved ?? stopSentAt ?? beforeStop;
-            const settle = settleSeconds(ctx.job.params);
-            if (settle > 0) {
-              await ctx.log(`Waiting ${settle} s for clients to settle`);
-              await ctx.sleep(settle * 1000);
-            }
-            return { startedAt, window, commandsWaiting };
-          }),
-        // Unquiescing is a start of the app: harmless if the quiesce never ran. An unreachable source is
-        // reported and the rest of the rollback (fencing the target) still runs.
-        compensate: ctx =>
-          withHosts(
-            ctx,
-            ['source'],
-            async hosts => {
-              try {
-                // What a strategy chained to the quiesce (its database's stop) first, then the app.
-                await eachStrategy(ctx, hosts, async (strategy, env) => strategy.undoQuiesce?.(env));
-                await runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'unquiesce'), 'Unquiescing');
-              } catch (error) {
-                if (!(error as Error).message.startsWith('The source host is unreachable')) throw error;
-                await ctx.log(`Could not unquiesce the source: ${(error as Error).message}`, {}, 'error');
+        {
+          name: 'quiesce',
+          title: 'Quiesce the source app',
+          run: ctx =>
+            withHosts(ctx, ['source', 'target'], async hosts => {
+              // Not yet downtime (the source still serves): both hosts connected, the app's stop (and its start on
+              // the target, for the cut-over) waiting at their gates, each strategy readied.
+              const quiesce = appCommands(ctx.job.params, 'quiesce');
+              startCommands(ctx, hosts.source, quiesce, 'app:quiesce');
+              startCommands(ctx, hosts.target, appCommands(ctx.job.params, 'unquiesce'), 'app:start');
+              const prepared = await eachStrategy(ctx, hosts, async (strategy, env) => strategy.prepareWindow?.(env));
+              const window = Object.fromEntries(Object.entries(prepared).filter(([, facts]) => facts !== undefined));
+              // The window opens once the ready commands wait at their gates: else their processes and
+              // connections start on the cores the window's own work needs.
+              const commandsWaiting = await ready.allWaiting(ctx.job.id, READY_WAIT_MS);
+              // The window (the downtime reported) starts when the app's stop is sent. A reading from before
+              // it is kept first: a rerun after a crash, which cannot tell whether the stop went out, uses it.
+              const saved = (ctx.checkpoint as { startedAt?: number } | undefined)?.startedAt;
+              const beforeStop = saved ?? ctx.clock.now();
+              if (saved === undefined) await ctx.saveCheckpoint({ startedAt: beforeStop });
+              const chained = takeChainedQuiesce(ctx, quiesce.length);
+              const stopSentAt = chained ? await quiesceThrough(ctx, chained, quiesce) : await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
+              const startedAt = saved ?? stopSentAt ?? beforeStop;
+              const settle = settleSeconds(ctx.job.params);
+              if (settle > 0) {
+                await ctx.log(`Waiting ${settle} s for clients to settle`);
+                await ctx.sleep(settle * 1000);
               }
-            },
-            { optional: ['source'] },
-          ),
-      },
-      {
-        name: 'final-sync',
-        title: 'Final sync and database switchover (source quiesced)',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.finalSync(env));
-            await ctx.log('Final sync done', results);
-            return results;
-          }),
-        compensate: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoFinalSync(env));
-          }),
-      },
-      {
-        name: 'verify',
-        title: 'Verify the target equals the source',
-        run: ctx =>
-          withHosts(ctx, ['source', 'target'], async hosts => {
-            const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.verify(env));
-            await ctx.log('Target verified equal to the source', results);
-            return results;
-          }),
-      },
-      {
-        name: 'cut-over',
-        title: 'Cut over: start the app on the target, point DNS at it',
-        pointOfNoReturn: true,
-        reconcile: async ctx => {
-          const params = ctx.job.params;
-          const dnsDone = params.dns ? await dnsPointsAtTarget(deps.dns, params.dns) : false;
-          if (!dnsDone) return { done: false };
-          const promoted = await withHosts(ctx, ['target'], async hosts =>
-            Object.values(await eachStrategy(ctx, hosts, (strategy, env) => strategy.isCutOver(env))).every(Boolean),
-          );
-          return promoted ? { done: true, output: { reconciled: true } } : { done: false };
+              return { startedAt, window, commandsWaiting };
+            }),
+          // Unquiescing is a start of the app: harmless if the quiesce never ran. An unreachable source is
+          // reported and the rest of the rollback (fencing the target) still runs.
+          compensate: ctx =>
+            withHosts(
+              ctx,
+              ['source'],
+              async hosts => {
+                try {
+                  // What a strategy chained to the quiesce (its database's stop) first, then the app.
+                  await eachStrategy(ctx, hosts, async (strategy, env) => strategy.undoQuiesce?.(env));
+                  await runCommands(ctx, hosts.source, appCommands(ctx.job.params, 'unquiesce'), 'Unquiescing');
+                } catch (error) {
+                  if (!(error as Error).message.startsWith('The source host is unreachable')) throw error;
+                  await ctx.log(`Could not unquiesce the source: ${(error as Error).message}`, {}, 'error');
+                }
+              },
+              { optional: ['source'] },
+            ),
         },
-        run: ctx =>
-          withHosts(ctx, ['target'], async hosts => {
+        {
+          name: 'final-sync',
+          title: 'Final sync and database switchover (source quiesced)',
+          run: ctx =>
+            withHosts(ctx, ['source', 'target'], async hosts => {
+              const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.finalSync(env));
+              await ctx.log('Final sync done', results);
+              return results;
+            }),
+          compensate: ctx =>
+            withHosts(ctx, ['source', 'target'], async hosts => {
+              await eachStrategy(ctx, hosts, (strategy, env) => strategy.undoFinalSync(env));
+            }),
+        },
+        {
+          name: 'verify',
+          title: 'Verify the target equals the source',
+          run: ctx =>
+            withHosts(ctx, ['source', 'target'], async hosts => {
+              const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.verify(env));
+              await ctx.log('Target verified equal to the source', results);
+              return results;
+            }),
+        },
+        {
+          name: 'cut-over',
+          title: 'Cut over: start the app on the target, point DNS at it',
+          pointOfNoReturn: true,
+          reconcile: async ctx => {
             const params = ctx.job.params;
-            const verified = ctx.outputs.verify as Record<string, { promoted?: boolean }> | undefined;
-            await eachStrategy(ctx, hosts, async (strategy, env) => {
-              if (!verified?.[strategy.name]?.promoted) await strategy.cutOver(env);
-            });
-            await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app', 'app:start');
-            if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });
-            const servingAt = ctx.clock.now();
-            if (params.dns) {
-              await pointDnsAtTarget(deps.dns, params.dns);
-              await ctx.log(`DNS ${params.dns.name}.${params.dns.zone} points at the target`, {
-                address: params.dns.targetAddress,
-              });
-            }
-            const startedAt = (ctx.outputs.quiesce as { startedAt: number }).startedAt;
-            const downtimeSeconds = (servingAt - startedAt) / 1000;
-            await ctx.log('Cut over: the target serves', { downtimeSeconds });
-            return { servingAt, downtimeSeconds };
-          }),
-      },
-      {
-        name: 'observe',
-        title: 'Observe the target (source kept until decommission)',
-        run: async ctx => {
-          if (deps.relocator) {
-            // Past the cut-over the target serves, whatever the observation finds: the record says so first.
-            const provisioned = ctx.outputs['provision-target'] as { guest?: { vmid: number; node: string }; target?: TargetEndpoint } | undefined;
-            await deps.relocator.moveToTarget(
-              ctx.job.entityRef,
-              ctx.job.params,
-              provisioned?.guest && { ...provisioned.guest, pinnedOnFirstUse: provisioned.target !== undefined },
+            const dnsDone = params.dns ? await dnsPointsAtTarget(deps.dns, params.dns) : false;
+            if (!dnsDone) return { done: false };
+            const promoted = await withHosts(ctx, ['target'], async hosts =>
+              Object.values(await eachStrategy(ctx, hosts, (strategy, env) => strategy.isCutOver(env))).every(Boolean),
             );
-            await ctx.log('The instance record points at the target');
-          }
-          return withHosts(ctx, ['source', 'target'], async hosts => {
-            const params = ctx.job.params;
-            const until = ctx.clock.now() + params.observeSeconds * 1000;
-            let checks = 0;
-            do {
-              const health = await eachStrategy(ctx, hosts, (strategy, env) => strategy.healthy(env));
-              const unhealthy = Object.entries(health).filter(([, ok]) => !ok).map(([name]) => name);
-              if (params.app.healthCommand) {
-                const app = await hosts.target.run(params.app.healthCommand, { signal: ctx.signal, check: false });
-                if (app.exitCode !== 0) unhealthy.push('app');
+            return promoted ? { done: true, output: { reconciled: true } } : { done: false };
+          },
+          run: ctx =>
+            withHosts(ctx, ['target'], async hosts => {
+              const params = ctx.job.params;
+              const verified = ctx.outputs.verify as Record<string, { promoted?: boolean }> | undefined;
+              await eachStrategy(ctx, hosts, async (strategy, env) => {
+                if (!verified?.[strategy.name]?.promoted) await strategy.cutOver(env);
+              });
+              await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app', 'app:start');
+              if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });
+              const servingAt = ctx.clock.now();
+              if (params.dns) {
+                await pointDnsAtTarget(deps.dns, params.dns);
+                await ctx.log(`DNS ${params.dns.name}.${params.dns.zone} points at the target`, {
+                  address: params.dns.targetAddress,
+                });
               }
-              if (unhealthy.length) throw new Error(`The target is unhealthy after the cut-over: ${unhealthy.join(', ')}`);
-              checks++;
-              if (ctx.clock.now() >= until) break;
-              await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
-            } while (ctx.clock.now() < until);
-            // Closes the host-to-host connection and removes the job's directory with the pinned key in it.
-            await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
-            await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
-            await releaseJob(ctx.job.id);
-            return { checks, sourceKept: true };
-          });
+              const startedAt = (ctx.outputs.quiesce as { startedAt: number }).startedAt;
+              const downtimeSeconds = (servingAt - startedAt) / 1000;
+              await ctx.log('Cut over: the target serves', { downtimeSeconds });
+              return { servingAt, downtimeSeconds };
+            }),
         },
-      },
+        {
+          name: 'observe',
+          title: 'Observe the target (source kept until decommission)',
+          run: async ctx => {
+            if (deps.relocator) {
+              // Past the cut-over the target serves, whatever the observation finds: the record says so first.
+              const provisioned = ctx.outputs['provision-target'] as { guest?: { vmid: number; node: string }; target?: TargetEndpoint } | undefined;
+              await deps.relocator.moveToTarget(
+                ctx.job.entityRef,
+                ctx.job.params,
+                provisioned?.guest && { ...provisioned.guest, pinnedOnFirstUse: provisioned.target !== undefined },
+              );
+              await ctx.log('The instance record points at the target');
+            }
+            return withHosts(ctx, ['source', 'target'], async hosts => {
+              const params = ctx.job.params;
+              const until = ctx.clock.now() + params.observeSeconds * 1000;
+              let checks = 0;
+              do {
+                const health = await eachStrategy(ctx, hosts, (strategy, env) => strategy.healthy(env));
+                const unhealthy = Object.entries(health).filter(([, ok]) => !ok).map(([name]) => name);
+                if (params.app.healthCommand) {
+                  const app = await hosts.target.run(params.app.healthCommand, { signal: ctx.signal, check: false });
+                  if (app.exitCode !== 0) unhealthy.push('app');
+                }
+                if (unhealthy.length) throw new Error(`The target is unhealthy after the cut-over: ${unhealthy.join(', ')}`);
+                checks++;
+                if (ctx.clock.now() >= until) break;
+                await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
+              } while (ctx.clock.now() < until);
+              // Closes the host-to-host connection and removes the job's directory with the pinned key in it.
+              await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
+              await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
+              await releaseJob(ctx.job.id);
+              return { checks, sourceKept: true };
+            });
+          },
+        },
       ]),
     ],
   };
