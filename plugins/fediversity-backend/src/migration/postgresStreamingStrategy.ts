@@ -9,6 +9,10 @@ import { CatchUpRound, MigrationStrategy, QUIESCE_COMMAND, StrategyEnv } from '.
 
 /** How long the final sync waits for the standby to replay the old primary's shutdown checkpoint. */
 const REPLAY_WAIT_MS = 60_000;
+/** How long the guarded promotion waits for the standby to take its request, at 1 ms per round (promotionSql). */
+const TAKEN_WAIT_MS = 1_000;
+/** pg_promote's signal file in the data directory; the startup process removes it when it takes the request. */
+const PROMOTE_SIGNAL_FILE = 'promote';
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 100;
 
@@ -462,13 +466,16 @@ export function promotionState(answer: string, checkpointLsn: string, options: {
  * result as it ends. The loops' bound is REPLAY_WAIT_MS at 2 ms per round, for the guard and the
  * promotion each; the watch runs only where the guard passed (the replay position only moves forward).
  * The checkpoint is the session's setting CHECKPOINT_SETTING, set before this SQL runs (promoteAfterSql,
- * or the stop script's relay): the SQL itself is a constant.
+ * or the stop's relay): the SQL itself is a constant.
  *
- * The watch asks again every round. PostgreSQL 15 can take a request that comes as its WAL receiver goes
- * away (the source's last WAL just in) for a failed stream and sleep wal_retrieve_retry_interval (5 s)
- * before it acts on it; another request's signal wakes that sleep. The request goes out on the control
- * file's early reading, right about when that happens: asking again every fifth round, the standby's log
- * showed 10 ms between "received promote request" and "redo done". A request is a small file and a signal.
+ * Once the standby has taken the request (its startup process removes the signal file as it does) and is
+ * still in recovery, it is asked once more, at once. PostgreSQL 15 takes a request that comes while its
+ * WAL receiver is being restarted (the source's last WAL just in, the stream ended) and then sleeps
+ * wal_retrieve_retry_interval (5 s) before it acts on it; only another request's signal wakes that sleep
+ * (the standby's log showed 7–13 ms lost when that came from the watch's next round). A request is a
+ * small file and a signal; a second one where the first was enough is ignored. The watch still asks
+ * again now and then, for a request taken later than TAKEN_WAIT_MS. Reading the signal file needs the
+ * rights pg_promote needs (superuser by default); without them the session skips this second request.
  * Exported for tests.
  */
 export function promotionSql(wait: boolean): string {
@@ -483,6 +490,18 @@ BEGIN
   END LOOP;
   IF pg_is_in_recovery() AND ${passed} THEN
     PERFORM pg_promote(false);
+    BEGIN
+      FOR attempt IN 1..${TAKEN_WAIT_MS} LOOP
+        EXIT WHEN NOT pg_is_in_recovery();
+        IF (pg_stat_file('${PROMOTE_SIGNAL_FILE}', true)).size IS NULL THEN
+          PERFORM pg_promote(false);
+          EXIT;
+        END IF;
+        PERFORM pg_sleep(0.001);
+      END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+      NULL; -- promoted in between, or not allowed to read the signal file
+    END;
   END IF;
 END $$;
 ${state}`;
@@ -494,11 +513,13 @@ BEGIN
     FOR attempt IN 1..${rounds} LOOP
       EXIT WHEN NOT pg_is_in_recovery();
       PERFORM pg_sleep(0.002);
-      BEGIN
-        PERFORM pg_promote(false);
-      EXCEPTION WHEN OTHERS THEN
-        NULL; -- promoted in between: recovery is no longer in progress
-      END;
+      IF attempt % 5 = 0 THEN
+        BEGIN
+          PERFORM pg_promote(false);
+        EXCEPTION WHEN OTHERS THEN
+          NULL; -- promoted in between: recovery is no longer in progress
+        END;
+      END IF;
     END LOOP;
   END IF;
 END $$;
