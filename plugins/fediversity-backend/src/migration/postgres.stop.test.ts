@@ -144,6 +144,8 @@ describe('the switchover with its relay', () => {
         '{ printf "%s\\n" "$first"; cat; } > "$1/relayed"',
         'echo "t|7712|0/3000098"',
         'echo "f|7712|0/3000098"',
+        // Where the test asks, psql lingers after its last answer, as an exit and a teardown take time.
+        'while [ -e "$1/linger" ] && [ ! -e "$1/release" ]; do sleep 0.01; done',
       ].join('\n'),
     );
     chmodSync(join(dir, 'bin/psql'), 0o755);
@@ -176,6 +178,26 @@ describe('the switchover with its relay', () => {
     expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
     expect(answers).toEqual(promotionAnswers);
     expect(fields).toEqual({ 'Database cluster state': 'shut down', 'Latest checkpoint location': '0/3000028' });
+  });
+
+  it('gives its reading at the promotion\'s end, where asked, without waiting for psql to exit', async () => {
+    writeFileSync(join(dir, 'linger'), '');
+    let raw!: Promise<CommandResult>;
+    let ended = false;
+    const result = await stopping(dir, controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n }), async postgres => {
+      const ready = postgres.startSwitchover('fast', { argv: [join(dir, 'bin/psql'), dir], promotionSql: 'SELECT 1;\nSELECT 2;' });
+      await relayStarted();
+      raw = ready.fire('');
+      raw.then(() => (ended = true));
+      return postgres.fireSwitchover(ready, undefined, {}, { endAtPromotionEnd: true });
+    });
+    expect(ended).toBe(false);
+    expect(result).toEqual({
+      fields: { 'Database cluster state': 'shut down', 'Latest checkpoint location': '0/3000028' },
+      promotionAnswers: ['t|7712|0/3000098', 'f|7712|0/3000098'],
+    });
+    writeFileSync(join(dir, 'release'), '');
+    expect((await raw).stdout).toMatch(/^stop exited 0$/m);
   });
 
   it('relays on pg_controldata\'s reading after the exit where the early reading cannot tell', async () => {

@@ -10,6 +10,10 @@ export const CHECKPOINT_SETTING = 'fediversity.checkpoint_lsn';
 /** The prefix of the relayed psql's lines in the switchover's output. */
 const PROMOTION_PREFIX = 'promotion ';
 
+/** The switchover's line with the stop's exit status, once pg_controldata's reading after the exit is all out. */
+const STOP_EXITED_PREFIX = 'stop exited ';
+const STOP_EXITED_LINE = /^stop exited (\d+)$/;
+
 /**
  * A bash function for the stop script: once the control file says "shut down", prints
  * `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer sets that state
@@ -53,7 +57,8 @@ const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
  * of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the session's
  * CHECKPOINT_SETTING and then the guarded promotion's SQL, and closes psql's input so that psql ends
  * once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
- * answers are passed on prefixed PROMOTION_PREFIX. A relay that is gone (its ssh failed) loses the write:
+ * answers are passed on prefixed PROMOTION_PREFIX, and the stop's exit status as `stop exited <status>`
+ * once pg_controldata's reading is all out. A relay that is gone (its ssh failed) loses the write:
  * the caller sees no answer and promotes through the portal. Arguments: psql's first line (or ''), the
  * SQL, then the relay, the stop and each of the app's quiesce commands (SwitchoverRelay.quiesceFirst), each
  * as its word count and its words.
@@ -103,6 +108,7 @@ const RELAYED_SWITCHOVER = [
   'done',
   'wait "$stop_pid"',
   'status=$?',
+  `printf '${STOP_EXITED_PREFIX}%d\\n' "$status"`,
   'if ((status == 0)) && [ "$state" = "shut down" ] && [ -n "$location" ]; then relay_promotion "$location"; fi',
   'exit "$status"',
 ].join('\n');
@@ -224,18 +230,51 @@ export class PostgresOnHost {
     return startReady(this.shell, argv, { gate: true, gates, check: false });
   }
 
-  async fireSwitchover(ready: ReadyCommand, signal?: AbortSignal, watch: SwitchoverWatch = {}): Promise<SwitchoverResult> {
-    const onStdout = watchLines(line => {
+  /**
+   * Fires (or, fired already, hears again from its start) the switchover and returns its reading once the
+   * command ends, or with `endAtPromotionEnd` as soon as the stop exited cleanly and psql gave its second
+   * answer (the promotion's end): psql's exit and the relay's teardown, a few ms, are then not waited for.
+   */
+  async fireSwitchover(
+    ready: ReadyCommand,
+    signal?: AbortSignal,
+    watch: SwitchoverWatch = {},
+    options: { endAtPromotionEnd?: boolean } = {},
+  ): Promise<SwitchoverResult> {
+    let heard = '';
+    let stopStatus: number | undefined;
+    let answers = 0;
+    let settled = false;
+    let settle!: (result: SwitchoverResult) => void;
+    const promotionEnded = new Promise<SwitchoverResult>(resolve => (settle = resolve));
+    const onLines = watchLines(line => {
       const early = SHUTDOWN_CHECKPOINT_LINE.exec(line);
       if (early) watch.onShutdownCheckpoint?.(early[1]);
-      if (line.startsWith(PROMOTION_PREFIX)) watch.onPromotionAnswer?.(line.slice(PROMOTION_PREFIX.length));
+      const exited = STOP_EXITED_LINE.exec(line);
+      if (exited) stopStatus = Number(exited[1]);
+      if (line.startsWith(PROMOTION_PREFIX)) {
+        answers++;
+        watch.onPromotionAnswer?.(line.slice(PROMOTION_PREFIX.length));
+      }
+      if (!settled && stopStatus === 0 && answers >= 2) {
+        settled = true;
+        settle(switchoverResult(heard.slice(0, heard.lastIndexOf('\n'))));
+      }
       return false;
     });
-    const result = await ready.fire('', signal, onStdout);
-    if (result.exitCode !== 0) {
-      throw new Error(`Stopping the database on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-    }
-    return switchoverResult(result.stdout);
+    const onStdout = (text: string) => {
+      heard += text;
+      onLines(text);
+    };
+    const ended = ready.fire('', signal, onStdout).then(result => {
+      if (result.exitCode !== 0) {
+        throw new Error(`Stopping the database on the ${this.shell.role} failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+      }
+      return switchoverResult(result.stdout);
+    });
+    if (!options.endAtPromotionEnd) return ended;
+    ended.catch(() => undefined);
+    return Promise.race([promotionEnded, ended]);
   }
 
   private stopArgv(mode: 'fast' | 'immediate', gate: boolean): string[] {
@@ -333,7 +372,9 @@ export interface SwitchoverResult {
 function switchoverResult(output: string): SwitchoverResult {
   const lines = output.split('\n');
   const promotionAnswers = lines.filter(line => line.startsWith(PROMOTION_PREFIX)).map(line => line.slice(PROMOTION_PREFIX.length));
-  const controlData = lines.filter(line => !line.startsWith(PROMOTION_PREFIX) && !SHUTDOWN_CHECKPOINT_LINE.test(line) && line !== QUIESCED_LINE);
+  const controlData = lines.filter(
+    line => !line.startsWith(PROMOTION_PREFIX) && !SHUTDOWN_CHECKPOINT_LINE.test(line) && !STOP_EXITED_LINE.test(line) && line !== QUIESCED_LINE,
+  );
   return { fields: parseControlData(controlData.join('\n')), promotionAnswers };
 }
 

@@ -244,7 +244,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     // A job whose final sync predates the recorded LSN reads it from the control file first.
     const checkpointLsn = typeof requested === 'string' ? assertLsn(requested, 'checkpoint LSN') : shutdownCheckpoint(await source.controlData(env.signal));
     const ready = env.ready?.take('switchover');
-    const switchover = ready ? await source.fireSwitchover(ready, env.signal).catch(() => undefined) : undefined;
+    const switchover = ready ? await source.fireSwitchover(ready, env.signal, {}, { endAtPromotionEnd: true }).catch(() => undefined) : undefined;
     // The request's answer, then the promotion's end: a watch cut short is made up by asking now.
     const answers = switchover?.promotionAnswers ?? [];
     const watched = answers.length >= 2 ? answers[answers.length - 1] : undefined;
