@@ -5,7 +5,7 @@
  * engine records it, then hangs, so the test can SIGKILL it at the worst moment of that step.
  */
 import { readFileSync } from 'node:fs';
-import { HttpsTransport, PveClient, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
+import { PveClient, StaticPveClusters } from '@fediversity/plugin-fediversity-node';
 import { JobEngine } from '../jobs/JobEngine';
 import { JobStore } from '../jobs/JobStore';
 import { JobKindRegistry } from '../jobs/registry';
@@ -15,6 +15,7 @@ import { proxmoxTargetBinder } from '../migration/targetBinding';
 import { existingGuestProvisioner, SimulatedGuest } from './lateTarget';
 import { FileDnsProvider } from './migrationFixtures';
 import { openJobDatabase, quietLogger } from './migrationEngine';
+import { SimulatorEndpoint, simulatorTransport } from './simulatorTransport';
 
 export interface MigrationWorkerConfig {
   database: string;
@@ -24,19 +25,12 @@ export interface MigrationWorkerConfig {
   owner: string;
   hangAfterStep?: string;
   /** A target the migration makes on a (simulated) real cluster: the PVE API and the guest it finds there. */
-  lateTarget?: { pve: { url: string; token: string; fingerprint?: string }; guest: SimulatedGuest };
+  lateTarget?: { pve: SimulatorEndpoint; guest: SimulatedGuest };
 }
 
 /** The provisioner and binder of a late-bound target, on the simulator the test started. */
 function lateTargetDeps(late: NonNullable<MigrationWorkerConfig['lateTarget']>) {
-  const separator = late.pve.token.lastIndexOf('=');
-  const transport = new HttpsTransport({
-    url: late.pve.url,
-    tokenId: late.pve.token.slice(0, separator),
-    tokenSecret: late.pve.token.slice(separator + 1),
-    fingerprint: late.pve.fingerprint,
-  });
-  const client = new PveClient({ transport });
+  const client = new PveClient({ transport: simulatorTransport(late.pve) });
   const clusters = new StaticPveClusters([{ name: late.guest.cluster, client, demo: false }]);
   return {
     provisioner: existingGuestProvisioner(client, late.guest),

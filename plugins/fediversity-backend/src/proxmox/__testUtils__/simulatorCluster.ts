@@ -1,11 +1,6 @@
-import {
-  CountingTransport,
-  HttpsTransport,
-  PveClient,
-  PveCluster,
-  RetryingTransport,
-} from '@fediversity/plugin-fediversity-node';
+import { CountingTransport, PveClient, PveCluster, RetryingTransport } from '@fediversity/plugin-fediversity-node';
 import { PveSimulator } from '@fediversity/pve-simulator';
+import { simulatorTransport } from '../../testing/simulatorTransport';
 
 /** A PveCluster for a test's simulator, counting the API calls made through it. */
 export function simulatorCluster(
@@ -13,13 +8,7 @@ export function simulatorCluster(
   name: string,
   demo = false,
 ): { cluster: PveCluster; counter: CountingTransport; close(): void } {
-  const separator = simulator.token.lastIndexOf('=');
-  const https = new HttpsTransport({
-    url: simulator.url,
-    tokenId: simulator.token.slice(0, separator),
-    tokenSecret: simulator.token.slice(separator + 1),
-    fingerprint: simulator.fingerprint,
-  });
+  const https = simulatorTransport(simulator);
   const counter = new CountingTransport(https);
   const client = new PveClient({
     transport: new RetryingTransport(counter, { baseDelayMs: 1, maxDelayMs: 5 }),
