@@ -150,6 +150,45 @@ describe('JobEngine', () => {
     expect((await h.store.getSteps(id)).map(step => step.output)).toEqual([{ n: 1 }, undefined, undefined]);
   });
 
+  it('writes a step’s outcome (redacted) with its success, in no commit of its own; a failed step drops it', async () => {
+    const h = await harness([
+      {
+        kind: 'test.outcome',
+        steps: [
+          {
+            name: 'check',
+            run: async ctx => {
+              ctx.registerSecret('s3cr3t-token');
+              ctx.logOutcome('Compared with s3cr3t-token', { equal: true });
+              return { equal: true };
+            },
+          },
+          {
+            name: 'doomed',
+            run: async ctx => {
+              ctx.logOutcome('Never written');
+              throw new PermanentJobError('Gave up');
+            },
+          },
+        ],
+      },
+    ]);
+    const appendEvent = jest.spyOn(h.store, 'appendEvent');
+    const id = await create(h, 'test.outcome');
+    await h.engine.runUntilIdle();
+
+    expect((await h.service.get(id))?.status).toBe('failed');
+    const messages = (await h.store.listEvents(id, 0, 100)).map(event => [event.step, event.message, event.fields]);
+    const check = messages.findIndex(([, message]) => message === 'Compared with [REDACTED]');
+    expect(messages.slice(check, check + 3)).toEqual([
+      ['check', 'Compared with [REDACTED]', { equal: true }],
+      ['check', 'Step succeeded', undefined],
+      ['doomed', 'Step started (attempt 1)', undefined],
+    ]);
+    expect(messages.map(([, message]) => message)).not.toContain('Never written');
+    expect(appendEvent.mock.calls.map(call => call[2].message)).not.toContain('Compared with [REDACTED]');
+  });
+
   it('retries a failing step with exponential backoff on the injected clock', async () => {
     let failuresLeft = 2;
     const h = await harness([

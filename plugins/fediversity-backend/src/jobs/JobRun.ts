@@ -166,7 +166,8 @@ export class JobRun {
     const name = definition.name;
     const stepController = new AbortController();
     this.stepController = stepController;
-    const ctx = this.context(definition, row, index, outputs, stepController.signal);
+    const outcomeEvents: NewEvent[] = [];
+    const ctx = this.context(definition, row, index, outputs, stepController.signal, outcomeEvents);
     const startedBefore = row.status === 'running' || row.status === 'failed';
     const pointOfNoReturn = definition.pointOfNoReturn === true;
     let startedNow = false;
@@ -182,10 +183,9 @@ export class JobRun {
         await this.event({ level: 'warn', step: name, message: 'Step started before; reconciling' });
         const result = await definition.reconcile(ctx);
         if (result.done) {
-          await this.store.completeStep(this.lease, this.now(), name, this.redactor.redactKnownValues(result.output), {
-            step: name,
-            message: 'Step had already taken effect; not run again',
-          });
+          await this.store.completeStep(this.lease, this.now(), name, this.redactor.redactKnownValues(result.output), [
+            { step: name, message: 'Step had already taken effect; not run again' },
+          ]);
           return { type: 'succeeded', output: result.output };
         }
         await this.event({ step: name, message: 'Step had not taken effect; running it' });
@@ -213,7 +213,8 @@ export class JobRun {
       if (pointOfNoReturn) this.pointOfNoReturnStarted = true;
       // Outputs and checkpoints are stored, so they pass the redactor like events do.
       const output = this.redactor.redactKnownValues(await definition.run(ctx));
-      this.pendingCompletion = { name, output, at: this.now(), event: { step: name, message: 'Step succeeded' } };
+      const events = [...outcomeEvents, { step: name, message: 'Step succeeded' }];
+      this.pendingCompletion = { name, output, at: this.now(), events };
       return { type: 'succeeded', output };
     } catch (error) {
       return this.handleStepError(kind, definition, row, rows, error, stepController.signal, startedNow);
@@ -344,6 +345,7 @@ export class JobRun {
     index: number,
     outputs: Record<string, unknown>,
     signal: AbortSignal,
+    outcomeEvents: NewEvent[] = [],
   ): StepContext<any> {
     const step = definition.name;
     return {
@@ -368,6 +370,9 @@ export class JobRun {
       },
       outputs: { ...outputs },
       log: (message, fields, level = 'info') => this.event({ level, step, message, fields }),
+      logOutcome: (message, fields, level = 'info') => {
+        outcomeEvents.push(this.redactedEvent({ level, step, message, fields }));
+      },
       progress: async progress => {
         const now = this.now();
         if (now - this.lastProgressAt < PROGRESS_INTERVAL_MS) return;
@@ -384,20 +389,18 @@ export class JobRun {
 
   private async event(event: NewEvent): Promise<void> {
     await this.flushCompletion();
-    return this.fencedWrite(() =>
-      this.store.appendEvent(this.lease, this.now(), {
-        ...event,
-        message: this.redactor.redactString(event.message),
-        fields: event.fields && this.redactor.redact(event.fields),
-      }),
-    );
+    return this.fencedWrite(() => this.store.appendEvent(this.lease, this.now(), this.redactedEvent(event)));
+  }
+
+  private redactedEvent(event: NewEvent): NewEvent {
+    return { ...event, message: this.redactor.redactString(event.message), fields: event.fields && this.redactor.redact(event.fields) };
   }
 
   /** Records the step that succeeded last on its own, where no step start comes to carry it. */
   private async flushCompletion(): Promise<void> {
     const completion = this.pendingCompletion;
     if (!completion) return;
-    await this.fencedWrite(() => this.store.completeStep(this.lease, completion.at, completion.name, completion.output, completion.event));
+    await this.fencedWrite(() => this.store.completeStep(this.lease, completion.at, completion.name, completion.output, completion.events));
     if (this.pendingCompletion === completion) this.pendingCompletion = undefined;
   }
 

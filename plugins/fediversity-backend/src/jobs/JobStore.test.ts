@@ -68,7 +68,7 @@ describe.each(DATABASE_IDS)('JobStore on %s', databaseId => {
     await expect(store.appendEvent(leaseA, T0 + LEASE_MS + 2, { message: 'late' })).rejects.toThrow(LeaseLostError);
     await expect(store.heartbeat(leaseA, T0 + LEASE_MS + 2, LEASE_MS)).rejects.toThrow(LeaseLostError);
     await expect(
-      store.completeStep(leaseA, T0 + LEASE_MS + 2, 'one', { x: 1 }, { message: 'done' }),
+      store.completeStep(leaseA, T0 + LEASE_MS + 2, 'one', { x: 1 }, [{ message: 'done' }]),
     ).rejects.toThrow(LeaseLostError);
     await expect(
       store.finishJob(leaseA, T0 + LEASE_MS + 2, 'succeeded', undefined, { message: 'done' }),
@@ -153,12 +153,20 @@ describe.each(DATABASE_IDS)('JobStore on %s', databaseId => {
     expect((await store.getSteps('job-1'))[1].status).toBe('pending');
   });
 
-  it('records a step’s success with the next step’s start in one commit, or neither', async () => {
+  it('records a step’s success (its closing events first) with the next step’s start in one commit, or neither', async () => {
     await store.createJob(newJob('job-1'), T0);
     const job = await claim('a', T0);
     const lease = { jobId: 'job-1', token: job!.leaseToken, owner: 'a' };
     await store.startStep(lease, T0 + 1, { name: 'one', pointOfNoReturn: false }, { message: 'one started' });
-    const completed = { name: 'one', output: { n: 1 }, at: T0 + 2, event: { step: 'one', message: 'one succeeded' } };
+    const completed = {
+      name: 'one',
+      output: { n: 1 },
+      at: T0 + 2,
+      events: [
+        { step: 'one', message: 'one found it equal' },
+        { step: 'one', message: 'one succeeded' },
+      ],
+    };
     // Refused (a cancellation came before a point of no return): the completion is not written either.
     await store.requestCancel('job-1', 'user:default/alice', undefined, T0 + 2);
     expect(await store.startStep(lease, T0 + 3, { name: 'two', pointOfNoReturn: true }, { message: 'two started' }, completed)).toBe(
@@ -170,10 +178,11 @@ describe.each(DATABASE_IDS)('JobStore on %s', databaseId => {
     const [one, two] = await store.getSteps('job-1');
     expect(one).toMatchObject({ status: 'succeeded', output: { n: 1 }, finishedAt: T0 + 2 });
     expect(two).toMatchObject({ status: 'running', startedAt: T0 + 3 });
-    const events = (await store.listEvents('job-1', 0)).slice(-4).map(event => [event.ts, event.message]);
+    const events = (await store.listEvents('job-1', 0)).slice(-5).map(event => [event.ts, event.message]);
     expect(events).toEqual([
       [T0 + 1, 'one started'],
       [T0 + 2, 'Cancellation requested by user:default/alice'],
+      [T0 + 2, 'one found it equal'],
       [T0 + 2, 'one succeeded'],
       [T0 + 3, 'two started'],
     ]);

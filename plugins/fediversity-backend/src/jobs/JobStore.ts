@@ -427,13 +427,13 @@ export class JobStore {
     });
   }
 
-  async completeStep(lease: Lease, now: number, stepName: string, output: unknown, event: NewEvent): Promise<void> {
-    const completion = { name: stepName, output, event, at: now };
+  async completeStep(lease: Lease, now: number, stepName: string, output: unknown, events: NewEvent[]): Promise<void> {
+    const completion = { name: stepName, output, events, at: now };
     await this.fenced(lease, now, trx => this.recordCompletion(trx, lease.jobId, completion), { progress_json: null });
   }
 
   private async recordCompletion(trx: Knex.Transaction, jobId: string, completion: StepCompletion): Promise<void> {
-    const { name, output, at, event } = completion;
+    const { name, output, at, events } = completion;
     await trx(STEPS)
       .where({ job_id: jobId, name })
       .update({
@@ -442,7 +442,7 @@ export class JobStore {
         error_json: null,
         finished_at: at,
       });
-    await this.insertEvent(trx, jobId, at, event);
+    for (const event of events) await this.insertEvent(trx, jobId, at, event);
   }
 
   /**

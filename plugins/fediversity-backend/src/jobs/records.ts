@@ -75,8 +75,9 @@ export interface NewEvent {
 export interface StepCompletion {
   name: string;
   output: unknown;
-  event: NewEvent;
-  /** When it succeeded: the step's finished_at and its event's time. */
+  /** The step's closing events (StepContext.logOutcome) and then its "Step succeeded", in that order. */
+  events: NewEvent[];
+  /** When it succeeded: the step's finished_at and its events' time. */
   at: number;
 }
 

@@ -114,6 +114,11 @@ export interface StepContext<TParams = Record<string, unknown>> {
   outputs: Readonly<Record<string, unknown>>;
   /** Appends to the job's event log (redacted). */
   log(message: string, fields?: Record<string, unknown>, level?: 'debug' | 'info' | 'warn' | 'error'): Promise<void>;
+  /**
+   * The step's closing word: appended to the log (redacted) just before its "Step succeeded", in the same
+   * commit, so it costs the step no write of its own on the way to the next one. Dropped if the step fails.
+   */
+  logOutcome(message: string, fields?: Record<string, unknown>, level?: 'debug' | 'info' | 'warn' | 'error'): void;
   /** Reports progress of this step (written at most once a second). */
   progress(progress: { done?: number; total?: number; message?: string }): Promise<void>;
   /** Call with every secret value the step resolves, so it is redacted from events and errors. */

@@ -15,6 +15,7 @@ export function withParams<TFrom, TTo>(ctx: StepContext<TFrom>, params: TTo): St
     saveCheckpoint: checkpoint => ctx.saveCheckpoint(checkpoint),
     outputs: ctx.outputs,
     log: (message, fields, level) => ctx.log(message, fields, level),
+    logOutcome: (message, fields, level) => ctx.logOutcome(message, fields, level),
     progress: progress => ctx.progress(progress),
     registerSecret: value => ctx.registerSecret(value),
     clock: ctx.clock,

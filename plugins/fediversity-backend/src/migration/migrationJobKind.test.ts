@@ -146,7 +146,15 @@ const BOUND: TargetEndpoint = {
   hostKeyFingerprint: 'SHA256:Ym91bmQta2V5LWZpbmdlcnByaW50LWZvci10ZXN0cw',
 };
 
-async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean; clock?: FakeClock; late?: boolean; bindFails?: string }) {
+async function scenario(options: {
+  verifyFails?: boolean;
+  chainQuiesce?: boolean;
+  clock?: FakeClock;
+  late?: boolean;
+  bindFails?: string;
+  /** Events written on their own (not with a step's start or success) noted among the effects. */
+  noteOwnEvents?: boolean;
+}) {
   const effects: string[] = [];
   const dns = new MemoryDnsProvider();
   const connector = fakeConnector(effects);
@@ -174,6 +182,15 @@ async function scenario(options: { verifyFails?: boolean; chainQuiesce?: boolean
   const knex = await databases.init('SQLITE_3');
   const clock = options.clock ?? new FakeClock(T0);
   const store = new JobStore(knex);
+  if (options.noteOwnEvents) {
+    const appendEvent = store.appendEvent.bind(store);
+    store.appendEvent = async (lease, now, event) => {
+      // As a commit takes a while: what was sent before the write began is done by then.
+      await new Promise(resolve => setImmediate(resolve));
+      effects.push(`event: ${event.message}`);
+      return appendEvent(lease, now, event);
+    };
+  }
   const registry = new JobKindRegistry([kind]);
   const redactor = new Redactor();
   const engine = new JobEngine({ store, kinds: registry, logger: mockServices.logger.mock(), clock, redactor, owner: 'engine-a', concurrency: 1, random: () => 0.5 });
@@ -294,6 +311,25 @@ describe('instance.migrate state machine', () => {
     expect(result.effects.slice(0, result.effects.indexOf('postgres:database.finalSync'))).not.toContain('source$ systemctl stop app.service');
     expect(result.effects).toContain(`postgres:database.finalSync took the quiesce's command: ${QUIESCED_LINE}\nstopped`);
     expect(result.log).toContain('Quiescing on the source: systemctl stop app.service {"followedBy":"postgres:database:quiesce"}');
+  });
+
+  it('writes nothing of its own between the promotion and the app’s start, which goes out before its event', async () => {
+    const result = await scenario({ noteOwnEvents: true });
+    expect(result.job?.status).toBe('succeeded');
+    const fromFinalSync = result.effects.slice(result.effects.indexOf('postgres:database.finalSync'));
+    expect(fromFinalSync.slice(0, fromFinalSync.indexOf('target$ systemctl start app.service') + 2)).toEqual([
+      'postgres:database.finalSync',
+      'files:media.finalSync',
+      'postgres:database.verify',
+      'files:media.verify',
+      'postgres:database.cutOver',
+      'files:media.cutOver',
+      'target$ systemctl start app.service',
+      'event: Starting the app on the target: systemctl start app.service',
+    ]);
+    // The steps' closing words are in the log all the same, each before its step's success.
+    expect(result.log).toMatch(/\[final-sync\] Final sync done .*\n.*\[final-sync\] Step succeeded/);
+    expect(result.log).toMatch(/\[verify\] Target verified equal to the source .*\n.*\[verify\] Step succeeded/);
   });
 
   it('rolls back in reverse order when verification fails, leaving the source serving and DNS unchanged', async () => {

@@ -182,19 +182,29 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
 
   /**
    * Runs `commands` in turn, each after its log event (a fenced write: a lost lease sends nothing); answers
-   * when the first one was sent.
+   * when the first one was sent. With `inWindow` (the app's start at the cut-over, the downtime running) a
+   * command readied at its gate goes out first and its event is written while it runs: the step's start,
+   * fenced moments before, stands for the lease there, and the event's commit is off the window's path.
    */
-  async function runCommands(ctx: Ctx, host: HostShell, commands: string[][], what: string, readyAs?: string): Promise<number | undefined> {
+  async function runCommands(
+    ctx: Ctx,
+    host: HostShell,
+    commands: string[][],
+    what: string,
+    options: { readyAs?: string; inWindow?: boolean } = {},
+  ): Promise<number | undefined> {
     let firstSentAt: number | undefined;
     for (const [index, command] of commands.entries()) {
-      await ctx.log(`${what} on the ${host.role}: ${command.join(' ')}`);
-      const started = readyAs ? ready.take(ctx.job.id, `${readyAs}:${index}`) : undefined;
+      const line = `${what} on the ${host.role}: ${command.join(' ')}`;
+      const started = options.readyAs ? ready.take(ctx.job.id, `${options.readyAs}:${index}`) : undefined;
+      if (!(started && options.inWindow)) await ctx.log(line);
       firstSentAt ??= ctx.clock.now();
       if (!started) {
         await host.run(command, { signal: ctx.signal });
         continue;
       }
-      const result = await started.fire('', ctx.signal);
+      const fired = started.fire('', ctx.signal);
+      const [result] = await Promise.all([fired, options.inWindow ? ctx.log(line) : undefined]);
       if (result.exitCode !== 0) throw new Error(`${command[0]} exited with ${result.exitCode} on the ${host.role}: ${result.stderr.trim()}`);
     }
     return firstSentAt;
@@ -431,7 +441,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               const beforeStop = saved ?? ctx.clock.now();
               if (saved === undefined) await ctx.saveCheckpoint({ startedAt: beforeStop });
               const chained = takeChainedQuiesce(ctx, quiesce.length);
-              const stopSentAt = chained ? await quiesceThrough(ctx, chained, quiesce) : await runCommands(ctx, hosts.source, quiesce, 'Quiescing', 'app:quiesce');
+              const stopSentAt = chained ? await quiesceThrough(ctx, chained, quiesce) : await runCommands(ctx, hosts.source, quiesce, 'Quiescing', { readyAs: 'app:quiesce' });
               const startedAt = saved ?? stopSentAt ?? beforeStop;
               const settle = settleSeconds(ctx.job.params);
               if (settle > 0) {
@@ -465,7 +475,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
           run: ctx =>
             withHosts(ctx, ['source', 'target'], async hosts => {
               const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.finalSync(env));
-              await ctx.log('Final sync done', results);
+              ctx.logOutcome('Final sync done', results);
               return results;
             }),
           compensate: ctx =>
@@ -479,7 +489,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
           run: ctx =>
             withHosts(ctx, ['source', 'target'], async hosts => {
               const results = await eachStrategy(ctx, hosts, (strategy, env) => strategy.verify(env));
-              await ctx.log('Target verified equal to the source', results);
+              ctx.logOutcome('Target verified equal to the source', results);
               return results;
             }),
         },
@@ -503,7 +513,7 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               await eachStrategy(ctx, hosts, async (strategy, env) => {
                 if (!verified?.[strategy.name]?.promoted) await strategy.cutOver(env);
               });
-              await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app', 'app:start');
+              await runCommands(ctx, hosts.target, appCommands(params, 'unquiesce'), 'Starting the app', { readyAs: 'app:start', inWindow: true });
               if (params.app.healthCommand) await hosts.target.run(params.app.healthCommand, { signal: ctx.signal });
               const servingAt = ctx.clock.now();
               if (params.dns) {
