@@ -1,4 +1,4 @@
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureStandby, PgCluster, queryCluster } from '../replication/postgres';
 import { localRunner } from '../replication/commandRunner';
@@ -9,11 +9,12 @@ jest.setTimeout(120_000);
 
 let pair: TestPgPair | string;
 
-beforeAll(async () => {
+// A fresh pair for each test: a promoted standby cannot follow again.
+beforeEach(async () => {
   pair = await startTestPgPair();
 });
 
-afterAll(async () => {
+afterEach(async () => {
   if (typeof pair !== 'string') await pair?.stop();
 });
 
@@ -51,6 +52,33 @@ describe('the guarded promotion on a real standby', () => {
       expect(await until(() => existsSync(signalFile), 20_000)).toBe(true);
       unlinkSync(signalFile);
       expect(await until(() => existsSync(signalFile), 5_000)).toBe(true);
+    } finally {
+      process.kill(startup, 'SIGCONT');
+    }
+    expect((await answer).stdout.trim()).toMatch(/^[tf]\|\d+\|[0-9A-F]+\/[0-9A-F]+$/);
+    expect(await until(async () => (await queryCluster(standby, 'SELECT pg_is_in_recovery()')) === 'f', 30_000)).toBe(true);
+  });
+
+  it('asks again every few ms while its request stays untaken, its signal perhaps spent', async () => {
+    if (typeof pair === 'string') {
+      console.warn(`Skipping: ${pair}`);
+      return;
+    }
+    const { standby, primaryEndpoint } = pair;
+    await ensureStandby(standby, primaryEndpoint);
+    const startup = Number(await queryCluster(standby, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'"));
+    expect(startup).toBeGreaterThan(0);
+    const signalFile = join(standby.dataDir, 'promote');
+    const written = () => statSync(signalFile, { bigint: true }).mtimeNs;
+    // Held still, the startup process takes nothing: the request stays, as one does whose signal the
+    // standby spent on its wait for a new WAL receiver. Each new request writes the file afresh.
+    process.kill(startup, 'SIGSTOP');
+    let answer: Promise<{ stdout: string }> | undefined;
+    try {
+      answer = psqlScript(standby, promoteAfterSql('0/1', false));
+      expect(await until(() => existsSync(signalFile), 20_000)).toBe(true);
+      const first = written();
+      expect(await until(() => written() !== first, 500)).toBe(true);
     } finally {
       process.kill(startup, 'SIGCONT');
     }

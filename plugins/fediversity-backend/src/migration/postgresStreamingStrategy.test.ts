@@ -18,6 +18,8 @@ describe('the guarded promotion', () => {
     expect(sql).toMatch(new RegExp(`IF pg_is_in_recovery\\(\\) AND ${escaped} THEN\\s+PERFORM pg_promote\\(false\\);\\s+BEGIN`));
     // Once the standby has taken the request (the signal file gone) and is still in recovery, it asks once more.
     expect(sql).toMatch(/IF \(pg_stat_file\('promote', true\)\)\.size IS NULL THEN\s+PERFORM pg_promote\(false\);\s+EXIT;/);
+    // Untaken, it asks again every fifth round: the first signal may have been spent.
+    expect(sql).toMatch(/EXIT;\s+END IF;\s+IF attempt % 5 = 0 THEN\s+PERFORM pg_promote\(false\);\s+END IF;\s+PERFORM pg_sleep\(0\.001\);/);
     const state = 'SELECT pg_is_in_recovery(), system_identifier, pg_last_wal_replay_lsn() FROM pg_control_system();';
     expect(sql.trim().endsWith(state)).toBe(true);
     // With `wait` the same session answers once the request is out, then watches for the end of the
