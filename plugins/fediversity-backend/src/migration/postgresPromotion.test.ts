@@ -32,17 +32,24 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   return condition();
 }
 
+/** The pair's standby, streaming, with its startup process and where pg_promote leaves its request; undefined where PostgreSQL is missing. */
+async function streamingStandby() {
+  if (typeof pair === 'string') {
+    console.warn(`Skipping: ${pair}`);
+    return undefined;
+  }
+  const { standby, primaryEndpoint } = pair;
+  await ensureStandby(standby, primaryEndpoint);
+  const startup = Number(await queryCluster(standby, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'"));
+  expect(startup).toBeGreaterThan(0);
+  return { standby, startup, signalFile: join(standby.dataDir, 'promote') };
+}
+
 describe('the guarded promotion on a real standby', () => {
   it('asks once more as soon as the standby has taken its request and is still in recovery', async () => {
-    if (typeof pair === 'string') {
-      console.warn(`Skipping: ${pair}`);
-      return;
-    }
-    const { standby, primaryEndpoint } = pair;
-    await ensureStandby(standby, primaryEndpoint);
-    const startup = Number(await queryCluster(standby, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'"));
-    expect(startup).toBeGreaterThan(0);
-    const signalFile = join(standby.dataDir, 'promote');
+    const streaming = await streamingStandby();
+    if (!streaming) return;
+    const { standby, startup, signalFile } = streaming;
     // Held still, the startup process takes no request itself: the test takes the first one in its place,
     // as PostgreSQL 15 does before it can fall asleep on it (see promotionSql).
     process.kill(startup, 'SIGSTOP');
@@ -60,15 +67,9 @@ describe('the guarded promotion on a real standby', () => {
   });
 
   it('asks again every few ms while its request stays untaken, its signal perhaps spent', async () => {
-    if (typeof pair === 'string') {
-      console.warn(`Skipping: ${pair}`);
-      return;
-    }
-    const { standby, primaryEndpoint } = pair;
-    await ensureStandby(standby, primaryEndpoint);
-    const startup = Number(await queryCluster(standby, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'"));
-    expect(startup).toBeGreaterThan(0);
-    const signalFile = join(standby.dataDir, 'promote');
+    const streaming = await streamingStandby();
+    if (!streaming) return;
+    const { standby, startup, signalFile } = streaming;
     const written = () => statSync(signalFile, { bigint: true }).mtimeNs;
     // Held still, the startup process takes nothing: the request stays, as one does whose signal the
     // standby spent on its wait for a new WAL receiver. Each new request writes the file afresh.
