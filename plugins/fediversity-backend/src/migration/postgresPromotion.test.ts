@@ -59,6 +59,10 @@ describe('the guarded promotion on a real standby', () => {
       expect(await until(() => existsSync(signalFile), 20_000)).toBe(true);
       unlinkSync(signalFile);
       expect(await until(() => existsSync(signalFile), 5_000)).toBe(true);
+      // Taken, the request is out: the answer comes at once, not after the untaken loop's second.
+      let answered = false;
+      void answer.then(() => (answered = true));
+      expect(await until(() => answered, 500)).toBe(true);
     } finally {
       process.kill(startup, 'SIGCONT');
     }
