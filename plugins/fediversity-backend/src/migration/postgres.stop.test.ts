@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { localHost } from '../testing/localHost';
 import { CommandResult } from './hosts';
 import { MigrationHost, PostgresHost } from './params';
-import { PostgresOnHost, watchShutdownCheckpoint } from './postgres';
+import { CHECKPOINTER_NUDGE, PostgresOnHost, watchShutdownCheckpoint } from './postgres';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const asRoot = process.getuid?.() === 0;
@@ -125,6 +125,89 @@ describe('the stop script reading the control file early', () => {
       expect(told).toEqual([]);
       expect(fields['Database cluster state']).toBe('shut down');
     }
+  });
+});
+
+/** A process titled as a checkpointer that appends the time of every SIGUSR1 it takes to `log`. */
+const TITLED_CHECKPOINTER = `exec -a 'postgres: checkpointer ' bash -c 'trap "echo \\$EPOCHREALTIME >> \\"\\$0\\"" USR1; exec 3<> <(:); while :; do read -r -t 0.005 -u 3; done' "$1"`;
+
+/**
+ * A stand-in postmaster with a child titled as its checkpointer. On SIGINT it says "stopping" in its pid
+ * file, waits 80 ms (PostgreSQL's wait for its WAL senders), notes the time and writes `control` (the
+ * shutdown checkpoint's start), waits 80 ms more, then ends. Its pid file is older than the control file
+ * until then, as a running cluster's is.
+ */
+const STAND_IN_POSTMASTER = [
+  'dir=$1',
+  `( set -- "$dir/nudges"; ${TITLED_CHECKPOINTER} ) &`,
+  'child=$!',
+  "stop= ; trap 'stop=yes' INT",
+  'exec 4<> <(:)',
+  'while [ -z "$stop" ]; do read -r -t 0.005 -u 4; done',
+  'touch "$dir/data/postmaster.pid"',
+  'read -r -t 0.08 -u 4',
+  'echo "$EPOCHREALTIME" > "$dir/checkpoint-started"',
+  'cat "$dir/control" > "$dir/data/global/pg_control"',
+  'read -r -t 0.08 -u 4',
+  'kill "$child"',
+  'rm -f "$dir/data/postmaster.pid"',
+].join('\n');
+
+describe('the stop script waking the checkpointer', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = standInDirectory('fediversity-pgnudge-');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const times = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+
+  it("signals the postmaster's checkpointer between the stop request and the shutdown checkpoint's start, and no look-alike", async () => {
+    const data = join(dir, 'data');
+    writeFileSync(join(dir, 'control'), controlFile({ version: 1300, state: 1, checkpoint: 0x3000028n }));
+    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
+    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    // Titled alike, but not the postmaster's child: never signalled.
+    const lookAlike = spawn('bash', ['-c', TITLED_CHECKPOINTER, 'bash', join(dir, 'look-alike')], { stdio: 'ignore' });
+    const postmaster = spawn('bash', ['-c', STAND_IN_POSTMASTER, 'bash', dir], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+      utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+      // The checkpointer is found by its title: wait until the stand-in has set its own.
+      for (let waited = 0; waited < 5000 && !readFileSync(`/proc/${postmaster.pid}/task/${postmaster.pid}/children`, 'utf8').trim(); waited += 10) {
+        await new Promise(resolve => setTimeout(resolve, 10));
+      }
+      await new Promise(resolve => setTimeout(resolve, 50));
+      const fields = await standInCluster(dir).stopAndWait('fast');
+      expect(fields['Database cluster state']).toBe('shut down');
+    } finally {
+      lookAlike.kill();
+      postmaster.kill('SIGKILL');
+    }
+    const checkpointStarted = times(join(dir, 'checkpoint-started'))[0];
+    const nudges = times(join(dir, 'nudges'));
+    expect(nudges.length).toBeGreaterThan(0);
+    // A signal sent just before the control file changed can be taken a little later; none after that.
+    expect(nudges.filter(at => at > checkpointStarted + 0.05)).toEqual([]);
+    expect(times(join(dir, 'look-alike'))).toEqual([]);
+  });
+
+  it('signals nothing for an immediate stop', async () => {
+    const data = join(dir, 'data');
+    writeFileSync(join(dir, 'control'), controlFile({ version: 1300, state: 1, checkpoint: 0x3000028n }));
+    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
+    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const postmaster = spawn('bash', ['-c', STAND_IN_POSTMASTER.replace("trap 'stop=yes' INT", "trap 'stop=yes' QUIT"), 'bash', dir], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+      utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+      await new Promise(resolve => setTimeout(resolve, 100));
+      await standInCluster(dir).stopAndWait('immediate');
+    } finally {
+      postmaster.kill('SIGKILL');
+    }
+    expect(existsSync(join(dir, 'checkpoint-started'))).toBe(true);
+    expect(times(join(dir, 'nudges'))).toEqual([]);
   });
 });
 
@@ -272,6 +355,18 @@ const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
     }
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it("finds the cluster's checkpointer by its title and parent, the one pg_stat_activity names", async () => {
+    const postgres = new PostgresOnHost(localHost('source'), hostFor(pg), pg);
+    await postgres.start();
+    const named = await postgres.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'");
+    const postmaster = readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0];
+    const found = execFileSync('bash', ['-c', `${CHECKPOINTER_NUDGE}\nfind_checkpointer "$1"; printf %s "$checkpointer"`, 'bash', postmaster]).toString();
+    expect(found).toBe(named.trim());
+    // Not a child of that postmaster: not found.
+    expect(execFileSync('bash', ['-c', `${CHECKPOINTER_NUDGE}\nfind_checkpointer "$1"; printf %s "$checkpointer"`, 'bash', String(process.pid)]).toString()).toBe('');
+    await postgres.stopAndWait('fast');
+  }, 60_000);
 
   // Whether the script catches the state between "shut down" and the exit in a given round depends on the
   // load: what it tells must be what pg_controldata reads after the exit.
