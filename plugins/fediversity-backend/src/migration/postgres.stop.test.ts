@@ -25,10 +25,10 @@ function hostFor(pg: PostgresHost): MigrationHost {
 }
 
 /** The first 40 bytes of a ControlFileData: version at 8, state at 16, checkPoint at 32 (little-endian). */
-function controlFile(options: { version: number; state: number; checkpoint: bigint; bigEndian?: boolean }): Buffer {
+function controlFile(options: { version: number; state: number; checkpoint: bigint; bigEndian?: boolean; systemIdentifier?: bigint }): Buffer {
   const bytes = Buffer.alloc(8192);
   const write32 = (value: number, at: number) => (options.bigEndian ? bytes.writeUInt32BE(value, at) : bytes.writeUInt32LE(value, at));
-  bytes.writeBigUInt64LE(0x6b08f4df0c90e360n, 0);
+  bytes.writeBigUInt64LE(options.systemIdentifier ?? 0x6b08f4df0c90e360n, 0);
   write32(options.version, 8);
   write32(202209061, 12);
   write32(options.state, 16);
@@ -112,7 +112,18 @@ describe('the stop script reading the control file early', () => {
   it('prints the checkpoint of a control file that says shut down, while the pid file is still there', async () => {
     const { told, fields } = await stopWith(controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n }));
     expect(told).toEqual([{ lsn: '1/8A3F00C8', pidFileThere: true }]);
-    expect(fields['Latest checkpoint location']).toBe('0/3000028');
+    // Read after the exit from the control file itself (a layout it knows): pg_controldata's stand-in is not run.
+    expect(fields).toEqual({
+      'pg_control version number': '1300',
+      'Database system identifier': '7712683600697680736',
+      'Database cluster state': 'shut down',
+      'Latest checkpoint location': '1/8A3F00C8',
+    });
+  });
+
+  it('prints a system identifier of 2^63 or more unsigned, as pg_controldata does', async () => {
+    const { fields } = await stopWith(controlFile({ version: 1300, state: 1, checkpoint: 0x3000028n, systemIdentifier: 0xfb08f4df0c90e360n }));
+    expect(fields['Database system identifier']).toBe('18088977142159303520');
   });
 
   it('prints nothing for a layout it does not know (another version, the other byte order) or a state other than shut down', async () => {
@@ -123,7 +134,8 @@ describe('the stop script reading the control file early', () => {
     ]) {
       const { told, fields } = await stopWith(control);
       expect(told).toEqual([]);
-      expect(fields['Database cluster state']).toBe('shut down');
+      // Read after the exit by pg_controldata (its stand-in's answer): the script prints none of its own.
+      expect(fields).toEqual({ 'Database cluster state': 'shut down', 'Latest checkpoint location': '0/3000028' });
     }
   });
 });
@@ -260,7 +272,12 @@ describe('the switchover with its relay', () => {
     expect(existsSync(join(dir, 'pid-file-there'))).toBe(true);
     expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
     expect(answers).toEqual(promotionAnswers);
-    expect(fields).toEqual({ 'Database cluster state': 'shut down', 'Latest checkpoint location': '0/3000028' });
+    expect(fields).toEqual({
+      'pg_control version number': '1300',
+      'Database system identifier': '7712683600697680736',
+      'Database cluster state': 'shut down',
+      'Latest checkpoint location': '1/8A3F00C8',
+    });
   });
 
   it('gives its reading at the promotion\'s end, where asked, without waiting for psql to exit', async () => {
@@ -276,7 +293,12 @@ describe('the switchover with its relay', () => {
     });
     expect(ended).toBe(false);
     expect(result).toEqual({
-      fields: { 'Database cluster state': 'shut down', 'Latest checkpoint location': '0/3000028' },
+      fields: {
+        'pg_control version number': '1300',
+        'Database system identifier': '7712683600697680736',
+        'Database cluster state': 'shut down',
+        'Latest checkpoint location': '1/8A3F00C8',
+      },
       promotionAnswers: ['t|7712|0/3000098', 'f|7712|0/3000098'],
     });
     writeFileSync(join(dir, 'release'), '');
@@ -297,7 +319,7 @@ describe('the switchover with its relay', () => {
     // The app's output goes to stderr: the output the steps read is the switchover's own.
     expect(raw.stdout.startsWith('quiesced\nshutdown checkpoint 1/8A3F00C8\n')).toBe(true);
     expect(raw.stderr).toContain('app says bye');
-    expect(fields['Latest checkpoint location']).toBe('0/3000028');
+    expect(fields['Latest checkpoint location']).toBe('1/8A3F00C8');
     expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
     expect(readFileSync(join(dir, 'relayed'), 'utf8')).toContain("SET fediversity.checkpoint_lsn TO '1/8A3F00C8';");
   });
@@ -370,7 +392,7 @@ const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
 
   // Whether the script catches the state between "shut down" and the exit in a given round depends on the
   // load: what it tells must be what pg_controldata reads after the exit.
-  it('tells the shutdown checkpoint while it stops, the same one pg_controldata reads after the exit', async () => {
+  it('tells the shutdown checkpoint while it stops, and reads after the exit what pg_controldata reads', async () => {
     const postgres = new PostgresOnHost(localHost('source'), hostFor(pg), pg);
     const writeThenStop = async () => {
       await postgres.start();
@@ -382,6 +404,9 @@ const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
     let readEarly = 0;
     for (let round = 0; round < 5; round++) {
       const { told, fields } = await writeThenStop();
+      // Read by the script itself after the exit: the fields the verify uses are pg_controldata's own.
+      const controlData = await postgres.controlData();
+      for (const name of ['Database system identifier', 'Database cluster state', 'Latest checkpoint location']) expect(fields[name]).toBe(controlData[name]);
       expect(fields['Database cluster state']).toBe('shut down');
       expect(told.length).toBeLessThanOrEqual(1);
       for (const lsn of told) expect(lsn).toBe(fields['Latest checkpoint location']);

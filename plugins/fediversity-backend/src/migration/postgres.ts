@@ -10,42 +10,65 @@ export const CHECKPOINT_SETTING = 'fediversity.checkpoint_lsn';
 /** The prefix of the relayed psql's lines in the switchover's output. */
 const PROMOTION_PREFIX = 'promotion ';
 
-/** The switchover's line with the stop's exit status, once pg_controldata's reading after the exit is all out. */
+/** The switchover's line with the stop's exit status, once the control file's reading after the exit is all out. */
 const STOP_EXITED_PREFIX = 'stop exited ';
 const STOP_EXITED_LINE = /^stop exited (\d+)$/;
 
 /**
- * A bash function for the stop script: once the control file says "shut down", prints
- * `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer sets that state
- * and the checkpoint's location in one write, after the checkpoint record is flushed and before the WAL
- * senders' last exchange with the standby. It reads the first 40 bytes of ControlFileData without a fork
- * (pg_controldata on every round took CPU from the shutdown): pg_control_version at offset 8, state at 16
- * (DB_SHUTDOWNED = 1), checkPoint at 32, little-endian. That layout is checked by its version, 1300
- * (PostgreSQL 13 to 16): any other version (or byte order) prints nothing and the caller waits for the exit.
- * A byte is read as a character up to a NUL delimiter (an empty one is a NUL); under LC_ALL=C a
- * character is a byte. What it prints only lets the promotion go out early: pg_controldata's reading after
- * the exit must name the same checkpoint, or the final sync fails.
+ * Bash functions for the stop script that read the first 40 bytes of ControlFileData without a fork
+ * (pg_controldata on every round took CPU from the shutdown, and its one run after the exit, 3–5 ms of CPU
+ * while the target promotes, was still on the window's path): pg_control_version at offset 8, system
+ * identifier at 0, state at 16 (DB_SHUTDOWNED = 1), checkPoint at 32, little-endian. That layout is checked
+ * by its version, 1300 (PostgreSQL 13 to 16). A byte is read as a character up to a NUL delimiter (an empty
+ * one is a NUL); under LC_ALL=C a character is a byte.
+ *   - `tell_shutdown_checkpoint <file>`, while the postmaster stops: once the state says "shut down",
+ *     prints `shutdown checkpoint <LSN>` (SHUTDOWN_CHECKPOINT_LINE) and sets `told`. The checkpointer
+ *     sets that state and the checkpoint's location in one write, after the checkpoint record is flushed
+ *     and before the WAL senders' last exchange with the standby. Any other layout sets `told=unknown`
+ *     and prints nothing: the caller waits for the exit.
+ *   - `print_control_data <file>`, after the exit: the three fields the verify reads, as pg_controldata
+ *     prints them, for a cleanly shut down cluster of the known layout; status 1 otherwise, and the caller
+ *     runs pg_controldata. The early reading must name the checkpoint this one does, or the final sync fails.
  */
-const SHUTDOWN_CHECKPOINT_READER = `tell_shutdown_checkpoint() {
-  local -i i v version state high low
+const CONTROL_FILE_READER = `control_head() {
+  local -i i v
   local c
-  local -a b=()
-  exec 4< "$1" || return 0
+  b=()
+  exec 4< "$1" || return 1
   for ((i = 0; i < 40; i++)); do
     IFS= read -r -d '' -n 1 -u 4 c || break
     printf -v v %d "'$c"
     b[i]=$((v & 255))
   done
   exec 4<&-
-  ((i == 40)) || return 0
-  version=$((b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24))
-  if ((version != 1300)); then told=unknown; return 0; fi
-  state=$((b[16] | b[17] << 8 | b[18] << 16 | b[19] << 24))
-  ((state == 1)) || return 0
-  low=$((b[32] | b[33] << 8 | b[34] << 16 | b[35] << 24))
-  high=$((b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24))
+  ((i == 40)) || return 1
+  (((b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) == 1300)) || return 2
+}
+shut_down() {
+  (((b[16] | b[17] << 8 | b[18] << 16 | b[19] << 24) == 1))
+}
+checkpoint_location() {
+  printf -v "$1" %X/%X "$((b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24))" "$((b[32] | b[33] << 8 | b[34] << 16 | b[35] << 24))"
+}
+tell_shutdown_checkpoint() {
+  local -a b
+  local location
+  control_head "$1"
+  case $? in 1) return 0 ;; 2) told=unknown; return 0 ;; esac
+  shut_down || return 0
+  checkpoint_location location
   told=yes
-  printf 'shutdown checkpoint %X/%X\\n' "$high" "$low"
+  printf 'shutdown checkpoint %s\n' "$location"
+}
+print_control_data() {
+  local -a b
+  local location
+  control_head "$1" && shut_down || return 1
+  checkpoint_location location
+  printf 'pg_control version number:            1300\n'
+  printf 'Database system identifier:           %u\n' "$((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 | b[4] << 32 | b[5] << 40 | b[6] << 48 | b[7] << 56))"
+  printf 'Database cluster state:               shut down\n'
+  printf 'Latest checkpoint location:           %s\n' "$location"
 }`;
 
 /**
@@ -83,12 +106,12 @@ still_child() {
  * connection): starts the relay (argv: the target's psql through the peer SSH connection), which connects
  * at once, and the stop (argv, as the cluster's user, gated itself); waits at its own gate; runs the app's
  * quiesce commands if it was given any; then opens the stop's gate and passes the stop's output on, line
- * by line. Once that output names the shutdown checkpoint (the early line, else pg_controldata's reading
+ * by line. Once that output names the shutdown checkpoint (the early line, else the control file's reading
  * of a clean shutdown after the exit) it sends the target's psql, once, the checkpoint as the session's
  * CHECKPOINT_SETTING and then the guarded promotion's SQL, and closes psql's input so that psql ends
  * once the SQL has. The LSN reaching the SQL is matched as hex/hex; nothing else does. psql's
  * answers are passed on prefixed PROMOTION_PREFIX, and the stop's exit status as `stop exited <status>`
- * once pg_controldata's reading is all out. A relay that is gone (its ssh failed) loses the write:
+ * once the control file's reading after the exit is all out. A relay that is gone (its ssh failed) loses the write:
  * the caller sees no answer and promotes through the portal. Arguments: psql's first line (or ''), the
  * SQL, then the relay, the stop and each of the app's quiesce commands (SwitchoverRelay.quiesceFirst), each
  * as its word count and its words.
@@ -148,7 +171,7 @@ function counted(argv: readonly string[]): string[] {
   return [String(argv.length), ...argv];
 }
 
-/** The stop script's early line (SHUTDOWN_CHECKPOINT_READER). */
+/** The stop script's early line (CONTROL_FILE_READER's tell_shutdown_checkpoint). */
 export const SHUTDOWN_CHECKPOINT_LINE = /^shutdown checkpoint ([0-9A-F]{1,8}\/[0-9A-F]{1,8})$/;
 
 /** Commands against one PostgreSQL cluster on one host, as the cluster's OS user. */
@@ -226,7 +249,8 @@ export class PostgresOnHost {
    * read that stopped waiting fails fast instead of spinning.
    * `onShutdownCheckpoint` is told the shutdown checkpoint as soon as the control file records it, about
    * 20 ms before the postmaster exits (its WAL senders still hand the standby the last WAL, then the
-   * processes end): see SHUTDOWN_CHECKPOINT_READER. The fields returned are read after the exit all the same.
+   * processes end): see CONTROL_FILE_READER. The fields returned are read after the exit all the same
+   * (print_control_data, or pg_controldata for a layout it does not know).
    * The script is a constant: data directory, signal and program arrive as its arguments, never as shell
    * text. Fails on a cluster that is not running (no pid file).
    */
@@ -242,7 +266,7 @@ export class PostgresOnHost {
    * promotion itself the moment it knows the shutdown checkpoint (promotionSql with the checkpoint as
    * `fediversity.checkpoint_lsn`), host to host: the portal is not on that path. psql's answers come back
    * in the script's output, each line prefixed `promotion `, and the command ends when both the stop
-   * (pg_controldata after the exit) and psql (the promotion watched to its end) have.
+   * (the control file read after the exit) and psql (the promotion watched to its end) have.
    */
   startSwitchover(mode: 'fast' | 'immediate', relay?: SwitchoverRelay): ReadyCommand {
     const argv = relay
@@ -310,7 +334,7 @@ export class PostgresOnHost {
   private stopArgv(mode: 'fast' | 'immediate', gate: boolean): string[] {
     const script = [
       'export LC_ALL=C',
-      SHUTDOWN_CHECKPOINT_READER,
+      CONTROL_FILE_READER,
       CHECKPOINTER_NUDGE,
       // Found before the gate, where the walk through /proc costs the window nothing.
       '{ IFS= read -r pid < "$1/postmaster.pid" && [[ $pid =~ ^[1-9][0-9]*$ ]] && find_checkpointer "$pid"; } 2>/dev/null',
@@ -334,7 +358,7 @@ export class PostgresOnHost {
       '  read -r -t 0.002 -u 3 || :',
       'done',
       'exec 3<&-',
-      'exec "$3" -D "$1"',
+      'print_control_data "$1/global/pg_control" || exec "$3" -D "$1"',
     ].join('\n');
     const shutdownSignal = mode === 'fast' ? 'INT' : 'QUIT';
     return asUser(this.host, this.pg.osUser, ['bash', '-c', script, 'bash', this.pg.dataDir, shutdownSignal, posix.join(this.pg.bin, 'pg_controldata')]);
@@ -402,13 +426,13 @@ export interface SwitchoverWatch {
 }
 
 export interface SwitchoverResult {
-  /** pg_controldata's reading after the postmaster's exit. */
+  /** The control file's reading after the postmaster's exit (pg_controldata's lines, or print_control_data's alike). */
   fields: Record<string, string>;
   /** The relayed psql's answers, in order: none where nothing was relayed. */
   promotionAnswers: string[];
 }
 
-/** The stop script's output: its early line, the relay's tagged answers, and pg_controldata's lines. */
+/** The stop script's output: its early line, the relay's tagged answers, and the control file's lines. */
 function switchoverResult(output: string): SwitchoverResult {
   const lines = output.split('\n');
   const promotionAnswers = lines.filter(line => line.startsWith(PROMOTION_PREFIX)).map(line => line.slice(PROMOTION_PREFIX.length));
