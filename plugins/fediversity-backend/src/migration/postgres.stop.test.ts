@@ -140,6 +140,11 @@ describe('the stop script reading the control file early', () => {
   });
 });
 
+/** What the stop script's find_checkpointer finds for a postmaster: the pid of its checkpointer, or ''. */
+function checkpointerOf(postmaster: number | string): string {
+  return execFileSync('bash', ['-c', `${CHECKPOINTER_NUDGE}\nfind_checkpointer "$1"; printf %s "$checkpointer"`, 'bash', String(postmaster)]).toString();
+}
+
 /** A process titled as a checkpointer that appends the time of every SIGUSR1 it takes to `log`. */
 const TITLED_CHECKPOINTER = `exec -a 'postgres: checkpointer ' bash -c 'trap "echo \\$EPOCHREALTIME >> \\"\\$0\\"" USR1; exec 3<> <(:); while :; do read -r -t 0.005 -u 3; done' "$1"`;
 
@@ -172,6 +177,12 @@ describe('the stop script waking the checkpointer', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** Waits until the stop script would find the stand-in's checkpointer (it has set its title). */
+  async function checkpointerStarted(postmaster: number) {
+    for (let waited = 0; waited < 5000 && !checkpointerOf(postmaster); waited += 10) await new Promise(resolve => setTimeout(resolve, 10));
+    expect(checkpointerOf(postmaster)).not.toBe('');
+  }
+
   const times = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 
   it("signals the postmaster's checkpointer between the stop request and the shutdown checkpoint's start, and no look-alike", async () => {
@@ -185,11 +196,7 @@ describe('the stop script waking the checkpointer', () => {
     try {
       writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
       utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
-      // The checkpointer is found by its title: wait until the stand-in has set its own.
-      for (let waited = 0; waited < 5000 && !readFileSync(`/proc/${postmaster.pid}/task/${postmaster.pid}/children`, 'utf8').trim(); waited += 10) {
-        await new Promise(resolve => setTimeout(resolve, 10));
-      }
-      await new Promise(resolve => setTimeout(resolve, 50));
+      await checkpointerStarted(postmaster.pid!);
       const fields = await standInCluster(dir).stopAndWait('fast');
       expect(fields['Database cluster state']).toBe('shut down');
     } finally {
@@ -213,7 +220,7 @@ describe('the stop script waking the checkpointer', () => {
     try {
       writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
       utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
-      await new Promise(resolve => setTimeout(resolve, 100));
+      await checkpointerStarted(postmaster.pid!);
       await standInCluster(dir).stopAndWait('immediate');
     } finally {
       postmaster.kill('SIGKILL');
@@ -383,10 +390,9 @@ const pgInstalled = existsSync(join(PG_BIN, 'initdb'));
     await postgres.start();
     const named = await postgres.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'");
     const postmaster = readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0];
-    const found = execFileSync('bash', ['-c', `${CHECKPOINTER_NUDGE}\nfind_checkpointer "$1"; printf %s "$checkpointer"`, 'bash', postmaster]).toString();
-    expect(found).toBe(named.trim());
+    expect(checkpointerOf(postmaster)).toBe(named.trim());
     // Not a child of that postmaster: not found.
-    expect(execFileSync('bash', ['-c', `${CHECKPOINTER_NUDGE}\nfind_checkpointer "$1"; printf %s "$checkpointer"`, 'bash', String(process.pid)]).toString()).toBe('');
+    expect(checkpointerOf(process.pid)).toBe('');
     await postgres.stopAndWait('fast');
   }, 60_000);
 

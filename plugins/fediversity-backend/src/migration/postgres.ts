@@ -58,17 +58,17 @@ tell_shutdown_checkpoint() {
   shut_down || return 0
   checkpoint_location location
   told=yes
-  printf 'shutdown checkpoint %s\n' "$location"
+  printf 'shutdown checkpoint %s\\n' "$location"
 }
 print_control_data() {
   local -a b
   local location
   control_head "$1" && shut_down || return 1
   checkpoint_location location
-  printf 'pg_control version number:            1300\n'
-  printf 'Database system identifier:           %u\n' "$((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 | b[4] << 32 | b[5] << 40 | b[6] << 48 | b[7] << 56))"
-  printf 'Database cluster state:               shut down\n'
-  printf 'Latest checkpoint location:           %s\n' "$location"
+  printf 'pg_control version number:            1300\\n'
+  printf 'Database system identifier:           %u\\n' "$((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 | b[4] << 32 | b[5] << 40 | b[6] << 48 | b[7] << 56))"
+  printf 'Database cluster state:               shut down\\n'
+  printf 'Latest checkpoint location:           %s\\n' "$location"
 }`;
 
 /**
@@ -81,8 +81,8 @@ print_control_data() {
  * `find_checkpointer <postmaster pid>` finds, without a fork, the postmaster's child whose title says
  * `checkpointer` (`postgres: checkpointer`, with the cluster's name where one is set) and sets
  * `checkpointer`; `still_child <pid> <postmaster pid>` checks, before every signal, that it is still that
- * postmaster's child, so a reused pid is never signalled. Where /proc cannot tell (another OS, hidepid), nothing is signalled and
- * the shutdown takes its usual course. Exported for tests.
+ * postmaster's child, so a reused pid is never signalled. Where /proc cannot tell (another OS, hidepid),
+ * nothing is signalled and the shutdown takes its usual course. Exported for tests.
  */
 export const CHECKPOINTER_NUDGE = `find_checkpointer() {
   local stat
