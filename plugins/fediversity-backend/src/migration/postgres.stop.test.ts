@@ -24,6 +24,14 @@ function hostFor(pg: PostgresHost): MigrationHost {
   } as MigrationHost;
 }
 
+/** What the stop script prints after the exit for `controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n })`. */
+const SHUT_DOWN_AT_1_8A3F00C8 = {
+  'pg_control version number': '1300',
+  'Database system identifier': '7712683600697680736',
+  'Database cluster state': 'shut down',
+  'Latest checkpoint location': '1/8A3F00C8',
+};
+
 /** The first 40 bytes of a ControlFileData: version at 8, state at 16, checkPoint at 32 (little-endian). */
 function controlFile(options: { version: number; state: number; checkpoint: bigint; bigEndian?: boolean; systemIdentifier?: bigint }): Buffer {
   const bytes = Buffer.alloc(8192);
@@ -113,12 +121,7 @@ describe('the stop script reading the control file early', () => {
     const { told, fields } = await stopWith(controlFile({ version: 1300, state: 1, checkpoint: 0x1_8a3f00c8n }));
     expect(told).toEqual([{ lsn: '1/8A3F00C8', pidFileThere: true }]);
     // Read after the exit from the control file itself (a layout it knows): pg_controldata's stand-in is not run.
-    expect(fields).toEqual({
-      'pg_control version number': '1300',
-      'Database system identifier': '7712683600697680736',
-      'Database cluster state': 'shut down',
-      'Latest checkpoint location': '1/8A3F00C8',
-    });
+    expect(fields).toEqual(SHUT_DOWN_AT_1_8A3F00C8);
   });
 
   it('prints a system identifier of 2^63 or more unsigned, as pg_controldata does', async () => {
@@ -185,23 +188,36 @@ describe('the stop script waking the checkpointer', () => {
 
   const times = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 
-  it("signals the postmaster's checkpointer between the stop request and the shutdown checkpoint's start, and no look-alike", async () => {
+  /**
+   * The stand-in postmaster (taking `signal` as its stop request) with its control file older than its pid
+   * file, as a running cluster's; resolves once its checkpointer can be found, with a way to end it.
+   */
+  async function standInPostmaster(signal: 'INT' | 'QUIT') {
     const data = join(dir, 'data');
     writeFileSync(join(dir, 'control'), controlFile({ version: 1300, state: 1, checkpoint: 0x3000028n }));
     writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
     utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const postmaster = spawn('bash', ['-c', STAND_IN_POSTMASTER.replace("trap 'stop=yes' INT", `trap 'stop=yes' ${signal}`), 'bash', dir], { stdio: 'ignore' });
+    writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
+    utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    const end = () => postmaster.kill('SIGKILL');
+    await checkpointerStarted(postmaster.pid!).catch(error => {
+      end();
+      throw error;
+    });
+    return { end };
+  }
+
+  it("signals the postmaster's checkpointer between the stop request and the shutdown checkpoint's start, and no look-alike", async () => {
     // Titled alike, but not the postmaster's child: never signalled.
     const lookAlike = spawn('bash', ['-c', TITLED_CHECKPOINTER, 'bash', join(dir, 'look-alike')], { stdio: 'ignore' });
-    const postmaster = spawn('bash', ['-c', STAND_IN_POSTMASTER, 'bash', dir], { stdio: 'ignore' });
+    const postmaster = await standInPostmaster('INT');
     try {
-      writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
-      utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
-      await checkpointerStarted(postmaster.pid!);
       const fields = await standInCluster(dir).stopAndWait('fast');
       expect(fields['Database cluster state']).toBe('shut down');
     } finally {
       lookAlike.kill();
-      postmaster.kill('SIGKILL');
+      postmaster.end();
     }
     const checkpointStarted = times(join(dir, 'checkpoint-started'))[0];
     const nudges = times(join(dir, 'nudges'));
@@ -212,18 +228,11 @@ describe('the stop script waking the checkpointer', () => {
   });
 
   it('signals nothing for an immediate stop', async () => {
-    const data = join(dir, 'data');
-    writeFileSync(join(dir, 'control'), controlFile({ version: 1300, state: 1, checkpoint: 0x3000028n }));
-    writeFileSync(join(data, 'global/pg_control'), controlFile({ version: 1300, state: 2, checkpoint: 0x2000000n }));
-    utimesSync(join(data, 'global/pg_control'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-    const postmaster = spawn('bash', ['-c', STAND_IN_POSTMASTER.replace("trap 'stop=yes' INT", "trap 'stop=yes' QUIT"), 'bash', dir], { stdio: 'ignore' });
+    const postmaster = await standInPostmaster('QUIT');
     try {
-      writeFileSync(join(data, 'postmaster.pid'), `${postmaster.pid}\n${data}\n`);
-      utimesSync(join(data, 'postmaster.pid'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
-      await checkpointerStarted(postmaster.pid!);
       await standInCluster(dir).stopAndWait('immediate');
     } finally {
-      postmaster.kill('SIGKILL');
+      postmaster.end();
     }
     expect(existsSync(join(dir, 'checkpoint-started'))).toBe(true);
     expect(times(join(dir, 'nudges'))).toEqual([]);
@@ -279,12 +288,7 @@ describe('the switchover with its relay', () => {
     expect(existsSync(join(dir, 'pid-file-there'))).toBe(true);
     expect(promotionAnswers).toEqual(['t|7712|0/3000098', 'f|7712|0/3000098']);
     expect(answers).toEqual(promotionAnswers);
-    expect(fields).toEqual({
-      'pg_control version number': '1300',
-      'Database system identifier': '7712683600697680736',
-      'Database cluster state': 'shut down',
-      'Latest checkpoint location': '1/8A3F00C8',
-    });
+    expect(fields).toEqual(SHUT_DOWN_AT_1_8A3F00C8);
   });
 
   it('gives its reading at the promotion\'s end, where asked, without waiting for psql to exit', async () => {
@@ -300,12 +304,7 @@ describe('the switchover with its relay', () => {
     });
     expect(ended).toBe(false);
     expect(result).toEqual({
-      fields: {
-        'pg_control version number': '1300',
-        'Database system identifier': '7712683600697680736',
-        'Database cluster state': 'shut down',
-        'Latest checkpoint location': '1/8A3F00C8',
-      },
+      fields: SHUT_DOWN_AT_1_8A3F00C8,
       promotionAnswers: ['t|7712|0/3000098', 'f|7712|0/3000098'],
     });
     writeFileSync(join(dir, 'release'), '');
