@@ -197,14 +197,15 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
     for (const [index, command] of commands.entries()) {
       const line = `${what} on the ${host.role}: ${command.join(' ')}`;
       const started = options.readyAs ? ready.take(ctx.job.id, `${options.readyAs}:${index}`) : undefined;
-      if (!(started && options.inWindow)) await ctx.log(line);
+      const logWhileRunning = started !== undefined && options.inWindow === true;
+      if (!logWhileRunning) await ctx.log(line);
       firstSentAt ??= ctx.clock.now();
       if (!started) {
         await host.run(command, { signal: ctx.signal });
         continue;
       }
       const fired = started.fire('', ctx.signal);
-      const [result] = await Promise.all([fired, options.inWindow ? ctx.log(line) : undefined]);
+      const [result] = await Promise.all([fired, logWhileRunning ? ctx.log(line) : undefined]);
       if (result.exitCode !== 0) throw new Error(`${command[0]} exited with ${result.exitCode} on the ${host.role}: ${result.stderr.trim()}`);
     }
     return firstSentAt;
