@@ -16,6 +16,7 @@ import { JobService } from './jobs/JobService';
 import { JobStore } from './jobs/JobStore';
 import { demoJobKinds } from './jobs/kinds/demo';
 import { applyMigrations } from './jobs/migrations';
+import { useDurableCommits } from './jobs/sqliteCommits';
 import { Redactor } from './jobs/redaction';
 import { catalogEntityOwners, JobSignalPublisher } from './jobs/signals';
 import { JobKindRegistry } from './jobs/registry';
@@ -64,6 +65,8 @@ export const fediversityPlugin = createBackendPlugin({
       }) {
         checkDatabaseIsDurable(config, logger);
         const knex = await database.getClient();
+        // Set for the connection, not stored with the schema: also where the migrations are skipped.
+        await useDurableCommits(knex);
         if (!database.migrations?.skip) await applyMigrations(knex);
         permissionsRegistry.addPermissions(fediversityPermissions);
 

@@ -1,26 +1,14 @@
 import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
+import { useDurableCommits } from './sqliteCommits';
 
 const migrationsDir = resolvePackagePath('@fediversity/plugin-fediversity-backend', 'migrations');
 const ATTEMPTS = 10;
 
-/** Brings the plugin's tables (jobs, steps, events, locks) to the latest schema; SQLite in WAL mode. */
+/** Brings the plugin's tables (jobs, steps, events, locks) to the latest schema; SQLite commits durably (sqliteCommits.ts). */
 export async function applyMigrations(knex: Knex): Promise<void> {
-  await useWriteAheadLog(knex);
+  await useDurableCommits(knex);
   await migrateLatest(knex, { directory: migrationsDir });
-}
-
-/**
- * SQLite's default rollback journal costs every commit two fsyncs and keeps readers out while the engine
- * writes. With the write-ahead log a commit is one fsync'd append (synchronous stays FULL, so a commit
- * survives a power loss as before) and the API reads while the engine writes. A migration's downtime
- * window holds some fifteen of the engine's commits: 40–70 ms longer with the rollback journal
- * (`MIGRATION_BENCH_JOB_DB`, bench/migration.ts). The mode is stored in the database file; an in-memory
- * database keeps its own.
- */
-async function useWriteAheadLog(knex: Knex): Promise<void> {
-  const client = String(knex.client.config.client);
-  if (client === 'better-sqlite3' || client === 'sqlite3') await knex.raw('PRAGMA journal_mode = WAL');
 }
 
 /**
