@@ -1,11 +1,10 @@
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
-import { DatabaseManager } from '@backstage/backend-defaults/database';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fediversityPlugin } from './plugin';
+import { createClosingDatabaseServiceFactory } from './testUtils';
 
 jest.setTimeout(60_000);
 
@@ -18,36 +17,10 @@ describe('fediversityPlugin on SQLite files', () => {
 
   it('has its job store commit durably: WAL mode, synchronous FULL on the connection it uses', async () => {
     const handedOut: Array<Promise<Knex>> = [];
-    // The default database service, with a look at the clients it hands to the plugin.
-    const observedDatabase = createServiceFactory({
-      service: coreServices.database,
-      deps: {
-        config: coreServices.rootConfig,
-        rootLifecycle: coreServices.rootLifecycle,
-        rootLogger: coreServices.rootLogger,
-        lifecycle: coreServices.lifecycle,
-        logger: coreServices.logger,
-        pluginMetadata: coreServices.pluginMetadata,
-      },
-      async createRootContext({ config, rootLifecycle, rootLogger }) {
-        return DatabaseManager.fromConfig(config, { rootLifecycle, rootLogger });
-      },
-      factory({ pluginMetadata, lifecycle, logger }, manager) {
-        const database = manager.forPlugin(pluginMetadata.getId(), { lifecycle, logger });
-        return {
-          ...database,
-          getClient() {
-            const client = database.getClient();
-            handedOut.push(client);
-            return client;
-          },
-        };
-      },
-    });
     const backend = await startTestBackend({
       features: [
         fediversityPlugin,
-        observedDatabase,
+        createClosingDatabaseServiceFactory({ onClient: client => handedOut.push(client) }),
         mockServices.rootConfig.factory({
           data: { backend: { database: { client: 'better-sqlite3', connection: { directory: dir } } }, fediversity: { jobs: { tickSeconds: 1 } } },
         }),
@@ -60,7 +33,6 @@ describe('fediversityPlugin on SQLite files', () => {
       expect(await pragma('synchronous')).toBe(2);
     } finally {
       await backend.stop();
-      await Promise.all(handedOut.map(client => client.then(knex => knex.destroy()).catch(() => undefined)));
     }
   });
 });

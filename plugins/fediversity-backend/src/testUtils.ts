@@ -1,6 +1,7 @@
 import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { DatabaseManager } from '@backstage/backend-defaults/database';
 import { ConfigReader } from '@backstage/config';
+import { Knex } from 'knex';
 
 /**
  * startTestBackend's default database service (each plugin its own in-memory SQLite unless the config says
@@ -11,38 +12,44 @@ import { ConfigReader } from '@backstage/config';
  * Pass it among startTestBackend's features; other packages' tests import it from
  * `@fediversity/plugin-fediversity-backend/testUtils`.
  */
-export const closingDatabaseServiceFactory = createServiceFactory({
-  service: coreServices.database,
-  deps: {
-    config: coreServices.rootConfig,
-    rootLifecycle: coreServices.rootLifecycle,
-    rootLogger: coreServices.rootLogger,
-    lifecycle: coreServices.lifecycle,
-    logger: coreServices.logger,
-    pluginMetadata: coreServices.pluginMetadata,
-  },
-  async createRootContext({ config, rootLifecycle, rootLogger }) {
-    const inMemory = new ConfigReader({ backend: { database: { client: 'better-sqlite3', connection: ':memory:' } } });
-    const manager = DatabaseManager.fromConfig(config.getOptional('backend.database') ? config : inMemory, {
-      rootLifecycle,
-      rootLogger,
-    });
-    const clients = new Set<Promise<{ destroy(): Promise<void> }>>();
-    // Root shutdown comes after every plugin's: nothing uses the clients any more.
-    rootLifecycle.addShutdownHook(async () => {
-      await Promise.all([...clients].map(client => client.then(knex => knex.destroy()).catch(() => undefined)));
-    });
-    return { manager, clients };
-  },
-  factory({ pluginMetadata, lifecycle, logger }, { manager, clients }) {
-    const database = manager.forPlugin(pluginMetadata.getId(), { lifecycle, logger });
-    return {
-      ...database,
-      getClient() {
-        const client = database.getClient();
-        clients.add(client);
-        return client;
-      },
-    };
-  },
-});
+export const closingDatabaseServiceFactory = createClosingDatabaseServiceFactory();
+
+/** closingDatabaseServiceFactory, telling `onClient` of every client it hands out (to look at a plugin's connection). */
+export function createClosingDatabaseServiceFactory(options: { onClient?: (client: Promise<Knex>) => void } = {}) {
+  return createServiceFactory({
+    service: coreServices.database,
+    deps: {
+      config: coreServices.rootConfig,
+      rootLifecycle: coreServices.rootLifecycle,
+      rootLogger: coreServices.rootLogger,
+      lifecycle: coreServices.lifecycle,
+      logger: coreServices.logger,
+      pluginMetadata: coreServices.pluginMetadata,
+    },
+    async createRootContext({ config, rootLifecycle, rootLogger }) {
+      const inMemory = new ConfigReader({ backend: { database: { client: 'better-sqlite3', connection: ':memory:' } } });
+      const manager = DatabaseManager.fromConfig(config.getOptional('backend.database') ? config : inMemory, {
+        rootLifecycle,
+        rootLogger,
+      });
+      const clients = new Set<Promise<{ destroy(): Promise<void> }>>();
+      // Root shutdown comes after every plugin's: nothing uses the clients any more.
+      rootLifecycle.addShutdownHook(async () => {
+        await Promise.all([...clients].map(client => client.then(knex => knex.destroy()).catch(() => undefined)));
+      });
+      return { manager, clients };
+    },
+    factory({ pluginMetadata, lifecycle, logger }, { manager, clients }) {
+      const database = manager.forPlugin(pluginMetadata.getId(), { lifecycle, logger });
+      return {
+        ...database,
+        getClient() {
+          const client = database.getClient();
+          clients.add(client);
+          options.onClient?.(client);
+          return client;
+        },
+      };
+    },
+  });
+}

@@ -1,8 +1,5 @@
 import { Knex } from 'knex';
 
-/** The SQLite connections whose pool already sets every new connection up. */
-const configured = new WeakSet<Knex>();
-
 /**
  * Every commit to a SQLite job store reaches the disk before the engine acts on it, with the write-ahead log.
  *
@@ -19,16 +16,17 @@ export async function useDurableCommits(knex: Knex): Promise<void> {
   if (client !== 'better-sqlite3' && client !== 'sqlite3') return;
   await knex.raw('PRAGMA journal_mode = WAL');
   await knex.raw('PRAGMA synchronous = FULL');
-  if (configured.has(knex)) return;
-  configured.add(knex);
-  knex.client.pool.on('createSuccess', (_eventId: unknown, connection: SqliteConnection) => {
-    if (typeof connection.exec === 'function' && client === 'better-sqlite3') connection.exec('PRAGMA synchronous = FULL');
-    else connection.run?.('PRAGMA synchronous = FULL', () => undefined);
-  });
+  const pool = knex.client.pool;
+  if (!pool.emitter.listeners('createSuccess').includes(commitDurably)) pool.on('createSuccess', commitDurably);
 }
 
-/** better-sqlite3's Database (`exec`) or node-sqlite3's (`run` with a callback). */
+/** A new pool connection: better-sqlite3's Database (`pragma`) or node-sqlite3's (`run` with a callback). */
+function commitDurably(_eventId: unknown, connection: SqliteConnection) {
+  if (typeof connection.pragma === 'function') connection.pragma('synchronous = FULL');
+  else connection.run?.('PRAGMA synchronous = FULL', () => undefined);
+}
+
 interface SqliteConnection {
-  exec?: (sql: string) => unknown;
+  pragma?: (source: string) => unknown;
   run?: (sql: string, callback: () => void) => unknown;
 }
