@@ -15,14 +15,18 @@ describe('fediversityPlugin on SQLite files', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('has its job store commit durably: WAL mode, synchronous FULL on the connection it uses', async () => {
+  // The setting belongs to the connection: it must be made where the migrations are skipped too.
+  it.each([false, true])('has its job store commit durably: WAL mode, synchronous FULL (skipMigrations: %s)', async skipMigrations => {
     const handedOut: Array<Promise<Knex>> = [];
     const backend = await startTestBackend({
       features: [
         fediversityPlugin,
         createClosingDatabaseServiceFactory({ onClient: client => handedOut.push(client) }),
         mockServices.rootConfig.factory({
-          data: { backend: { database: { client: 'better-sqlite3', connection: { directory: dir } } }, fediversity: { jobs: { tickSeconds: 1 } } },
+          data: {
+            backend: { database: { client: 'better-sqlite3', connection: { directory: dir }, skipMigrations } },
+            fediversity: { jobs: { tickSeconds: 1 } },
+          },
         }),
       ],
     });

@@ -65,9 +65,9 @@ export const fediversityPlugin = createBackendPlugin({
       }) {
         checkDatabaseIsDurable(config, logger);
         const knex = await database.getClient();
-        // Set for the connection, not stored with the schema: also where the migrations are skipped.
-        await useDurableCommits(knex);
-        if (!database.migrations?.skip) await applyMigrations(knex);
+        // applyMigrations makes the commits durable; the setting belongs to the connection, not the schema.
+        if (database.migrations?.skip) await useDurableCommits(knex);
+        else await applyMigrations(knex);
         permissionsRegistry.addPermissions(fediversityPermissions);
 
         const jobsConfig = readJobsConfig(config);

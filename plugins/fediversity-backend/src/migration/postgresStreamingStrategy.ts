@@ -480,8 +480,8 @@ export function promotionState(answer: string, checkpointLsn: string, options: {
  * checks for a request only once it has slept out the same interval (a bench run under `perf` lost
  * 2.09 s so, until the watch asked again). A request is a small file and a signal; one more where the
  * first was enough is ignored. The watch still asks again now and then, for a request taken later than
- * TAKEN_WAIT_MS. Reading the signal file needs the
- * rights pg_promote needs (superuser by default); without them the session skips this second request.
+ * TAKEN_WAIT_MS. Reading the signal file needs the rights pg_promote needs (superuser by default); without
+ * them the session skips this second request.
  * Exported for tests.
  */
 export function promotionSql(wait: boolean): string {
