@@ -22,8 +22,8 @@
  * first_write}_s (each from its step's start to the next one's, so they add up to downtime_s) plus the
  * strategies' own timings inside the final sync and the verify, PostgreSQL's own part from its logs
  * (downtime_postgres_shutdown_s: the source's fast shutdown request to its shutdown checkpoint's end;
- * downtime_postgres_promotion_s: the target's promote request to its first writable moment), and downtime_cpu_busy_share (the share of
- * all cores busy during the window).
+ * downtime_postgres_promotion_s: the target's promote request to its first writable moment), and downtime_cpu_busy_share and
+ * initial_sync_cpu_busy_share (the share of all cores busy during the window, and during the initial sync).
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
  * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps; MIGRATION_BENCH_JOB_DB=<file> keeps the
  * job store there (default: a SQLite file in the hosts' directory; `:memory:` for none); MIGRATION_BENCH_PG_LOGS=<dir>
@@ -56,7 +56,8 @@ function print(name: string, value: number | string) {
 
 /**
  * The machine's CPU use over time (/proc/stat every 5 ms), for the share of both cores busy during the
- * window: near 1, the window waits for CPU more than for anything else.
+ * window or the initial sync: near 1, it waits for CPU more than for anything else (so more streams or
+ * processes would not make it faster).
  */
 function cpuSampler() {
   const samples: Array<{ at: number; total: number; idle: number }> = [];
@@ -66,8 +67,9 @@ function cpuSampler() {
   };
   const timer = setInterval(read, 5);
   return {
+    /** Ends the sampling; the samples taken so far stay. */
+    stop: () => clearInterval(timer),
     busyShare(from: number, to: number): number | undefined {
-      clearInterval(timer);
       const inside = samples.filter(sample => sample.at >= from && sample.at <= to);
       if (inside.length < 2) return undefined;
       const [first, last] = [inside[0], inside[inside.length - 1]];
@@ -265,6 +267,7 @@ async function main() {
     const cutOver = step('cut-over').output as { servingAt: number; downtimeSeconds: number };
     const windowEnd = await firstWrite.at;
     const downtime = (windowEnd - windowStart) / 1000;
+    cpu.stop();
     const busy = cpu.busyShare(windowStart, windowEnd);
     if (busy !== undefined) print('downtime_cpu_busy_share', busy);
     const phases: Array<[string, number]> = [
@@ -301,6 +304,8 @@ async function main() {
     if (promotion !== undefined) print('downtime_postgres_promotion_s', promotion);
     const initial = step('initial-sync');
     const initialSeconds = (initial.finishedAt! - initial.startedAt!) / 1000;
+    const initialBusy = cpu.busyShare(initial.startedAt!, initial.finishedAt!);
+    if (initialBusy !== undefined) print('initial_sync_cpu_busy_share', initialBusy);
     // The files' first pass alone: the database's base backup runs at the same time, on the same cores.
     const filesFirstPass = ((initial.output as Record<string, { seconds: number }>)['files:media']).seconds;
     const filesMbPerSecond = fileBytes / filesFirstPass / 1e6;
