@@ -23,14 +23,16 @@
  * strategies' own timings inside the final sync and the verify, PostgreSQL's own part from its logs
  * (downtime_postgres_shutdown_s: the source's fast shutdown request to its shutdown checkpoint's end;
  * downtime_postgres_promotion_s: the target's promote request to its first writable moment), and downtime_cpu_busy_share and
- * initial_sync_cpu_busy_share (the share of all cores busy during the window, and during the initial sync).
+ * initial_sync_cpu_busy_share (the share of all cores busy during the window, and during the initial sync), and
+ * host_durable_rename_ms_{source,target} (a file written, fsync'd and renamed durably on each host's filesystem
+ * just before our migration: what each of the switchover's journal commits costs on this machine).
  * Targets: downtime_ratio ≤ 0.05, downtime_s ≤ 3 on 2 cores, throughput_ratio ≥ 0.7.
  * MIGRATION_BENCH_LOG=<file> writes the job's event log with timestamps; MIGRATION_BENCH_JOB_DB=<file> keeps the
  * job store there (default: a SQLite file in the hosts' directory; `:memory:` for none); MIGRATION_BENCH_PG_LOGS=<dir>
  * keeps both clusters' logs (<dir>/source, <dir>/target), whose ms timestamps show the database's part of the window.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { knownHostsLine, SshConnection, sshArgv, toCommandLine } from '@fediversity/plugin-fediversity-node';
@@ -76,6 +78,36 @@ function cpuSampler() {
       return 1 - (last.idle - first.idle) / (last.total - first.total);
     },
   };
+}
+
+/**
+ * What a durable file replacement costs on a host's filesystem right now: the median of 30 rounds of a new
+ * 8 KB file written and fsync'd, renamed over the last one and its directory fsync'd, as PostgreSQL replaces
+ * its timeline history and replication slot files. Each round commits the filesystem's journal, as about 16
+ * of the 35 fsyncs on the switchover's path do (1–6 ms each, traced in one run): what that path pays here.
+ */
+function durableRenameMs(root: string): number {
+  const directory = join(root, 'bench-durable');
+  mkdirSync(directory, { recursive: true });
+  const block = Buffer.alloc(8192, 1);
+  const rounds: number[] = [];
+  try {
+    for (let round = 0; round < 30; round++) {
+      const started = process.hrtime.bigint();
+      const fd = openSync(join(directory, 'state.tmp'), 'w');
+      writeSync(fd, block);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(join(directory, 'state.tmp'), join(directory, 'state'));
+      const directoryFd = openSync(directory, 'r');
+      fsyncSync(directoryFd);
+      closeSync(directoryFd);
+      rounds.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  return rounds.sort((a, b) => a - b)[rounds.length >> 1];
 }
 
 /** A test host's PostgreSQL log files (pg_ctl -l writes them next to the data directory). */
@@ -228,6 +260,8 @@ async function main() {
     const naive = await naiveMigration(hosts, params, app);
     // The naive run's copy was just deleted: its discards and inode work must not run into our initial sync.
     execFileSync('sync');
+    print('host_durable_rename_ms_source', durableRenameMs(hosts.source.root));
+    print('host_durable_rename_ms_target', durableRenameMs(hosts.target.root));
 
     // The job store on a SQLite file, as `npm start` keeps it (the engine's commits in the window are durable).
     const knex = await openJobDatabase(process.env.MIGRATION_BENCH_JOB_DB ?? join(hosts.dir, 'jobs.sqlite'));
