@@ -45,6 +45,7 @@ import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash 
 import { lostWrites, MemoryDnsProvider, migrationParams, seedSourceData } from '../plugins/fediversity-backend/src/testing/migrationFixtures';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../plugins/fediversity-backend/src/testing/migrationEngine';
 import { AppProcess, FIRST_WRITE_TABLE } from './support/migrationApp';
+import { median } from './support/median';
 
 const FILES = Number(process.env.MIGRATION_BENCH_FILES ?? 2000);
 const FILE_BYTES = Number(process.env.MIGRATION_BENCH_FILE_BYTES ?? 256_000);
@@ -78,12 +79,6 @@ function cpuSampler() {
       return 1 - (last.idle - first.idle) / (last.total - first.total);
     },
   };
-}
-
-/** The middle value (the upper one of an even count); `values` is left in its order. */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 /**

@@ -23,6 +23,7 @@ import { measureCommitToStandbyLag } from '../plugins/fediversity-backend/src/re
 import { startTestPgPair } from '../plugins/fediversity-backend/src/replication/__testUtils__/pgPair';
 import { startTestSshHosts, TestSshHosts } from '../plugins/fediversity-backend/src/replication/__testUtils__/sshHosts';
 import { startTestZfs } from '../plugins/fediversity-backend/src/replication/__testUtils__/zfsFuse';
+import { median } from './support/median';
 
 const FILE_BYTES = 256_000;
 
@@ -86,12 +87,6 @@ function counting(runner: CommandRunner) {
 
 let clock = Date.now();
 const now = () => (clock += 1000);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 /**
  * Each repetition measures the raw pipe right before a full sync to a fresh target, then a no-change resync and a
