@@ -81,14 +81,8 @@ function main() {
   const naive = all.map(figures => numberOf(figures, 'naive_downtime_s'));
   summarise('downtime_s', downtimes);
   summarise('naive_downtime_s', naive);
-  summarise(
-    'downtime_ratio',
-    downtimes.map((downtime, index) => downtime / naive[index]),
-  );
-  summarise(
-    'throughput_ratio',
-    all.map(figures => numberOf(figures, 'throughput_ratio')),
-  );
+  summarise('downtime_ratio', downtimes.map((downtime, index) => downtime / naive[index]));
+  summarise('throughput_ratio', all.map(figures => numberOf(figures, 'throughput_ratio')));
   print('series_lost_writes', all.reduce((sum, figures) => sum + numberOf(figures, 'lost_writes'), 0));
   print('series_all_equal', String(all.every(figures => figures.trees_equal === 'true' && figures.tables_equal === 'true')));
   const renames = all.flatMap(figures => ['source', 'target'].map(host => figures[`host_durable_rename_ms_${host}`]).filter(Boolean).map(Number));
