@@ -1,5 +1,5 @@
 /**
- * The migration benchmark run several times in a row, each run in a process of its own exactly as
+ * The migration benchmark run several times in a row, each run through bench/run.js as
  * `npm run bench -- migration` runs it (same data set, same environment variables), and its figures summed
  * up. One run's downtime ratio moves with how fast the machine's disk flushes at that moment (most of the
  * window is PostgreSQL's fsyncs, see plugins/fediversity-backend/src/migration/README.md), so a single run
@@ -12,12 +12,14 @@
  * order they ran (`series_<figure>_runs`), their median, least and greatest, and for each target how many
  * runs met it (`series_<figure>_met=<runs>/<all>`). The ratio is computed here from the two downtimes
  * (whole milliseconds), not read from the run's rounded `downtime_ratio`, so a run at the boundary counts as
- * it was; the throughput ratio is the run's own, to three decimals. Also the sum of lost writes, whether every run found both copies' trees and tables equal, and the
- * median cost of one journal commit on the hosts' filesystems (host_durable_rename_ms, both hosts' runs).
+ * it was; the throughput ratio is the run's own, to three decimals. Also the sum of lost writes, whether every
+ * run found both copies' trees and tables equal, and the median cost of one journal commit on the hosts'
+ * filesystems (host_durable_rename_ms, both hosts' runs).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { median } from './support/median';
+import { print } from './support/print';
 
 /** The issue's targets, by figure. */
 const TARGETS: Record<string, { atMost?: number; atLeast?: number }> = {
@@ -28,17 +30,9 @@ const TARGETS: Record<string, { atMost?: number; atLeast?: number }> = {
 
 type Figures = Record<string, string>;
 
-function print(name: string, value: number | string) {
-  process.stdout.write(`${name}=${typeof value === 'number' ? Number(value.toFixed(4)) : value}\n`);
-}
-
 /** One `bench/migration.ts` run: its name=value lines; throws with its error output if it failed. */
 function runOnce(index: number): Figures {
-  const result = spawnSync(process.execPath, ['-r', '@backstage/cli/config/nodeTransform.cjs', join(__dirname, 'migration.ts')], {
-    cwd: join(__dirname, '..'),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const result = spawnSync(process.execPath, [join(__dirname, 'run.js'), 'migration'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) {
     throw new Error(`run ${index} of the migration benchmark failed (exit ${result.status ?? result.signal}):\n${result.stderr.slice(-4000)}`);
   }
@@ -58,9 +52,9 @@ function numberOf(figures: Figures, name: string): number {
 
 function summarise(name: string, values: number[]) {
   print(`series_${name}_runs`, values.map(value => Number(value.toFixed(4))).join('/'));
-  print(`series_${name}_median`, median(values));
-  print(`series_${name}_min`, Math.min(...values));
-  print(`series_${name}_max`, Math.max(...values));
+  print(`series_${name}_median`, median(values), 4);
+  print(`series_${name}_min`, Math.min(...values), 4);
+  print(`series_${name}_max`, Math.max(...values), 4);
   const target = TARGETS[name];
   if (target) {
     const met = values.filter(value => value <= (target.atMost ?? Infinity) && value >= (target.atLeast ?? -Infinity)).length;
@@ -87,7 +81,7 @@ function main() {
   print('series_lost_writes', all.reduce((sum, figures) => sum + numberOf(figures, 'lost_writes'), 0));
   print('series_all_equal', String(all.every(figures => figures.trees_equal === 'true' && figures.tables_equal === 'true')));
   const renames = all.flatMap(figures => ['source', 'target'].map(host => figures[`host_durable_rename_ms_${host}`]).filter(Boolean).map(Number));
-  if (renames.length) print('series_host_durable_rename_ms_median', median(renames));
+  if (renames.length) print('series_host_durable_rename_ms_median', median(renames), 4);
 }
 
 main();

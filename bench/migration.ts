@@ -46,16 +46,13 @@ import { lostWrites, MemoryDnsProvider, migrationParams, seedSourceData } from '
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../plugins/fediversity-backend/src/testing/migrationEngine';
 import { AppProcess, FIRST_WRITE_TABLE } from './support/migrationApp';
 import { median } from './support/median';
+import { print } from './support/print';
 
 const FILES = Number(process.env.MIGRATION_BENCH_FILES ?? 2000);
 const FILE_BYTES = Number(process.env.MIGRATION_BENCH_FILE_BYTES ?? 256_000);
 const ROWS = Number(process.env.MIGRATION_BENCH_ROWS ?? 1_000_000);
 /** Each host's own filesystem (a sparse image: only what is written takes space): both copies of the data and WAL. */
 const HOST_FS_BYTES = Math.max(8e9, 8 * (FILES * FILE_BYTES + ROWS * 200));
-
-function print(name: string, value: number | string) {
-  process.stdout.write(`${name}=${typeof value === 'number' ? Number(value.toFixed(3)) : value}\n`);
-}
 
 /**
  * The machine's CPU use over time (/proc/stat every 5 ms), for the share of both cores busy during the
