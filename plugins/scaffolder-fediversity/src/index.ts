@@ -5,4 +5,4 @@ export { guestAccessServiceRef, ClusterGuestAccess } from './lib/guestAccess';
 export type { GuestAccess, GuestSshEndpoint } from './lib/guestAccess';
 export { FediversityBackendClient } from './lib/backendClient';
 export type { FediversityBackend } from './lib/backendClient';
-export { readDnsConfig } from './lib/dnsConfig';
+export { readDnsConfig } from '@fediversity/plugin-fediversity-node';

@@ -2,11 +2,10 @@ import { coreServices, createBackendModule } from '@backstage/backend-plugin-api
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
 import { scaffolderAutocompleteExtensionPoint } from '@backstage/plugin-scaffolder-node/alpha';
-import { pveClustersServiceRef } from '@fediversity/plugin-fediversity-node';
+import { pveClustersServiceRef, readDnsConfig } from '@fediversity/plugin-fediversity-node';
 import { createActions } from './actions';
 import { createAutocompleteHandler } from './autocomplete/autocomplete';
 import { FediversityBackendClient } from './lib/backendClient';
-import { readDnsConfig } from './lib/dnsConfig';
 import { findFlakeDir, flakeFilesLoader } from './lib/flakeDir';
 import { guestAccessServiceRef } from './lib/guestAccess';
 import { readReplicationTarget } from './lib/replicationTarget';

@@ -19,3 +19,5 @@ export { startTestNamed } from './testing/testNamed';
 export type { TestNamed } from './testing/testNamed';
 export { startTestPowerDns } from './testing/testPowerDns';
 export type { TestPowerDns } from './testing/testPowerDns';
+export { readDnsConfig, zoneOf } from './config';
+export type { DnsSetup } from './config';

@@ -1,8 +1,7 @@
 import { InputError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
-import { PveCluster, PveClustersService, RenderedFile } from '@fediversity/plugin-fediversity-node';
+import { DnsSetup, PveCluster, PveClustersService, RenderedFile } from '@fediversity/plugin-fediversity-node';
 import { FediversityBackend } from '../lib/backendClient';
-import { DnsSetup } from '../lib/dnsConfig';
 import { GuestAccess } from '../lib/guestAccess';
 import { ReplicationTarget } from '../lib/replicationTarget';
 

@@ -1,13 +1,13 @@
 import { ConfigReader } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import {
+  readDnsConfig,
   Rfc2136DnsProvider,
   startTestNamed,
   startTestPowerDns,
   TestNamed,
   TestPowerDns,
 } from '@fediversity/plugin-fediversity-node';
-import { readDnsConfig } from '../lib/dnsConfig';
 import { actionContext, outputsOf } from '../__testUtils__/actionContext';
 import { MemoryCheckpointStore } from '../__testUtils__/checkpointStore';
 import { FediversityActionDeps } from './deps';
@@ -140,15 +140,5 @@ describe('fediversity:dns:records', () => {
     expect(outputsOf(ctx)).toEqual({ status: 'skipped', records: [], reason: DNS_SKIPPED });
     expect(store.states.get('dns.social.example.org.skipped')).toEqual({ status: 'success', value: { reason: DNS_SKIPPED } });
     expect(ctx.logger.warn).toHaveBeenCalledWith(expect.stringContaining(DNS_SKIPPED));
-  });
-
-  it('rejects an unknown provider and a missing zone list in configuration', () => {
-    expect(() => readDnsConfig(new ConfigReader({ fediversity: { dns: { provider: 'route53', zones: ['a.test'] } } }))).toThrow(
-      /must be rfc2136 or powerdns/,
-    );
-    expect(() => readDnsConfig(new ConfigReader({ fediversity: { dns: { provider: 'powerdns', zones: [] } } }))).toThrow(
-      /at least one zone/,
-    );
-    expect(readDnsConfig(new ConfigReader({}))).toBeUndefined();
   });
 });

@@ -3,8 +3,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { InputError } from '@backstage/errors';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import { DOMAIN_PATTERN } from '@fediversity/plugin-fediversity-common';
-import { DnsRecordSet } from '@fediversity/plugin-fediversity-node';
-import { zoneOf } from '../lib/dnsConfig';
+import { DnsRecordSet, zoneOf } from '@fediversity/plugin-fediversity-node';
 import { FediversityActionDeps } from './deps';
 import { examples } from './dnsRecords.examples';
 

@@ -1,15 +1,11 @@
-import { Config } from '@backstage/config';
+import { RootConfigService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
-import {
-  DnsProvider,
-  normalizeZone,
-  PowerDnsProvider,
-  Rfc2136DnsProvider,
-  TSIG_ALGORITHMS,
-  TsigKey,
-} from '@fediversity/plugin-fediversity-node';
+import { normalizeZone } from './records';
+import { PowerDnsProvider } from './PowerDnsProvider';
+import { Rfc2136DnsProvider, TSIG_ALGORITHMS, TsigKey } from './Rfc2136DnsProvider';
+import { DnsProvider } from './types';
 
-/** The DNS provider instance records go through, and the zones it may write. */
+/** The DNS provider instance records and cut-overs go through, and the zones it may write. */
 export interface DnsSetup {
   provider: DnsProvider;
   /** Normalised zone names (no trailing dot), longest first so the most specific zone wins. */
@@ -20,10 +16,10 @@ export interface DnsSetup {
 }
 
 /**
- * Reads `fediversity.dns` once. Absent means "no DNS provider" (the embedded default). Errors name the key and
- * never echo a secret.
+ * Reads `fediversity.dns` once (the scaffolder's DNS actions and the migration's cut-over share it). Absent
+ * means "no DNS provider" (the embedded default). Errors name the key and never echo a secret.
  */
-export function readDnsConfig(config: Config): DnsSetup | undefined {
+export function readDnsConfig(config: RootConfigService): DnsSetup | undefined {
   const dns = config.getOptionalConfig('fediversity.dns');
   if (!dns) return undefined;
   const kind = dns.getString('provider');
