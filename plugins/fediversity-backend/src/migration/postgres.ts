@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
+import { PermanentJobError } from '../jobs/errors';
 import { asUser, HostShell, watchLines } from './hosts';
 import { AT_GATE_LINE, GATE_LINE, ReadyCommand, startReady } from './readyCommands';
 import { MigrationHost, PostgresHost } from './params';
-import { QUIESCED_LINE } from './strategy';
+import { QUIESCED_LINE, StrategyEnv } from './strategy';
 
 /** The session setting that holds the source's shutdown checkpoint for the guarded promotion's SQL. */
 export const CHECKPOINT_SETTING = 'fediversity.checkpoint_lsn';
@@ -450,6 +451,18 @@ function parseControlData(output: string): Record<string, string> {
     if (colon > 0) fields[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
   return fields;
+}
+
+/** Both hosts' clusters of a migration; `method` names the strategy in the error when one is not described. */
+export function postgresClusters(env: StrategyEnv, method: string): { source: PostgresOnHost; target: PostgresOnHost } {
+  const { source, target } = env.params;
+  if (!source.postgres || !target.postgres) {
+    throw new PermanentJobError(`${method} needs source.postgres and target.postgres`);
+  }
+  return {
+    source: new PostgresOnHost(env.source, source, source.postgres),
+    target: new PostgresOnHost(env.target, target, target.postgres),
+  };
 }
 
 export const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { assertLsn, PostgresOnHost } from './postgres';
+import { assertLsn, postgresClusters } from './postgres';
 import { slotName } from './postgresStreamingStrategy';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
@@ -24,14 +24,7 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
   }
 
   private clusters(env: StrategyEnv) {
-    const { source, target } = env.params;
-    if (!source.postgres || !target.postgres) {
-      throw new PermanentJobError('PostgreSQL migration needs source.postgres and target.postgres');
-    }
-    return {
-      source: new PostgresOnHost(env.source, source, source.postgres),
-      target: new PostgresOnHost(env.target, target, target.postgres),
-    };
+    return postgresClusters(env, 'PostgreSQL logical migration');
   }
 
   private names(env: StrategyEnv, database: string) {

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { asUser } from './hosts';
-import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, SwitchoverResult } from './postgres';
+import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, SwitchoverResult } from './postgres';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
 import { CatchUpRound, MigrationStrategy, QUIESCE_COMMAND, StrategyEnv } from './strategy';
@@ -42,14 +42,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   }
 
   private clusters(env: StrategyEnv) {
-    const { source, target } = env.params;
-    if (!source.postgres || !target.postgres) {
-      throw new PermanentJobError('postgresql-streaming needs source.postgres and target.postgres');
-    }
-    return {
-      source: new PostgresOnHost(env.source, source, source.postgres),
-      target: new PostgresOnHost(env.target, target, target.postgres),
-    };
+    return postgresClusters(env, 'postgresql-streaming');
   }
 
   async preflight(env: StrategyEnv) {
