@@ -69,7 +69,8 @@ export class FediversityClient implements FediversityApi {
     return this.request<JobDetails>('POST', `/jobs/${encodeURIComponent(id)}/retry`, {});
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** One call to the backend's API (mounted at `/api/fediversity`); subclasses add routes through it. */
+  protected async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const baseUrl = await this.options.discoveryApi.getBaseUrl('fediversity');
     const response = await this.options.fetchApi.fetch(`${baseUrl}${path}`, {
       method,
@@ -84,7 +85,7 @@ export class FediversityClient implements FediversityApi {
         payload?.error?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
       );
     }
-    return (await response.json()) as T;
+    return (response.status === 204 ? undefined : await response.json()) as T;
   }
 }
 
