@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '@backstage/errors';
 import {
@@ -10,7 +9,8 @@ import {
   validateHostDescription,
 } from './hostFiles';
 import { hostileString, seededRandom } from './hostileValues';
-import { createNixInstantiate, isNixInstantiateAvailable, NixInstantiate } from './nixInstantiate';
+import { startNixForTests } from './__testUtils__/nixForTests';
+import { NixInstantiate } from './nixInstantiate';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Ttk0m8bmW9k3m1uJ4pQeTzX0f1K9U5hVf6yQ8rN1w';
 const base = {
@@ -72,26 +72,17 @@ describe('nixosRebuildCommand', () => {
 
 describe('host descriptions with generated hostile free text, read back by nix-instantiate', () => {
   jest.setTimeout(120_000);
-  let nix: NixInstantiate | undefined;
+  let nix: NixInstantiate;
   let dir: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    if (!(await isNixInstantiateAvailable())) {
-      // eslint-disable-next-line no-console
-      console.warn('SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)');
-      return;
-    }
-    nix = await createNixInstantiate();
-    dir = await mkdtemp(join(tmpdir(), 'fediversity-host-files-'));
+    ({ nix, dir, close } = await startNixForTests('fediversity-host-files-'));
   });
 
-  afterAll(async () => {
-    await nix?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   it('gives back 300 descriptions (seed 77) unchanged through JSON and through .nix', async () => {
-    if (!nix) return;
     const random = seededRandom(77);
     const descriptions = Array.from({ length: 300 }, (_, i) =>
       validateHostDescription({

@@ -3,12 +3,12 @@
  * every file parses, and the pure parts (host description → NixOS options, hosts/ discovery,
  * the flake's outputs wiring) read rendered descriptions back exactly.
  */
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { HOST_APP_NAMES } from '@fediversity/plugin-fediversity-common';
 import { renderHostDescription, renderHostDescriptionNix, validateHostDescription } from './hostFiles';
-import { createNixInstantiate, isNixInstantiateAvailable, NixInstantiate } from './nixInstantiate';
+import { startNixForTests } from './__testUtils__/nixForTests';
+import { NixInstantiate } from './nixInstantiate';
 import { toNixString } from './nixValue';
 
 const NIX_DIR = resolve(__dirname, '../../../../nix');
@@ -50,34 +50,25 @@ const hostileDescription = {
 
 describe('nix/ tree', () => {
   jest.setTimeout(120_000);
-  let nix: NixInstantiate | undefined;
+  let nix: NixInstantiate;
   let dir: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    if (!(await isNixInstantiateAvailable())) {
-      // eslint-disable-next-line no-console
-      console.warn('SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)');
-      return;
-    }
-    nix = await createNixInstantiate();
-    dir = await mkdtemp(join(tmpdir(), 'fediversity-nix-flake-'));
+    ({ nix, dir, close } = await startNixForTests('fediversity-nix-flake-'));
   });
 
-  afterAll(async () => {
-    await nix?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   /** Evaluates an expression written to a file; paths reach it only through toNixString. */
   async function evaluate(name: string, expression: string): Promise<unknown> {
     const file = join(dir, `${name}.nix`);
     await writeFile(file, `${expression}\n`);
-    return nix!.evalFileToJson(file);
+    return nix.evalFileToJson(file);
   }
   const nixPath = (...parts: string[]) => toNixString(join(...parts));
 
   it('parses every .nix file under nix/', async () => {
-    if (!nix) return;
     const files = await listNixFiles(NIX_DIR);
     expect(files.map(file => relative(NIX_DIR, file))).toEqual(
       expect.arrayContaining([
@@ -96,12 +87,10 @@ describe('nix/ tree', () => {
   });
 
   it('lists the same apps as the host description schema', async () => {
-    if (!nix) return;
     expect(await evaluate('apps', `import ${nixPath(NIX_DIR, 'lib/apps.nix')}`)).toEqual([...HOST_APP_NAMES]);
   });
 
   it('maps a hostile description, read from JSON and from .nix, to exactly its values', async () => {
-    if (!nix) return;
     const description = validateHostDescription(hostileDescription);
     await writeFile(join(dir, 'social-1.json'), renderHostDescription(hostileDescription));
     await writeFile(join(dir, 'social-1-as.nix'), renderHostDescriptionNix(hostileDescription));
@@ -141,7 +130,6 @@ describe('nix/ tree', () => {
   });
 
   it('builds nixosConfigurations.<hostname> from hosts/ through the flake', async () => {
-    if (!nix) return;
     const flakeDir = join(dir, 'flake');
     await cp(NIX_DIR, flakeDir, { recursive: true });
     await mkdir(join(flakeDir, 'hosts'), { recursive: true });
@@ -192,7 +180,6 @@ describe('nix/ tree', () => {
     ['a hostname with a quote', { hostname: 'a"b' }, /hostname/],
     ['another schema version', { schemaVersion: 2 }, /schemaVersion/],
   ])('refuses a hand-written description with %s', async (_name, change, message) => {
-    if (!nix) return;
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify({ ...validateHostDescription(hostileDescription), ...change }));
     await expect(
@@ -201,7 +188,6 @@ describe('nix/ tree', () => {
   });
 
   it('refuses hosts/ whose file name and hostname disagree, or that name a host twice', async () => {
-    if (!nix) return;
     const hostsDir = join(dir, 'hosts-bad');
     await mkdir(hostsDir, { recursive: true });
     await writeFile(join(hostsDir, 'other.json'), renderHostDescription(hostileDescription));
@@ -215,7 +201,6 @@ describe('nix/ tree', () => {
   });
 
   it('renders the reverse-proxy vhost helper', async () => {
-    if (!nix) return;
     expect(
       await evaluate(
         'vhost',

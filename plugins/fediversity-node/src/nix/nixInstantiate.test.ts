@@ -1,30 +1,21 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createNixInstantiate, isNixInstantiateAvailable, NixInstantiate } from './nixInstantiate';
+import { startNixForTests } from './__testUtils__/nixForTests';
+import { NixInstantiate } from './nixInstantiate';
 
 describe('nix-instantiate runner', () => {
   jest.setTimeout(60_000);
-  let nix: NixInstantiate | undefined;
+  let nix: NixInstantiate;
   let dir: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fediversity-nix-instantiate-'));
-    if (!(await isNixInstantiateAvailable())) {
-      // eslint-disable-next-line no-console
-      console.warn('SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)');
-      return;
-    }
-    nix = await createNixInstantiate();
+    ({ nix, dir, close } = await startNixForTests('fediversity-nix-instantiate-'));
   });
 
-  afterAll(async () => {
-    await nix?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   it('parses many files in one run and names the first one that does not parse', async () => {
-    if (!nix) return;
     const good = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
         const file = join(dir, `good-${i}.nix`);
@@ -43,7 +34,6 @@ describe('nix-instantiate runner', () => {
   });
 
   it('refuses a relative path (it could be read as an option) without running anything', async () => {
-    if (!nix) return;
     await expect(nix.parseFiles([join(dir, 'a.nix'), '--eval'])).rejects.toThrow(
       'nix-instantiate needs an absolute file path, got "--eval"',
     );

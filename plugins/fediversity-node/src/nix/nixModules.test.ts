@@ -5,7 +5,7 @@
  * is run with real bash to prove its quoting.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,8 @@ import {
   hostAppOptionsSchemas,
 } from '@fediversity/plugin-fediversity-common';
 import { validateHostDescription } from './hostFiles';
-import { createNixInstantiate, isNixInstantiateAvailable, NixInstantiate } from './nixInstantiate';
+import { startNixForTests } from './__testUtils__/nixForTests';
+import { NixInstantiate } from './nixInstantiate';
 import { NixValue, renderNixValue, toNixString } from './nixValue';
 
 const NIX_DIR = resolve(__dirname, '../../../../nix');
@@ -54,23 +55,15 @@ type Evaluated = { config: any; appOptions: Record<string, unknown>; imports: st
 
 describe('nix/modules evaluated against a stand-in lib', () => {
   jest.setTimeout(120_000);
-  let nix: NixInstantiate | undefined;
+  let nix: NixInstantiate;
   let dir: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    if (!(await isNixInstantiateAvailable())) {
-      // eslint-disable-next-line no-console
-      console.warn('SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)');
-      return;
-    }
-    nix = await createNixInstantiate();
-    dir = await mkdtemp(join(tmpdir(), 'fediversity-nix-modules-'));
+    ({ nix, dir, close } = await startNixForTests('fediversity-nix-modules-'));
   });
 
-  afterAll(async () => {
-    await nix?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   async function evaluateModule(
     name: string,
@@ -82,7 +75,7 @@ describe('nix/modules evaluated against a stand-in lib', () => {
       file,
       `import ${toNixString(HARNESS)} ({ module = ${toNixString(module)}; } // ${renderNixValue(args as NixValue)})\n`,
     );
-    return (await nix!.evalFileToJson(file)) as Evaluated;
+    return (await nix.evalFileToJson(file)) as Evaluated;
   }
 
   const appOptionsFromSchema = (app: HostAppName) =>
@@ -99,7 +92,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   it.each(HOST_APP_NAMES.map(app => [app]))(
     '%s: accepts the schema defaults, declares the schema options, handles the pitfalls',
     async app => {
-      if (!nix) return;
       const module = join(NIX_DIR, 'modules/apps', `${app}.nix`);
       const result = await evaluateModule(app, module, {
         app,
@@ -135,7 +127,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   it.each(HOST_APP_NAMES.map(app => [app]))(
     '%s: every value hostSettings.nix derives from a description is a declared, well-typed option',
     async app => {
-      if (!nix) return;
       const description = validateHostDescription({
         schemaVersion: 1,
         hostname: 'app-1',
@@ -172,7 +163,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   );
 
   it('refuses a description value the options do not accept', async () => {
-    if (!nix) return;
     const description = {
       ...validateHostDescription({
         schemaVersion: 1,
@@ -196,7 +186,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   });
 
   it('creates the Synapse database with C collation from template0', async () => {
-    if (!nix) return;
     const result = await evaluateModule('synapse-db', join(NIX_DIR, 'modules/apps/synapse.nix'), {
       app: 'synapse',
       appOptions: { enable: true, serverName: 'example.org' },
@@ -211,7 +200,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   });
 
   it('creates the HedgeDoc database and user, and keeps its session secret in a host file', async () => {
-    if (!nix) return;
     const result = await evaluateModule('hedgedoc-db', join(NIX_DIR, 'modules/apps/hedgedoc.nix'), {
       app: 'hedgedoc',
       appOptions: { enable: true },
@@ -225,7 +213,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   });
 
   it('refuses app options of the wrong type, as the module system would', async () => {
-    if (!nix) return;
     const attempt = (appOptions: NixValue) =>
       evaluateModule('mastodon-bad', join(NIX_DIR, 'modules/apps/mastodon.nix'), {
         app: 'mastodon',
@@ -237,7 +224,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   });
 
   it('common: LXC base, flakes, pinned PostgreSQL, restic with dumps first and quoted commands', async () => {
-    if (!nix) return;
     const result = await evaluateModule('common', join(NIX_DIR, 'modules/common.nix'), {
       config: {
         fediversity: {
@@ -288,7 +274,6 @@ describe('nix/modules evaluated against a stand-in lib', () => {
   });
 
   it('secrets: the generated script writes exactly prefix + value + suffix, run by real bash', async () => {
-    if (!nix) return;
     const prefix = `A='$(touch pwned)' "\${HOME}" \`id\` \\ \n`;
     const suffix = "'\"; rm -rf / #";
     const result = await evaluateModule('secrets', join(NIX_DIR, 'modules/secrets.nix'), {

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HOSTILE_STRINGS, hostileString, hostileValue, seededRandom } from './hostileValues';
-import { createNixInstantiate, isNixInstantiateAvailable, NixInstantiate } from './nixInstantiate';
+import { startNixForTests } from './__testUtils__/nixForTests';
+import { NixInstantiate } from './nixInstantiate';
 import { NixValue, renderNixValue, toNixAttributeName, toNixString } from './nixValue';
 
 describe('toNixString', () => {
@@ -59,23 +59,15 @@ describe('renderNixValue', () => {
  */
 describe('round trip through nix-instantiate', () => {
   jest.setTimeout(120_000);
-  let nix: NixInstantiate | undefined;
+  let nix: NixInstantiate;
   let dir: string;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    if (!(await isNixInstantiateAvailable())) {
-      // eslint-disable-next-line no-console
-      console.warn('SKIPPED: nix-instantiate is not installed (apt-get install nix-bin)');
-      return;
-    }
-    nix = await createNixInstantiate();
-    dir = await mkdtemp(join(tmpdir(), 'fediversity-nix-value-'));
+    ({ nix, dir, close } = await startNixForTests('fediversity-nix-value-'));
   });
 
-  afterAll(async () => {
-    await nix?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close?.());
 
   /** Writes each value to its own file both ways; one evaluation reads them all back. */
   async function readBack(name: string, values: NixValue[]) {
@@ -96,11 +88,10 @@ describe('round trip through nix-instantiate', () => {
       }) [ ${indices} ]\n`,
     );
     // `import` parses each file on its own, so a syntax error fails the evaluation.
-    return (await nix!.evalFileToJson(join(caseDir, 'driver.nix'))) as { fromNix: unknown; fromJson: unknown }[];
+    return (await nix.evalFileToJson(join(caseDir, 'driver.nix'))) as { fromNix: unknown; fromJson: unknown }[];
   }
 
   it('gives back every hand-picked hostile string, as value and as attribute name', async () => {
-    if (!nix) return;
     const values: NixValue[] = HOSTILE_STRINGS.flatMap(s => [s, { [s]: s }, [s, { nested: { [s]: [s] } }]]);
     const results = await readBack('picked', values);
     results.forEach((result, i) => {
@@ -110,7 +101,6 @@ describe('round trip through nix-instantiate', () => {
   });
 
   it('gives back 600 generated hostile strings (seed 20261125)', async () => {
-    if (!nix) return;
     const random = seededRandom(20261125);
     const values = Array.from({ length: 600 }, () => hostileString(random, 24));
     const results = await readBack('strings', values);
@@ -121,7 +111,6 @@ describe('round trip through nix-instantiate', () => {
   });
 
   it('gives back 300 generated hostile nested values (seed 4)', async () => {
-    if (!nix) return;
     const random = seededRandom(4);
     const values = Array.from({ length: 300 }, () => hostileValue(random));
     const results = await readBack('values', values);
