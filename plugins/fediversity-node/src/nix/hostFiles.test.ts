@@ -9,7 +9,7 @@ import {
   validateHostDescription,
 } from './hostFiles';
 import { hostileString, seededRandom } from './hostileValues';
-import { startNixForTests } from './__testUtils__/nixForTests';
+import { describeWithNix, startNixForTests } from './__testUtils__/nixForTests';
 import { NixInstantiate } from './nixInstantiate';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2Ttk0m8bmW9k3m1uJ4pQeTzX0f1K9U5hVf6yQ8rN1w';
@@ -70,7 +70,7 @@ describe('nixosRebuildCommand', () => {
   });
 });
 
-describe('host descriptions with generated hostile free text, read back by nix-instantiate', () => {
+describeWithNix()('host descriptions with generated hostile free text, read back by nix-instantiate', () => {
   jest.setTimeout(120_000);
   let nix: NixInstantiate;
   let dir: string;

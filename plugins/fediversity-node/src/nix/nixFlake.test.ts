@@ -7,7 +7,7 @@ import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { HOST_APP_NAMES } from '@fediversity/plugin-fediversity-common';
 import { renderHostDescription, renderHostDescriptionNix, validateHostDescription } from './hostFiles';
-import { startNixForTests } from './__testUtils__/nixForTests';
+import { describeWithNix, startNixForTests } from './__testUtils__/nixForTests';
 import { NixInstantiate } from './nixInstantiate';
 import { toNixString } from './nixValue';
 
@@ -48,7 +48,7 @@ const hostileDescription = {
   motd: HOSTILE_MOTD,
 };
 
-describe('nix/ tree', () => {
+describeWithNix()('nix/ tree', () => {
   jest.setTimeout(120_000);
   let nix: NixInstantiate;
   let dir: string;

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startNixForTests } from './__testUtils__/nixForTests';
+import { describeWithNix, startNixForTests } from './__testUtils__/nixForTests';
 import { NixInstantiate } from './nixInstantiate';
 
-describe('nix-instantiate runner', () => {
+describeWithNix()('nix-instantiate runner', () => {
   jest.setTimeout(60_000);
   let nix: NixInstantiate;
   let dir: string;

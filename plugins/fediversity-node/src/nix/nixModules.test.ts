@@ -15,7 +15,7 @@ import {
   hostAppOptionsSchemas,
 } from '@fediversity/plugin-fediversity-common';
 import { validateHostDescription } from './hostFiles';
-import { startNixForTests } from './__testUtils__/nixForTests';
+import { describeWithNix, startNixForTests } from './__testUtils__/nixForTests';
 import { NixInstantiate } from './nixInstantiate';
 import { NixValue, renderNixValue, toNixString } from './nixValue';
 
@@ -53,7 +53,7 @@ const NIXPKGS_DEFAULTS = {
 
 type Evaluated = { config: any; appOptions: Record<string, unknown>; imports: string[] };
 
-describe('nix/modules evaluated against a stand-in lib', () => {
+describeWithNix()('nix/modules evaluated against a stand-in lib', () => {
   jest.setTimeout(120_000);
   let nix: NixInstantiate;
   let dir: string;

@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HOSTILE_STRINGS, hostileString, hostileValue, seededRandom } from './hostileValues';
-import { startNixForTests } from './__testUtils__/nixForTests';
+import { describeWithNix, startNixForTests } from './__testUtils__/nixForTests';
 import { NixInstantiate } from './nixInstantiate';
 import { NixValue, renderNixValue, toNixAttributeName, toNixString } from './nixValue';
 
@@ -57,7 +57,7 @@ describe('renderNixValue', () => {
  * The proof: what real nix-instantiate reads back equals the input, through both paths the
  * portal may use (a rendered .nix file, and JSON read by builtins.fromJSON).
  */
-describe('round trip through nix-instantiate', () => {
+describeWithNix()('round trip through nix-instantiate', () => {
   jest.setTimeout(120_000);
   let nix: NixInstantiate;
   let dir: string;
