@@ -8,3 +8,4 @@ export * from './replicationSchedules';
 export * from './hostDescription';
 export * from './openSourceLicenses';
 export * from './schemas';
+export * from './abortableSleep';

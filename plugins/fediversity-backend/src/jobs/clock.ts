@@ -1,3 +1,5 @@
+import { abortableSleep } from '@fediversity/plugin-fediversity-common';
+
 /**
  * Time as the job engine sees it. Injected, so state-machine tests run on a fake clock and their
  * event logs (which carry timestamps and retry times) are reproducible.
@@ -19,19 +21,5 @@ export const systemClock: Clock = {
 
 /** Resolves after `ms` on `clock`, or rejects with the signal's reason once it aborts. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const cancelTimer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      cancelTimer();
-      reject(signal!.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, (callback, delay) => clock.setTimeout(callback, delay));
 }

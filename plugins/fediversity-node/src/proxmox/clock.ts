@@ -1,3 +1,5 @@
+import { abortableSleep } from '@fediversity/plugin-fediversity-common';
+
 /** Time source and sleep, injected so backoff and deadlines can be tested without waiting. */
 export interface Clock {
   now(): number;
@@ -7,22 +9,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      function onAbort() {
-        clearTimeout(timer);
-        reject(signal!.reason);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: (ms, signal) => abortableSleep(ms, signal),
 };
 
 /** Exponential backoff with full jitter, capped. `attempt` starts at 0. */

@@ -1,7 +1,7 @@
 import { BackstageCredentials, LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import type { CatalogService } from '@backstage/plugin-catalog-node';
-import { sleep } from './progress';
+import { abortableSleep } from '@fediversity/plugin-fediversity-common';
 
 /** Longest pause between reads of the local catalog while a step waits for its entity. */
 export const CATALOG_POLL_MAX_MS = 500;
@@ -38,7 +38,7 @@ export async function waitForEntity(
       options.logger.info(`Waiting for ${entityRef} to appear in the catalog`);
       logged = true;
     }
-    await sleep(interval, options.signal);
+    await abortableSleep(interval, options.signal);
     interval = Math.min(options.maxIntervalMs ?? 5_000, Math.round(interval * 1.5));
   }
 }

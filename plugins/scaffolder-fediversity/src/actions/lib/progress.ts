@@ -12,22 +12,3 @@ export function startHeartbeat(logger: LoggerService, message: string, intervalM
   timer.unref?.();
   return () => clearInterval(timer);
 }
-
-/** Sleeps, rejecting with the signal's reason when it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason ?? new Error('aborted'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new Error('aborted'));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
