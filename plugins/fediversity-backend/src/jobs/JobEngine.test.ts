@@ -306,6 +306,34 @@ describe('JobEngine', () => {
     await h.golden('compensation-sees-checkpoint', id);
   });
 
+  it('gives compensations the outputs of the steps that succeeded, also in a run that ran none of them', async () => {
+    const seen: unknown[] = [];
+    const h = await harness([
+      {
+        kind: 'test.outputs-in-undo',
+        steps: [
+          { name: 'provision', run: async () => ({ address: '198.51.100.7' }) },
+          {
+            name: 'copy',
+            run: async () => 'copied',
+            compensate: async ctx => {
+              seen.push(ctx.outputs);
+            },
+          },
+          { name: 'approve', approvalGate: true },
+          { name: 'cut-over', pointOfNoReturn: true, reconcile: async () => ({ done: false }), run: async () => 'served' },
+        ],
+      },
+    ]);
+    const id = await create(h, 'test.outputs-in-undo');
+    await h.engine.runUntilIdle();
+    expect((await h.service.get(id)).status).toBe('awaiting_approval');
+    await h.service.cancel(id, 'user:default/bob');
+    await h.engine.runUntilIdle();
+    expect((await h.service.get(id)).status).toBe('cancelled');
+    expect(seen).toEqual([{ provision: { address: '198.51.100.7' }, copy: 'copied' }]);
+  });
+
   it('fails a step at once on a PermanentJobError', async () => {
     const h = await harness([
       {

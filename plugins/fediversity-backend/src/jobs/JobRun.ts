@@ -150,6 +150,7 @@ export class JobRun {
       const outcome = await this.runStep(kind, definition, row, index, outputs, rows);
       if (outcome.type === 'stopped') return;
       outputs[row.name] = outcome.output;
+      row.output = outcome.output;
       row.status = 'succeeded';
     }
     await this.finish('succeeded');
@@ -283,7 +284,9 @@ export class JobRun {
 
   /**
    * Undoes started steps in reverse order (those with compensate()), then ends the job. After a
-   * point-of-no-return step started there is nothing to undo: the job ends as it is.
+   * point-of-no-return step started there is nothing to undo: the job ends as it is. Each compensation
+   * sees the outputs of the steps that succeeded, as the steps did, whether they ran in this run or an
+   * earlier one (a job cancelled at its approval gate is undone by a run that ran none of them).
    */
   private async compensateAndFinish(
     kind: JobKind<any>,
@@ -302,7 +305,8 @@ export class JobRun {
         if (!['succeeded', 'failed', 'running'].includes(row.status)) continue;
         await this.event({ step: definition.name, message: 'Compensating' });
         try {
-          await definition.compensate(this.context(definition, row, index, {}, this.runController.signal));
+          const outputs = Object.fromEntries(rows.filter(step => step.status === 'succeeded').map(step => [step.name, step.output]));
+          await definition.compensate(this.context(definition, row, index, outputs, this.runController.signal));
         } catch (compensationError) {
           if (compensationError instanceof LeaseLostError || this.runController.signal.aborted) {
             throw compensationError;
