@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Knex } from 'knex';
 import { StaticPveClusters } from '@fediversity/plugin-fediversity-node';
@@ -6,7 +6,7 @@ import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
 import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, tableHashesOfStopped, treeHash } from '../testing/migrationHosts';
 import { AppWriter, lostWrites, MemoryDnsProvider, DNS_ZONE, portalConnector, seedSourceData } from '../testing/migrationFixtures';
-import { createTargetGuest, existingGuestProvisioner, lateTargetParams } from '../testing/lateTarget';
+import { createTargetGuest, existingGuestProvisioner, LATE_TARGET_KEY, lateTargetParams } from '../testing/lateTarget';
 import { createMigration, driveToEnd, eventLog, migrationRig, openJobDatabase } from '../testing/migrationEngine';
 import { migrationJobKind } from './migrationJobKind';
 import { proxmoxTargetBinder } from './targetBinding';
@@ -61,7 +61,10 @@ it('binds a new target after provisioning and migrates to it with zero loss', as
   closeSessions.push(() => kind.closeSessions());
 
   const params = lateTargetParams(hosts, guest);
-  const identityFile = join(hosts.source.root, '.ssh/fediversity-migration-test');
+  const identityFile = join(hosts.source.root, LATE_TARGET_KEY);
+  const keysFile = join(hosts.target.root, '.ssh/authorized_keys');
+  const authorizedKeys = () => (existsSync(keysFile) ? readFileSync(keysFile, 'utf8') : '');
+  const portalKeys = authorizedKeys();
 
   const writer = new AppWriter(hosts);
   await writer.start();
@@ -83,9 +86,12 @@ it('binds a new target after provisioning and migrates to it with zero loss', as
     target: { address: hosts.target.address, host: hosts.target.address, hostKeyFingerprint: hosts.target.hostKeyFingerprint },
     preflight: { facts: { 'postgres:database': expect.anything(), 'files:media': expect.anything() } },
   });
-  // The source's copy key: only its owner reads it, and the target accepts its public half.
-  expect(statSync(identityFile).mode & 0o777).toBe(0o600);
-  expect(readFileSync(join(hosts.target.root, '.ssh/authorized_keys'), 'utf8')).toContain(`fediversity-migration-${id.slice(0, 8)}`);
+  // The source's copy key was made, used, and revoked once the target served: its private half is gone from
+  // the source, its public half from the target, whose other keys (the portal's) are as they were.
+  expect(log).toContain('The source may copy to the target with a key made for this migration');
+  expect(log).toContain('Revoked the key pair made for the copy');
+  expect(existsSync(identityFile)).toBe(false);
+  expect(authorizedKeys()).toBe(portalKeys);
   expect(log).not.toContain('PRIVATE KEY');
   // DNS points at the bound address.
   expect((await dns.listRecords('example.test', 'app')).map(record => record.values)).toEqual([[hosts.target.address]]);

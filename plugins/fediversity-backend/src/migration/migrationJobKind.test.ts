@@ -1,5 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { join } from 'node:path';
+import { REVOKE_KEY_SCRIPT } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { JobEngine } from '../jobs/JobEngine';
 import { JobService } from '../jobs/JobService';
@@ -109,7 +110,8 @@ const fakeConnector =
       if (argv[0] === 'df') return { exitCode: 0, stdout: 'Avail Mounted\n1000000 /\n', stderr: '' };
       if (argv[0] === 'quiesce-then-stop') effects.push(`${role}$ ${argv.join(' ')}`);
       if (argv[0] === 'quiesce-then-stop') return { exitCode: 0, stdout: `${QUIESCED_LINE}\nstopped\n`, stderr: '' };
-      if (argv[0] !== 'tee' && argv[0] !== 'rm') effects.push(`${role}$ ${argv.join(' ')}`);
+      // The job directory's removals are left out; a file's removal (a revoked key's) is an effect.
+      if (argv[0] !== 'tee' && !(argv[0] === 'rm' && argv[1] === '-rf')) effects.push(`${role}$ ${argv.join(' ')}`);
       return { exitCode: 0, stdout: '', stderr: '' };
     },
     async close() {},
@@ -134,6 +136,7 @@ const params = {
 const lateParams = {
   ...params,
   target: { bindAfterProvision: true, username: 'root', privateKey: { secretRef: 'target-key' } },
+  peer: { identityFile: '/root/.ssh/fediversity-migration-0a1b2c3d', madeForMigration: true },
   provision: { cluster: 'pve', node: 'pve-b', ostemplate: 'local:vztmpl/nixos.tar.xz', storage: 'local-zfs', diskGb: 8, vmid: 120 },
   dns: { zone: 'example.org', name: 'app', type: 'A' },
 };
@@ -152,6 +155,8 @@ async function scenario(options: {
   clock?: FakeClock;
   late?: boolean;
   bindFails?: string;
+  /** Cancel at the approval gate instead of approving. */
+  cancelAtApproval?: boolean;
   /** Events written on their own (not with a step's start or success) noted among the effects. */
   noteOwnEvents?: boolean;
 }) {
@@ -206,7 +211,8 @@ async function scenario(options: {
   const locks = (await knex('fediversity_locks').where({ job_id: job.id }).select('resource_key')).map(row => row.resource_key).sort();
   const beforeApproval = [...effects];
   await clock.advance(60_000);
-  await service.approve(job.id, ALICE, { comment: 'window starts' });
+  if (options.cancelAtApproval) await service.cancel(job.id, ALICE);
+  else await service.approve(job.id, ALICE, { comment: 'window starts' });
   await engine.runUntilIdle();
   const log = renderEventLog(await store.listEvents(job.id, 0, 10_000), T0);
   await kind.closeSessions();
@@ -262,8 +268,9 @@ describe('instance.migrate state machine', () => {
       'provision',
       'bind pve/120',
       'source$ mkdir -p -m 700 -- /root/.ssh',
-      expect.stringMatching(/^source\$ sh -c umask 077 && cat > "\$1" sh \/root\/\.ssh\/migration_ed25519$/),
-      expect.stringMatching(/^target\$ sh -c .*authorized_keys.* sh ssh-ed25519 \S+ fediversity-migration-[0-9a-f]{8}$/),
+      'source$ sh -c umask 077 && cat > "$1" sh /root/.ssh/fediversity-migration-0a1b2c3d',
+      // The public half is commented with the key file's name, which is what revokes it.
+      expect.stringMatching(/^target\$ sh -c .*authorized_keys.* sh ssh-ed25519 \S+ fediversity-migration-0a1b2c3d$/),
       'postgres:database.preflight',
       'files:media.preflight',
       'target$ systemctl stop app.service',
@@ -274,6 +281,25 @@ describe('instance.migrate state machine', () => {
     expect(await result.dns.listRecords('example.org', 'app')).toEqual([{ name: 'app.example.org.', type: 'A', ttl: 60, values: ['198.51.100.7'] }]);
     expect(result.log).toMatch(/warn {2}\[provision-target\] Trust on first use: the target guest at 198\.51\.100\.7:22 presented host key SHA256:Ym91bmQ/);
     expect(result.log).not.toMatch(/PRIVATE KEY/);
+    // Once the target serves, the observe step ends what the key allowed: the source can no longer log in there.
+    expect(order.slice(-3)).toEqual([
+      expect.stringMatching(/^source\$ ssh -o ControlPath=\S+ -O exit -- fediversity-peer$/),
+      `target$ sh -c ${REVOKE_KEY_SCRIPT} sh fediversity-migration-0a1b2c3d`,
+      'source$ rm -f -- /root/.ssh/fediversity-migration-0a1b2c3d',
+    ]);
+    expect(result.log).toContain('Revoked the key pair made for the copy');
+  });
+
+  it('rolls a target made by the migration back when the cut-over is cancelled, in a run that bound nothing itself', async () => {
+    const result = await scenario({ late: true, cancelAtApproval: true });
+    expect(result.job).toMatchObject({ status: 'cancelled' });
+    expect(result.log).not.toContain('CompensationFailed');
+    // The undo reaches the bound target, as the steps did, and the key made for the copy is revoked.
+    expect(result.effects).toContain('postgres:database.undoInitialSync');
+    expect(result.effects.slice(-2)).toEqual([
+      `target$ sh -c ${REVOKE_KEY_SCRIPT} sh fediversity-migration-0a1b2c3d`,
+      'source$ rm -f -- /root/.ssh/fediversity-migration-0a1b2c3d',
+    ]);
   });
 
   it('fails clearly when the new target never shows an address, having touched neither host', async () => {

@@ -7,7 +7,8 @@ import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST, watchLines }
 import { bindTarget, isLateBound, MigrationJobParams, migrationJobParamsSchema, MigrationParams, TargetEndpoint } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
-import { authorisePeerKey, TargetBinder } from './targetBinding';
+import { authorisePeerKey, revokePeerKey } from './peerKey';
+import { TargetBinder } from './targetBinding';
 import { gated, ReadyCommand, ReadyCommands, startReady } from './readyCommands';
 import { closeControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
@@ -358,7 +359,6 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             let checked: Awaited<ReturnType<typeof checkHosts>> | undefined;
             if (late) {
               await authorisePeerKey(hosts, bound.job.params.peer.identityFile, {
-                comment: `fediversity-migration-${ctx.job.id.slice(0, 8)}`,
                 registerSecret: ctx.registerSecret,
                 signal: ctx.signal,
               });
@@ -370,6 +370,21 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             return checked;
           });
           return { guest, ...(endpoint ? { target: endpoint } : {}), ...(preflight ? { preflight } : {}) };
+        },
+        // The key pair made for the copy would keep the source's login to the target after a rollback too.
+        compensate: async ctx => {
+          const params = ctx.job.params;
+          if (!params.peer.madeForMigration) return;
+          const provisioned = { ...(ctx.checkpoint as object), ...(ctx.outputs['provision-target'] as object) } as { target?: TargetEndpoint };
+          const bound = bindTarget(params, provisioned.target);
+          // A target made by the migration gets its key once bound: unbound, neither host holds a half of it.
+          if (!bound) return;
+          await withHosts(
+            withParams(ctx, bound),
+            ['source', 'target'],
+            async hosts => logRevocation(ctx, await revokePeerKey(hosts, params.peer.identityFile, { signal: ctx.signal })),
+            { optional: ['source', 'target'] },
+          );
         },
       },
       ...boundSteps([
@@ -545,6 +560,10 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
             }
             return withHosts(ctx, ['source', 'target'], async hosts => {
               const params = ctx.job.params;
+              // The host-to-host copy is over: its connection, the job's directory with the pinned key in it,
+              // and a key pair made for it go before anything else can fail.
+              await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
+              if (params.peer.madeForMigration) await logRevocation(ctx, await revokePeerKey(hosts, params.peer.identityFile, { signal: ctx.signal }));
               const until = ctx.clock.now() + params.observeSeconds * 1000;
               let checks = 0;
               do {
@@ -559,8 +578,6 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
                 if (ctx.clock.now() >= until) break;
                 await ctx.sleep(Math.min(deps.observeIntervalMs ?? 2_000, Math.max(0, until - ctx.clock.now())));
               } while (ctx.clock.now() < until);
-              // Closes the host-to-host connection and removes the job's directory with the pinned key in it.
-              await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
               await ctx.log('Migration complete; the source is kept until a decommission job', { checks });
               await releaseJob(ctx.job.id);
               return { checks, sourceKept: true };
@@ -570,6 +587,11 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
       ]),
     ],
   };
+}
+
+async function logRevocation(ctx: { log: JobCtx['log'] }, left: string[]): Promise<void> {
+  if (left.length) await ctx.log(`The key pair made for the copy is not revoked everywhere; remove by hand: ${left.join('; ')}`, {}, 'warn');
+  else await ctx.log('Revoked the key pair made for the copy: the source can no longer log in to the target');
 }
 
 function unreachable(role: keyof Hosts, message: string): HostShell {

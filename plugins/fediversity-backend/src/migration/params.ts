@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
 import { z } from 'zod';
 
@@ -7,6 +8,8 @@ const plainPath = z
   .refine(path => !path.split('/').some(part => part === '.' || part === '..'), 'no . or .. segments');
 const hostname = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$|^[0-9a-fA-F:]+$/);
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/);
+/** The name, and comment, of a key pair a migration makes for its host-to-host copy. */
+export const MIGRATION_KEY_NAME = /^fediversity-migration-[0-9a-f]{8}$/;
 const secretRef = z.object({ secretRef: z.string().min(1).max(200) }).strict();
 
 /** A PostgreSQL cluster on one host, driven with its own binaries as its OS user. */
@@ -80,6 +83,12 @@ export const migrationParamsSchema = z
         /** Address of the target as seen from the source; default `target.host`. */
         host: hostname.optional(),
         identityFile: plainPath,
+        /**
+         * The key pair was made for this migration, named and commented `fediversity-migration-<8 hex>` (the
+         * key file's name): once the target serves, the observe step revokes it (revokePeerKey). A key the
+         * operator names is never touched.
+         */
+        madeForMigration: z.boolean().default(false),
       })
       .strict(),
     /** Replication role used by the target to stream from the source. */
@@ -177,6 +186,9 @@ export const migrationJobParamsSchema = migrationParamsSchema
     const late = isLateBound(params.target);
     if (late && params.provision?.vmid === undefined) {
       issues.addIssue({ code: 'custom', path: ['target'], message: 'a target bound after provisioning needs `provision` with its `vmid`' });
+    }
+    if (params.peer.madeForMigration && !MIGRATION_KEY_NAME.test(posix.basename(params.peer.identityFile))) {
+      issues.addIssue({ code: 'custom', path: ['peer', 'identityFile'], message: 'a key made for the migration is named fediversity-migration-<8 hex>' });
     }
     if (!late && params.dns && params.dns.targetAddress === undefined) {
       issues.addIssue({ code: 'custom', path: ['dns', 'targetAddress'], message: 'required where the target is known' });

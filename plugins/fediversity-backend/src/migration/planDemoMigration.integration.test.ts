@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mockServices } from '@backstage/backend-test-utils';
 import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
@@ -195,4 +195,11 @@ it('moves a demo Mastodon to another node through the job engine; the files arri
   expect(statSync(join(guestRoot(vmid), replicationKey)).mode & 0o777).toBe(0o600);
   expect(log).toContain('The instance record points at the target');
   expect(log).toContain('Target verified equal to the source');
+  // The key pair made for the copy is revoked once the target serves; the guest's own keys stay.
+  const peer = plan.params!.peer;
+  expect(peer).toEqual({ identityFile: expect.stringMatching(/^\/root\/\.ssh\/fediversity-migration-[0-9a-f]{8}$/), madeForMigration: true });
+  expect(log).toContain('Revoked the key pair made for the copy');
+  expect(existsSync(join(guestRoot(101), peer.identityFile))).toBe(false);
+  expect(await readFile(join(guestRoot(vmid), 'root/.ssh/authorized_keys'), 'utf8')).not.toContain(basename(peer.identityFile));
+  expect(existsSync(join(guestRoot(101), replicationKey))).toBe(true);
 });

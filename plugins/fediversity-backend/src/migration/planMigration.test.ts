@@ -74,7 +74,7 @@ describe('buildMigrationParams', () => {
       provision,
       sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
       postgres,
-      peerIdentityFile: '/root/.ssh/id_ed25519',
+      peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
     });
     expect(params.source).toEqual({
       host: '127.0.0.1',
@@ -103,7 +103,7 @@ describe('buildMigrationParams', () => {
     provision,
     sourceGuest: { cluster: 'pve', node: 'pve-a', vmid: 104 },
     postgres,
-    peerIdentityFile: '/root/.ssh/id_ed25519',
+    peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
     ...extra,
   });
 
@@ -140,7 +140,7 @@ describe('buildMigrationParams', () => {
       postgres: { ...postgres, address: '10.10.2.9' },
     });
     expect(bound.dns?.targetAddress).toBe('10.10.2.9');
-    expect(bound.peer.identityFile).toBe('/root/.ssh/fediversity-migration-0a1b2c3d');
+    expect(bound.peer).toEqual({ identityFile: '/root/.ssh/fediversity-migration-0a1b2c3d', madeForMigration: true });
     expect(strategiesFromAppDefinition(bound).map(strategy => strategy.name)).toEqual(['postgres:database', 'files:state']);
   });
 
@@ -153,7 +153,7 @@ describe('buildMigrationParams', () => {
       source: host('ct-104'),
       sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
       postgres,
-      peerIdentityFile: '/root/.ssh/id_ed25519',
+      peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
     };
     const late = { bindAfterProvision: true as const, port: 22, username: 'root', privateKeyRef: 'guest-access.pve' };
     expect(() => buildMigrationParams({ ...base, target: late, provision: { ...provision, vmid: undefined as unknown as number } })).toThrow(/needs `provision` with its `vmid`/);
@@ -173,7 +173,7 @@ describe('buildMigrationParams', () => {
         provision,
         sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
         postgres,
-        peerIdentityFile: '/root/.ssh/id_ed25519',
+        peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
       }),
     ).toThrow(/at least one data class/);
   });

@@ -143,7 +143,7 @@ export function buildMigrationParams(input: PlanInput): MigrationJobParams {
     },
     source: host(input.source),
     target: 'bindAfterProvision' in input.target ? late(input.target) : host(input.target),
-    peer: { identityFile: input.peerIdentityFile },
+    peer: { identityFile: input.peerIdentityFile, madeForMigration: true },
     sourceGuest: input.sourceGuest,
     provision: input.provision,
     ...(input.dns ? { dns: input.dns } : {}),

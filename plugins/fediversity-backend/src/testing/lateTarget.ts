@@ -5,6 +5,8 @@ import { migrationParams, PORTAL_KEY_REF } from './migrationFixtures';
 import { MigrationHosts } from './migrationHosts';
 
 const OSTEMPLATE = 'local:vztmpl/nixos-25.05-x86_64-linux.tar.xz';
+/** Where the late-bound migration writes the key pair it makes for the copy, below the source's root. */
+export const LATE_TARGET_KEY = '.ssh/fediversity-migration-0123abcd';
 
 export interface SimulatedGuest {
   cluster: string;
@@ -54,7 +56,7 @@ export function lateTargetParams(hosts: MigrationHosts, guest: SimulatedGuest): 
       pathPrefix: hosts.target.root,
       postgres,
     },
-    peer: { identityFile: join(hosts.source.root, '.ssh/fediversity-migration-test') },
+    peer: { identityFile: join(hosts.source.root, LATE_TARGET_KEY), madeForMigration: true },
     provision: { cluster: guest.cluster, node: guest.node, ostemplate: OSTEMPLATE, storage: 'local-zfs', diskGb: 8, vmid: guest.vmid },
     dns: { zone: 'example.test', name: 'app', type: 'A', ttl: 60 },
   });

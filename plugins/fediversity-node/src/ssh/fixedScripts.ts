@@ -17,3 +17,12 @@ export const PUBLISH_GENERATION_SCRIPT =
 /** `$1` = an OpenSSH public key line: lets it log in as this user (added once to `~/.ssh/authorized_keys`). */
 export const AUTHORISE_KEY_SCRIPT =
   'umask 077 && mkdir -p ~/.ssh && { grep -qxF -- "$1" ~/.ssh/authorized_keys 2>/dev/null || printf "%s\\n" "$1" >> ~/.ssh/authorized_keys; }';
+
+/**
+ * `$1` = a key's comment: takes every key with exactly that comment (the line's last word) out of
+ * `~/.ssh/authorized_keys`, which is written anew, readable by its owner only, and renamed into place;
+ * without the file there is nothing to take out. The comment reaches awk through the environment, where
+ * `-v` would interpret its backslashes.
+ */
+export const REVOKE_KEY_SCRIPT =
+  'f=~/.ssh/authorized_keys; [ -e "$f" ] || exit 0; umask 077 && c="$1" awk \'$NF != ENVIRON["c"]\' "$f" > "$f.revoking" && mv -f -- "$f.revoking" "$f"';

@@ -40,4 +40,4 @@ export { startTestSshd } from './testing/testSshd';
 export type { TestSshd, TestSshdOptions } from './testing/testSshd';
 export { testSshdConfig } from './testing/testSshdConfig';
 export type { TestSshdConfigOptions } from './testing/testSshdConfig';
-export { AUTHORISE_KEY_SCRIPT, PUBLISH_GENERATION_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from './fixedScripts';
+export { AUTHORISE_KEY_SCRIPT, PUBLISH_GENERATION_SCRIPT, REVOKE_KEY_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from './fixedScripts';

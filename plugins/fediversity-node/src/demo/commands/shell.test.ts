@@ -1,7 +1,7 @@
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PUBLISH_GENERATION_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from '../../ssh/fixedScripts';
+import { PUBLISH_GENERATION_SCRIPT, REVOKE_KEY_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from '../../ssh/fixedScripts';
 import type { DemoGuest } from '../DemoGuest';
 import { NO_SHELL, shellCommand } from './shell';
 import { makeTestGuest, runDemoCommand } from './testing/runDemoCommand';
@@ -60,6 +60,20 @@ describe('demo sh (the portal fixed scripts only)', () => {
     expect(await readdir(outside)).toEqual([]);
     const missing = await sh(['-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', '/nowhere/file'], 'x');
     expect(missing.exitCode).toBe(2);
+  });
+
+  it("revokes the keys with one comment from root's authorized_keys, as the script does on a host", async () => {
+    const file = inGuest('root/.ssh/authorized_keys');
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, 'ssh-ed25519 AAAAportal portal\nssh-ed25519 AAAAm fediversity-migration-0123abcd\n\nssh-ed25519 AAAAo fediversity-migration-0123abcde\n', { mode: 0o644 });
+    const revoke = () => sh(['-c', REVOKE_KEY_SCRIPT, 'sh', 'fediversity-migration-0123abcd']);
+    expect(await revoke()).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await readFile(file, 'utf8')).toBe('ssh-ed25519 AAAAportal portal\n\nssh-ed25519 AAAAo fediversity-migration-0123abcde\n');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await revoke()).toMatchObject({ exitCode: 0 });
+    await rm(file);
+    expect(await revoke()).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await stat(file).catch(() => undefined)).toBeUndefined();
   });
 
   it('publishes a generation (atomic symlink swap) and lists the generation directories', async () => {

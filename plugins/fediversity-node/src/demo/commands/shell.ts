@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, readdir, rename, symlink, unlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PUBLISH_GENERATION_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from '../../ssh/fixedScripts';
+import { PUBLISH_GENERATION_SCRIPT, REVOKE_KEY_SCRIPT, WRITE_PRIVATE_FILE_SCRIPT } from '../../ssh/fixedScripts';
 import type { DemoCommand, DemoCommandContext } from './types';
 import { fileErrorText } from './usage';
 
@@ -19,6 +19,7 @@ type Script = (context: DemoCommandContext, args: string[]) => Promise<number>;
 const SCRIPTS = new Map<string, { arity: number; run: Script }>([
   [WRITE_PRIVATE_FILE_SCRIPT, { arity: 1, run: writePrivateFile }],
   [PUBLISH_GENERATION_SCRIPT, { arity: 4, run: publishGeneration }],
+  [REVOKE_KEY_SCRIPT, { arity: 1, run: revokeKey }],
 ]);
 
 export const shellCommand: DemoCommand = async context => {
@@ -93,6 +94,35 @@ async function listGenerations({ guest, stdout, stderr }: DemoCommandContext, ro
     return 0;
   } catch (error) {
     stderr(`find: '${root}': ${fileErrorText(error)}\n`);
+    return 1;
+  }
+}
+
+/** The guest's root logs in: `~` is /root, as for the demo's ssh client. */
+const AUTHORIZED_KEYS = '/root/.ssh/authorized_keys';
+
+/** Every line whose last word is `$1` taken out of root's authorized_keys, written anew with mode 0600. */
+async function revokeKey({ guest, stderr }: DemoCommandContext, [comment]: string[]): Promise<number> {
+  let local: string;
+  let text: string;
+  try {
+    local = await guest.resolvePath(AUTHORIZED_KEYS);
+    text = await readFile(local, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    stderr(`awk: ${AUTHORIZED_KEYS}: ${fileErrorText(error)}\n`);
+    return 2;
+  }
+  const kept = text
+    .split('\n')
+    .slice(0, text.endsWith('\n') ? -1 : undefined)
+    .filter(line => (line.trim().split(/\s+/).pop() ?? '') !== comment);
+  try {
+    await writeFile(`${local}.revoking`, kept.map(line => `${line}\n`).join(''), { mode: 0o600 });
+    await rename(`${local}.revoking`, local);
+    return 0;
+  } catch (error) {
+    stderr(`mv: cannot move '${AUTHORIZED_KEYS}.revoking': ${fileErrorText(error)}\n`);
     return 1;
   }
 }
