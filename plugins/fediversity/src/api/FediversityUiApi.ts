@@ -38,6 +38,8 @@ export interface FediversityUiApi extends FediversityApi {
   /** Checks a migration target without changing anything. */
   preflightMigration(entityRef: string, target: MigrationTarget): Promise<MigrationPreflight>;
   startMigration(entityRef: string, target: MigrationTarget): Promise<EnqueuedJob>;
+  /** Starts the job that destroys a completed migration's source guest once approved; owners only. */
+  decommissionSource(migrationJobId: string): Promise<EnqueuedJob>;
 }
 
 export const fediversityApiRef = createApiRef<FediversityUiApi>({ id: 'plugin.fediversity.api' });
@@ -116,6 +118,10 @@ export class FediversityUiClient extends FediversityClient implements Fediversit
 
   startMigration(entityRef: string, target: MigrationTarget) {
     return this.request<EnqueuedJob>('POST', '/migrations', { entityRef, target });
+  }
+
+  decommissionSource(migrationJobId: string) {
+    return this.request<EnqueuedJob>('POST', `/migrations/${encodeURIComponent(migrationJobId)}/decommission`, {});
   }
 }
 

@@ -63,7 +63,8 @@ describe('MigrationCard', () => {
     const before = api.listJobs.mock.calls.length;
     act(() => signals.push({ jobId: 'job-1', entityRef: 'component:default/someone-else', status: 'running', lastSeq: 1 }));
     act(() => signals.push({ jobId: 'job-9', entityRef: ENTITY_REF, status: 'succeeded', lastSeq: 12 }));
-    await waitFor(() => expect(api.listJobs).toHaveBeenCalledTimes(before + 1));
+    // One refresh: the migrations and the decommissions of their sources.
+    await waitFor(() => expect(api.listJobs).toHaveBeenCalledTimes(before + 2));
   });
 
   it('walks the wizard: target node and storage, preflight results, start, then shows the live view', async () => {
@@ -197,5 +198,75 @@ describe('MigrationCard', () => {
     const history = await screen.findByRole('table', { name: 'Migration history' });
     expect(within(history).getByText('Succeeded')).toBeInTheDocument();
     expect(within(history).getByText('2026-11-24 10:00:00 UTC')).toBeInTheDocument();
+  });
+
+  describe('decommissioning the old guest of a completed migration', () => {
+    const migrated = job({ id: 'job-old', status: 'succeeded', finishedAt: '2026-11-24T10:00:00.000Z' });
+    const sourceGuest = { cluster: 'demo', node: 'pve-a', vmid: 101 };
+    const decommissionSteps = (statuses: JobDetails['steps'][number]['status'][]) => [
+      step(0, 'check', statuses[0], { title: 'Check what will be destroyed' }),
+      step(1, 'approve-destroy', statuses[1], { title: 'Approve destroying the source guest', approvalGate: true }),
+      step(2, 'destroy-source', statuses[2], { title: 'Destroy the source guest', pointOfNoReturn: true }),
+    ];
+    const decommission = (overrides: Partial<JobDetails>) =>
+      job({ id: 'job-d1', kind: 'instance.decommission', params: { migrationJobId: 'job-old', sourceGuest }, ...overrides });
+    /** The backend's answers by kind: the listing filters on it, the details carry the params. */
+    function api(decommissions: JobDetails[], extra: Parameters<typeof fakeApi>[0] = {}) {
+      return fakeApi({
+        listJobs: jest.fn(async ({ kind } = {}) => ({ items: kind === 'instance.decommission' ? decommissions : [migrated] })),
+        getJob: jest.fn(async (id: string) => decommissions.find(d => d.id === id) ?? migrated),
+        listJobEvents: jest.fn(() => new Promise<never>(() => {})),
+        ...extra,
+      });
+    }
+
+    it('starts it for an owner after saying what it destroys, then shows the job with its own approval', async () => {
+      const decommissions: JobDetails[] = [];
+      const waiting = decommission({ status: 'awaiting_approval', steps: decommissionSteps(['succeeded', 'waiting_approval', 'pending']) });
+      const fake = api(decommissions, {
+        decommissionSource: jest.fn(async () => {
+          decommissions.push(waiting);
+          return { jobId: 'job-d1', kind: 'instance.decommission', status: 'queued' };
+        }),
+      });
+      renderWithEntity(<MigrationCard />, { api: fake });
+      await userEvent.click(await screen.findByRole('button', { name: 'Decommission old guest…' }));
+      const confirm = screen.getByRole('region', { name: 'Decommission the old guest' });
+      expect(confirm).toHaveTextContent('stops and destroys the guest the instance ran on before this migration');
+      await userEvent.click(within(confirm).getByRole('button', { name: 'Start decommission' }));
+      expect(fake.decommissionSource).toHaveBeenCalledWith('job-old');
+
+      expect(await screen.findByText('Decommission job-d1')).toBeInTheDocument();
+      expect(screen.getByText('Destroys guest 101 on pve-a (cluster demo)')).toBeInTheDocument();
+      const panel = await screen.findByRole('region', { name: 'Approval' });
+      expect(panel).toHaveTextContent('Approving destroys the old guest and its disks; there is no undo.');
+      expect(panel).toHaveTextContent('Destroy the source guest — point of no return');
+      expect(panel).not.toHaveTextContent('Measured lag');
+      expect(within(panel).getByRole('button', { name: 'Approve the destruction' })).toBeInTheDocument();
+    });
+
+    it('is not offered again once a decommission of that migration succeeded, nor to people who are not owners', async () => {
+      const done = decommission({ status: 'succeeded', createdAt: '2026-11-26T09:00:00.000Z', finishedAt: '2026-11-26T09:05:00.000Z' });
+      const { unmount } = await renderWithEntity(<MigrationCard />, { api: api([done]) });
+      const history = await screen.findByRole('table', { name: 'Migration history' });
+      expect(within(history).getByText('Decommission of guest 101 on pve-a (cluster demo)')).toBeInTheDocument();
+      expect(within(history).queryByRole('button', { name: 'Decommission old guest…' })).not.toBeInTheDocument();
+      unmount();
+
+      renderWithEntity(<MigrationCard />, { api: api([]), allow: false, entity: instanceNamed('not-mine') });
+      expect(await screen.findByRole('table', { name: 'Migration history' })).toBeInTheDocument();
+      expect(screen.queryByRole('button', { name: 'Decommission old guest…' })).not.toBeInTheDocument();
+    });
+
+    it("explains a refusal and keeps the old guest when asked to", async () => {
+      const fake = api([], { decommissionSource: jest.fn(async () => { throw apiError(409, 'ConflictError', 'Cannot decommission: the migration recorded no source guest'); }) });
+      renderWithEntity(<MigrationCard />, { api: fake });
+      await userEvent.click(await screen.findByRole('button', { name: 'Decommission old guest…' }));
+      await userEvent.click(screen.getByRole('button', { name: 'Start decommission' }));
+      expect(await screen.findByText('Could not start the decommission')).toBeInTheDocument();
+      expect(screen.getByText(/the migration recorded no source guest/)).toBeInTheDocument();
+      await userEvent.click(screen.getByRole('button', { name: 'Keep the old guest' }));
+      expect(screen.queryByRole('region', { name: 'Decommission the old guest' })).not.toBeInTheDocument();
+    });
   });
 });

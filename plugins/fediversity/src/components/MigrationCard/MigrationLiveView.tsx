@@ -30,8 +30,24 @@ const STEP_LABELS: Record<JobStep['status'], string> = {
   compensated: 'rolled back',
 };
 
+/** How the view names a job of the card's two kinds, and what approving it means. */
+interface KindWording {
+  noun: string;
+  approvalIntro: string;
+  approve: string;
+}
+
+const WORDING: Record<string, KindWording> = {
+  'instance.migrate': { noun: 'Migration', approvalIntro: 'Approving starts the downtime. Then, in order:', approve: 'Approve the cut-over' },
+  'instance.decommission': {
+    noun: 'Decommission',
+    approvalIntro: 'Approving destroys the old guest and its disks; there is no undo. Then, in order:',
+    approve: 'Approve the destruction',
+  },
+};
+
 /**
- * A migration as it runs: the state machine's steps with progress, the streaming event log, the approval at the
+ * A migration as it runs (or the decommission of its source): the state machine's steps with progress, the streaming event log, the approval at the
  * point of no return (what happens next and the measured lag), cancel (rolls back) before that point, retry after
  * a failure. Buttons appear only for people the permission policy allows.
  */
@@ -59,14 +75,17 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
       setBusy(false);
     }
   };
+  const wording = WORDING[job.kind] ?? WORDING['instance.migrate'];
   const finished = TERMINAL_JOB_STATUSES.includes(job.status);
   const pastNoReturn = job.steps.some(s => s.pointOfNoReturn && s.status !== 'pending');
   const gate = job.steps.find(s => s.status === 'waiting_approval');
 
   return (
-    <Flex direction="column" gap="3" aria-label="Migration progress">
+    <Flex direction="column" gap="3" aria-label={`${wording.noun} progress`}>
       <Flex gap="2" align="center">
-        <Text weight="bold">Migration {job.id}</Text>
+        <Text weight="bold">
+          {wording.noun} {job.id}
+        </Text>
         <JobStatusBadge status={job.status} />
         {job.cancelRequested && !finished && <Badge>Cancelling</Badge>}
       </Flex>
@@ -89,14 +108,20 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
         ))}
       </ol>
       {job.error && (
-        <Alert status="danger" icon title={`The migration ${job.status === 'failed' ? 'failed' : 'stopped'}`} description={job.error.message} />
+        <Alert
+          status="danger"
+          icon
+          title={`The ${wording.noun.toLowerCase()} ${job.status === 'failed' ? 'failed' : 'stopped'}`}
+          description={job.error.message}
+        />
       )}
       {actionError && <ErrorAlert title="The action failed" error={actionError} />}
       {gate && job.status === 'awaiting_approval' && (
         <ApprovalPanel
           job={job}
           gate={gate}
-          lag={measuredLag(events)}
+          lag={job.kind === 'instance.migrate' ? measuredLag(events) : undefined}
+          wording={wording}
           mayApprove={mayApprove}
           comment={comment}
           setComment={setComment}
@@ -123,14 +148,22 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
       </Flex>
       <section aria-label="Event log">
         <Text weight="bold">Event log</Text>
-        <EventLines events={events} label="Migration event log" />
+        <EventLines events={events} label={`${wording.noun} event log`} />
       </section>
     </Flex>
   );
 }
 
-/** Where the migration goes (its `provision` params), and, once it succeeded, where the instance now runs. */
+/**
+ * Where the migration goes (its `provision` params), and, once it succeeded, where the instance now runs; for a
+ * decommission, the guest it destroys.
+ */
 function MigrationDestination(props: { job: JobDetails }) {
+  const source = props.job.params.sourceGuest as { cluster?: string; node?: string; vmid?: number } | undefined;
+  if (props.job.kind === 'instance.decommission' && source?.vmid !== undefined) {
+    const guest = `guest ${source.vmid} on ${source.node} (cluster ${source.cluster})`;
+    return props.job.status === 'succeeded' ? <Text color="success">Destroyed {guest}.</Text> : <Text>Destroys {guest}</Text>;
+  }
   const provision = props.job.params.provision as
     | { cluster?: string; node?: string; storage?: string; vmid?: number }
     | undefined;
@@ -176,6 +209,7 @@ function ApprovalPanel(props: {
   job: JobDetails;
   gate: JobStep;
   lag?: string[];
+  wording: KindWording;
   mayApprove: boolean;
   comment: string;
   setComment: (c: string) => void;
@@ -186,7 +220,7 @@ function ApprovalPanel(props: {
   return (
     <section aria-label="Approval" style={{ border: '1px solid #c80', padding: 12, borderRadius: 4 }}>
       <Text weight="bold">{props.gate.title ?? props.gate.name}: approval needed</Text>
-      <Text as="p">Approving starts the downtime. Then, in order:</Text>
+      <Text as="p">{props.wording.approvalIntro}</Text>
       <ol style={{ margin: 0 }}>
         {after.map(s => (
           <li key={s.name}>
@@ -195,14 +229,14 @@ function ApprovalPanel(props: {
           </li>
         ))}
       </ol>
-      <Text as="p">
-        Measured lag: {props.lag ? props.lag.join('; ') : 'no catch-up measurement in the log yet'}
-      </Text>
+      {props.job.kind === 'instance.migrate' && (
+        <Text as="p">Measured lag: {props.lag ? props.lag.join('; ') : 'no catch-up measurement in the log yet'}</Text>
+      )}
       {props.mayApprove ? (
         <Flex direction="column" gap="2">
           <TextAreaField label="Comment (kept with the approval)" value={props.comment} onChange={props.setComment} />
           <Button variant="primary" isDisabled={props.busy} onPress={props.onApprove}>
-            Approve the cut-over
+            {props.wording.approve}
           </Button>
         </Flex>
       ) : (

@@ -38,6 +38,7 @@ export function fakeApi(overrides: Partial<FediversityUiApi> = {}): jest.Mocked<
     startDrill: jest.fn(never),
     preflightMigration: jest.fn(never),
     startMigration: jest.fn(never),
+    decommissionSource: jest.fn(never),
     ...overrides,
   } as jest.Mocked<FediversityUiApi>;
 }
