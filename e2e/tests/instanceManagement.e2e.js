@@ -1,8 +1,8 @@
 /*
  * The management UI end to end: a guest provisions a Mastodon from its template, finds the instance in the
  * catalog with its SWOT and live status, migrates it to another node through the wizard (preflight, start,
- * approve the cut-over, completion), sees the instance on its new node; then looks at the Jobs page and the
- * node's page. Screenshots of every page go to e2e-screenshots/instance-management-*.png.
+ * approve the cut-over, completion), sees the instance on its new node and decommissions the old guest; then looks at
+ * the Jobs page and the node's page. Screenshots of every page go to e2e-screenshots/instance-management-*.png.
  */
 const { createHash, randomBytes } = require('node:crypto');
 const fs = require('node:fs');
@@ -205,6 +205,19 @@ describe('a guest provisions a Mastodon instance, inspects it and migrates it to
     const copied = treeDigest(path.join(demoGuestsDir, `ct-${targetVmid}`, 'root', 'var', 'lib', 'mastodon'));
     const differ = Object.keys(migration.seeded).filter(file => copied[file] !== migration.seeded[file]);
     if (differ.length) throw new Error(`expected the instance's files on guest ${targetVmid}, but these differ: ${differ.join(', ')}`);
+  }, { timeout: 300_000 });
+
+  step('decommissions the old guest from the Migration tab, approving its destruction', async page => {
+    await clickTab(page, 'Migration');
+    await page.getByRole('table', { name: 'Migration history' }).getByRole('button', { name: 'Decommission old guest…' }).click();
+    await page.getByRole('region', { name: 'Decommission the old guest' }).getByRole('button', { name: 'Start decommission' }).click();
+    await expectVisible(page.getByText(/^Decommission [0-9a-f-]{36}$/), 'the live view of the decommission');
+    const old = `guest ${migration.sourceVmid} on `;
+    await expectVisible(page.getByText(`Destroys ${old}`, { exact: false }), 'which guest the decommission destroys');
+    const approve = page.getByRole('region', { name: 'Approval' }).getByRole('button', { name: 'Approve the destruction' });
+    await expectVisible(approve, 'the approval of the destruction', 120_000);
+    await approve.click();
+    await expectVisible(page.getByText(new RegExp(`^Destroyed ${old}`)), 'the old guest destroyed', 120_000);
   }, { timeout: 300_000 });
 });
 
