@@ -22,11 +22,10 @@ import {
   usePolled,
 } from '../common';
 import { readInstanceFacts } from '../InstanceOverviewCard/instanceFacts';
+import { DECOMMISSION_JOB_KIND, MIGRATION_JOB_KIND } from './jobKinds';
 import { MigrationLiveView } from './MigrationLiveView';
 import { MigrationWizard } from './MigrationWizard';
 
-export const MIGRATION_JOB_KIND = 'instance.migrate';
-export const DECOMMISSION_JOB_KIND = 'instance.decommission';
 
 /** The instance's migrations, and the decommissions of their sources with the migration each one belongs to. */
 interface MigrationJobs {

@@ -19,6 +19,7 @@ import {
   useEntityPermission,
   useLiveJob,
 } from '../common';
+import { DECOMMISSION_JOB_KIND, MIGRATION_JOB_KIND } from './jobKinds';
 import { measuredLag } from './measuredLag';
 
 const STEP_LABELS: Record<JobStep['status'], string> = {
@@ -38,8 +39,8 @@ interface KindWording {
 }
 
 const WORDING: Record<string, KindWording> = {
-  'instance.migrate': { noun: 'Migration', approvalIntro: 'Approving starts the downtime. Then, in order:', approve: 'Approve the cut-over' },
-  'instance.decommission': {
+  [MIGRATION_JOB_KIND]: { noun: 'Migration', approvalIntro: 'Approving starts the downtime. Then, in order:', approve: 'Approve the cut-over' },
+  [DECOMMISSION_JOB_KIND]: {
     noun: 'Decommission',
     approvalIntro: 'Approving destroys the old guest and its disks; there is no undo. Then, in order:',
     approve: 'Approve the destruction',
@@ -47,9 +48,10 @@ const WORDING: Record<string, KindWording> = {
 };
 
 /**
- * A migration as it runs (or the decommission of its source): the state machine's steps with progress, the streaming event log, the approval at the
- * point of no return (what happens next and the measured lag), cancel (rolls back) before that point, retry after
- * a failure. Buttons appear only for people the permission policy allows.
+ * A migration as it runs, or the decommission of the guest it left: the state machine's steps with progress, the
+ * streaming event log, the approval at the point of no return (what happens next and, for a migration, the measured
+ * lag), cancel (rolls back) before that point, retry after a failure. Buttons appear only for people the permission
+ * policy allows.
  */
 export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs?: number; onFinished?: () => void }) {
   const api = useApi(fediversityApiRef);
@@ -75,7 +77,7 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
       setBusy(false);
     }
   };
-  const wording = WORDING[job.kind] ?? WORDING['instance.migrate'];
+  const wording = WORDING[job.kind] ?? WORDING[MIGRATION_JOB_KIND];
   const finished = TERMINAL_JOB_STATUSES.includes(job.status);
   const pastNoReturn = job.steps.some(s => s.pointOfNoReturn && s.status !== 'pending');
   const gate = job.steps.find(s => s.status === 'waiting_approval');
@@ -120,7 +122,7 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
         <ApprovalPanel
           job={job}
           gate={gate}
-          lag={job.kind === 'instance.migrate' ? measuredLag(events) : undefined}
+          lag={job.kind === MIGRATION_JOB_KIND ? measuredLag(events) : undefined}
           wording={wording}
           mayApprove={mayApprove}
           comment={comment}
@@ -160,7 +162,7 @@ export function MigrationLiveView(props: { jobId: string; entity: Entity; pollMs
  */
 function MigrationDestination(props: { job: JobDetails }) {
   const source = props.job.params.sourceGuest as { cluster?: string; node?: string; vmid?: number } | undefined;
-  if (props.job.kind === 'instance.decommission' && source?.vmid !== undefined) {
+  if (props.job.kind === DECOMMISSION_JOB_KIND && source?.vmid !== undefined) {
     const guest = `guest ${source.vmid} on ${source.node} (cluster ${source.cluster})`;
     return props.job.status === 'succeeded' ? <Text color="success">Destroyed {guest}.</Text> : <Text>Destroys {guest}</Text>;
   }
@@ -229,7 +231,7 @@ function ApprovalPanel(props: {
           </li>
         ))}
       </ol>
-      {props.job.kind === 'instance.migrate' && (
+      {props.job.kind === MIGRATION_JOB_KIND && (
         <Text as="p">Measured lag: {props.lag ? props.lag.join('; ') : 'no catch-up measurement in the log yet'}</Text>
       )}
       {props.mayApprove ? (
