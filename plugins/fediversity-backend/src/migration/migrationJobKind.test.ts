@@ -302,6 +302,26 @@ describe('instance.migrate state machine', () => {
     ]);
   });
 
+  it('rolls a target made by the migration back in reverse order when verification fails, revoking its key last', async () => {
+    const result = await scenario({ late: true, verifyFails: true });
+    expect(result.job).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('Verification failed') } });
+    expect(result.log).not.toContain('CompensationFailed');
+    const undo = result.effects.slice(result.effects.indexOf('files:media.verify') + 1).filter(effect => !effect.startsWith('connect'));
+    expect(undo).toEqual([
+      'postgres:database.undoFinalSync',
+      'files:media.undoFinalSync',
+      'postgres:database.undoQuiesce',
+      'files:media.undoQuiesce',
+      'source$ systemctl start app.service',
+      'postgres:database.undoInitialSync',
+      'files:media.undoInitialSync',
+      `target$ sh -c ${REVOKE_KEY_SCRIPT} sh fediversity-migration-0a1b2c3d`,
+      'source$ rm -f -- /root/.ssh/fediversity-migration-0a1b2c3d',
+    ]);
+    // The undo reached the target at the address it was bound to, and nowhere else.
+    expect(new Set(result.effects.filter(effect => effect.startsWith('connect target')))).toEqual(new Set([`connect target 198.51.100.7 ${BOUND.hostKeyFingerprint}`]));
+  });
+
   it('fails clearly when the new target never shows an address, having touched neither host', async () => {
     const result = await scenario({ late: true, bindFails: 'Gave up waiting: guest 120 has no IPv4 address yet' });
     expect(result.job).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('guest 120 has no IPv4 address yet') } });
