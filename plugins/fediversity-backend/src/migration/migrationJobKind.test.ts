@@ -149,6 +149,17 @@ const BOUND: TargetEndpoint = {
   hostKeyFingerprint: 'SHA256:Ym91bmQta2V5LWZpbmdlcnByaW50LWZvci10ZXN0cw',
 };
 
+/** A failed verify's rollback, newest step first; the quiesce's undo runs what strategies chained to it, then the app. */
+const UNDO_AFTER_FAILED_VERIFY = [
+      'postgres:database.undoFinalSync',
+      'files:media.undoFinalSync',
+      'postgres:database.undoQuiesce',
+      'files:media.undoQuiesce',
+      'source$ systemctl start app.service',
+      'postgres:database.undoInitialSync',
+      'files:media.undoInitialSync',
+];
+
 async function scenario(options: {
   verifyFails?: boolean;
   chainQuiesce?: boolean;
@@ -308,13 +319,7 @@ describe('instance.migrate state machine', () => {
     expect(result.log).not.toContain('CompensationFailed');
     const undo = result.effects.slice(result.effects.indexOf('files:media.verify') + 1).filter(effect => !effect.startsWith('connect'));
     expect(undo).toEqual([
-      'postgres:database.undoFinalSync',
-      'files:media.undoFinalSync',
-      'postgres:database.undoQuiesce',
-      'files:media.undoQuiesce',
-      'source$ systemctl start app.service',
-      'postgres:database.undoInitialSync',
-      'files:media.undoInitialSync',
+      ...UNDO_AFTER_FAILED_VERIFY,
       `target$ sh -c ${REVOKE_KEY_SCRIPT} sh fediversity-migration-0a1b2c3d`,
       'source$ rm -f -- /root/.ssh/fediversity-migration-0a1b2c3d',
     ]);
@@ -384,14 +389,7 @@ describe('instance.migrate state machine', () => {
     expect(result.effects.slice(result.effects.indexOf('postgres:database.verify'))).toEqual([
       'postgres:database.verify',
       'files:media.verify',
-      'postgres:database.undoFinalSync',
-      'files:media.undoFinalSync',
-      // The quiesce's compensation: what strategies chained to it first, then the app.
-      'postgres:database.undoQuiesce',
-      'files:media.undoQuiesce',
-      'source$ systemctl start app.service',
-      'postgres:database.undoInitialSync',
-      'files:media.undoInitialSync',
+      ...UNDO_AFTER_FAILED_VERIFY,
     ]);
     expect(result.effects).not.toContain('postgres:database.cutOver');
     expect(await result.dns.listRecords('example.org', 'app')).toEqual([]);

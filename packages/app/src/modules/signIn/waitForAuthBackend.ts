@@ -1,3 +1,5 @@
+import { abortableSleep } from '@fediversity/plugin-fediversity-common';
+
 export interface WaitForAuthBackendOptions {
   /** The guest provider's refresh endpoint, the first call Backstage's guest sign-in makes on a page load. */
   refreshUrl: () => Promise<string>;
@@ -37,24 +39,6 @@ export async function waitForAuthBackend(options: WaitForAuthBackendOptions): Pr
       problem = (error as Error).message;
     }
     await options.onRetry?.(attempt, problem);
-    await sleep(Math.min(firstDelayMs * 2 ** (attempt - 1), maxDelayMs), signal);
+    await abortableSleep(Math.min(firstDelayMs * 2 ** (attempt - 1), maxDelayMs), signal);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
