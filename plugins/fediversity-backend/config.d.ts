@@ -41,6 +41,13 @@ export interface Config {
         port?: number;
         socketDir?: string;
         osUser?: string;
+        /** The role the target streams from the source as (default postgres). */
+        replicationUser?: string;
+        /**
+         * The name, under `secrets`, of that role's password, where the hosts' pg_hba.conf asks for one
+         * (scram-sha-256); it reaches the target only as a passfile.
+         */
+        replicationPasswordSecret?: string;
       };
     };
     /** Replication schedules, restores and drills (src/replication, src/backups). */

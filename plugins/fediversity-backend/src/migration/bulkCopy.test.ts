@@ -11,6 +11,7 @@ import { ensurePeerTrust, jobDirectory, PEER_CIPHERS, peerOf } from './rsync';
 import { StrategyEnv } from './strategy';
 import { MigrationHosts, startMigrationHosts } from '../testing/migrationHosts';
 import { migrationParams } from '../testing/migrationFixtures';
+import { testStrategyEnv } from '../testing/strategyEnv';
 
 /**
  * The bulk first pass between two real hosts (sshd each, GNU tar, rsync): what it copies, that the rsync
@@ -43,12 +44,11 @@ afterAll(async () => {
 });
 
 function envFor(options: { checkpoint?: Record<string, unknown>; preflight?: Record<string, unknown>; params?: MigrationParams; log?: string[] } = {}): StrategyEnv {
-  return {
+  return testStrategyEnv({
     jobId: JOB,
     params: options.params ?? params,
     source,
     target,
-    signal: new AbortController().signal,
     preflight: options.preflight,
     checkpoint: options.checkpoint ?? {},
     saveCheckpoint: async checkpoint => {
@@ -57,9 +57,7 @@ function envFor(options: { checkpoint?: Record<string, unknown>; preflight?: Rec
     log: async message => {
       options.log?.push(message);
     },
-    sleep: async () => {},
-    now: () => Date.now(),
-  };
+  });
 }
 
 const onSource = (path: string) => join(hosts.source.root, path);

@@ -17,7 +17,7 @@ import { simulatorCluster } from '../proxmox/__testUtils__/simulatorCluster';
 import { checkDecommissionable, DECOMMISSION_JOB_KIND, decommissionJobKind } from './decommissionJobKind';
 import { ConnectedHost, HostConnector } from './hosts';
 import { MIGRATION_JOB_KIND } from './migrationJobKind';
-import { slotName } from './postgresStreamingStrategy';
+import { slotName } from './postgres';
 
 /**
  * `instance.decommission` against the PVE simulator (real HTTP, real UPID tasks), with the source's PostgreSQL

@@ -8,7 +8,7 @@ import { PveSimulator, startPveSimulator } from '@fediversity/pve-simulator';
 import { migrationJobKind, MigrationDeps, MigrationJobKind } from './migrationJobKind';
 import { sshHostConnector } from './hosts';
 import { proxmoxTargetProvisioner } from './provisionTarget';
-import { slotName } from './postgresStreamingStrategy';
+import { slotName } from './postgres';
 import { jobDirectory } from './rsync';
 import { FILES_PATH, MigrationHosts, startMigrationHosts, tableHashes, treeHash } from '../testing/migrationHosts';
 import { AppWriter, MemoryDnsProvider, migrationParams, seedSourceData } from '../testing/migrationFixtures';

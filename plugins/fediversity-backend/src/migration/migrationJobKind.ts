@@ -3,7 +3,7 @@ import { JobKind, RetryPolicy, RunStepDefinition, StepContext } from '../jobs/ty
 import { withParams } from '../jobs/withParams';
 import { freeSpace } from './diskSpace';
 import { checkDns, dnsPointsAtTarget, DnsProviderLookup, pointDnsAtTarget } from './dnsCutOver';
-import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST, watchLines } from './hosts';
+import { HostConnector, HostSessionPool, HostShell, READY_PER_HOST, SecretResolver, watchLines } from './hosts';
 import { bindTarget, isLateBound, MigrationJobParams, migrationJobParamsSchema, MigrationParams, TargetEndpoint } from './params';
 import { InstanceRelocator } from './instanceRelocation';
 import { TargetProvisioner } from './provisionTarget';
@@ -25,6 +25,8 @@ const READY_WAIT_MS = 2_000;
 
 export interface MigrationDeps {
   connect: HostConnector;
+  /** Resolves the secrets params name besides the hosts' keys (`replicationPassword`). */
+  resolveSecret?: SecretResolver;
   dns?: DnsProviderLookup;
   provisioner?: TargetProvisioner;
   /** Binds a target created by the migration (a real cluster's new guest): its address and host key. */
@@ -152,6 +154,12 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
         state[strategy.name] = { ...(state[strategy.name] ?? {}), ...checkpoint };
         saving = saving.then(() => ctx.saveCheckpoint({ ...state }));
         return saving;
+      },
+      secret: async ref => {
+        if (!deps.resolveSecret) throw new PermanentJobError(`Secret ${ref} cannot be resolved: no secret store is configured`);
+        const value = await deps.resolveSecret(ref);
+        ctx.registerSecret(value);
+        return value;
       },
       log: (message, fields) => ctx.log(`${strategy.name}: ${message}`, fields),
       sleep: ms => ctx.sleep(ms),
@@ -564,6 +572,9 @@ export function migrationJobKind(deps: MigrationDeps): MigrationJobKind {
               // and a key pair made for it go before anything else can fail.
               await closeControlConnection(hosts.source, ctx.job.id, ctx.signal);
               if (params.peer.madeForMigration) await logRevocation(ctx, await revokePeerKey(hosts, params.peer.identityFile, { signal: ctx.signal }));
+              await eachStrategy(ctx, hosts, async (strategy, env) =>
+                strategy.afterCutOver?.(env).catch(error => ctx.log(`${strategy.name}: could not clean up on the target: ${(error as Error).message}`, {}, 'warn')),
+              );
               const until = ctx.clock.now() + params.observeSeconds * 1000;
               let checks = 0;
               do {

@@ -63,15 +63,17 @@ export const fediversityModuleMigration = createBackendModule({
         const schedules = new ScheduleStore(knex);
         const jobs = new JobStore(knex);
         const secrets = config.getOptionalConfig('fediversity.migration.secrets');
-        const connect = sshHostConnector(async name => {
+        const resolveSecret = async (name: string) => {
           const guestKey = GUEST_KEY_REF.exec(name);
           if (guestKey) return (await guestAccess.clientKey(clusters.get(guestKey[1]))).privateKey;
           const value = SECRET_NAME.test(name) ? secrets?.getOptionalString(name) : undefined;
           if (!value) throw new NotFoundError(`Secret ${name} is not configured under fediversity.migration.secrets`);
           return value;
-        });
+        };
+        const connect = sshHostConnector(resolveSecret);
         const kind = migrationJobKind({
           connect,
+          resolveSecret,
           dns: readMigrationDns(config),
           provisioner: proxmoxTargetProvisioner(clusters, guestAccess),
           binder: proxmoxTargetBinder(clusters),

@@ -94,6 +94,12 @@ export const migrationParamsSchema = z
     /** Replication role used by the target to stream from the source. */
     replicationUser: identifier.default('postgres'),
     /**
+     * The replication role's password, where the source's pg_hba.conf asks for one (`scram-sha-256`): it
+     * reaches the target's cluster only as a passfile (replicationPassfile.ts), never as an argument, in a
+     * connection string or in an event. Without it the role must be trusted for the target's address.
+     */
+    replicationPassword: secretRef.optional(),
+    /**
      * PostgreSQL method: physical streaming when the majors are equal, logical replication when they differ
      * (`auto`), or forced. Logical replication moves the listed databases (schema first, then the data).
      */

@@ -9,6 +9,12 @@ export type PostgresSettings = Omit<PostgresHost, 'address'>;
 export interface MigrationPlanConfig {
   /** How the hosts' PostgreSQL runs (`fediversity.migration.postgres`); NixOS's layout by default. */
   postgres: PostgresSettings;
+  /**
+   * The role the target streams from the source as (`fediversity.migration.postgres.replicationUser`,
+   * default postgres), and the name of its password under `fediversity.migration.secrets`, where the hosts'
+   * pg_hba.conf asks for one (`replicationPasswordSecret`).
+   */
+  replication: { user: string; passwordRef?: string };
   /** Zones the DNS provider serves (`fediversity.dns.zones`); empty when DNS is not configured. */
   dnsZones: string[];
 }
@@ -31,6 +37,10 @@ export function readMigrationPlanConfig(config: Config): MigrationPlanConfig {
       port: postgres?.getOptionalNumber('port') ?? NIXOS_POSTGRES.port,
       socketDir: postgres?.getOptionalString('socketDir') ?? NIXOS_POSTGRES.socketDir,
       osUser: postgres?.getOptionalString('osUser') ?? NIXOS_POSTGRES.osUser,
+    },
+    replication: {
+      user: postgres?.getOptionalString('replicationUser') ?? 'postgres',
+      passwordRef: postgres?.getOptionalString('replicationPasswordSecret'),
     },
     dnsZones: (config.getOptionalStringArray('fediversity.dns.zones') ?? []).map(zone => normalizeZone(zone)),
   };

@@ -26,6 +26,7 @@ const host = (username: string, address = '127.0.0.1'): PlannedHost => ({
 });
 const provision = { cluster: 'demo', node: 'pve-b', storage: 'local-zfs', ostemplate: 'local:vztmpl/nixos.tar.xz', diskGb: 8, memoryMb: 2048, cores: 2, vmid: 120 };
 const postgres = { bin: '/run/current-system/sw/bin', dataDir: '/var/lib/postgresql/16', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres' };
+const replication = { user: 'postgres' };
 
 describe('planDataClasses', () => {
   it('on a demo guest moves the files and says plainly that no database or object store runs there', () => {
@@ -74,6 +75,7 @@ describe('buildMigrationParams', () => {
       provision,
       sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
       postgres,
+      replication,
       peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
     });
     expect(params.source).toEqual({
@@ -103,6 +105,7 @@ describe('buildMigrationParams', () => {
     provision,
     sourceGuest: { cluster: 'pve', node: 'pve-a', vmid: 104 },
     postgres,
+    replication,
     peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
     ...extra,
   });
@@ -115,6 +118,16 @@ describe('buildMigrationParams', () => {
     expect(params.target.postgres).toEqual({ ...postgres, address: '10.10.2.7' });
     expect(params.dns?.targetAddress).toBe('10.10.2.7');
     expect(strategiesFromAppDefinition(bindTarget(params)!).map(strategy => strategy.name)).toEqual(['postgres:database', 'files:state']);
+  });
+
+  it('names the replication role, and its password by reference, only where PostgreSQL moves', () => {
+    const withPassword = { replication: { user: 'replicator', passwordRef: 'pg-replication' } };
+    const params = buildMigrationParams(realPlan(host('root', '10.10.2.7'), withPassword));
+    expect(params.replicationUser).toBe('replicator');
+    expect(params.replicationPassword).toEqual({ secretRef: 'pg-replication' });
+    expect(buildMigrationParams(realPlan(host('root', '10.10.2.7'), {})).replicationPassword).toBeUndefined();
+    const demo = buildMigrationParams({ ...realPlan(host('ct-120'), {}), demo: true, ...withPassword });
+    expect(demo.replicationPassword).toBeUndefined();
   });
 
   it('leaves a new guest on a real cluster to be bound after provisioning: its address, key and DNS address', () => {
@@ -153,6 +166,7 @@ describe('buildMigrationParams', () => {
       source: host('ct-104'),
       sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
       postgres,
+      replication,
       peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
     };
     const late = { bindAfterProvision: true as const, port: 22, username: 'root', privateKeyRef: 'guest-access.pve' };
@@ -173,6 +187,7 @@ describe('buildMigrationParams', () => {
         provision,
         sourceGuest: { cluster: 'demo', node: 'pve-a', vmid: 104 },
         postgres,
+        replication,
         peerIdentityFile: '/root/.ssh/fediversity-migration-0a1b2c3d',
       }),
     ).toThrow(/at least one data class/);

@@ -1,6 +1,6 @@
 import { DataClass } from '@fediversity/plugin-fediversity-common';
 import { GuestLocation, LateBoundTarget, MigrationHost, MigrationJobParams, migrationJobParamsSchema } from './params';
-import { PostgresSettings } from './planConfig';
+import { MigrationPlanConfig, PostgresSettings } from './planConfig';
 
 /** One line of a preflight answer: what was checked, whether it passed, and what a person should know. */
 export interface PreflightCheck {
@@ -108,6 +108,8 @@ export interface PlanInput {
   sourceGuest: GuestLocation;
   /** Real hosts only: how PostgreSQL runs on both. */
   postgres: PostgresSettings;
+  /** Real hosts only: the role the target streams as, and its password's secret. */
+  replication: MigrationPlanConfig['replication'];
   peerIdentityFile: string;
   /** Set when the DNS provider serves the instance's zone; the address is the target's once it is bound. */
   dns?: NonNullable<MigrationJobParams['dns']>;
@@ -144,6 +146,12 @@ export function buildMigrationParams(input: PlanInput): MigrationJobParams {
     source: host(input.source),
     target: 'bindAfterProvision' in input.target ? late(input.target) : host(input.target),
     peer: { identityFile: input.peerIdentityFile, madeForMigration: true },
+    ...(postgres
+      ? {
+          replicationUser: input.replication.user,
+          ...(input.replication.passwordRef ? { replicationPassword: { secretRef: input.replication.passwordRef } } : {}),
+        }
+      : {}),
     sourceGuest: input.sourceGuest,
     provision: input.provision,
     ...(input.dns ? { dns: input.dns } : {}),

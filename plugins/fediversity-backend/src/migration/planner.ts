@@ -133,6 +133,7 @@ export class MigrationPlanner {
       },
       sourceGuest: { cluster: instance.cluster, node: instance.node, vmid: instance.vmid },
       postgres: this.options.config.postgres,
+      replication: this.options.config.replication,
       peerIdentityFile,
       ...(dnsRecord ? { dns: { ...dnsRecord, type: 'A' as const, ttl: DNS_TTL_SECONDS } } : {}),
     });

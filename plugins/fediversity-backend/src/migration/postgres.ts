@@ -385,9 +385,15 @@ export class PostgresOnHost {
     return Number(match[1]);
   }
 
-  /** Runs a PostgreSQL client program (pg_basebackup, …) as the cluster's OS user. */
-  async program(program: string, args: string[], signal?: AbortSignal) {
-    return this.shell.run(this.argv(program, args), { signal });
+  /**
+   * Runs a PostgreSQL client program (pg_basebackup, …) as the cluster's OS user; with `passfile`, libpq
+   * reads passwords from that file (PGPASSFILE), so no password is ever an argument.
+   */
+  async program(program: string, args: string[], signal?: AbortSignal, options: { passfile?: string; check?: boolean } = {}) {
+    const argv = options.passfile
+      ? asUser(this.host, this.pg.osUser, ['env', `PGPASSFILE=${options.passfile}`, posix.join(this.pg.bin, program), ...args])
+      : this.argv(program, args);
+    return this.shell.run(argv, { signal, check: options.check });
   }
 }
 
@@ -451,6 +457,11 @@ function parseControlData(output: string): Record<string, string> {
     if (colon > 0) fields[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
   return fields;
+}
+
+/** The replication slot of a migration job on the source (allow-listed characters only). */
+export function slotName(jobId: string): string {
+  return `fediversity_${jobId.replace(/[^a-f0-9]/gi, '').slice(0, 24).toLowerCase()}`;
 }
 
 /** Both hosts' clusters of a migration; `method` names the strategy in the error when one is not described. */

@@ -94,4 +94,7 @@ export class PostgresAutoStrategy implements MigrationStrategy {
   async undoInitialSync(env: StrategyEnv) {
     return (await this.pick(env)).undoInitialSync(env);
   }
+  async afterCutOver(env: StrategyEnv) {
+    return (await this.pick(env)).afterCutOver?.(env);
+  }
 }

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
-import { assertLsn, postgresClusters } from './postgres';
-import { slotName } from './postgresStreamingStrategy';
+import { assertLsn, postgresClusters, slotName } from './postgres';
+import { checkSourceConnection, ReplicationPassfile } from './replicationPassfile';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 const WAIT_MS = 120_000;
@@ -47,6 +47,7 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
         database,
       );
       if (withoutKey) throw new PermanentJobError(`Tables without a primary key cannot be verified or updated logically: ${withoutKey}`);
+      await checkSourceConnection(env, { source, target }, database);
     }
     return { postgres: { method: 'logical', sourceMajor: Math.floor(Number(version) / 10_000), targetMajor: await target.majorVersion(env.signal) } };
   }
@@ -81,18 +82,26 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
 
   async initialSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
+    const passfile = await ReplicationPassfile.of(env, target).write(source);
     for (const database of env.params.postgresDatabases) {
       const { publication, subscription } = this.names(env, database);
       const subscribed = await target.query(`SELECT count(*) FROM pg_subscription WHERE subname = '${subscription}'`, env.signal, database);
       if (subscribed === '0') {
         // Schema first: logical replication copies rows only.
         const schemaFile = posix.join(posix.dirname(target.pg.dataDir), `${subscription}.schema.sql`);
-        await target.program('pg_dump', ['-h', source.pg.address, '-p', String(source.pg.port), '-U', env.params.replicationUser, '--no-password', '--schema-only', '--no-publications', '--no-subscriptions', '-f', schemaFile, database], env.signal);
+        await target.program('pg_dump', ['-h', source.pg.address, '-p', String(source.pg.port), '-U', env.params.replicationUser, '--no-password', '--schema-only', '--no-publications', '--no-subscriptions', '-f', schemaFile, database], env.signal, { passfile });
         await target.program('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', target.pg.socketDir, '-p', String(target.pg.port), '-d', database, '-1', '-f', schemaFile], env.signal);
         await env.target.run(['rm', '-f', '--', schemaFile], { signal: env.signal });
         const published = await source.query(`SELECT count(*) FROM pg_publication WHERE pubname = '${publication}'`, env.signal, database);
         if (published === '0') await source.query(`CREATE PUBLICATION ${publication} FOR ALL TABLES`, env.signal, database);
-        const conninfo = `host=${source.pg.address} port=${source.pg.port} user=${env.params.replicationUser} dbname=${database}`;
+        // Every value is allow-listed (no quote or space), the passfile's path too: plain conninfo words.
+        const conninfo = [
+          `host=${source.pg.address}`,
+          `port=${source.pg.port}`,
+          `user=${env.params.replicationUser}`,
+          `dbname=${database}`,
+          ...(passfile ? [`passfile=${passfile}`] : []),
+        ].join(' ');
         await target.query(`CREATE SUBSCRIPTION ${subscription} CONNECTION '${conninfo}' PUBLICATION ${publication}`, env.signal, database);
       }
       await this.waitUntil(
@@ -212,6 +221,12 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
       }
     }
     if ((await target.status(env.signal)) === 'running') await target.stop('fast', env.signal);
+    await ReplicationPassfile.of(env, target).remove();
+  }
+
+  /** The cut-over dropped the subscriptions: nothing connects with the passfile any more. */
+  async afterCutOver(env: StrategyEnv) {
+    await ReplicationPassfile.of(env, this.clusters(env).target).remove();
   }
 
   private async lagBytes(env: StrategyEnv): Promise<number> {

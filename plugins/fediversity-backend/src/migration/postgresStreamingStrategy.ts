@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import { sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
-import { asUser } from './hosts';
-import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, SwitchoverResult } from './postgres';
+import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, slotName, SwitchoverResult } from './postgres';
+import { checkSourceConnection, ReplicationPassfile } from './replicationPassfile';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
 import { CatchUpRound, MigrationStrategy, QUIESCE_COMMAND, StrategyEnv } from './strategy';
@@ -17,11 +17,6 @@ const UNTAKEN_REQUEST_ROUNDS = 5;
 const PROMOTE_SIGNAL_FILE = 'promote';
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 100;
-
-/** The replication slot of a migration job on the source (allow-listed characters only). */
-export function slotName(jobId: string): string {
-  return `fediversity_${jobId.replace(/[^a-f0-9]/gi, '').slice(0, 24).toLowerCase()}`;
-}
 
 /**
  * `postgresql-streaming`: the target becomes a physical standby (`pg_basebackup -R -C -S <slot>`, bytes
@@ -67,7 +62,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     }
     if (walLevel === 'minimal') throw new PermanentJobError('The source has wal_level=minimal; streaming needs replica');
     if (Number(walSenders) < 2) throw new PermanentJobError('The source allows fewer than 2 WAL senders');
-    await this.checkReplicationConnection(env);
+    await checkSourceConnection(env, { source, target }, 'replication=true');
     if (walSegmentSize !== '1MB') {
       // Set when the cluster was created; the portal's NixOS module creates clusters with 1 MB segments.
       await env.log(
@@ -112,6 +107,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
   async initialSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
     const slot = slotName(env.jobId);
+    // Written on every run: a standby restarted later (a rerun, the catch-up) connects with it again.
+    const passfile = await ReplicationPassfile.of(env, target).write(source);
     if (env.checkpoint.basebackup !== 'done' || (await this.targetState(env)) === 'empty') {
       if ((await target.status(env.signal)) === 'running') await target.stop('immediate', env.signal);
       await this.emptyTargetDataDir(env, target);
@@ -127,6 +124,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
           '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast', '--no-password',
         ],
         env.signal,
+        { passfile },
       );
       await env.saveCheckpoint({ basebackup: 'done' });
       await env.log('Base backup done; starting the standby');
@@ -344,6 +342,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
       await env.target.run(['rm', '-rf', '--', target.pg.dataDir], { signal: env.signal });
       await env.log('Discarded the promoted copy on the target (no client reached it)');
     }
+    await ReplicationPassfile.of(env, target).remove();
     try {
       await this.dropSlot(source, slotName(env.jobId), env);
     } catch (error) {
@@ -354,32 +353,9 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     }
   }
 
-  /**
-   * The connection the base backup and the standby will open, tried from the target now: a source whose
-   * pg_hba.conf lets only loopback replicate would otherwise fail the job after the migration started.
-   */
-  private async checkReplicationConnection(env: StrategyEnv) {
-    const { source, target } = this.clusters(env);
-    const result = await env.target.run(
-      asUser(env.params.target, target.pg.osUser, [
-        posix.join(target.pg.bin, 'psql'),
-        '-X', '-A', '-t', '-q',
-        '-h', source.pg.address,
-        '-p', String(source.pg.port),
-        '-U', env.params.replicationUser,
-        '--no-password',
-        '-d', 'replication=true',
-        '-c', 'IDENTIFY_SYSTEM',
-      ]),
-      { signal: env.signal, check: false },
-    );
-    if (result.exitCode !== 0) {
-      const reason = result.stderr.trim().split('\n').slice(-2).join(' ');
-      throw new PermanentJobError(
-        `The target cannot open a replication connection to the source database at ${source.pg.address}:${source.pg.port} ` +
-          `as ${env.params.replicationUser} (allow it in the source's pg_hba.conf): ${reason}`,
-      );
-    }
+  /** The promoted target streams from nothing: the passfile it streamed with goes. */
+  async afterCutOver(env: StrategyEnv) {
+    await ReplicationPassfile.of(env, this.clusters(env).target).remove();
   }
 
   /** What the target's data directory holds: nothing, a standby, or a cluster that left recovery. */

@@ -1,7 +1,6 @@
 import { HostConnector } from './hosts';
 import { MigrationParams } from './params';
-import { PostgresOnHost } from './postgres';
-import { slotName } from './postgresStreamingStrategy';
+import { PostgresOnHost, slotName } from './postgres';
 
 /** The slots and publications a migration job may have left on its source, by the strategies' naming. */
 export function replicationLeftovers(migrationJobId: string, databases: readonly string[]) {

@@ -41,6 +41,8 @@ export interface StrategyEnv {
   saveCheckpoint(checkpoint: Record<string, unknown>): Promise<void>;
   /** Absent (unit tests): every command starts when it is needed. */
   ready?: StrategyReadyCommands;
+  /** A secret's value by its reference (a param's `{ secretRef }`), kept out of events from then on. */
+  secret(ref: string): Promise<string>;
   log(message: string, fields?: Record<string, unknown>): Promise<void>;
   sleep(ms: number): Promise<void>;
   now(): number;
@@ -93,4 +95,9 @@ export interface MigrationStrategy {
   undoQuiesce?(env: StrategyEnv): Promise<void>;
   /** Compensates initialSync: fences the target (stop the standby) and releases what it holds on the source. */
   undoInitialSync(env: StrategyEnv): Promise<void>;
+  /**
+   * Once the target serves on its own (the observe step): removes what only the copy needed on the target
+   * (a replication passfile). Idempotent; a failure is reported, not fatal.
+   */
+  afterCutOver?(env: StrategyEnv): Promise<void>;
 }

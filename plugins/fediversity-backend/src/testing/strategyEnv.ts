@@ -11,6 +11,9 @@ export function testStrategyEnv(fields: Pick<StrategyEnv, 'jobId' | 'params' | '
     signal: new AbortController().signal,
     checkpoint: {},
     saveCheckpoint: async () => {},
+    secret: async ref => {
+      throw new Error(`no secret ${ref} in this test`);
+    },
     log: async () => {},
     sleep: async () => {},
     now: () => Date.now(),

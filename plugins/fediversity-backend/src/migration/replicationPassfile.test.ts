@@ -1,0 +1,110 @@
+import { WRITE_PRIVATE_FILE_SCRIPT } from '@fediversity/plugin-fediversity-node';
+import { HostShell, RunCommandOptions } from './hosts';
+import { migrationParamsSchema } from './params';
+import { postgresClusters } from './postgres';
+import { passfileLine, ReplicationPassfile } from './replicationPassfile';
+import { testStrategyEnv } from '../testing/strategyEnv';
+
+const KEY = `ssh-ed25519 ${'A'.repeat(68)}`;
+const host = (address: string, username: string) => ({
+  host: address,
+  username,
+  hostKey: `SHA256:${'x'.repeat(43)}`,
+  hostPublicKey: KEY,
+  privateKey: { secretRef: 'portal' },
+  postgres: { dataDir: '/var/lib/postgresql/15/main', port: 5433, socketDir: '/run/postgresql' },
+});
+
+function paramsWith(extra: Record<string, unknown>) {
+  return migrationParamsSchema.parse({
+    app: { name: 'app', dataClasses: [{ name: 'db', kind: 'database', engine: 'postgresql', replication: 'postgresql-streaming', quiesce: [['systemctl', 'stop', 'app']], unquiesce: [['systemctl', 'start', 'app']] }] },
+    source: host('10.0.0.1', 'root'),
+    target: host('10.0.0.2', 'root'),
+    peer: { identityFile: '/root/.ssh/peer' },
+    replicationUser: 'replicator',
+    ...extra,
+  });
+}
+
+function recordingTarget(): HostShell & { calls: Array<{ argv: readonly string[]; options?: RunCommandOptions }> } {
+  const calls: Array<{ argv: readonly string[]; options?: RunCommandOptions }> = [];
+  return {
+    role: 'target',
+    calls,
+    run: async (argv, options) => {
+      calls.push({ argv, options });
+      return { exitCode: 0, stdout: '', stderr: '' };
+    },
+  };
+}
+
+describe('passfileLine', () => {
+  it('escapes the separator and the escape character in every field', () => {
+    expect(passfileLine({ host: '10.0.0.1', port: 5432, user: 'replicator', password: 'a:b\\c*d' })).toBe('10.0.0.1:5432:*:replicator:a\\:b\\\\c*d');
+    expect(passfileLine({ host: 'fd00::1', port: 5432, user: 'r', password: 'secret' })).toBe('fd00\\:\\:1:5432:*:r:secret');
+  });
+
+  it('refuses what a passfile line cannot hold', () => {
+    expect(() => passfileLine({ host: 'h', port: 1, user: 'u', password: 'one\ntwo' })).toThrow(/line break/);
+    expect(() => passfileLine({ host: 'h', port: 1, user: 'u', password: '' })).toThrow(/empty/);
+  });
+});
+
+describe('ReplicationPassfile', () => {
+  it('writes the password from stdin as the cluster user, beside the data directory, never in argv', async () => {
+    const target = recordingTarget();
+    const registered: string[] = [];
+    const env = testStrategyEnv({
+      jobId: '0123abcd-4567-89ef-0123-456789abcdef',
+      params: paramsWith({ replicationPassword: { secretRef: 'pg-replication' } }),
+      source: { role: 'source', run: async () => ({ exitCode: 0, stdout: '', stderr: '' }) },
+      target,
+      secret: async ref => {
+        registered.push(ref);
+        return 'pa:ss\\word';
+      },
+    });
+    const { source, target: cluster } = postgresClusters(env, 'test');
+    const passfile = ReplicationPassfile.of(env, cluster);
+    const path = await passfile.write(source);
+
+    expect(path).toBe('/var/lib/postgresql/15/.fediversity_0123abcd456789ef01234567.pgpass');
+    expect(registered).toEqual(['pg-replication']);
+    expect(target.calls).toHaveLength(1);
+    expect(target.calls[0].argv).toEqual(['runuser', '-u', 'postgres', '--', 'sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', path]);
+    expect(target.calls[0].options?.stdin).toBe('10.0.0.1:5433:*:replicator:pa\\:ss\\\\word\n');
+
+    await passfile.remove();
+    expect(target.calls[1].argv).toEqual(['rm', '-f', '--', path]);
+  });
+
+  it('does nothing where the job names no password', async () => {
+    const target = recordingTarget();
+    const env = testStrategyEnv({ jobId: 'job', params: paramsWith({}), source: recordingTarget(), target });
+    const { source, target: cluster } = postgresClusters(env, 'test');
+    const passfile = ReplicationPassfile.of(env, cluster);
+    expect(passfile.path).toBeUndefined();
+    expect(await passfile.write(source)).toBeUndefined();
+    await passfile.remove();
+    expect(await passfile.during(source, async path => path ?? 'none')).toBe('none');
+    expect(target.calls).toEqual([]);
+  });
+
+  it('removes the preflight’s file even when the check throws', async () => {
+    const target = recordingTarget();
+    const env = testStrategyEnv({
+      jobId: 'job',
+      params: paramsWith({ replicationPassword: { secretRef: 'pg-replication' } }),
+      source: recordingTarget(),
+      target,
+      secret: async () => 'password',
+    });
+    const { source, target: cluster } = postgresClusters(env, 'test');
+    await expect(
+      ReplicationPassfile.of(env, cluster).during(source, async () => {
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(target.calls.map(call => call.argv[0])).toEqual(['runuser', 'rm']);
+  });
+});

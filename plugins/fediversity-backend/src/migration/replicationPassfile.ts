@@ -1,0 +1,105 @@
+import { posix } from 'node:path';
+import { WRITE_PRIVATE_FILE_SCRIPT } from '@fediversity/plugin-fediversity-node';
+import { PermanentJobError } from '../jobs/errors';
+import { asUser } from './hosts';
+import { PostgresOnHost, slotName } from './postgres';
+import { StrategyEnv } from './strategy';
+
+/**
+ * The replication role's password on the target, where the job names one (`replicationPassword`): a libpq
+ * passfile, readable by the target cluster's OS user only, written from stdin (never an argument). The
+ * target's client programs get it as PGPASSFILE; pg_basebackup -R then points the standby's
+ * primary_conninfo at the file (`passfile=`, the password itself stays out of it), and a subscription's
+ * connection names it the same way. It lies beside the data directory, not in it: a base backup needs that
+ * empty, and a rollback discards it. It goes once the target serves on its own, or with the rollback.
+ */
+export class ReplicationPassfile {
+  private constructor(
+    private readonly env: StrategyEnv,
+    private readonly target: PostgresOnHost,
+    /** Where it is, for this job; undefined where the job names no password. */
+    readonly path: string | undefined,
+  ) {}
+
+  static of(env: StrategyEnv, target: PostgresOnHost): ReplicationPassfile {
+    const path = env.params.replicationPassword
+      ? posix.join(posix.dirname(target.pg.dataDir), `.${slotName(env.jobId)}.pgpass`)
+      : undefined;
+    return new ReplicationPassfile(env, target, path);
+  }
+
+  /** Writes the file (again: a rerun writes the same); answers its path, or undefined without a password. */
+  async write(source: PostgresOnHost): Promise<string | undefined> {
+    const ref = this.env.params.replicationPassword;
+    if (!ref || !this.path) return undefined;
+    const password = await this.env.secret(ref.secretRef);
+    const line = passfileLine({ host: source.pg.address, port: source.pg.port, user: this.env.params.replicationUser, password });
+    await this.env.target.run(asUser(this.env.params.target, this.target.pg.osUser, ['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', this.path]), {
+      signal: this.env.signal,
+      stdin: `${line}\n`,
+    });
+    return this.path;
+  }
+
+  async remove(): Promise<void> {
+    if (this.path) await this.env.target.run(['rm', '-f', '--', this.path], { signal: this.env.signal });
+  }
+
+  /** The file for the length of `use` only (the preflight's connection check). */
+  async during<T>(source: PostgresOnHost, use: (path: string | undefined) => Promise<T>): Promise<T> {
+    const path = await this.write(source);
+    try {
+      return await use(path);
+    } finally {
+      await this.remove();
+    }
+  }
+}
+
+/**
+ * One passfile line, `host:port:database:user:password`, for every database of that role on that server
+ * (`*`: the replication pseudo-database and the subscriptions' own). libpq reads `\` as an escape
+ * there, so `:` and `\` in a field are escaped; a line break cannot be written and is refused.
+ * Exported for tests.
+ */
+export function passfileLine(entry: { host: string; port: number; user: string; password: string }): string {
+  if (/[\r\n]/.test(entry.password)) throw new PermanentJobError('The replication password contains a line break, which a passfile cannot hold');
+  if (entry.password.length === 0) throw new PermanentJobError('The replication password is empty');
+  const field = (value: string) => value.replace(/[\\:]/g, character => `\\${character}`);
+  return [entry.host, String(entry.port), '*', entry.user, entry.password].map(field).join(':');
+}
+
+/**
+ * The connection the base backup, the standby or a subscription will open, tried from the target now (with
+ * the passfile, where there is a password): a source whose pg_hba.conf refuses it would otherwise fail the
+ * job after the migration started. `database` is `replication=true` for a physical stream, else the
+ * database a subscription reads.
+ */
+export async function checkSourceConnection(env: StrategyEnv, clusters: { source: PostgresOnHost; target: PostgresOnHost }, database: string) {
+  const { source, target } = clusters;
+  const result = await ReplicationPassfile.of(env, target).during(source, passfile =>
+    target.program(
+      'psql',
+      [
+        '-X', '-A', '-t', '-q',
+        '-h', source.pg.address,
+        '-p', String(source.pg.port),
+        '-U', env.params.replicationUser,
+        '--no-password',
+        '-d', database,
+        '-c', database === 'replication=true' ? 'IDENTIFY_SYSTEM' : 'SELECT 1',
+      ],
+      env.signal,
+      { passfile, check: false },
+    ),
+  );
+  if (result.exitCode !== 0) {
+    const reason = result.stderr.trim().split('\n').slice(-2).join(' ');
+    const how = env.params.replicationPassword ? 'with the password the job names' : 'without a password (or name one in replicationPassword)';
+    const connection = database === 'replication=true' ? 'open a replication connection to' : `connect to database ${database} on`;
+    throw new PermanentJobError(
+      `The target cannot ${connection} the source database at ${source.pg.address}:${source.pg.port} ` +
+        `as ${env.params.replicationUser} ${how}; allow it in the source's pg_hba.conf: ${reason}`,
+    );
+  }
+}
