@@ -48,6 +48,13 @@ export interface Config {
          * (scram-sha-256); it reaches the target only as a passfile.
          */
         replicationPasswordSecret?: string;
+        /** TLS of the target's connection to the source (libpq sslmode); across providers use verify-full. */
+        replicationTls?: {
+          /** prefer (default), require, verify-ca or verify-full. */
+          mode?: string;
+          /** The CA certificate that signed the hosts' PostgreSQL certificates, a path on the hosts. */
+          rootCert?: string;
+        };
       };
     };
     /** Replication schedules, restores and drills (src/replication, src/backups). */

@@ -32,4 +32,19 @@ describe('migrationParamsSchema', () => {
     expect(params.source.postgres).toBeUndefined();
     expect('postgres' in params.source).toBe(false);
   });
+
+  it('takes the replication password by reference only, and TLS that verifies only with a CA to verify against', () => {
+    const base = { app, source: host('source', cluster), target: host('target', cluster), peer: { identityFile: '/root/.ssh/migration_ed25519' } };
+    const parsed = migrationParamsSchema.parse({ ...base, replicationPassword: { secretRef: 'pg-replication' } });
+    expect(parsed.replicationPassword).toEqual({ secretRef: 'pg-replication' });
+    expect(parsed.replicationTls).toEqual({ mode: 'prefer' });
+    expect(() => migrationParamsSchema.parse({ ...base, replicationPassword: 'hunter22' })).toThrow();
+    expect(() => migrationParamsSchema.parse({ ...base, replicationTls: { mode: 'verify-full' } })).toThrow(/need rootCert/);
+    expect(() => migrationParamsSchema.parse({ ...base, replicationTls: { mode: 'disable' } })).toThrow();
+    expect(() => migrationParamsSchema.parse({ ...base, replicationTls: { mode: 'require', rootCert: "/etc/ca.crt' host=evil" } })).toThrow();
+    expect(migrationParamsSchema.parse({ ...base, replicationTls: { mode: 'verify-full', rootCert: '/etc/fediversity/source-ca.crt' } }).replicationTls).toEqual({
+      mode: 'verify-full',
+      rootCert: '/etc/fediversity/source-ca.crt',
+    });
+  });
 });

@@ -100,6 +100,22 @@ export const migrationParamsSchema = z
      */
     replicationPassword: secretRef.optional(),
     /**
+     * TLS of the target's connections to the source cluster (libpq `sslmode`): the stream crosses providers,
+     * so `verify-full` with the CA that signed the source's certificate (a file on the target) is what such a
+     * move should use; `prefer` (libpq's default) encrypts only where the source offers TLS.
+     */
+    replicationTls: z
+      .object({
+        mode: z.enum(['prefer', 'require', 'verify-ca', 'verify-full']).default('prefer'),
+        rootCert: plainPath.optional(),
+      })
+      .strict()
+      .refine(tls => !tls.mode.startsWith('verify-') || tls.rootCert !== undefined, {
+        message: 'verify-ca and verify-full need rootCert, the CA certificate on the target',
+        path: ['rootCert'],
+      })
+      .default({}),
+    /**
      * PostgreSQL method: physical streaming when the majors are equal, logical replication when they differ
      * (`auto`), or forced. Logical replication moves the listed databases (schema first, then the data).
      */

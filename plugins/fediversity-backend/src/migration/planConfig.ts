@@ -1,6 +1,7 @@
 import { Config } from '@backstage/config';
 import { normalizeZone } from '@fediversity/plugin-fediversity-node';
-import { PostgresHost } from './params';
+import { InputError } from '@backstage/errors';
+import { MigrationParams, migrationParamsSchema, PostgresHost } from './params';
 
 /** The PostgreSQL cluster of a real host, without its address (each host's is its SSH address). */
 export type PostgresSettings = Omit<PostgresHost, 'address'>;
@@ -11,10 +12,11 @@ export interface MigrationPlanConfig {
   postgres: PostgresSettings;
   /**
    * The role the target streams from the source as (`fediversity.migration.postgres.replicationUser`,
-   * default postgres), and the name of its password under `fediversity.migration.secrets`, where the hosts'
-   * pg_hba.conf asks for one (`replicationPasswordSecret`).
+   * default postgres), the name of its password under `fediversity.migration.secrets`, where the hosts'
+   * pg_hba.conf asks for one (`replicationPasswordSecret`), and the connection's TLS (`replicationTls`:
+   * `mode`, and `rootCert`, the CA certificate's path on the hosts).
    */
-  replication: { user: string; passwordRef?: string };
+  replication: { user: string; passwordRef?: string; tls: MigrationParams['replicationTls'] };
   /** Zones the DNS provider serves (`fediversity.dns.zones`); empty when DNS is not configured. */
   dnsZones: string[];
 }
@@ -41,7 +43,18 @@ export function readMigrationPlanConfig(config: Config): MigrationPlanConfig {
     replication: {
       user: postgres?.getOptionalString('replicationUser') ?? 'postgres',
       passwordRef: postgres?.getOptionalString('replicationPasswordSecret'),
+      tls: readReplicationTls(postgres?.getOptionalConfig('replicationTls')),
     },
     dnsZones: (config.getOptionalStringArray('fediversity.dns.zones') ?? []).map(zone => normalizeZone(zone)),
   };
+}
+
+/** Checked as the job's params check it, so a bad setting fails at startup, not at the first migration. */
+function readReplicationTls(config: Config | undefined): MigrationParams['replicationTls'] {
+  const tls = { mode: config?.getOptionalString('mode') ?? 'prefer', rootCert: config?.getOptionalString('rootCert') };
+  const parsed = migrationParamsSchema.shape.replicationTls.safeParse(tls);
+  if (!parsed.success) {
+    throw new InputError(`fediversity.migration.postgres.replicationTls: ${parsed.error.issues.map(issue => issue.message).join('; ')}`);
+  }
+  return parsed.data;
 }

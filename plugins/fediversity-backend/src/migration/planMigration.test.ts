@@ -26,7 +26,7 @@ const host = (username: string, address = '127.0.0.1'): PlannedHost => ({
 });
 const provision = { cluster: 'demo', node: 'pve-b', storage: 'local-zfs', ostemplate: 'local:vztmpl/nixos.tar.xz', diskGb: 8, memoryMb: 2048, cores: 2, vmid: 120 };
 const postgres = { bin: '/run/current-system/sw/bin', dataDir: '/var/lib/postgresql/16', port: 5432, socketDir: '/run/postgresql', osUser: 'postgres' };
-const replication = { user: 'postgres' };
+const replication = { user: 'postgres', tls: { mode: 'prefer' as const } };
 
 describe('planDataClasses', () => {
   it('on a demo guest moves the files and says plainly that no database or object store runs there', () => {
@@ -121,10 +121,11 @@ describe('buildMigrationParams', () => {
   });
 
   it('names the replication role, and its password by reference, only where PostgreSQL moves', () => {
-    const withPassword = { replication: { user: 'replicator', passwordRef: 'pg-replication' } };
+    const withPassword = { replication: { user: 'replicator', passwordRef: 'pg-replication', tls: { mode: 'verify-full' as const, rootCert: '/etc/ca.crt' } } };
     const params = buildMigrationParams(realPlan(host('root', '10.10.2.7'), withPassword));
     expect(params.replicationUser).toBe('replicator');
     expect(params.replicationPassword).toEqual({ secretRef: 'pg-replication' });
+    expect(params.replicationTls).toEqual({ mode: 'verify-full', rootCert: '/etc/ca.crt' });
     expect(buildMigrationParams(realPlan(host('root', '10.10.2.7'), {})).replicationPassword).toBeUndefined();
     const demo = buildMigrationParams({ ...realPlan(host('ct-120'), {}), demo: true, ...withPassword });
     expect(demo.replicationPassword).toBeUndefined();

@@ -149,6 +149,7 @@ export function buildMigrationParams(input: PlanInput): MigrationJobParams {
     ...(postgres
       ? {
           replicationUser: input.replication.user,
+          replicationTls: input.replication.tls,
           ...(input.replication.passwordRef ? { replicationPassword: { secretRef: input.replication.passwordRef } } : {}),
         }
       : {}),

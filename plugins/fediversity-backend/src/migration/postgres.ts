@@ -386,13 +386,12 @@ export class PostgresOnHost {
   }
 
   /**
-   * Runs a PostgreSQL client program (pg_basebackup, …) as the cluster's OS user; with `passfile`, libpq
-   * reads passwords from that file (PGPASSFILE), so no password is ever an argument.
+   * Runs a PostgreSQL client program (pg_basebackup, …) as the cluster's OS user, with `environment`
+   * (`NAME=value` words, e.g. PGPASSFILE: libpq reads the password from that file, never from an argument).
    */
-  async program(program: string, args: string[], signal?: AbortSignal, options: { passfile?: string; check?: boolean } = {}) {
-    const argv = options.passfile
-      ? asUser(this.host, this.pg.osUser, ['env', `PGPASSFILE=${options.passfile}`, posix.join(this.pg.bin, program), ...args])
-      : this.argv(program, args);
+  async program(program: string, args: string[], signal?: AbortSignal, options: { environment?: string[]; check?: boolean } = {}) {
+    const environment = options.environment?.length ? ['env', ...options.environment] : [];
+    const argv = asUser(this.host, this.pg.osUser, [...environment, posix.join(this.pg.bin, program), ...args]);
     return this.shell.run(argv, { signal, check: options.check });
   }
 }

@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, postgresClusters, slotName } from './postgres';
-import { checkSourceConnection, ReplicationPassfile } from './replicationPassfile';
+import { ReplicationPassfile } from './replicationPassfile';
+import { checkSourceConnection, connectionEnvironment, connectionKeywords, sourceConnection } from './sourceConnection';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 const WAIT_MS = 120_000;
@@ -82,25 +83,25 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
 
   async initialSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
-    const passfile = await ReplicationPassfile.of(env, target).write(source);
+    const connection = sourceConnection(env.params, await ReplicationPassfile.of(env, target).write(source));
     for (const database of env.params.postgresDatabases) {
       const { publication, subscription } = this.names(env, database);
       const subscribed = await target.query(`SELECT count(*) FROM pg_subscription WHERE subname = '${subscription}'`, env.signal, database);
       if (subscribed === '0') {
         // Schema first: logical replication copies rows only.
         const schemaFile = posix.join(posix.dirname(target.pg.dataDir), `${subscription}.schema.sql`);
-        await target.program('pg_dump', ['-h', source.pg.address, '-p', String(source.pg.port), '-U', env.params.replicationUser, '--no-password', '--schema-only', '--no-publications', '--no-subscriptions', '-f', schemaFile, database], env.signal, { passfile });
+        await target.program('pg_dump', ['-h', source.pg.address, '-p', String(source.pg.port), '-U', env.params.replicationUser, '--no-password', '--schema-only', '--no-publications', '--no-subscriptions', '-f', schemaFile, database], env.signal, { environment: connectionEnvironment(connection) });
         await target.program('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', target.pg.socketDir, '-p', String(target.pg.port), '-d', database, '-1', '-f', schemaFile], env.signal);
         await env.target.run(['rm', '-f', '--', schemaFile], { signal: env.signal });
         const published = await source.query(`SELECT count(*) FROM pg_publication WHERE pubname = '${publication}'`, env.signal, database);
         if (published === '0') await source.query(`CREATE PUBLICATION ${publication} FOR ALL TABLES`, env.signal, database);
-        // Every value is allow-listed (no quote or space), the passfile's path too: plain conninfo words.
+        // Every value is allow-listed (no quote or space): plain conninfo words.
         const conninfo = [
           `host=${source.pg.address}`,
           `port=${source.pg.port}`,
           `user=${env.params.replicationUser}`,
           `dbname=${database}`,
-          ...(passfile ? [`passfile=${passfile}`] : []),
+          ...connectionKeywords(connection),
         ].join(' ');
         await target.query(`CREATE SUBSCRIPTION ${subscription} CONNECTION '${conninfo}' PUBLICATION ${publication}`, env.signal, database);
       }

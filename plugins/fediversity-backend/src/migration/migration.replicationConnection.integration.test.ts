@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Knex } from 'knex';
 import { ConnectedHost, HostConnector } from './hosts';
@@ -8,9 +9,9 @@ import { MemoryDnsProvider, migrationParams, portalConnector, seedSourceData } f
 import { createMigration, driveToEnd, eventLog, migrationRig, MigrationRig, openJobDatabase, OPERATOR } from '../testing/migrationEngine';
 
 /**
- * A source whose pg_hba.conf asks the replication role for its password (scram-sha-256), as a host across
- * providers would: the job names the password by reference, and it reaches the target's cluster only as a
- * passfile. Physical streaming and logical replication each migrate with it; a wrong password stops the job
+ * A source whose pg_hba.conf asks the replication role for its password (scram-sha-256) over TLS, as a host
+ * across providers would: the job names the password by reference, and it reaches the target's cluster only as
+ * a passfile; the target verifies the source's certificate (verify-full). Physical streaming and logical replication each migrate with it; a wrong password stops the job
  * at its preflight. The password holds the characters a passfile escapes (`:` and `\`) and a quote.
  */
 jest.setTimeout(240_000);
@@ -31,17 +32,45 @@ afterAll(async () => {
   await knex?.destroy();
 });
 
-/** Test hosts whose source lets ROLE in with its password only, from anywhere but its own socket. */
-async function hostsAskingForPassword(walLevel: 'replica' | 'logical'): Promise<MigrationHosts> {
+/** A self-signed certificate for `address` (its own CA), in `dir`: [certificate, key]. */
+function selfSignedCertificate(dir: string, name: string, address: string): [string, string] {
+  const [cert, key] = [join(dir, `${name}.crt`), join(dir, `${name}.key`)];
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', `/CN=${name}`, '-addext', `subjectAltName=IP:${address}`, '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  return [cert, key];
+}
+
+/**
+ * Test hosts whose source lets ROLE in over TLS with its password only (a connection without TLS is
+ * rejected, whatever initdb's trust lines say), its certificate's CA on the target at `caOnTarget`.
+ */
+async function hostsAskingForPassword(walLevel: 'replica' | 'logical'): Promise<MigrationHosts & { caOnTarget: string; otherCaOnTarget: string }> {
   const hosts = await startMigrationHosts({ fsync: false, walLevel });
   cleanups.push(() => hosts.stop());
+  const [cert, key] = selfSignedCertificate(hosts.source.pg.dataDir, 'server', hosts.source.address);
+  if (process.getuid?.() === 0) execFileSync('chown', [`${hosts.osUser}:`, key]);
+  chmodSync(key, 0o600);
+  const certs = join(hosts.target.root, 'etc/fediversity');
+  mkdirSync(certs, { recursive: true });
+  const caOnTarget = join(certs, 'source-ca.crt');
+  copyFileSync(cert, caOnTarget);
+  const [otherCaOnTarget] = selfSignedCertificate(certs, 'other-ca', hosts.source.address);
   const quoted = PASSWORD.replace(/'/g, "''");
   hosts.psql(hosts.source, `CREATE ROLE ${ROLE} REPLICATION LOGIN PASSWORD '${quoted}'; GRANT pg_read_all_data TO ${ROLE};`);
+  for (const [setting, value] of [['ssl_cert_file', cert], ['ssl_key_file', key], ['ssl', 'on']]) {
+    hosts.psql(hosts.source, `ALTER SYSTEM SET ${setting} = '${value}'`);
+  }
   const hba = join(hosts.source.pg.dataDir, 'pg_hba.conf');
   // First match wins: these come before initdb's trust lines.
-  writeFileSync(hba, `host replication ${ROLE} all scram-sha-256\nhost all ${ROLE} all scram-sha-256\n${readFileSync(hba, 'utf8')}`);
+  const lines = ['replication', 'all'].flatMap(database => [
+    `hostssl ${database} ${ROLE} all scram-sha-256`,
+    `hostnossl ${database} ${ROLE} all reject`,
+  ]);
+  writeFileSync(hba, `${lines.join('\n')}\n${readFileSync(hba, 'utf8')}`);
   hosts.psql(hosts.source, 'SELECT pg_reload_conf()');
-  return hosts;
+  return Object.assign(hosts, { caOnTarget, otherCaOnTarget });
 }
 
 /** The portal's connector, recording every command it runs on either host. */
@@ -75,8 +104,15 @@ function migrationKind(hosts: MigrationHosts, argvs: string[][], password = PASS
   return kind;
 }
 
-function withPassword(hosts: MigrationHosts, overrides: Record<string, unknown> = {}) {
-  return migrationParams(hosts, { replicationUser: ROLE, replicationPassword: { secretRef: PASSWORD_REF }, ...overrides });
+type SecuredHosts = Awaited<ReturnType<typeof hostsAskingForPassword>>;
+
+function withPassword(hosts: SecuredHosts, overrides: Record<string, unknown> = {}) {
+  return migrationParams(hosts, {
+    replicationUser: ROLE,
+    replicationPassword: { secretRef: PASSWORD_REF },
+    replicationTls: { mode: 'verify-full', rootCert: hosts.caOnTarget },
+    ...overrides,
+  });
 }
 
 /** Files the job left beside the target's data directory that look like passfiles. */
@@ -97,7 +133,7 @@ function expectNoPassword(stored: string, argvs: string[][]) {
 }
 
 describe('physical streaming', () => {
-  let hosts: MigrationHosts;
+  let hosts: SecuredHosts;
 
   beforeAll(async () => {
     hosts = await hostsAskingForPassword('replica');
@@ -117,6 +153,16 @@ describe('physical streaming', () => {
     expect(hosts.psql(hosts.source, 'SELECT count(*) FROM pg_replication_slots')).toBe('0');
     expect(passfilesOnTarget(hosts)).toEqual([]);
     expect(await everythingStored(rig, id)).not.toContain(`${PASSWORD}-wrong`);
+  });
+
+  it('stops at the preflight where the source’s certificate is not signed by the CA the job names', async () => {
+    const rig = migrationRig(knex, [migrationKind(hosts, [])]);
+    const id = await createMigration(rig, withPassword(hosts, { replicationTls: { mode: 'verify-full', rootCert: hosts.otherCaOnTarget } }));
+    expect(await driveToEnd(rig, id)).toBe('failed');
+    const error = (await rig.store.getJob(id))?.error?.message;
+    expect(error).toMatch(/sslmode verify-full.*check its certificate: .*certificate verify failed/);
+    expect(hosts.psql(hosts.source, 'SELECT count(*) FROM pg_replication_slots')).toBe('0');
+    expect(passfilesOnTarget(hosts)).toEqual([]);
   });
 
   it('removes the passfile with the rollback of a migration cancelled at its approval', async () => {
@@ -148,6 +194,7 @@ describe('physical streaming', () => {
     expect(passfileWhileStreaming).toHaveLength(1);
     const autoConf = readFileSync(join(hosts.target.pg.dataDir, 'postgresql.auto.conf'), 'utf8');
     expect(autoConf).toMatch(/primary_conninfo = '.*passfile=/);
+    expect(autoConf).toMatch(/primary_conninfo = '.*sslmode=''verify-full''.*sslrootcert=/);
     expect(autoConf).not.toContain(PASSWORD.slice(0, 6));
     expect(passfilesOnTarget(hosts)).toEqual([]);
     expectNoPassword(await everythingStored(rig, id), argvs);
@@ -155,7 +202,7 @@ describe('physical streaming', () => {
 });
 
 describe('logical replication', () => {
-  let hosts: MigrationHosts;
+  let hosts: SecuredHosts;
 
   beforeAll(async () => {
     hosts = await hostsAskingForPassword('logical');
