@@ -252,7 +252,7 @@ describe('instance.decommission', () => {
       ['runuser', '-u', 'postgres', '--'],
     ]);
     expect(h.commands[4]).toEqual([
-      'runuser', '-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1',
+      'runuser', '-u', 'postgres', '--', 'env', '-C', '/', '/usr/lib/postgresql/15/bin/psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1',
       '-h', '/run/postgresql', '-p', '5432', '-d', 'social', '-c', `DROP PUBLICATION IF EXISTS ${slotName(migrationJobId)}_pub`,
     ]);
     expect((await h.store.getSteps(id)).find(step => step.name === 'record')?.output).toMatchObject({

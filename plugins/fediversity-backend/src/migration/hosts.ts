@@ -121,9 +121,13 @@ export function hostPath(host: MigrationHost, appPath: string): string {
   return posix.join(host.pathPrefix, appPath);
 }
 
-/** Runs argv as another OS user when the SSH user differs (root → `runuser -u postgres --`). */
+/**
+ * Runs argv as another OS user when the SSH user differs (root → `runuser -u postgres --`), from `/`: the
+ * SSH user's home is the working directory otherwise, which that user may not enter (PostgreSQL's programs
+ * then open every error message with "could not change directory to "/root"").
+ */
 export function asUser(host: MigrationHost, osUser: string, argv: readonly string[]): string[] {
-  return host.username === osUser ? [...argv] : ['runuser', '-u', osUser, '--', ...argv];
+  return host.username === osUser ? [...argv] : ['runuser', '-u', osUser, '--', 'env', '-C', '/', ...argv];
 }
 
 /**

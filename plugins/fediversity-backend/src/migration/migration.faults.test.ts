@@ -142,7 +142,7 @@ it('stops at preflight, naming pg_hba.conf, when the source refuses the targetâ€
   const status = await driveToEnd(rig, id);
   const log = await eventLog(rig, id);
   expect({ status, log }).toMatchObject({ status: 'failed' });
-  expect(log).toMatch(/preflight Step failed \(attempt 1\/3\): The target cannot open a replication connection to the source database .*pg_hba\.conf/);
+  expect(log).toMatch(/preflight Step failed \(attempt 1\/3\): The target cannot open a replication connection to the source database .*pg_hba\.conf.*: psql: error: .*pg_hba\.conf rejects replication connection/);
   expect(await stepStatus(rig, id, 'initial-sync')).not.toBe('succeeded');
   expectSourceServing(id);
 });

@@ -108,7 +108,7 @@ export interface PlanInput {
   sourceGuest: GuestLocation;
   /** Real hosts only: how PostgreSQL runs on both. */
   postgres: PostgresSettings;
-  /** Real hosts only: the role the target streams as, and its password's secret. */
+  /** Real hosts only: the role the target streams as, its password's secret and the connection's TLS. */
   replication: MigrationPlanConfig['replication'];
   peerIdentityFile: string;
   /** Set when the DNS provider serves the instance's zone; the address is the target's once it is bound. */

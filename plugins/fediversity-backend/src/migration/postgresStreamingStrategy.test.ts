@@ -193,8 +193,8 @@ describe('the switchover across the final sync and the verify', () => {
     expect(switchover[5]).toBe(promotionSql(true));
     const relay = switchover.slice(7, 7 + Number(switchover[6]));
     expect(relay).toEqual(expect.arrayContaining(['ssh', '-o', 'StrictHostKeyChecking=yes', '-i', '/root/.ssh/fediversity_peer', '-o', 'ControlMaster=no', '192.0.2.20']));
-    expect(relay[relay.length - 1]).toMatch(/^runuser -u postgres -- \/usr\/lib\/postgresql\/15\/bin\/psql .* -f -$/);
-    expect(switchover.slice(7 + Number(switchover[6]))).toEqual(expect.arrayContaining(['runuser', '-u', 'postgres', '--', 'bash']));
+    expect(relay[relay.length - 1]).toMatch(/^runuser -u postgres -- env -C \/ \/usr\/lib\/postgresql\/15\/bin\/psql .* -f -$/);
+    expect(switchover.slice(7 + Number(switchover[6]))).toEqual(expect.arrayContaining(['runuser', '-u', 'postgres', '--', 'env', '-C', '/', 'bash']));
     // Nothing on the target: the relay's psql is the source's child.
     expect(host.runs.filter(run => run.role === 'target')).toEqual([]);
   });

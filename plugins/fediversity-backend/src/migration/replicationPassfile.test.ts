@@ -71,7 +71,7 @@ describe('ReplicationPassfile', () => {
     expect(path).toBe('/var/lib/postgresql/15/.fediversity_0123abcd456789ef01234567.pgpass');
     expect(registered).toEqual(['pg-replication']);
     expect(target.calls).toHaveLength(1);
-    expect(target.calls[0].argv).toEqual(['runuser', '-u', 'postgres', '--', 'sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', path]);
+    expect(target.calls[0].argv).toEqual(['runuser', '-u', 'postgres', '--', 'env', '-C', '/', 'sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', path]);
     expect(target.calls[0].options?.stdin).toBe('10.0.0.1:5433:*:replicator:pa\\:ss\\\\word\n');
 
     await passfile.remove();
