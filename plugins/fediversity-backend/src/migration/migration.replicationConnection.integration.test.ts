@@ -10,9 +10,10 @@ import { createMigration, driveToEnd, eventLog, migrationRig, MigrationRig, open
 
 /**
  * A source whose pg_hba.conf asks the replication role for its password (scram-sha-256) over TLS, as a host
- * across providers would: the job names the password by reference, and it reaches the target's cluster only as
- * a passfile; the target verifies the source's certificate (verify-full). Physical streaming and logical replication each migrate with it; a wrong password stops the job
- * at its preflight. The password holds the characters a passfile escapes (`:` and `\`) and a quote.
+ * across providers would: the job names the password by reference, and it reaches the target's cluster only
+ * as a passfile; the target verifies the source's certificate (verify-full). Physical streaming and logical
+ * replication each migrate so; a wrong password or an unknown certificate stops the job at its preflight.
+ * The password holds the characters a passfile escapes (`:` and `\`) and a quote.
  */
 jest.setTimeout(240_000);
 
@@ -46,7 +47,7 @@ function selfSignedCertificate(dir: string, name: string, address: string): [str
  * Test hosts whose source lets ROLE in over TLS with its password only (a connection without TLS is
  * rejected, whatever initdb's trust lines say), its certificate's CA on the target at `caOnTarget`.
  */
-async function hostsAskingForPassword(walLevel: 'replica' | 'logical'): Promise<MigrationHosts & { caOnTarget: string; otherCaOnTarget: string }> {
+async function hostsAskingForPasswordOverTls(walLevel: 'replica' | 'logical'): Promise<MigrationHosts & { caOnTarget: string; otherCaOnTarget: string }> {
   const hosts = await startMigrationHosts({ fsync: false, walLevel });
   cleanups.push(() => hosts.stop());
   const [cert, key] = selfSignedCertificate(hosts.source.pg.dataDir, 'server', hosts.source.address);
@@ -104,7 +105,7 @@ function migrationKind(hosts: MigrationHosts, argvs: string[][], password = PASS
   return kind;
 }
 
-type SecuredHosts = Awaited<ReturnType<typeof hostsAskingForPassword>>;
+type SecuredHosts = Awaited<ReturnType<typeof hostsAskingForPasswordOverTls>>;
 
 function withPassword(hosts: SecuredHosts, overrides: Record<string, unknown> = {}) {
   return migrationParams(hosts, {
@@ -136,7 +137,7 @@ describe('physical streaming', () => {
   let hosts: SecuredHosts;
 
   beforeAll(async () => {
-    hosts = await hostsAskingForPassword('replica');
+    hosts = await hostsAskingForPasswordOverTls('replica');
     seedSourceData(hosts, { files: 20, fileBytes: 4_096, rows: 5_000 });
   });
 
@@ -205,7 +206,7 @@ describe('logical replication', () => {
   let hosts: SecuredHosts;
 
   beforeAll(async () => {
-    hosts = await hostsAskingForPassword('logical');
+    hosts = await hostsAskingForPasswordOverTls('logical');
     seedSourceData(hosts, { files: 20, fileBytes: 4_096, rows: 5_000 });
   });
 
