@@ -77,6 +77,14 @@ export interface Config {
         };
       };
       /**
+       * Replication roles' passwords by reference name (postgres schedules name them in replicationPasswordRef),
+       * where the primary's pg_hba.conf asks for one; each reaches the standby's host only as a passfile.
+       */
+      postgresPasswords?: {
+        /** @visibility secret */
+        [ref: string]: string;
+      };
+      /**
        * PVE bridge of an isolated network the portal reaches: fresh restores and drill guests start on it, as they
        * carry the source guest's address. Without it they start with their interfaces disconnected.
        */

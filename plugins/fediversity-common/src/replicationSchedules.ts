@@ -45,6 +45,28 @@ export const rsyncScheduleSchema = z
   })
   .strict();
 
+/** libpq's `sslmode` values a replication connection may use (`disable` and `allow` are not offered). */
+export const REPLICATION_SSL_MODES = ['prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type ReplicationSslMode = (typeof REPLICATION_SSL_MODES)[number];
+
+/**
+ * TLS of a replication connection (libpq `sslmode`): `prefer`, libpq's default, encrypts only where the server
+ * offers TLS; across providers use `verify-full`, with the CA that signed the server's certificate (`rootCert`,
+ * a file on the connecting host).
+ */
+export const replicationTlsSchema = z
+  .object({
+    mode: z.enum(REPLICATION_SSL_MODES).default('prefer'),
+    rootCert: plainPath.optional(),
+  })
+  .strict()
+  .refine(tls => !tls.mode.startsWith('verify-') || tls.rootCert !== undefined, {
+    message: 'verify-ca and verify-full need rootCert, the CA certificate on the connecting host',
+    path: ['rootCert'],
+  })
+  .default({});
+export type ReplicationTls = z.infer<typeof replicationTlsSchema>;
+
 const pgClusterSchema = z
   .object({
     host: hostSpecSchema,
@@ -63,6 +85,13 @@ export const postgresScheduleSchema = z
     primaryAddress: z.string().min(1).max(253),
     standby: pgClusterSchema,
     replicationUser: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('replicator'),
+    /**
+     * `fediversity.replication.postgresPasswords.<ref>`: the replication role's password, where the primary's
+     * pg_hba.conf asks for one; it reaches the standby's host only as a passfile.
+     */
+    replicationPasswordRef: secretRef.optional(),
+    /** TLS of the standby's connection to the primary; the CA is a file on the standby's host. */
+    replicationTls: replicationTlsSchema,
     slot: z.string().regex(/^[a-z0-9_]{1,63}$/),
   })
   .strict();

@@ -5,3 +5,4 @@ export * from './ssh';
 export * from './dns';
 export * from './demo';
 export * from './guests';
+export * from './postgres';

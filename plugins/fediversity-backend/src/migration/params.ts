@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { dataClassesSchema } from '@fediversity/plugin-fediversity-common';
+import { dataClassesSchema, replicationTlsSchema } from '@fediversity/plugin-fediversity-common';
 import { z } from 'zod';
 
 const plainPath = z
@@ -104,17 +104,7 @@ export const migrationParamsSchema = z
      * so `verify-full` with the CA that signed the source's certificate (a file on the target) is what such a
      * move should use; `prefer` (libpq's default) encrypts only where the source offers TLS.
      */
-    replicationTls: z
-      .object({
-        mode: z.enum(['prefer', 'require', 'verify-ca', 'verify-full']).default('prefer'),
-        rootCert: plainPath.optional(),
-      })
-      .strict()
-      .refine(tls => !tls.mode.startsWith('verify-') || tls.rootCert !== undefined, {
-        message: 'verify-ca and verify-full need rootCert, the CA certificate on the target',
-        path: ['rootCert'],
-      })
-      .default({}),
+    replicationTls: replicationTlsSchema,
     /**
      * PostgreSQL method: physical streaming when the majors are equal, logical replication when they differ
      * (`auto`), or forced. Logical replication moves the listed databases (schema first, then the data).

@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
+import { libpqEnvironment, libpqKeywords } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, postgresClusters, slotName } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
-import { checkSourceConnection, connectionEnvironment, connectionKeywords, sourceConnection } from './sourceConnection';
+import { checkSourceConnection, sourceConnection } from './sourceConnection';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 const WAIT_MS = 120_000;
@@ -90,7 +91,7 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
       if (subscribed === '0') {
         // Schema first: logical replication copies rows only.
         const schemaFile = posix.join(posix.dirname(target.pg.dataDir), `${subscription}.schema.sql`);
-        await target.program('pg_dump', ['-h', source.pg.address, '-p', String(source.pg.port), '-U', env.params.replicationUser, '--no-password', '--schema-only', '--no-publications', '--no-subscriptions', '-f', schemaFile, database], env.signal, { environment: connectionEnvironment(connection) });
+        await target.program('pg_dump', ['-h', source.pg.address, '-p', String(source.pg.port), '-U', env.params.replicationUser, '--no-password', '--schema-only', '--no-publications', '--no-subscriptions', '-f', schemaFile, database], env.signal, { environment: libpqEnvironment(connection) });
         await target.program('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', target.pg.socketDir, '-p', String(target.pg.port), '-d', database, '-1', '-f', schemaFile], env.signal);
         await env.target.run(['rm', '-f', '--', schemaFile], { signal: env.signal });
         const published = await source.query(`SELECT count(*) FROM pg_publication WHERE pubname = '${publication}'`, env.signal, database);
@@ -101,7 +102,7 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
           `port=${source.pg.port}`,
           `user=${env.params.replicationUser}`,
           `dbname=${database}`,
-          ...connectionKeywords(connection),
+          ...libpqKeywords(connection),
         ].join(' ');
         await target.query(`CREATE SUBSCRIPTION ${subscription} CONNECTION '${conninfo}' PUBLICATION ${publication}`, env.signal, database);
       }

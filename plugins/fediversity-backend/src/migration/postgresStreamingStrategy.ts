@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
-import { sshArgv } from '@fediversity/plugin-fediversity-node';
+import { libpqEnvironment, sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, slotName, SwitchoverResult } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
-import { checkSourceConnection, connectionEnvironment, sourceConnection } from './sourceConnection';
+import { checkSourceConnection, sourceConnection } from './sourceConnection';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
 import { CatchUpRound, MigrationStrategy, QUIESCE_COMMAND, StrategyEnv } from './strategy';
@@ -125,7 +125,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
           '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast', '--no-password',
         ],
         env.signal,
-        { environment: connectionEnvironment(sourceConnection(env.params, passfile)) },
+        { environment: libpqEnvironment(sourceConnection(env.params, passfile)) },
       );
       await env.saveCheckpoint({ basebackup: 'done' });
       await env.log('Base backup done; starting the standby');

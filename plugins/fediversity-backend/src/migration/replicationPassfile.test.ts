@@ -2,7 +2,7 @@ import { WRITE_PRIVATE_FILE_SCRIPT } from '@fediversity/plugin-fediversity-node'
 import { HostShell, RunCommandOptions } from './hosts';
 import { migrationParamsSchema } from './params';
 import { postgresClusters } from './postgres';
-import { passfileLine, ReplicationPassfile } from './replicationPassfile';
+import { ReplicationPassfile } from './replicationPassfile';
 import { testStrategyEnv } from '../testing/strategyEnv';
 
 const KEY = `ssh-ed25519 ${'A'.repeat(68)}`;
@@ -37,18 +37,6 @@ function recordingTarget(): HostShell & { calls: Array<{ argv: readonly string[]
     },
   };
 }
-
-describe('passfileLine', () => {
-  it('escapes the separator and the escape character in every field', () => {
-    expect(passfileLine({ host: '10.0.0.1', port: 5432, user: 'replicator', password: 'a:b\\c*d' })).toBe('10.0.0.1:5432:*:replicator:a\\:b\\\\c*d');
-    expect(passfileLine({ host: 'fd00::1', port: 5432, user: 'r', password: 'secret' })).toBe('fd00\\:\\:1:5432:*:r:secret');
-  });
-
-  it('refuses what a passfile line cannot hold', () => {
-    expect(() => passfileLine({ host: 'h', port: 1, user: 'u', password: 'one\ntwo' })).toThrow(/line break/);
-    expect(() => passfileLine({ host: 'h', port: 1, user: 'u', password: '' })).toThrow(/empty/);
-  });
-});
 
 describe('ReplicationPassfile', () => {
   it('writes the password from stdin as the cluster user, beside the data directory, never in argv', async () => {
@@ -87,6 +75,20 @@ describe('ReplicationPassfile', () => {
     expect(await passfile.write(source)).toBeUndefined();
     await passfile.remove();
     expect(await passfile.during(source, async path => path ?? 'none')).toBe('none');
+    expect(target.calls).toEqual([]);
+  });
+
+  it('fails for good on a password no passfile can hold, writing nothing', async () => {
+    const target = recordingTarget();
+    const env = testStrategyEnv({
+      jobId: 'job',
+      params: paramsWith({ replicationPassword: { secretRef: 'pg-replication' } }),
+      source: recordingTarget(),
+      target,
+      secret: async () => 'first line\nsecond line',
+    });
+    const { source, target: cluster } = postgresClusters(env, 'test');
+    await expect(ReplicationPassfile.of(env, cluster).write(source)).rejects.toMatchObject({ name: 'PermanentJobError', message: expect.stringMatching(/line break/) });
     expect(target.calls).toEqual([]);
   });
 

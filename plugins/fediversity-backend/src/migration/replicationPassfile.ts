@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
-import { WRITE_PRIVATE_FILE_SCRIPT } from '@fediversity/plugin-fediversity-node';
+import { InputError } from '@backstage/errors';
+import { passfileLine, WRITE_PRIVATE_FILE_SCRIPT } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { asUser } from './hosts';
 import { PostgresOnHost, slotName } from './postgres';
@@ -33,7 +34,13 @@ export class ReplicationPassfile {
     const ref = this.env.params.replicationPassword;
     if (!ref || !this.path) return undefined;
     const password = await this.env.secret(ref.secretRef);
-    const line = passfileLine({ host: source.pg.address, port: source.pg.port, user: this.env.params.replicationUser, password });
+    let line: string;
+    try {
+      line = passfileLine({ host: source.pg.address, port: source.pg.port, user: this.env.params.replicationUser, password });
+    } catch (error) {
+      // The secret itself is unusable: no retry can help.
+      throw error instanceof InputError ? new PermanentJobError(error.message) : error;
+    }
     await this.env.target.run(asUser(this.env.params.target, this.target.pg.osUser, ['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', this.path]), {
       signal: this.env.signal,
       stdin: `${line}\n`,
@@ -54,17 +61,4 @@ export class ReplicationPassfile {
       await this.remove();
     }
   }
-}
-
-/**
- * One passfile line, `host:port:database:user:password`, for every database of that role on that server
- * (`*`: the replication pseudo-database and the subscriptions' own). libpq reads `\` as an escape
- * there, so `:` and `\` in a field are escaped; a line break cannot be written and is refused.
- * Exported for tests.
- */
-export function passfileLine(entry: { host: string; port: number; user: string; password: string }): string {
-  if (/[\r\n]/.test(entry.password)) throw new PermanentJobError('The replication password contains a line break, which a passfile cannot hold');
-  if (entry.password.length === 0) throw new PermanentJobError('The replication password is empty');
-  const field = (value: string) => value.replace(/[\\:]/g, character => `\\${character}`);
-  return [entry.host, String(entry.port), '*', entry.user, entry.password].map(field).join(':');
 }

@@ -1,3 +1,4 @@
+import { libpqEnvironment, LibpqSettings } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { MigrationParams } from './params';
 import { PostgresOnHost } from './postgres';
@@ -6,39 +7,11 @@ import { StrategyEnv } from './strategy';
 
 /**
  * How the target's client programs (pg_basebackup, pg_dump, psql) and subscriptions reach the source
- * cluster besides host, port and user: the passfile with the replication role's password, and TLS.
- * Every value is allow-listed (an enum, plain paths), so each is one word of a connection string.
+ * cluster besides host, port and user: the passfile with the replication role's password, and the job's TLS.
  */
-export interface SourceConnection {
-  passfile?: string;
-  sslmode: MigrationParams['replicationTls']['mode'];
-  sslrootcert?: string;
-}
-
-export function sourceConnection(params: MigrationParams, passfile: string | undefined): SourceConnection {
+export function sourceConnection(params: MigrationParams, passfile: string | undefined): LibpqSettings {
   const { mode, rootCert } = params.replicationTls;
   return { ...(passfile ? { passfile } : {}), sslmode: mode, ...(rootCert ? { sslrootcert: rootCert } : {}) };
-}
-
-/**
- * As a client program's environment (PGPASSFILE, PGSSLMODE, PGSSLROOTCERT): pg_basebackup -R writes them
- * into the standby's primary_conninfo as it connected, so the standby keeps to them.
- */
-export function connectionEnvironment(connection: SourceConnection): string[] {
-  return [
-    ...(connection.passfile ? [`PGPASSFILE=${connection.passfile}`] : []),
-    `PGSSLMODE=${connection.sslmode}`,
-    ...(connection.sslrootcert ? [`PGSSLROOTCERT=${connection.sslrootcert}`] : []),
-  ];
-}
-
-/** As connection-string keywords (a subscription's CONNECTION). */
-export function connectionKeywords(connection: SourceConnection): string[] {
-  return [
-    ...(connection.passfile ? [`passfile=${connection.passfile}`] : []),
-    `sslmode=${connection.sslmode}`,
-    ...(connection.sslrootcert ? [`sslrootcert=${connection.sslrootcert}`] : []),
-  ];
 }
 
 /**
@@ -62,7 +35,7 @@ export async function checkSourceConnection(env: StrategyEnv, clusters: { source
         '-c', database === 'replication=true' ? 'IDENTIFY_SYSTEM' : 'SELECT 1',
       ],
       env.signal,
-      { environment: connectionEnvironment(sourceConnection(env.params, passfile)), check: false },
+      { environment: libpqEnvironment(sourceConnection(env.params, passfile)), check: false },
     ),
   );
   if (result.exitCode !== 0) {

@@ -24,6 +24,8 @@ export interface ReplicationExecutorOptions {
   connect: HostConnector;
   /** Resolves a bucket's credentials reference from configuration. */
   s3Credentials(ref: string): S3Credentials;
+  /** Resolves a replication role's password reference (`replicationPasswordRef`) from configuration. */
+  postgresPassword?(ref: string): string;
 }
 
 /** What a run established: the recovery point and what identifies the copy. */
@@ -144,9 +146,11 @@ export class ReplicationExecutor {
     });
     const primary = await cluster(params.primary);
     const standby = await cluster(params.standby);
+    const password = params.replicationPasswordRef ? this.postgresPassword(params.replicationPasswordRef) : undefined;
+    if (password !== undefined) ctx.registerSecret(password);
     const state = await ensureStandby(
       standby,
-      { host: params.primaryAddress, port: params.primary.port, user: params.replicationUser, slot: params.slot },
+      { host: params.primaryAddress, port: params.primary.port, user: params.replicationUser, slot: params.slot, password, tls: params.replicationTls },
       ctx.signal,
     );
     if (state !== 'running') await ctx.log(`Standby ${state}`);
@@ -157,6 +161,11 @@ export class ReplicationExecutor {
     };
     await record(outcome);
     return outcome;
+  }
+
+  private postgresPassword(ref: string): string {
+    if (!this.options.postgresPassword) throw new PermanentJobError(`No password ${ref}: fediversity.replication.postgresPasswords is not read`);
+    return this.options.postgresPassword(ref);
   }
 
   private async blob(schedule: ReplicationSchedule, ctx: StepContext<any>, connect: (h: HostSpec) => Promise<CommandRunner>, record: Recorder, log: any) {

@@ -53,6 +53,7 @@ export const fediversityModuleReplication = createBackendModule({
         const settings = config.getOptionalConfig('fediversity.replication');
         const privateKey = settings?.getOptionalString('sshPrivateKey');
         const credentials = settings?.getOptionalConfig('s3Credentials');
+        const postgresPasswords = settings?.getOptionalConfig('postgresPasswords');
 
         const appDefinitions = catalogAppDefinitions(catalog, auth);
         const schedules = new ScheduleStore(knex);
@@ -80,6 +81,12 @@ export const fediversityModuleReplication = createBackendModule({
             const entry = credentials?.getOptionalConfig(ref);
             if (!entry) throw new PermanentJobError(`No S3 credentials ${ref} in fediversity.replication.s3Credentials`);
             return { accessKeyId: entry.getString('accessKeyId'), secretAccessKey: entry.getString('secretAccessKey') };
+          },
+          postgresPassword: ref => {
+            // Looked up as one key: a reference may hold dots, which a config path would descend into.
+            const password = (postgresPasswords?.get<Record<string, unknown>>() ?? {})[ref];
+            if (typeof password !== 'string') throw new PermanentJobError(`No password ${ref} in fediversity.replication.postgresPasswords`);
+            return password;
           },
         });
         const kinds = {

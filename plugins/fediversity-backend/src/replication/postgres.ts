@@ -1,6 +1,16 @@
 import { posix } from 'node:path';
 import { InputError } from '@backstage/errors';
-import { assertHostname, assertPort, assertRemotePath, assertUsername } from '@fediversity/plugin-fediversity-node';
+import { ReplicationTls } from '@fediversity/plugin-fediversity-common';
+import {
+  assertHostname,
+  assertPort,
+  assertRemotePath,
+  assertUsername,
+  libpqEnvironment,
+  LibpqSettings,
+  passfileLine,
+  WRITE_PRIVATE_FILE_SCRIPT,
+} from '@fediversity/plugin-fediversity-node';
 import { CommandRunner } from './commandRunner';
 
 /*
@@ -22,13 +32,20 @@ export interface PgCluster {
   socketDir: string;
 }
 
-/** Where the standby connects to the primary (a REPLICATION role; its password via the host's .pgpass). */
+/** Where the standby connects to the primary, as a REPLICATION role. */
 export interface PrimaryEndpoint {
   host: string;
   port: number;
   user: string;
   /** Physical replication slot, so the primary keeps the WAL the standby still needs. */
   slot: string;
+  /**
+   * The role's password, where the primary's pg_hba.conf asks for one: it reaches the standby's host only as
+   * a passfile (standbyPassfile). Without it, a `.pgpass` of the host's own or a trusted role.
+   */
+  password?: string;
+  /** TLS of the connection (libpq sslmode; default prefer). */
+  tls?: ReplicationTls;
 }
 
 export interface StandbyLag {
@@ -52,9 +69,32 @@ function validate(cluster: PgCluster) {
   if (cluster.osUser !== undefined) assertUsername(cluster.osUser, 'PostgreSQL OS user');
 }
 
-function programArgv(cluster: PgCluster, program: string, args: string[]): string[] {
-  const argv = [posix.join(cluster.bin, program), ...args];
+function programArgv(cluster: PgCluster, program: string, args: string[], environment: string[] = []): string[] {
+  return asClusterUser(cluster, [...(environment.length ? ['env', ...environment] : []), posix.join(cluster.bin, program), ...args]);
+}
+
+function asClusterUser(cluster: PgCluster, argv: string[]): string[] {
   return cluster.osUser ? ['runuser', '-u', cluster.osUser, '--', ...argv] : argv;
+}
+
+/** The standby's passfile for its slot: beside its data directory (a base backup needs that empty). */
+export function standbyPassfile(standby: PgCluster, slot: string): string {
+  return posix.join(posix.dirname(standby.dataDir), `.${slot}.pgpass`);
+}
+
+/**
+ * How the standby connects besides host, port and user: the passfile, written now (from stdin, readable by
+ * the cluster's user only; again on every run, so a changed password reaches a running standby's next
+ * reconnect), and TLS.
+ */
+async function standbyConnection(standby: PgCluster, primary: PrimaryEndpoint, signal?: AbortSignal): Promise<LibpqSettings> {
+  const tls = primary.tls ?? { mode: 'prefer' as const };
+  const settings: LibpqSettings = { sslmode: tls.mode, ...(tls.rootCert ? { sslrootcert: tls.rootCert } : {}) };
+  if (primary.password === undefined) return settings;
+  const passfile = standbyPassfile(standby, primary.slot);
+  const line = passfileLine({ host: primary.host, port: primary.port, user: primary.user, password: primary.password });
+  await standby.runner.run(asClusterUser(standby, ['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', passfile]), { signal, stdin: `${line}\n` });
+  return { ...settings, passfile };
 }
 
 /** One query's first row, `|`-separated (psql -At). Only constant SQL or validated literals reach here. */
@@ -106,6 +146,10 @@ export async function ensureStandby(
   assertUsername(primary.user, 'replication user');
   if (!SLOT.test(primary.slot)) throw new InputError(`Invalid replication slot name ${JSON.stringify(primary.slot)}`);
 
+  if (primary.tls?.rootCert !== undefined) assertRemotePath(primary.tls.rootCert, 'CA certificate', { plain: true });
+
+  const connection = await standbyConnection(standby, primary, signal);
+  const environment = libpqEnvironment(connection);
   const status = await clusterStatus(standby, signal);
   let outcome: 'created' | 'started' | 'running' = 'running';
   if (status === 'absent') {
@@ -113,7 +157,7 @@ export async function ensureStandby(
       '-h', primary.host, '-p', String(primary.port), '-U', primary.user, '-D', standby.dataDir,
       '-X', 'stream', '-R', '-S', primary.slot, '-c', 'fast', '-w',
     ];
-    const withSlot = await standby.runner.run(programArgv(standby, 'pg_basebackup', [...args, '-C']), {
+    const withSlot = await standby.runner.run(programArgv(standby, 'pg_basebackup', [...args, '-C'], environment), {
       signal,
       check: false,
     });
@@ -123,7 +167,7 @@ export async function ensureStandby(
       }
       // An earlier attempt created the slot before failing: reuse it.
       await standby.runner.run(['rm', '-rf', '--', standby.dataDir], { signal });
-      await standby.runner.run(programArgv(standby, 'pg_basebackup', args), { signal });
+      await standby.runner.run(programArgv(standby, 'pg_basebackup', args, environment), { signal });
     }
     outcome = 'created';
   }

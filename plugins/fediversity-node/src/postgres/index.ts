@@ -1,0 +1,2 @@
+export { libpqEnvironment, libpqKeywords, passfileLine } from './libpq';
+export type { LibpqSettings } from './libpq';
