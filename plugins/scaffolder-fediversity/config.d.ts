@@ -26,8 +26,22 @@ export interface Config {
         hostPublicKey: string;
         /** File copies land under <root>/<instance>/<data class>. */
         root: string;
-        /** For PostgreSQL standbys: under <dataRoot>/<instance>, port basePort + VMID mod 10000. */
-        postgres?: { bin: string; dataRoot: string; osUser?: string; socketDir?: string; basePort?: number };
+        /**
+         * For PostgreSQL standbys: under <dataRoot>/<instance>, port basePort + VMID mod 10000, streaming as
+         * replicationUser (default replicator), with the password named replicationPasswordRef under
+         * fediversity.replication.postgresPasswords where the guests ask for one, and replicationTls (mode:
+         * prefer, require, verify-ca or verify-full; rootCert: the CA file on this host).
+         */
+        postgres?: {
+          bin: string;
+          dataRoot: string;
+          osUser?: string;
+          socketDir?: string;
+          basePort?: number;
+          replicationUser?: string;
+          replicationPasswordRef?: string;
+          replicationTls?: { mode?: string; rootCert?: string };
+        };
       };
     };
     /**

@@ -75,6 +75,32 @@ describe('planReplication', () => {
     expect(plan.skipped.map(s => s.dataClass)).toEqual(['redis', 'media']);
   });
 
+  it('gives standbys the target’s replication role, its password by reference and TLS', () => {
+    const secured = parseReplicationTarget(
+      {
+        ...target,
+        postgres: {
+          ...target.postgres,
+          replicationUser: 'streamer',
+          replicationPasswordRef: 'pg-replication',
+          replicationTls: { mode: 'verify-full', rootCert: '/etc/fediversity/guests-ca.crt' },
+        },
+      },
+      'target',
+    );
+    const mastodon = apps.find(app => app.metadata.name === 'mastodon');
+    const plan = planReplication({ instance: 'mastodon-social-example-org', vmid: 123, dataClasses: dataClassesSchema.parse(mastodon.spec.dataClasses), source, target: secured });
+    const params = scheduleParamsSchemas.postgres.parse(plan.schedules[0].params);
+    expect(params).toMatchObject({
+      replicationUser: 'streamer',
+      replicationPasswordRef: 'pg-replication',
+      replicationTls: { mode: 'verify-full', rootCert: '/etc/fediversity/guests-ca.crt' },
+    });
+    expect(() => parseReplicationTarget({ ...target, postgres: { ...target.postgres, replicationTls: { mode: 'verify-full' } } }, 'target')).toThrow(
+      /target\.postgres\.replicationTls\.rootCert: verify-ca and verify-full need rootCert/,
+    );
+  });
+
   it('without PostgreSQL settings on the target, says so instead of scheduling a standby', () => {
     const { postgres: _none, ...filesOnly } = target;
     const synapse = apps.find(app => app.metadata.name === 'synapse');

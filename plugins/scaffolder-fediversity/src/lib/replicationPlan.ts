@@ -123,6 +123,9 @@ export function planReplication(options: {
               port: target.postgres.basePort + (options.vmid % 10_000),
               socketDir: target.postgres.socketDir,
             },
+            replicationUser: target.postgres.replicationUser,
+            ...(target.postgres.replicationPasswordRef ? { replicationPasswordRef: target.postgres.replicationPasswordRef } : {}),
+            replicationTls: target.postgres.replicationTls,
             slot: `fdv_${instance.replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63),
           },
         });

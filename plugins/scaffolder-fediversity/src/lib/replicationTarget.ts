@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import { InputError } from '@backstage/errors';
+import { replicationTlsSchema } from '@fediversity/plugin-fediversity-common';
 import { z } from 'zod';
 
 const plainPath = z
@@ -28,6 +29,12 @@ export const replicationTargetSchema = z
         socketDir: plainPath.default('/run/postgresql'),
         /** Standby of a guest with VMID v listens on basePort + v mod 10000. */
         basePort: z.number().int().min(1024).max(55535).default(15432),
+        /** The role standbys stream as (the guests' pg_hba.conf lets it replicate). */
+        replicationUser: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('replicator'),
+        /** Its password by name under `fediversity.replication.postgresPasswords`, where the guests ask for one. */
+        replicationPasswordRef: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/).optional(),
+        /** TLS of the standbys' connections (libpq sslmode; the CA a file on this host). */
+        replicationTls: replicationTlsSchema,
       })
       .strict()
       .optional(),
