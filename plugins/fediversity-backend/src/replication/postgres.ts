@@ -73,8 +73,9 @@ function programArgv(cluster: PgCluster, program: string, args: string[], enviro
   return asClusterUser(cluster, [...(environment.length ? ['env', ...environment] : []), posix.join(cluster.bin, program), ...args]);
 }
 
+/** From `/`: the SSH user's home, runuser's working directory otherwise, may be closed to the cluster's user. */
 function asClusterUser(cluster: PgCluster, argv: string[]): string[] {
-  return cluster.osUser ? ['runuser', '-u', cluster.osUser, '--', ...argv] : argv;
+  return cluster.osUser ? ['runuser', '-u', cluster.osUser, '--', 'env', '-C', '/', ...argv] : argv;
 }
 
 /** The standby's passfile for its slot: beside its data directory (a base backup needs that empty). */
