@@ -3,6 +3,7 @@ import { libpqEnvironment, sshArgv } from '@fediversity/plugin-fediversity-node'
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, slotName, SwitchoverResult } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
+import { checkConfigurationFiles } from './sourceConfiguration';
 import { checkSourceConnection, sourceConnection } from './sourceConnection';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
@@ -64,6 +65,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     if (walLevel === 'minimal') throw new PermanentJobError('The source has wal_level=minimal; streaming needs replica');
     if (Number(walSenders) < 2) throw new PermanentJobError('The source allows fewer than 2 WAL senders');
     await checkSourceConnection(env, { source, target }, 'replication=true');
+    await checkConfigurationFiles(env, { source, target });
     if (walSegmentSize !== '1MB') {
       // Set when the cluster was created; the portal's NixOS module creates clusters with 1 MB segments.
       await env.log(
