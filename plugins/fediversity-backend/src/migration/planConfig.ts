@@ -1,7 +1,8 @@
 import { Config } from '@backstage/config';
 import { normalizeZone } from '@fediversity/plugin-fediversity-node';
 import { InputError } from '@backstage/errors';
-import { MigrationParams, migrationParamsSchema, PostgresHost } from './params';
+import { replicationTlsSchema, ReplicationTls } from '@fediversity/plugin-fediversity-common';
+import { PostgresHost } from './params';
 
 /** The PostgreSQL cluster of a real host, without its address (each host's is its SSH address). */
 export type PostgresSettings = Omit<PostgresHost, 'address'>;
@@ -16,7 +17,7 @@ export interface MigrationPlanConfig {
    * pg_hba.conf asks for one (`replicationPasswordSecret`), and the connection's TLS (`replicationTls`:
    * `mode`, and `rootCert`, the CA certificate's path on the hosts).
    */
-  replication: { user: string; passwordRef?: string; tls: MigrationParams['replicationTls'] };
+  replication: { user: string; passwordRef?: string; tls: ReplicationTls };
   /** Zones the DNS provider serves (`fediversity.dns.zones`); empty when DNS is not configured. */
   dnsZones: string[];
 }
@@ -50,9 +51,9 @@ export function readMigrationPlanConfig(config: Config): MigrationPlanConfig {
 }
 
 /** Checked as the job's params check it, so a bad setting fails at startup, not at the first migration. */
-function readReplicationTls(config: Config | undefined): MigrationParams['replicationTls'] {
+function readReplicationTls(config: Config | undefined): ReplicationTls {
   const tls = { mode: config?.getOptionalString('mode') ?? 'prefer', rootCert: config?.getOptionalString('rootCert') };
-  const parsed = migrationParamsSchema.shape.replicationTls.safeParse(tls);
+  const parsed = replicationTlsSchema.safeParse(tls);
   if (!parsed.success) {
     throw new InputError(`fediversity.migration.postgres.replicationTls: ${parsed.error.issues.map(issue => issue.message).join('; ')}`);
   }

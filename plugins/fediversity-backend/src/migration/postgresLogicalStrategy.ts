@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
-import { libpqEnvironment, libpqKeywords } from '@fediversity/plugin-fediversity-node';
+import { libpqEnvironment, libpqKeywords, libpqSettings } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, postgresClusters, slotName } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
-import { checkSourceConnection, sourceConnection } from './sourceConnection';
+import { checkSourceConnection } from './sourceConnection';
 import { CatchUpRound, MigrationStrategy, StrategyEnv } from './strategy';
 
 const WAIT_MS = 120_000;
@@ -84,7 +84,7 @@ export class PostgresLogicalStrategy implements MigrationStrategy {
 
   async initialSync(env: StrategyEnv) {
     const { source, target } = this.clusters(env);
-    const connection = sourceConnection(env.params, await ReplicationPassfile.of(env, target).write(source));
+    const connection = libpqSettings(env.params.replicationTls, await ReplicationPassfile.of(env, target).write(source));
     for (const database of env.params.postgresDatabases) {
       const { publication, subscription } = this.names(env, database);
       const subscribed = await target.query(`SELECT count(*) FROM pg_subscription WHERE subname = '${subscription}'`, env.signal, database);

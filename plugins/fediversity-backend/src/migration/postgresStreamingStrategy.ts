@@ -1,10 +1,10 @@
 import { posix } from 'node:path';
-import { libpqEnvironment, sshArgv } from '@fediversity/plugin-fediversity-node';
+import { libpqEnvironment, libpqSettings, sshArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, slotName, SwitchoverResult } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
 import { checkConfigurationFiles } from './sourceConfiguration';
-import { checkSourceConnection, sourceConnection } from './sourceConnection';
+import { checkSourceConnection } from './sourceConnection';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
 import { CatchUpRound, MigrationStrategy, QUIESCE_COMMAND, StrategyEnv } from './strategy';
@@ -127,7 +127,7 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
           '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast', '--no-password',
         ],
         env.signal,
-        { environment: libpqEnvironment(sourceConnection(env.params, passfile)) },
+        { environment: libpqEnvironment(libpqSettings(env.params.replicationTls, passfile)) },
       );
       await env.saveCheckpoint({ basebackup: 'done' });
       await env.log('Base backup done; starting the standby');

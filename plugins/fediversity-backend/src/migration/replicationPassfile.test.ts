@@ -38,6 +38,20 @@ function recordingTarget(): HostShell & { calls: Array<{ argv: readonly string[]
   };
 }
 
+/** A job naming a password whose value is `password`, with a target that records what it is asked. */
+function withPassword(password: string) {
+  const target = recordingTarget();
+  const env = testStrategyEnv({
+    jobId: 'job',
+    params: paramsWith({ replicationPassword: { secretRef: 'pg-replication' } }),
+    source: recordingTarget(),
+    target,
+    secret: async () => password,
+  });
+  const { source, target: cluster } = postgresClusters(env, 'test');
+  return { target, env, source, cluster };
+}
+
 describe('ReplicationPassfile', () => {
   it('writes the password from stdin as the cluster user, beside the data directory, never in argv', async () => {
     const target = recordingTarget();
@@ -79,29 +93,13 @@ describe('ReplicationPassfile', () => {
   });
 
   it('fails for good on a password no passfile can hold, writing nothing', async () => {
-    const target = recordingTarget();
-    const env = testStrategyEnv({
-      jobId: 'job',
-      params: paramsWith({ replicationPassword: { secretRef: 'pg-replication' } }),
-      source: recordingTarget(),
-      target,
-      secret: async () => 'first line\nsecond line',
-    });
-    const { source, target: cluster } = postgresClusters(env, 'test');
+    const { target, env, source, cluster } = withPassword('first line\nsecond line');
     await expect(ReplicationPassfile.of(env, cluster).write(source)).rejects.toMatchObject({ name: 'PermanentJobError', message: expect.stringMatching(/line break/) });
     expect(target.calls).toEqual([]);
   });
 
   it('removes the preflight’s file even when the check throws', async () => {
-    const target = recordingTarget();
-    const env = testStrategyEnv({
-      jobId: 'job',
-      params: paramsWith({ replicationPassword: { secretRef: 'pg-replication' } }),
-      source: recordingTarget(),
-      target,
-      secret: async () => 'password',
-    });
-    const { source, target: cluster } = postgresClusters(env, 'test');
+    const { target, env, source, cluster } = withPassword('password');
     await expect(
       ReplicationPassfile.of(env, cluster).during(source, async () => {
         throw new Error('refused');

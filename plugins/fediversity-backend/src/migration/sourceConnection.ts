@@ -1,18 +1,8 @@
-import { libpqEnvironment, LibpqSettings } from '@fediversity/plugin-fediversity-node';
+import { libpqEnvironment, libpqSettings } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
-import { MigrationParams } from './params';
 import { PostgresOnHost } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
 import { StrategyEnv } from './strategy';
-
-/**
- * How the target's client programs (pg_basebackup, pg_dump, psql) and subscriptions reach the source
- * cluster besides host, port and user: the passfile with the replication role's password, and the job's TLS.
- */
-export function sourceConnection(params: MigrationParams, passfile: string | undefined): LibpqSettings {
-  const { mode, rootCert } = params.replicationTls;
-  return { ...(passfile ? { passfile } : {}), sslmode: mode, ...(rootCert ? { sslrootcert: rootCert } : {}) };
-}
 
 /**
  * The connection the base backup, the standby or a subscription will open, tried from the target now (with
@@ -35,7 +25,7 @@ export async function checkSourceConnection(env: StrategyEnv, clusters: { source
         '-c', database === 'replication=true' ? 'IDENTIFY_SYSTEM' : 'SELECT 1',
       ],
       env.signal,
-      { environment: libpqEnvironment(sourceConnection(env.params, passfile)), check: false },
+      { environment: libpqEnvironment(libpqSettings(env.params.replicationTls, passfile)), check: false },
     ),
   );
   if (result.exitCode !== 0) {

@@ -8,6 +8,7 @@ import {
   assertUsername,
   libpqEnvironment,
   LibpqSettings,
+  libpqSettings,
   passfileLine,
   WRITE_PRIVATE_FILE_SCRIPT,
 } from '@fediversity/plugin-fediversity-node';
@@ -89,13 +90,12 @@ export function standbyPassfile(standby: PgCluster, slot: string): string {
  * reconnect), and TLS.
  */
 async function standbyConnection(standby: PgCluster, primary: PrimaryEndpoint, signal?: AbortSignal): Promise<LibpqSettings> {
-  const tls = primary.tls ?? { mode: 'prefer' as const };
-  const settings: LibpqSettings = { sslmode: tls.mode, ...(tls.rootCert ? { sslrootcert: tls.rootCert } : {}) };
-  if (primary.password === undefined) return settings;
+  const tls = primary.tls ?? { mode: 'prefer' };
+  if (primary.password === undefined) return libpqSettings(tls);
   const passfile = standbyPassfile(standby, primary.slot);
   const line = passfileLine({ host: primary.host, port: primary.port, user: primary.user, password: primary.password });
   await standby.runner.run(asClusterUser(standby, ['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', passfile]), { signal, stdin: `${line}\n` });
-  return { ...settings, passfile };
+  return libpqSettings(tls, passfile);
 }
 
 /** One query's first row, `|`-separated (psql -At). Only constant SQL or validated literals reach here. */

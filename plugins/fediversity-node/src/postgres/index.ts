@@ -1,2 +1,2 @@
-export { libpqEnvironment, libpqKeywords, passfileLine } from './libpq';
+export { libpqEnvironment, libpqKeywords, libpqSettings, passfileLine } from './libpq';
 export type { LibpqSettings } from './libpq';

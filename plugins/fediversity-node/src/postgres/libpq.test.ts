@@ -1,10 +1,19 @@
-import { libpqEnvironment, libpqKeywords, passfileLine } from './libpq';
+import { libpqEnvironment, libpqKeywords, libpqSettings, passfileLine } from './libpq';
 
 describe('libpq settings', () => {
   it('gives a client program and a connection string the same passfile and TLS', () => {
     const settings = { passfile: '/var/lib/postgresql/.fediversity_ab.pgpass', sslmode: 'verify-full' as const, sslrootcert: '/etc/fediversity/ca.crt' };
     expect(libpqEnvironment(settings)).toEqual(['PGPASSFILE=/var/lib/postgresql/.fediversity_ab.pgpass', 'PGSSLMODE=verify-full', 'PGSSLROOTCERT=/etc/fediversity/ca.crt']);
     expect(libpqKeywords(settings)).toEqual(['passfile=/var/lib/postgresql/.fediversity_ab.pgpass', 'sslmode=verify-full', 'sslrootcert=/etc/fediversity/ca.crt']);
+  });
+
+  it('takes a connection’s TLS, and its passfile where there is one', () => {
+    expect(libpqSettings({ mode: 'verify-full', rootCert: '/etc/ca.crt' }, '/var/lib/postgresql/.s.pgpass')).toEqual({
+      passfile: '/var/lib/postgresql/.s.pgpass',
+      sslmode: 'verify-full',
+      sslrootcert: '/etc/ca.crt',
+    });
+    expect(libpqSettings({ mode: 'prefer' })).toEqual({ sslmode: 'prefer' });
   });
 
   it('names the TLS mode alone where there is no password or CA', () => {

@@ -1,5 +1,5 @@
 import { InputError } from '@backstage/errors';
-import type { ReplicationSslMode } from '@fediversity/plugin-fediversity-common';
+import type { ReplicationSslMode, ReplicationTls } from '@fediversity/plugin-fediversity-common';
 
 /**
  * How a client program or a standby reaches a PostgreSQL server besides host, port and user: a passfile
@@ -10,6 +10,11 @@ export interface LibpqSettings {
   passfile?: string;
   sslmode: ReplicationSslMode;
   sslrootcert?: string;
+}
+
+/** A replication connection's settings: its TLS, and the passfile where the role has a password. */
+export function libpqSettings(tls: ReplicationTls, passfile?: string): LibpqSettings {
+  return { ...(passfile ? { passfile } : {}), sslmode: tls.mode, ...(tls.rootCert ? { sslrootcert: tls.rootCert } : {}) };
 }
 
 /**
