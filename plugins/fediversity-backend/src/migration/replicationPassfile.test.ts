@@ -98,6 +98,27 @@ describe('ReplicationPassfile', () => {
     expect(target.calls).toEqual([]);
   });
 
+  it('fails for good, naming the directory, where the cluster user cannot write beside the data directory', async () => {
+    const { target, env, source, cluster } = withPassword('password');
+    target.run = async argv => {
+      target.calls.push({ argv });
+      return { exitCode: 2, stdout: '', stderr: `sh: 1: cannot create ${argv[argv.length - 1]}: Permission denied\n` };
+    };
+    await expect(ReplicationPassfile.of(env, cluster).write(source)).rejects.toMatchObject({
+      name: 'PermanentJobError',
+      message: expect.stringContaining('(postgres) cannot write the replication passfile beside its data directory, in /var/lib/postgresql/15: make'),
+    });
+  });
+
+  it('leaves other failures to write it to the step’s retries', async () => {
+    const { target, env, source, cluster } = withPassword('password');
+    target.run = async () => ({ exitCode: 1, stdout: '', stderr: 'No space left on device' });
+    await expect(ReplicationPassfile.of(env, cluster).write(source)).rejects.toMatchObject({
+      name: 'Error',
+      message: 'Could not write the replication passfile on the target (exit 1): No space left on device',
+    });
+  });
+
   it('removes the preflight’s file even when the check throws', async () => {
     const { target, env, source, cluster } = withPassword('password');
     await expect(

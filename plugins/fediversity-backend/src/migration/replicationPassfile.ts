@@ -41,11 +41,22 @@ export class ReplicationPassfile {
       // The secret itself is unusable: no retry can help.
       throw error instanceof InputError ? new PermanentJobError(error.message) : error;
     }
-    await this.env.target.run(asUser(this.env.params.target, this.target.pg.osUser, ['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', this.path]), {
+    const osUser = this.target.pg.osUser;
+    const written = await this.env.target.run(asUser(this.env.params.target, osUser, ['sh', '-c', WRITE_PRIVATE_FILE_SCRIPT, 'sh', this.path]), {
       signal: this.env.signal,
       stdin: `${line}\n`,
+      check: false,
     });
-    return this.path;
+    if (written.exitCode === 0) return this.path;
+    const reason = written.stderr.trim();
+    if (/Permission denied|Read-only file system/.test(reason)) {
+      // The target's layout, not a passing fault: retries would only repeat it.
+      throw new PermanentJobError(
+        `The target cluster's OS user (${osUser}) cannot write the replication passfile beside its data directory, in ` +
+          `${posix.dirname(this.path)}: make that directory writable by ${osUser} (NixOS's is) (${reason})`,
+      );
+    }
+    throw new Error(`Could not write the replication passfile on the target (exit ${written.exitCode}): ${reason}`);
   }
 
   async remove(): Promise<void> {
