@@ -3,7 +3,7 @@ import { libpqEnvironment, libpqSettings, sshArgv } from '@fediversity/plugin-fe
 import { PermanentJobError } from '../jobs/errors';
 import { assertLsn, CHECKPOINT_SETTING, LSN, lsnPosition, PostgresOnHost, postgresClusters, slotName, SwitchoverResult } from './postgres';
 import { ReplicationPassfile } from './replicationPassfile';
-import { checkConfigurationFiles } from './sourceConfiguration';
+import { checkConfigurationFiles, restoreDataDirectoryLinks } from './sourceConfiguration';
 import { checkSourceConnection } from './sourceConnection';
 import { ensurePeerTrust, peerOf, PEER_CIPHERS, throughControlConnection } from './rsync';
 import { appCommands, settleSeconds } from './appCommands';
@@ -129,6 +129,8 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
         env.signal,
         { environment: libpqEnvironment(libpqSettings(env.params.replicationTls, passfile)) },
       );
+      const linked = await restoreDataDirectoryLinks(env, { source, target });
+      if (linked.length) await env.log('Linked in the copy as on the source (a base backup skips links)', { links: linked });
       await env.saveCheckpoint({ basebackup: 'done' });
       await env.log('Base backup done; starting the standby');
     }

@@ -23,7 +23,7 @@ function nixosSource(): HostShell {
         return { exitCode: 0, stdout: '/nix/store/aaa-pg_hba.conf\n/etc/ssl/postgres/server.crt\n', stderr: '' };
       }
       if (argv.includes('find')) {
-        return { exitCode: 0, stdout: 'postgresql.conf\t/nix/store/bbb-postgresql.conf/postgresql.conf\npg_wal\t/srv/wal\npg_ident.conf\tconf/pg_ident.conf\n', stderr: '' };
+        return { exitCode: 0, stdout: 'postgresql.conf\0/nix/store/bbb-postgresql.conf/postgresql.conf\0pg_wal\0/srv/wal\0pg_ident.conf\0conf/pg_ident.conf\0', stderr: '' };
       }
       throw new Error(`unexpected command on the source: ${argv.join(' ')}`);
     },

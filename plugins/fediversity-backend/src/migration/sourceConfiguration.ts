@@ -1,4 +1,4 @@
-import { posix } from 'node:path';
+import { DataDirectoryLink, linkTargetFrom, listDataDirectoryLinksArgv, parseDataDirectoryLinks, restoreDataDirectoryLinksArgv } from '@fediversity/plugin-fediversity-node';
 import { PermanentJobError } from '../jobs/errors';
 import { asUser } from './hosts';
 import { PostgresOnHost } from './postgres';
@@ -10,11 +10,31 @@ import { StrategyEnv } from './strategy';
  */
 const FILES_READ_AT_START = ['hba_file', 'ident_file', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file', 'ssl_crl_file', 'ssl_crl_dir', 'ssl_dh_params_file'];
 
+/** The source data directory's links the base backup skips (dataDirectoryLinks.ts in fediversity-node). */
+async function sourceDataDirectoryLinks(env: StrategyEnv, source: PostgresOnHost): Promise<DataDirectoryLink[]> {
+  const listed = await env.source.run(asUser(env.params.source, source.pg.osUser, listDataDirectoryLinksArgv(source.pg.dataDir)), { signal: env.signal });
+  return parseDataDirectoryLinks(listed.stdout);
+}
+
 /**
- * The base backup copies the source's data directory as it is: symlinks stay symlinks (NixOS links its
- * postgresql.conf into the Nix store), and settings made there (ALTER SYSTEM, or that postgresql.conf) name
- * the source's files. The files the copy would look for that the target lacks: it could not start without
- * them. pg_wal is left out (the base backup writes its own).
+ * Makes the source data directory's links again in the target's copy, which the base backup left without
+ * them (NixOS's postgresql.conf is one): the same link text, where the copy has nothing by that name.
+ * Answers the names it made.
+ */
+export async function restoreDataDirectoryLinks(env: StrategyEnv, clusters: { source: PostgresOnHost; target: PostgresOnHost }): Promise<string[]> {
+  const links = await sourceDataDirectoryLinks(env, clusters.source);
+  if (!links.length) return [];
+  const made = await env.target.run(asUser(env.params.target, clusters.target.pg.osUser, restoreDataDirectoryLinksArgv(clusters.target.pg.dataDir, links)), {
+    signal: env.signal,
+  });
+  return made.stdout.split('\0').filter(Boolean);
+}
+
+/**
+ * The target's copy of the source's data directory gets the source's links again (restoreDataDirectoryLinks:
+ * NixOS links its postgresql.conf into the Nix store), and settings made there (ALTER SYSTEM, or that
+ * postgresql.conf) name the source's files. The files the copy would look for that the target lacks: it
+ * could not start without them. pg_wal is left out (the base backup writes its own).
  */
 export async function configurationFilesMissingOnTarget(env: StrategyEnv, clusters: { source: PostgresOnHost; target: PostgresOnHost }): Promise<string[]> {
   const { source, target } = clusters;
@@ -26,17 +46,7 @@ export async function configurationFilesMissingOnTarget(env: StrategyEnv, cluste
       `AND starts_with(sourcefile, '${dataDir}/') AND (name NOT LIKE 'ssl%' OR current_setting('ssl') = 'on')`,
     env.signal,
   );
-  const links = await env.source.run(
-    asUser(env.params.source, source.pg.osUser, ['find', dataDir, '-mindepth', '1', '-maxdepth', '1', '-type', 'l', '-printf', '%f\\t%l\\n']),
-    { signal: env.signal },
-  );
-  const linked = links.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map(line => line.split('\t'))
-    .filter(([name]) => name !== 'pg_wal')
-    // A relative link is followed from the copy, in the target's data directory.
-    .map(([, link]) => (link.startsWith('/') ? link : posix.join(target.pg.dataDir, link)));
+  const linked = (await sourceDataDirectoryLinks(env, source)).map(link => linkTargetFrom(target.pg.dataDir, link));
   const wanted = [...new Set([...settings.split('\n').filter(Boolean), ...linked])];
   const missing: string[] = [];
   for (const path of wanted) {

@@ -150,7 +150,7 @@ export class ReplicationExecutor {
     if (password !== undefined) ctx.registerSecret(password);
     const state = await ensureStandby(
       standby,
-      { host: params.primaryAddress, port: params.primary.port, user: params.replicationUser, slot: params.slot, password, tls: params.replicationTls },
+      { host: params.primaryAddress, port: params.primary.port, user: params.replicationUser, slot: params.slot, password, tls: params.replicationTls, cluster: primary },
       ctx.signal,
     );
     if (state !== 'running') await ctx.log(`Standby ${state}`);

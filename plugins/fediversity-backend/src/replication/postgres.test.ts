@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StepContext } from '../jobs/types';
 import { localRunner } from './commandRunner';
@@ -56,6 +56,33 @@ describe('PostgreSQL standby replication', () => {
 
     // The primary is not in recovery: "ensuring" it as a standby must refuse, not overwrite it.
     await expect(ensureStandby(primary, primaryEndpoint)).rejects.toThrow(/not in recovery/);
+  });
+});
+
+describe('a primary whose postgresql.conf is a link, as on NixOS', () => {
+  let linked: TestPgPair | string;
+
+  beforeAll(async () => {
+    linked = await startTestPgPair();
+  });
+
+  afterAll(async () => {
+    if (typeof linked !== 'string') await linked?.stop();
+  });
+
+  it('gets the link again in the standby’s copy, which the base backup made without it', async () => {
+    if (typeof linked === 'string') {
+      console.warn(`Skipping: ${linked}`);
+      return;
+    }
+    const { primary, standby, primaryEndpoint } = linked;
+    // The Nix store stand-in: one file both "hosts" (here one machine) have.
+    const store = join(dirname(primary.dataDir), 'store-postgresql.conf');
+    renameSync(join(primary.dataDir, 'postgresql.conf'), store);
+    symlinkSync(store, join(primary.dataDir, 'postgresql.conf'));
+    expect(await ensureStandby(standby, { ...primaryEndpoint, cluster: primary })).toBe('created');
+    expect(readlinkSync(join(standby.dataDir, 'postgresql.conf'))).toBe(store);
+    expect(await queryCluster(standby, 'SELECT pg_is_in_recovery()')).toBe('t');
   });
 });
 

@@ -9,7 +9,10 @@ import {
   libpqEnvironment,
   LibpqSettings,
   libpqSettings,
+  listDataDirectoryLinksArgv,
+  parseDataDirectoryLinks,
   passfileLine,
+  restoreDataDirectoryLinksArgv,
   WRITE_PRIVATE_FILE_SCRIPT,
 } from '@fediversity/plugin-fediversity-node';
 import { CommandRunner } from './commandRunner';
@@ -47,6 +50,11 @@ export interface PrimaryEndpoint {
   password?: string;
   /** TLS of the connection (libpq sslmode; default prefer). */
   tls?: ReplicationTls;
+  /**
+   * The primary's cluster on its own host, where the portal reaches it: the links in its data directory that
+   * a base backup skips (NixOS's postgresql.conf) are made again in the standby's copy.
+   */
+  cluster?: PgCluster;
 }
 
 export interface StandbyLag {
@@ -131,6 +139,14 @@ async function startCluster(cluster: PgCluster, signal?: AbortSignal) {
   );
 }
 
+/** The primary data directory's links, made again in the standby's fresh copy (see PrimaryEndpoint.cluster). */
+async function restoreDataDirectoryLinks(primary: PgCluster, standby: PgCluster, signal?: AbortSignal) {
+  validate(primary);
+  const listed = await primary.runner.run(asClusterUser(primary, listDataDirectoryLinksArgv(primary.dataDir)), { signal });
+  const links = parseDataDirectoryLinks(listed.stdout);
+  if (links.length) await standby.runner.run(asClusterUser(standby, restoreDataDirectoryLinksArgv(standby.dataDir, links)), { signal });
+}
+
 /**
  * Makes sure `standby` is a running standby of `primary`: creates it with pg_basebackup (slot included) when its
  * data directory does not exist, starts it when stopped, and refuses a running server that is not in recovery
@@ -170,6 +186,7 @@ export async function ensureStandby(
       await standby.runner.run(['rm', '-rf', '--', standby.dataDir], { signal });
       await standby.runner.run(programArgv(standby, 'pg_basebackup', args, environment), { signal });
     }
+    if (primary.cluster) await restoreDataDirectoryLinks(primary.cluster, standby, signal);
     outcome = 'created';
   }
   if (status !== 'running') {

@@ -52,6 +52,8 @@ export interface MigrationHosts {
   filesystems: 'own-ext4' | 'shared';
   source: TestHost;
   target: TestHost;
+  /** See HostsOptions.sourceOnlyDirectory. */
+  sourceOnlyDirectory?: string;
   username: string;
   portalPrivateKey: string;
   /** On the source host: the key the source uses to reach the target (authorised only there). */
@@ -75,6 +77,13 @@ type HostsOptions = {
   walLevel?: 'replica' | 'logical';
   /** Each host on a filesystem of its own of this size (see hostFilesystem.ts), where this machine allows. */
   ownFilesystemBytes?: number;
+  /**
+   * A directory the source host (and this process) sees and the target does not, at
+   * MigrationHosts.sourceOnlyDirectory: the hosts share this machine's files, so a file one has and the other
+   * lacks needs the target's sshd (and all it starts) in a mount namespace of its own with an empty tmpfs over
+   * it. Needs root.
+   */
+  sourceOnlyDirectory?: boolean;
 };
 
 /** Thrown when the namespaces were made but one host cannot reach the other over the bridge (filtered). */
@@ -166,6 +175,8 @@ class SshdProcess {
     private readonly username: string,
     private readonly place: NetworkHost,
     readonly port: number,
+    /** A directory this host does not see (HostsOptions.sourceOnlyDirectory). */
+    private readonly hidden?: string,
   ) {}
 
   pid() {
@@ -188,8 +199,9 @@ class SshdProcess {
     });
     writeFileSync(join(ssh, 'sshd_config'), config);
     if (asRoot && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    // nsenter execs sshd (no fork), so this child is the listening sshd and its sessions are its children.
-    const argv = [...this.place.enter, '/usr/sbin/sshd', '-D', '-e', '-f', join(ssh, 'sshd_config')];
+    // nsenter, unshare and sh exec (no fork), so this child is the listening sshd and its sessions are its children.
+    const hide = this.hidden ? ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', 'mount -t tmpfs -o mode=0755 hidden "$1" && shift && exec "$@"', 'sh', this.hidden] : [];
+    const argv = [...this.place.enter, ...hide, '/usr/sbin/sshd', '-D', '-e', '-f', join(ssh, 'sshd_config')];
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', chunk => (stderr += chunk.toString()));
@@ -244,6 +256,12 @@ async function startHosts(network: HostNetwork, options: HostsOptions, teardown:
   const portal = generateSshKeyPair('portal');
   const peer = generateSshKeyPair('source-to-target');
 
+  const sourceOnlyDirectory = options.sourceOnlyDirectory ? join(dir, 'source-only') : undefined;
+  if (sourceOnlyDirectory) {
+    if (!asRoot) throw new Error('a directory only the source sees needs root (a mount namespace)');
+    mkdirSync(sourceOnlyDirectory, { mode: 0o755 });
+  }
+
   const appctl = join(dir, 'appctl');
   writeFileSync(appctl, APPCTL, { mode: 0o755 });
 
@@ -268,7 +286,7 @@ async function startHosts(network: HostNetwork, options: HostsOptions, teardown:
     const authorized = role === 'target' ? [portal.publicKey, peer.publicKey] : [portal.publicKey];
     writeFileSync(join(root, 'etc/ssh/authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
     // A host of its own has the usual ports; hosts sharing loopback need free ones.
-    const sshd = new SshdProcess(root, username, place, place.namespace ? 22 : await freePort());
+    const sshd = new SshdProcess(root, username, place, place.namespace ? 22 : await freePort(), role === 'target' ? sourceOnlyDirectory : undefined);
     teardown.add(() => sshd.stop());
     await sshd.start();
     const host: TestHost = {
@@ -339,6 +357,7 @@ async function startHosts(network: HostNetwork, options: HostsOptions, teardown:
 
   return {
     dir,
+    sourceOnlyDirectory,
     network: network.kind,
     filesystems: unmounts.length === hosts.length ? 'own-ext4' : 'shared',
     source,
