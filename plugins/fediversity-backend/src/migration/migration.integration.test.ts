@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Knex } from 'knex';
 import { migrationJobKind } from './migrationJobKind';
@@ -61,6 +62,8 @@ it('migrates files, identity and database with zero loss while the app writes', 
   // The source is kept, stopped; compare it (started read-only for the check) with the promoted target.
   expect(hosts.pgStatus(hosts.source)).toBe('stopped');
   expect(hosts.psql(hosts.target, 'SELECT pg_is_in_recovery()')).toBe('f');
+  // The base backup made no manifest (--no-manifest: nothing reads one of a copy that became a live standby).
+  expect(existsSync(join(hosts.target.pg.dataDir, 'backup_manifest'))).toBe(false);
   expect(treeHash(join(hosts.target.root, FILES_PATH))).toBe(treeHash(join(hosts.source.root, FILES_PATH)));
   expect(treeHash(join(hosts.target.root, '/srv/app/identity'))).toBe(treeHash(join(hosts.source.root, '/srv/app/identity')));
   // The copy is on the target's disk, not only in its page cache (Linux writes back after 30 s): a target
