@@ -365,12 +365,12 @@ export class PostgresStreamingStrategy implements MigrationStrategy {
     await ReplicationPassfile.of(env, this.clusters(env).target).remove();
   }
 
-  /** What the target's data directory holds: nothing, a standby, or a cluster that left recovery. */
   /** The target's PostgreSQL major version, from the preflight's facts (0 where a job from before them has none). */
   private targetMajor(env: StrategyEnv): number {
     return (env.preflight as { postgres?: { targetMajor?: number } } | undefined)?.postgres?.targetMajor ?? 0;
   }
 
+  /** What the target's data directory holds: nothing, a standby, or a cluster that left recovery. */
   private async targetState(env: StrategyEnv): Promise<'empty' | 'standby' | 'promoted'> {
     const dataDir = this.clusters(env).target.pg.dataDir;
     const probe = (file: string) => env.target.run(['test', '-e', posix.join(dataDir, file)], { signal: env.signal, check: false });
